@@ -1,0 +1,27 @@
+//! The hub's domain: value objects, entities and pure rules.
+//!
+//! Everything here is plain data plus validation. Parsing happens once at the edge
+//! (`StoreCode::parse`, `NewStore::parse`, …) so an invalid value never travels further.
+
+pub mod account;
+pub mod audit;
+pub mod error;
+pub mod oauth;
+pub mod scope;
+pub mod snapshot;
+pub mod store;
+pub mod sync;
+
+pub use account::{Account, AccountId, ConnectionStatus, EncryptedTokens, ReconnectReason, TokenMeta};
+pub use audit::{AuditEntry, AuditFilter, AuditOutcome, NewAuditEntry};
+pub use error::DomainError;
+pub use oauth::{ConnectInvite, NewConnectInvite, NewOAuthState, OAuthState};
+pub use scope::{REQUIRED_SCOPES, Scope, missing_scopes, parse_scopes};
+pub use snapshot::{KnownVideo, UserSnapshot, UserSnapshotRow, VideoId, VideoSnapshot, VideoSnapshotRow};
+pub use store::{
+    LatestUserStats, LatestVideoStats, NewStore, PicContact, PersonName, Store, StoreCode, StoreName,
+    StoreOverview,
+};
+pub use sync::{
+    JobKind, NewSyncLog, RunCounts, RunStatus, RunTrigger, SyncLog, SyncLogStatus, SyncRun,
+};

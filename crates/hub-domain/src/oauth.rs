@@ -1,0 +1,54 @@
+//! One-time records of the connect flow: admin-issued invites and OAuth state nonces.
+
+use chrono::{DateTime, Utc};
+
+use crate::store::StoreCode;
+
+/// A connect link to issue: only the SHA-256 of its secret token is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewConnectInvite {
+    pub token_hash: String,
+    pub store_code: StoreCode,
+    pub created_by: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A stored connect invite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectInvite {
+    pub id: i64,
+    pub token_hash: String,
+    pub store_code: StoreCode,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+impl ConnectInvite {
+    /// Unused and unexpired at `now`.
+    pub fn is_usable(&self, now: DateTime<Utc>) -> bool {
+        self.used_at.is_none() && self.expires_at > now
+    }
+}
+
+/// An OAuth `state` nonce to remember until the callback consumes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOAuthState {
+    /// SHA-256 (hex) of the state's random nonce.
+    pub nonce_hash: String,
+    pub store_code: StoreCode,
+    pub invite_id: Option<i64>,
+    /// SHA-256 (hex) of the browser-binding cookie value.
+    pub browser_binding: String,
+    /// PKCE code verifier sent with the code exchange.
+    pub pkce_verifier: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A consumed OAuth state, as handed back once to the callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthState {
+    pub state: NewOAuthState,
+    pub created_at: DateTime<Utc>,
+}
