@@ -1,0 +1,254 @@
+//! Ports: what the hub's core needs from the outside world.
+//!
+//! Every trait is object safe and `Send + Sync`, held as `Arc<dyn Trait>`. Adapters translate
+//! their driver errors into [`RepoError`] at the seam; no driver type crosses it.
+//! Mutations that an admin triggers take the [`NewAuditEntry`] to write with them: the
+//! adapter writes both in one transaction.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use hub_domain::{
+    Account, AccountId, AuditEntry, AuditFilter, ConnectInvite, ConnectionStatus, EncryptedTokens, JobKind,
+    KnownVideo, NewAuditEntry, NewConnectInvite, NewOAuthState, NewStore, NewSyncLog, OAuthState, RunCounts,
+    RunStatus, RunTrigger, Store, StoreCode, StoreOverview, SyncLog, SyncRun, TokenMeta, UserSnapshot,
+    UserSnapshotRow, VideoSnapshot, VideoSnapshotRow,
+};
+
+#[cfg(any(test, feature = "mock"))]
+pub use mockall;
+
+/// Why a repository call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RepoError {
+    /// The row the call needs does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule refused the write (e.g. the store code exists).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database could not be reached or the pool timed out; retrying later may work.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else; the message is for operators.
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+/// Result of a repository call.
+pub type RepoResult<T> = Result<T, RepoError>;
+
+/// Stores.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait StoreRepo: Send + Sync {
+    /// Creates a store and writes `audit` in the same transaction.
+    /// [`RepoError::Conflict`] when the code is taken (nothing is written then).
+    async fn create(&self, store: &NewStore, audit: &NewAuditEntry) -> RepoResult<Store>;
+    /// The store, or `None`.
+    async fn get(&self, code: &StoreCode) -> RepoResult<Option<Store>>;
+    /// One store with its connection and latest statistics, or `None`.
+    async fn overview(&self, code: &StoreCode) -> RepoResult<Option<StoreOverview>>;
+    /// Every store with its connection and latest statistics, ordered by code, in one query.
+    async fn list_overview(&self) -> RepoResult<Vec<StoreOverview>>;
+}
+
+/// A freshly connected account to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectedAccount {
+    pub store_code: StoreCode,
+    pub open_id: String,
+    pub tokens: EncryptedTokens,
+    pub meta: TokenMeta,
+    pub connected_at: DateTime<Utc>,
+}
+
+/// Accounts and their encrypted tokens. Ciphertexts are opaque here.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait AccountRepo: Send + Sync {
+    /// The store's TikTok account, or `None` when it was never connected.
+    async fn for_store(&self, code: &StoreCode) -> RepoResult<Option<Account>>;
+    /// An account by id.
+    async fn get(&self, id: AccountId) -> RepoResult<Option<Account>>;
+    /// Inserts the store's account, or replaces its identity and tokens on reconnect, with
+    /// status `CONNECTED`; writes every `audit` row in the same transaction.
+    async fn save_connected(&self, account: &ConnectedAccount, audit: &[NewAuditEntry]) -> RepoResult<Account>;
+    /// Stores a refreshed token pair atomically, only while the stored refresh ciphertext is
+    /// still `expected_refresh` (compare-and-swap). `Ok(false)` when another writer got there first.
+    async fn save_refreshed(
+        &self,
+        id: AccountId,
+        expected_refresh: &str,
+        tokens: &EncryptedTokens,
+        meta: &TokenMeta,
+        at: DateTime<Utc>,
+    ) -> RepoResult<bool>;
+    /// Sets the connection status (and its reason).
+    async fn set_status(&self, id: AccountId, status: ConnectionStatus, at: DateTime<Utc>) -> RepoResult<()>;
+    /// Every `CONNECTED` account, ordered by store code.
+    async fn list_connected(&self) -> RepoResult<Vec<Account>>;
+    /// `CONNECTED` accounts whose access token expires before `before`, soonest first.
+    async fn list_due_for_refresh(&self, before: DateTime<Utc>) -> RepoResult<Vec<Account>>;
+    /// Records a finished sync of the account.
+    async fn mark_synced(&self, id: AccountId, at: DateTime<Utc>) -> RepoResult<()>;
+    /// Takes the account's refresh lease for `owner` until `until` if nobody else holds an
+    /// unexpired one at `now`. `Ok(true)` when taken (or already held by `owner`).
+    async fn try_lease_refresh(
+        &self,
+        id: AccountId,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> RepoResult<bool>;
+    /// Gives the lease back if `owner` holds it.
+    async fn release_refresh_lease(&self, id: AccountId, owner: &str) -> RepoResult<()>;
+    /// Up to `limit` accounts holding tokens with id greater than `after`, by id (re-encryption).
+    async fn list_with_tokens_after(&self, after: AccountId, limit: i64) -> RepoResult<Vec<Account>>;
+    /// Replaces both ciphertexts only while they still equal `expected`. `Ok(false)` otherwise.
+    async fn replace_ciphertexts(
+        &self,
+        id: AccountId,
+        expected: &EncryptedTokens,
+        new: &EncryptedTokens,
+    ) -> RepoResult<bool>;
+}
+
+/// Daily user and video snapshots. Writes are idempotent upserts keyed by
+/// (store, date) and (store, date, video).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait SnapshotRepo: Send + Sync {
+    /// Inserts or updates user snapshots in one statement; returns the rows written.
+    async fn upsert_user(&self, rows: &[UserSnapshot]) -> RepoResult<u64>;
+    /// Inserts or updates video snapshots in one statement per batch; returns the rows written.
+    async fn upsert_videos(&self, rows: &[VideoSnapshot]) -> RepoResult<u64>;
+    /// The store's user snapshots dated `since` or later, newest first.
+    async fn user_history(&self, code: &StoreCode, since: NaiveDate) -> RepoResult<Vec<UserSnapshotRow>>;
+    /// The store's video snapshots dated `since` or later, newest date first, then most viewed.
+    async fn video_history(&self, code: &StoreCode, since: NaiveDate) -> RepoResult<Vec<VideoSnapshotRow>>;
+    /// The videos of the store's latest snapshot day before `before`, newest first.
+    async fn known_videos(&self, code: &StoreCode, before: NaiveDate) -> RepoResult<Vec<KnownVideo>>;
+}
+
+/// The per-store and per-job log lines of sync jobs.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait SyncLogRepo: Send + Sync {
+    /// Writes one line; returns its id.
+    async fn insert(&self, log: &NewSyncLog) -> RepoResult<i64>;
+    /// The newest `limit` lines, of one store when `store` is given.
+    async fn list(&self, store: Option<StoreCode>, limit: i64) -> RepoResult<Vec<SyncLog>>;
+}
+
+/// Job runs (`sync_runs`) with their live counters.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait SyncRunRepo: Send + Sync {
+    /// Opens a `RUNNING` run owned by `owner`.
+    async fn start(
+        &self,
+        job: JobKind,
+        scheduled_date: NaiveDate,
+        trigger: RunTrigger,
+        total: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> RepoResult<SyncRun>;
+    /// Updates the live counters and the heartbeat.
+    async fn progress(&self, id: i64, counts: &RunCounts, now: DateTime<Utc>) -> RepoResult<()>;
+    /// Closes the run with its final status and counters.
+    async fn finish(
+        &self,
+        id: i64,
+        status: RunStatus,
+        counts: &RunCounts,
+        message: Option<String>,
+        now: DateTime<Utc>,
+    ) -> RepoResult<()>;
+    /// A run by id.
+    async fn get(&self, id: i64) -> RepoResult<Option<SyncRun>>;
+    /// The newest run of `job`.
+    async fn latest(&self, job: JobKind) -> RepoResult<Option<SyncRun>>;
+    /// Every `RUNNING` run.
+    async fn running(&self) -> RepoResult<Vec<SyncRun>>;
+    /// Marks `RUNNING` runs whose heartbeat is older than `stale_before` as `INTERRUPTED`.
+    async fn interrupt_stale(&self, stale_before: DateTime<Utc>, now: DateTime<Utc>) -> RepoResult<u64>;
+}
+
+/// The audit trail.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait AuditRepo: Send + Sync {
+    /// Writes one row on its own (for actions that change nothing else, like a sync trigger).
+    async fn insert(&self, entry: &NewAuditEntry) -> RepoResult<i64>;
+    /// Rows matching `filter`, newest first.
+    async fn list(&self, filter: &AuditFilter) -> RepoResult<Vec<AuditEntry>>;
+}
+
+/// Connect invites and OAuth state nonces: one-time records of the connect flow.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait ConnectRepo: Send + Sync {
+    /// Stores an invite and its audit row in one transaction.
+    async fn create_invite(&self, invite: &NewConnectInvite, audit: &NewAuditEntry) -> RepoResult<ConnectInvite>;
+    /// The invite with this token hash, used or not.
+    async fn find_invite(&self, token_hash: &str) -> RepoResult<Option<ConnectInvite>>;
+    /// Marks the invite used if it is unused and unexpired at `now`; `Ok(false)` otherwise.
+    async fn consume_invite(&self, id: i64, now: DateTime<Utc>) -> RepoResult<bool>;
+    /// Remembers a state nonce until the callback.
+    async fn insert_state(&self, state: &NewOAuthState) -> RepoResult<()>;
+    /// Atomically marks the state used and returns it, if it is unused and unexpired at `now`.
+    async fn consume_state(&self, nonce_hash: &str, now: DateTime<Utc>) -> RepoResult<Option<OAuthState>>;
+    /// Deletes states and invites that expired before `before`; returns how many.
+    async fn purge_expired(&self, before: DateTime<Utc>) -> RepoResult<u64>;
+}
+
+/// The time source. Tests substitute a fixed or stepping clock.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A lock held by this process. Dropping it releases the lock; so does the death of the process.
+pub trait HeldLock: Send + Sync {}
+
+/// Named, cluster-wide exclusive locks (one job run at a time across every instance).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait JobLock: Send + Sync {
+    /// Takes the lock named `key` without waiting: `Some(guard)` when taken, `None` when
+    /// another holder has it.
+    async fn try_acquire(&self, key: &str) -> RepoResult<Option<Box<dyn HeldLock>>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Held;
+    impl HeldLock for Held {}
+
+    #[tokio::test]
+    async fn mocks_are_usable_as_trait_objects() {
+        let mut lock = MockJobLock::new();
+        lock.expect_try_acquire().times(1).returning(|_| Ok(Some(Box::new(Held))));
+        let lock: std::sync::Arc<dyn JobLock> = std::sync::Arc::new(lock);
+        assert!(lock.try_acquire("sync_user_daily").await.unwrap().is_some());
+
+        let mut stores = MockStoreRepo::new();
+        stores.expect_get().returning(|_| Err(RepoError::Unavailable("down".into())));
+        let code = StoreCode::parse("s1").unwrap();
+        assert_eq!(stores.get(&code).await, Err(RepoError::Unavailable("down".into())));
+    }
+}

@@ -1,0 +1,9 @@
+DROP TABLE oauth_states;
+DROP TABLE connect_invites;
+DROP TABLE audit_logs;
+DROP TABLE sync_logs;
+DROP TABLE sync_runs;
+DROP TABLE tiktok_video_daily;
+DROP TABLE tiktok_user_daily;
+DROP TABLE store_accounts;
+DROP TABLE stores;
