@@ -1,0 +1,61 @@
+//! Embedded migrations, applied under an advisory lock so concurrent starters wait their turn.
+
+use diesel::Connection;
+use diesel::RunQueryDsl;
+use diesel_async::AsyncPgConnection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::pool::{PgError, check_url};
+
+/// Every migration under `migrations/`, compiled in.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+
+/// Advisory-lock key that serialises migration runs ("hubmigr" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6875_626d_6967_72;
+
+type SyncConn = AsyncConnectionWrapper<AsyncPgConnection>;
+
+fn open(url: &str) -> Result<SyncConn, PgError> {
+    check_url(url)?;
+    SyncConn::establish(url).map_err(|e| PgError::Connect(e.to_string()))
+}
+
+/// Applies pending migrations; returns the names of those applied. Needs a multi-threaded
+/// tokio runtime (it blocks one worker thread while it runs).
+pub async fn run_migrations(url: &str) -> Result<Vec<String>, PgError> {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = open(&url)?;
+        diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            .execute(&mut conn)?;
+        let result = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map(|done| done.iter().map(ToString::to_string).collect())
+            .map_err(|e| PgError::Migration(e.to_string()));
+        diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+            .execute(&mut conn)?;
+        result
+    })
+    .await
+    .map_err(|e| PgError::Migration(e.to_string()))?
+}
+
+/// Reverts every applied migration (down.sql in reverse order). Development only.
+pub async fn reset_schema(url: &str) -> Result<(), PgError> {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = open(&url)?;
+        diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            .execute(&mut conn)?;
+        let result = conn
+            .revert_all_migrations(MIGRATIONS)
+            .map(|_| ())
+            .map_err(|e| PgError::Migration(e.to_string()));
+        diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+            .execute(&mut conn)?;
+        result
+    })
+    .await
+    .map_err(|e| PgError::Migration(e.to_string()))?
+}

@@ -1,0 +1,112 @@
+//! The connection pool.
+
+use std::time::Duration;
+
+use diesel_async::AsyncPgConnection;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+
+/// Errors of the adapter's set-up (connecting, migrating). Repository calls map their errors
+/// to `hub_ports::RepoError` instead.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    /// The URL is not one this adapter can use.
+    #[error("DATABASE_URL {0}")]
+    BadUrl(&'static str),
+    /// The server could not be reached or refused the connection.
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+}
+
+/// How to reach the database.
+#[derive(Clone)]
+pub struct DbConfig {
+    /// `postgres://…`; holds a password, so it is never printed.
+    pub url: String,
+    /// Most connections open at once (`DB_POOL_SIZE`).
+    pub max_size: usize,
+    /// How long a caller waits for a free connection before giving up.
+    pub wait_timeout: Duration,
+}
+
+impl std::fmt::Debug for DbConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbConfig")
+            .field("url", &"<redacted>")
+            .field("max_size", &self.max_size)
+            .finish()
+    }
+}
+
+/// Rejects URLs this adapter would mishandle: it speaks PostgreSQL without TLS, so a URL that
+/// asks for TLS fails loudly instead of silently connecting in plain text.
+pub fn check_url(url: &str) -> Result<(), PgError> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(PgError::BadUrl(
+            "must start with postgres:// or postgresql://",
+        ));
+    }
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+    for pair in query.split('&') {
+        if let Some(mode) = pair.strip_prefix("sslmode=") {
+            if matches!(mode, "require" | "verify-ca" | "verify-full") {
+                return Err(PgError::BadUrl(
+                    "asks for TLS (sslmode=require/verify-*), which this build does not speak: connect over a private network, a Unix socket or a TLS-terminating proxy, with sslmode=disable or prefer",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The hub's database: a pool of async connections. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<AsyncPgConnection>,
+}
+
+impl Db {
+    /// Builds the pool and checks that the database answers.
+    pub async fn connect(config: &DbConfig) -> Result<Self, PgError> {
+        check_url(&config.url)?;
+        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(config.url.clone());
+        let pool = Pool::builder(manager)
+            .max_size(config.max_size.max(1))
+            .wait_timeout(Some(config.wait_timeout))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .runtime(deadpool::Runtime::Tokio1)
+            .build()
+            .map_err(|e| PgError::Connect(e.to_string()))?;
+        let db = Self { pool };
+        db.ping().await?;
+        Ok(db)
+    }
+
+    /// A pooled connection.
+    pub async fn conn(&self) -> Result<Object<AsyncPgConnection>, PgError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| PgError::Connect(e.to_string()))
+    }
+
+    /// One round trip (`SELECT 1`).
+    pub async fn ping(&self) -> Result<(), PgError> {
+        use diesel_async::RunQueryDsl;
+        let mut conn = self.conn().await?;
+        diesel::sql_query("SELECT 1").execute(&mut conn).await?;
+        Ok(())
+    }
+
+    /// Pool figures: (open connections, idle connections, callers waiting).
+    pub fn pool_status(&self) -> (usize, usize, usize) {
+        let s = self.pool.status();
+        (s.size, s.available, s.waiting)
+    }
+}

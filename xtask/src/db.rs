@@ -1,0 +1,310 @@
+//! The development database: `DATABASE_URL` when it answers, otherwise a private PostgreSQL
+//! cluster under `target/pg`, started with the machine's own `initdb`/`pg_ctl`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::util;
+
+/// Port of the private cluster (away from a system server on 5432).
+const PRIVATE_PORT: u16 = 54329;
+/// The database the hub uses inside the private cluster.
+const PRIVATE_DB: &str = "tiktok_hub";
+
+/// Brings a database up and returns its URL, saying on stderr which one it is.
+pub fn up() -> Result<String> {
+    let url = up_inner(true)?;
+    Ok(url)
+}
+
+/// Like [`up`], without the notes on stderr.
+pub fn up_quiet() -> Result<String> {
+    up_inner(false)
+}
+
+fn up_inner(verbose: bool) -> Result<String> {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        if !url.trim().is_empty() {
+            if answers(&url) {
+                if verbose {
+                    eprintln!("xtask: using DATABASE_URL ({})", redact(&url));
+                }
+                return Ok(url);
+            }
+            eprintln!(
+                "xtask: DATABASE_URL ({}) does not answer; using the private cluster",
+                redact(&url)
+            );
+        }
+    }
+    let pg = PrivateCluster::new()?;
+    pg.ensure_running(verbose)?;
+    Ok(pg.url())
+}
+
+/// Stops the private cluster, if it runs.
+pub fn down() -> Result<()> {
+    let pg = PrivateCluster::new()?;
+    if pg.data.join("PG_VERSION").exists() && pg.running() {
+        pg.as_owner(
+            Command::new(pg.bin("pg_ctl"))
+                .arg("-D")
+                .arg(&pg.data)
+                .args(["-m", "fast", "-w", "stop"]),
+        )?;
+        eprintln!("xtask: private PostgreSQL stopped");
+    } else {
+        eprintln!("xtask: private PostgreSQL is not running");
+    }
+    Ok(())
+}
+
+/// Whether a PostgreSQL server answers at `url` (`pg_isready`).
+fn answers(url: &str) -> bool {
+    match find_bin_dir() {
+        Ok(dir) => util::succeeds(
+            dir.join("pg_isready").to_str().unwrap_or("pg_isready"),
+            &["-q", "-t", "3", "-d", url],
+        ),
+        Err(_) => util::succeeds("pg_isready", &["-q", "-t", "3", "-d", url]),
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &userinfo[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The directory holding `initdb`, `pg_ctl`, `psql`: `PG_BIN`, `pg_config --bindir`, the
+/// newest `/usr/lib/postgresql/*/bin`, or `PATH`.
+fn find_bin_dir() -> Result<PathBuf> {
+    let has_initdb = |d: &Path| d.join("initdb").exists() && d.join("pg_ctl").exists();
+    if let Ok(dir) = std::env::var("PG_BIN") {
+        let dir = PathBuf::from(dir);
+        if has_initdb(&dir) {
+            return Ok(dir);
+        }
+    }
+    if let Ok(out) = util::output(Command::new("pg_config").arg("--bindir")) {
+        let dir = PathBuf::from(out.trim());
+        if has_initdb(&dir) {
+            return Ok(dir);
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+        .filter(|(_, d)| has_initdb(d))
+        .collect();
+    versions.sort();
+    if let Some((_, dir)) = versions.pop() {
+        return Ok(dir);
+    }
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+        if has_initdb(&dir) {
+            return Ok(dir);
+        }
+    }
+    bail!(
+        "no PostgreSQL server binaries (initdb, pg_ctl) found: install them (Debian/Ubuntu: `apt-get install postgresql`, macOS: `brew install postgresql`) or set DATABASE_URL to a running server"
+    )
+}
+
+struct PrivateCluster {
+    bin: PathBuf,
+    dir: PathBuf,
+    data: PathBuf,
+    /// Run the server binaries as this user (PostgreSQL refuses to run as root).
+    run_as: Option<String>,
+}
+
+impl PrivateCluster {
+    fn new() -> Result<Self> {
+        let dir = util::root().join("target").join("pg");
+        let run_as = if util::output(Command::new("id").arg("-u")).is_ok_and(|u| u.trim() == "0") {
+            if !util::succeeds("id", &["postgres"]) {
+                bail!(
+                    "running as root, and PostgreSQL refuses to run as root: create a `postgres` user or run as a normal user"
+                );
+            }
+            Some("postgres".to_owned())
+        } else {
+            None
+        };
+        Ok(Self {
+            bin: find_bin_dir()?,
+            data: dir.join("data"),
+            dir,
+            run_as,
+        })
+    }
+
+    fn bin(&self, name: &str) -> PathBuf {
+        self.bin.join(name)
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{PRIVATE_PORT}/{PRIVATE_DB}")
+    }
+
+    /// Runs `cmd` as the cluster's owner.
+    fn as_owner(&self, cmd: &mut Command) -> Result<String> {
+        match &self.run_as {
+            None => util::output(cmd),
+            Some(user) => {
+                let mut wrapped = Command::new("runuser");
+                wrapped
+                    .args(["-u", user, "--"])
+                    .arg(cmd.get_program())
+                    .args(cmd.get_args());
+                util::output(&mut wrapped)
+            }
+        }
+    }
+
+    fn running(&self) -> bool {
+        self.as_owner(
+            Command::new(self.bin("pg_ctl"))
+                .arg("-D")
+                .arg(&self.data)
+                .arg("status"),
+        )
+        .is_ok()
+    }
+
+    fn ensure_running(&self, verbose: bool) -> Result<()> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        if let Some(user) = &self.run_as {
+            util::output(Command::new("chown").arg(format!("{user}:")).arg(&self.dir))?;
+        }
+        if !self.data.join("PG_VERSION").exists() {
+            if verbose {
+                eprintln!(
+                    "xtask: creating a private PostgreSQL cluster in {}",
+                    self.data.display()
+                );
+            }
+            self.as_owner(
+                Command::new(self.bin("initdb"))
+                    .arg("-D")
+                    .arg(&self.data)
+                    .args([
+                        "-U",
+                        "postgres",
+                        "-A",
+                        "trust",
+                        "-E",
+                        "UTF8",
+                        "--locale=C",
+                        "--no-sync",
+                        "--no-instructions",
+                    ]),
+            )?;
+        }
+        if !self.running() {
+            if verbose {
+                eprintln!("xtask: starting the private PostgreSQL on 127.0.0.1:{PRIVATE_PORT}");
+            }
+            let opts = format!(
+                "-p {PRIVATE_PORT} -c listen_addresses=127.0.0.1 -k {} -c max_connections=300",
+                self.dir.display()
+            );
+            self.as_owner(
+                Command::new(self.bin("pg_ctl"))
+                    .arg("-D")
+                    .arg(&self.data)
+                    .arg("-l")
+                    .arg(self.dir.join("server.log"))
+                    .args(["-w", "-t", "60", "-o", &opts, "start"]),
+            )
+            .context("the private PostgreSQL did not start (see target/pg/server.log)")?;
+        }
+        let psql = self.bin("psql");
+        let port = PRIVATE_PORT.to_string();
+        let exists = util::output(Command::new(&psql).args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-tAc",
+            &format!("SELECT 1 FROM pg_database WHERE datname = '{PRIVATE_DB}'"),
+        ]))?;
+        if exists.trim() != "1" {
+            util::output(Command::new(&psql).args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-qc",
+                &format!("CREATE DATABASE {PRIVATE_DB}"),
+            ]))?;
+        }
+        Ok(())
+    }
+}
+
+/// Applies pending migrations to the database [`up`] chooses.
+pub fn migrate() -> Result<()> {
+    let url = up_quiet()?;
+    crate::seed::block_on(async {
+        let applied = hub_postgres::run_migrations(&url).await?;
+        if applied.is_empty() {
+            eprintln!("xtask: schema is up to date");
+        }
+        for m in applied {
+            eprintln!("xtask: applied {m}");
+        }
+        anyhow::Ok(())
+    })
+}
+
+/// Drops every table of the hub's database and migrates it again.
+pub fn reset() -> Result<()> {
+    let url = up_quiet()?;
+    crate::seed::block_on(async {
+        hub_postgres::reset_schema(&url).await?;
+        anyhow::Ok(())
+    })?;
+    eprintln!("xtask: schema dropped");
+    migrate()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redacts_password_only() {
+        let cases = [
+            ("postgres://u:pw@h:5432/db", "postgres://u:***@h:5432/db"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            ("postgres://h/db", "postgres://h/db"),
+            ("postgresql://u:p@ss@h/db", "postgresql://u:***@h/db"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(redact(raw), want);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! `cargo xtask …`: the hub's developer commands.
+//!
+//! ```text
+//! cargo xtask db up|migrate|reset|down|url   the database (a private cluster under target/ by default)
+//! cargo xtask seed --stores N --days D       synthetic stores with D days of history
+//! cargo xtask test [ARGS…]                   the whole test suite (brings the database up first)
+//! cargo xtask tidy                           fmt, clippy -D warnings, crate-boundary checks
+//! ```
+
+mod db;
+mod seed;
+mod tidy;
+mod util;
+
+use anyhow::{Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+  db up        start the database: DATABASE_URL when it answers, else a private PostgreSQL
+               cluster under target/pg (prints the URL; idempotent)
+  db migrate   apply pending migrations
+  db reset     drop and recreate the database, then migrate
+  db down      stop the private cluster
+  db url       print the URL the other commands use
+  seed --stores N --days D [--videos V]
+               synthetic stores with D days of user and video history (idempotent)
+  test [ARGS]  bring the database up and run every test (ARGS go to the test runner)
+  tidy         cargo fmt --check, clippy -D warnings, crate-boundary checks
+";
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("xtask: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = args.get(1..).unwrap_or_default();
+    match args.first().map(String::as_str) {
+        Some("db") => match rest.first().map(String::as_str) {
+            Some("up") => db::up().map(|url| println!("{url}")),
+            Some("migrate") => db::migrate(),
+            Some("reset") => db::reset(),
+            Some("down") => db::down(),
+            Some("url") => db::up_quiet().map(|url| println!("{url}")),
+            _ => bail!("{USAGE}"),
+        },
+        Some("seed") => seed::run(rest),
+        Some("test") => test(rest),
+        Some("tidy") => tidy::run(),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        _ => bail!("{USAGE}"),
+    }
+}
+
+/// Brings the database up, migrates, and runs the whole workspace's tests against it.
+fn test(extra: &[String]) -> Result<()> {
+    let url = db::up()?;
+    db::migrate()?;
+    let nextest = util::succeeds("cargo", &["nextest", "--version"]);
+    let mut cmd = std::process::Command::new(util::cargo());
+    if nextest {
+        cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+    } else {
+        cmd.args(["test", "--workspace", "--no-fail-fast"]);
+    }
+    cmd.args(extra).env("DATABASE_URL", &url);
+    util::run(&mut cmd)?;
+    if nextest {
+        // nextest does not run doctests.
+        util::run(
+            std::process::Command::new(util::cargo())
+                .args(["test", "--workspace", "--doc"])
+                .env("DATABASE_URL", &url),
+        )?;
+    }
+    Ok(())
+}
