@@ -66,9 +66,15 @@ fn test(extra: &[String]) -> Result<()> {
     let nextest = util::succeeds("cargo", &["nextest", "--version"]);
     let mut cmd = std::process::Command::new(util::cargo());
     if nextest {
-        cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+        cmd.args([
+            "nextest",
+            "run",
+            "--workspace",
+            "--all-features",
+            "--no-fail-fast",
+        ]);
     } else {
-        cmd.args(["test", "--workspace", "--no-fail-fast"]);
+        cmd.args(["test", "--workspace", "--all-features", "--no-fail-fast"]);
     }
     cmd.args(extra).env("DATABASE_URL", &url);
     util::run(&mut cmd)?;
@@ -76,7 +82,7 @@ fn test(extra: &[String]) -> Result<()> {
         // nextest does not run doctests.
         util::run(
             std::process::Command::new(util::cargo())
-                .args(["test", "--workspace", "--doc"])
+                .args(["test", "--workspace", "--all-features", "--doc"])
                 .env("DATABASE_URL", &url),
         )?;
     }

@@ -28,7 +28,9 @@ impl AuditOutcome {
 
     /// Parses the stored spelling.
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Success, Self::Failure, Self::Denied].into_iter().find(|o| o.as_str() == raw)
+        [Self::Success, Self::Failure, Self::Denied]
+            .into_iter()
+            .find(|o| o.as_str() == raw)
     }
 }
 

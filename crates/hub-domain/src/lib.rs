@@ -8,19 +8,25 @@ pub mod audit;
 pub mod error;
 pub mod oauth;
 pub mod scope;
+pub mod secret;
 pub mod snapshot;
 pub mod store;
 pub mod sync;
 
-pub use account::{Account, AccountId, ConnectionStatus, EncryptedTokens, ReconnectReason, TokenMeta};
+pub use account::{
+    Account, AccountId, ConnectionStatus, EncryptedTokens, ReconnectReason, TokenMeta,
+};
 pub use audit::{AuditEntry, AuditFilter, AuditOutcome, NewAuditEntry};
 pub use error::DomainError;
 pub use oauth::{ConnectInvite, NewConnectInvite, NewOAuthState, OAuthState};
 pub use scope::{REQUIRED_SCOPES, Scope, missing_scopes, parse_scopes};
-pub use snapshot::{KnownVideo, UserSnapshot, UserSnapshotRow, VideoId, VideoSnapshot, VideoSnapshotRow};
+pub use secret::Secret;
+pub use snapshot::{
+    KnownVideo, UserSnapshot, UserSnapshotRow, VideoId, VideoSnapshot, VideoSnapshotRow,
+};
 pub use store::{
-    LatestUserStats, LatestVideoStats, NewStore, PicContact, PersonName, Store, StoreCode, StoreName,
-    StoreOverview,
+    LatestUserStats, LatestVideoStats, NewStore, PersonName, PicContact, Store, StoreCode,
+    StoreName, StoreOverview,
 };
 pub use sync::{
     JobKind, NewSyncLog, RunCounts, RunStatus, RunTrigger, SyncLog, SyncLogStatus, SyncRun,

@@ -1,0 +1,664 @@
+//! Typed configuration, read once from the environment at start-up.
+//!
+//! Every setting of `.env.example` is parsed here and nowhere else; libraries receive the
+//! typed values. A missing or invalid value stops start-up with one line naming the variable
+//! and what it expects. Secrets are wrapped in [`Secret`] and never printed.
+
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use hub_domain::Secret;
+
+/// A setting that is missing or invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{var} {expected}")]
+pub struct ConfigError {
+    /// The environment variable's name.
+    pub var: &'static str,
+    /// What a valid value looks like. Never contains the value itself.
+    pub expected: String,
+}
+
+fn bad(var: &'static str, expected: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        expected: expected.into(),
+    }
+}
+
+/// `development` or `production`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// One AES-256-GCM key for tokens at rest, with the id written in front of each ciphertext.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenKey {
+    pub id: String,
+    pub key: Secret<[u8; 32]>,
+}
+
+impl std::fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TokenKey {{ id: {:?}, key: [redacted] }}", self.id)
+    }
+}
+
+/// An address or network (`10.0.0.0/8`, `127.0.0.1`, `::1`) whose `X-Forwarded-For` is trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl IpNet {
+    /// Whether `ip` is inside this network.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        fn masked(bits: u128, prefix: u8, width: u8) -> u128 {
+            if prefix == 0 {
+                0
+            } else {
+                bits >> (width - prefix)
+            }
+        }
+        match (self.addr, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                masked(u32::from(n).into(), self.prefix, 32)
+                    == masked(u32::from(a).into(), self.prefix, 32)
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                masked(n.into(), self.prefix, 128) == masked(a.into(), self.prefix, 128)
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for IpNet {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (
+                a.parse::<IpAddr>().map_err(|_| ())?,
+                Some(p.parse::<u8>().map_err(|_| ())?),
+            ),
+            None => (s.parse::<IpAddr>().map_err(|_| ())?, None),
+        };
+        let width = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(width);
+        if prefix > width {
+            return Err(());
+        }
+        Ok(Self { addr, prefix })
+    }
+}
+
+/// Every setting of the hub.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub app_env: AppEnv,
+    pub host: String,
+    pub port: u16,
+    /// Where staff's browsers reach the hub (connect links); defaults to the redirect URI's origin.
+    pub public_base_url: String,
+
+    pub database_url: Secret<String>,
+    pub db_pool_size: usize,
+    pub db_pool_min: usize,
+    pub db_logging: bool,
+
+    pub tiktok_client_key: String,
+    pub tiktok_client_secret: Secret<String>,
+    pub tiktok_redirect_uri: String,
+    pub tiktok_auth_base_url: String,
+    pub tiktok_api_base_url: String,
+    pub tiktok_rate_limit_per_min: u32,
+    pub tiktok_timeout: Duration,
+
+    /// Newest first: the first key encrypts, every key decrypts.
+    pub token_keys: Vec<TokenKey>,
+    pub admin_api_keys: Vec<Secret<String>>,
+    pub state_secret: Secret<Vec<u8>>,
+
+    pub sync_concurrency: usize,
+    pub video_sync_concurrency: usize,
+    pub token_refresh_window: Duration,
+    pub report_tz: Tz,
+
+    pub cron_enabled: bool,
+    pub tz: Tz,
+    pub cron_token_refresh: String,
+    pub cron_sync_user_daily: String,
+    pub cron_sync_video_daily: String,
+
+    pub log_level: String,
+    pub log_format: LogFormat,
+    pub cors_origins: Vec<String>,
+
+    pub rate_limit_admin_per_min: u32,
+    pub rate_limit_oauth_per_min: u32,
+    pub auth_failure_max: u32,
+    pub auth_failure_block: Duration,
+    pub trusted_proxies: Vec<IpNet>,
+    pub oauth_open_connect: bool,
+    pub connect_link_ttl: Duration,
+    pub shutdown_grace: Duration,
+    pub metrics_addr: Option<String>,
+}
+
+/// Reads settings through `get` (the environment in production, a map in tests).
+struct Reader<F: Fn(&str) -> Option<String>> {
+    get: F,
+}
+
+impl<F: Fn(&str) -> Option<String>> Reader<F> {
+    /// The trimmed value, `None` when unset or blank.
+    fn opt(&self, var: &str) -> Option<String> {
+        (self.get)(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, var: &'static str, expected: &str) -> Result<String, ConfigError> {
+        self.opt(var)
+            .ok_or_else(|| bad(var, format!("is required: {expected}")))
+    }
+
+    fn parse<T: FromStr>(
+        &self,
+        var: &'static str,
+        default: T,
+        expected: &str,
+    ) -> Result<T, ConfigError> {
+        match self.opt(var) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|_| bad(var, format!("must be {expected}"))),
+        }
+    }
+
+    fn ranged<T: FromStr + PartialOrd + std::fmt::Display + Copy>(
+        &self,
+        var: &'static str,
+        default: T,
+        min: T,
+        max: T,
+    ) -> Result<T, ConfigError> {
+        let expected = format!("must be a whole number from {min} to {max}");
+        let v = self.parse(var, default, &expected)?;
+        if v < min || v > max {
+            Err(bad(var, expected))
+        } else {
+            Ok(v)
+        }
+    }
+
+    fn flag(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.opt(var).map(|v| v.to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) => match v.as_str() {
+                "true" | "1" | "yes" | "on" => Ok(true),
+                "false" | "0" | "no" | "off" => Ok(false),
+                _ => Err(bad(var, "must be true or false")),
+            },
+        }
+    }
+
+    fn tz(&self, var: &'static str) -> Result<Tz, ConfigError> {
+        match self.opt(var) {
+            None => Ok(Tz::UTC),
+            Some(v) => v.parse().map_err(|_| {
+                bad(
+                    var,
+                    "must be an IANA time zone name such as UTC or Asia/Jakarta",
+                )
+            }),
+        }
+    }
+
+    fn url(&self, var: &'static str, default: Option<&str>) -> Result<String, ConfigError> {
+        let v = match default {
+            Some(d) => self.opt(var).unwrap_or_else(|| d.to_owned()),
+            None => self.required(var, "an http(s) URL")?,
+        };
+        if !(v.starts_with("https://") || v.starts_with("http://"))
+            || v.contains(char::is_whitespace)
+        {
+            return Err(bad(var, "must be an http:// or https:// URL"));
+        }
+        Ok(v.trim_end_matches('/').to_owned())
+    }
+
+    fn cron(&self, var: &'static str, default: &str) -> Result<String, ConfigError> {
+        let v = self.opt(var).unwrap_or_else(|| default.to_owned());
+        let fields = v.split_whitespace().count();
+        // Five fields as in crontab; the cron crate wants seconds first.
+        if fields != 5 || cron::Schedule::from_str(&format!("0 {v}")).is_err() {
+            return Err(bad(
+                var,
+                "must be a five-field crontab expression such as \"0 2 * * *\"",
+            ));
+        }
+        Ok(v)
+    }
+
+    fn list(&self, var: &str) -> Vec<String> {
+        self.opt(var)
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+const KEY_EXPECTED: &str = "must be 64 hex characters (32 bytes), or a comma-separated list of id:64-hex keys with the newest first";
+
+fn parse_token_keys(raw: &str) -> Result<Vec<TokenKey>, ConfigError> {
+    let mut keys: Vec<TokenKey> = Vec::new();
+    for (i, entry) in raw.split(',').map(str::trim).enumerate() {
+        let (id, hex_key) = match entry.split_once(':') {
+            Some((id, k)) => (id.trim().to_owned(), k.trim()),
+            None if i == 0 && !raw.contains(',') => ("k1".to_owned(), entry),
+            None => return Err(bad("TOKEN_ENC_KEY", KEY_EXPECTED)),
+        };
+        let id_ok =
+            !id.is_empty() && id.len() <= 16 && id.bytes().all(|b| b.is_ascii_alphanumeric());
+        let mut key = [0u8; 32];
+        if !id_ok || hex_key.len() != 64 || hex::decode_to_slice(hex_key, &mut key).is_err() {
+            return Err(bad("TOKEN_ENC_KEY", KEY_EXPECTED));
+        }
+        if keys.iter().any(|k| k.id == id) {
+            return Err(bad("TOKEN_ENC_KEY", "must not repeat a key id"));
+        }
+        keys.push(TokenKey {
+            id,
+            key: Secret::new(key),
+        });
+    }
+    Ok(keys)
+}
+
+impl Config {
+    /// Reads the process environment (after an optional `.env`, which never overrides).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `get`.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let r = Reader { get };
+
+        let database_url = r.required("DATABASE_URL", "a postgres:// URL")?;
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(bad(
+                "DATABASE_URL",
+                "must be a postgres:// or postgresql:// URL",
+            ));
+        }
+        let tiktok_client_key = r.required("TIKTOK_CLIENT_KEY", "your TikTok app's client key")?;
+        let tiktok_client_secret =
+            r.required("TIKTOK_CLIENT_SECRET", "your TikTok app's client secret")?;
+        let tiktok_redirect_uri = r.url("TIKTOK_REDIRECT_URI", None)?;
+        if tiktok_redirect_uri.contains(['?', '#']) {
+            return Err(bad(
+                "TIKTOK_REDIRECT_URI",
+                "must have no query and no fragment (TikTok compares it byte for byte)",
+            ));
+        }
+        // TikTok compares it byte for byte: keep it exactly as given.
+        let tiktok_redirect_uri = r.opt("TIKTOK_REDIRECT_URI").unwrap_or(tiktok_redirect_uri);
+        let token_keys = parse_token_keys(&r.required("TOKEN_ENC_KEY", KEY_EXPECTED)?)?;
+        let admin_api_keys: Vec<Secret<String>> = r
+            .list("ADMIN_API_KEY")
+            .into_iter()
+            .map(Secret::new)
+            .collect();
+        if admin_api_keys.is_empty() {
+            return Err(bad(
+                "ADMIN_API_KEY",
+                "is required: one or more comma-separated keys of at least 32 characters",
+            ));
+        }
+        if admin_api_keys.iter().any(|k| k.expose().len() < 32) {
+            return Err(bad(
+                "ADMIN_API_KEY",
+                "must hold keys of at least 32 characters each",
+            ));
+        }
+        let state_secret = r.required(
+            "STATE_SECRET",
+            "at least 32 random characters (e.g. 64 hex)",
+        )?;
+        if state_secret.len() < 32 {
+            return Err(bad(
+                "STATE_SECRET",
+                "must be at least 32 characters (e.g. 64 hex)",
+            ));
+        }
+
+        let app_env = match r.opt("APP_ENV").or_else(|| r.opt("NODE_ENV")).as_deref() {
+            None | Some("development") => AppEnv::Development,
+            Some("production") => AppEnv::Production,
+            Some(_) => return Err(bad("APP_ENV", "must be development or production")),
+        };
+        let log_level = match r
+            .opt("LOG_LEVEL")
+            .unwrap_or_else(|| "info".into())
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            l @ ("trace" | "debug" | "info" | "warn" | "error") => l.to_owned(),
+            "fatal" => "error".to_owned(),
+            _ => {
+                return Err(bad(
+                    "LOG_LEVEL",
+                    "must be trace, debug, info, warn, error or fatal",
+                ));
+            }
+        };
+        let log_format = match r.opt("LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(_) => return Err(bad("LOG_FORMAT", "must be text or json")),
+        };
+        let mut trusted_proxies = Vec::new();
+        for p in r.list("TRUSTED_PROXIES") {
+            trusted_proxies.push(p.parse().map_err(|()| {
+                bad(
+                    "TRUSTED_PROXIES",
+                    "must be comma-separated IP addresses or CIDR networks",
+                )
+            })?);
+        }
+        let public_base_url = match r.opt("PUBLIC_BASE_URL") {
+            Some(_) => r.url("PUBLIC_BASE_URL", None)?,
+            None => origin_of(&tiktok_redirect_uri),
+        };
+        let db_pool_size = r.ranged("DB_POOL_SIZE", 20usize, 1, 1000)?;
+
+        Ok(Self {
+            app_env,
+            host: r.opt("HOST").unwrap_or_else(|| "0.0.0.0".into()),
+            port: r.ranged("PORT", 3000u16, 0, 65535)?,
+            public_base_url,
+            database_url: Secret::new(database_url),
+            db_pool_size,
+            db_pool_min: r.ranged("DB_POOL_MIN", 2usize, 0, 1000)?.min(db_pool_size),
+            db_logging: r.flag("DB_LOGGING", false)?,
+            tiktok_client_key,
+            tiktok_client_secret: Secret::new(tiktok_client_secret),
+            tiktok_redirect_uri,
+            tiktok_auth_base_url: r.url("TIKTOK_AUTH_BASE_URL", Some("https://www.tiktok.com"))?,
+            tiktok_api_base_url: r
+                .url("TIKTOK_API_BASE_URL", Some("https://open.tiktokapis.com"))?,
+            tiktok_rate_limit_per_min: r.ranged(
+                "TIKTOK_RATE_LIMIT_PER_MIN",
+                570u32,
+                1,
+                1_000_000,
+            )?,
+            tiktok_timeout: Duration::from_secs(r.ranged(
+                "TIKTOK_TIMEOUT_SECONDS",
+                20u64,
+                1,
+                600,
+            )?),
+            token_keys,
+            admin_api_keys,
+            state_secret: Secret::new(state_secret.into_bytes()),
+            sync_concurrency: r.ranged("SYNC_CONCURRENCY", 30usize, 1, 1000)?,
+            video_sync_concurrency: r.ranged("VIDEO_SYNC_CONCURRENCY", 20usize, 1, 1000)?,
+            token_refresh_window: Duration::from_secs(
+                3600 * r.ranged("TOKEN_REFRESH_WINDOW_HOURS", 6u64, 1, 24 * 30)?,
+            ),
+            report_tz: r.tz("REPORT_TZ")?,
+            cron_enabled: r.flag("CRON_ENABLED", true)?,
+            tz: r.tz("TZ")?,
+            cron_token_refresh: r.cron("CRON_TOKEN_REFRESH", "0 1 * * *")?,
+            cron_sync_user_daily: r.cron("CRON_SYNC_USER_DAILY", "0 2 * * *")?,
+            cron_sync_video_daily: r.cron("CRON_SYNC_VIDEO_DAILY", "0 3 * * *")?,
+            log_level,
+            log_format,
+            cors_origins: r.list("CORS_ORIGIN"),
+            rate_limit_admin_per_min: r.ranged("RATE_LIMIT_ADMIN_PER_MIN", 100u32, 0, 1_000_000)?,
+            rate_limit_oauth_per_min: r.ranged("RATE_LIMIT_OAUTH_PER_MIN", 10u32, 0, 1_000_000)?,
+            auth_failure_max: r.ranged("AUTH_FAILURE_MAX", 5u32, 0, 1_000_000)?,
+            auth_failure_block: Duration::from_secs(
+                60 * r.ranged("AUTH_FAILURE_BLOCK_MINUTES", 15u64, 0, 24 * 60)?,
+            ),
+            trusted_proxies,
+            oauth_open_connect: r.flag("OAUTH_OPEN_CONNECT", false)?,
+            connect_link_ttl: Duration::from_secs(
+                3600 * r.ranged("CONNECT_LINK_TTL_HOURS", 72u64, 1, 24 * 30)?,
+            ),
+            shutdown_grace: Duration::from_secs(r.ranged(
+                "SHUTDOWN_GRACE_SECONDS",
+                30u64,
+                0,
+                3600,
+            )?),
+            metrics_addr: r.opt("METRICS_ADDR"),
+        })
+    }
+}
+
+/// `https://host:port/path` → `https://host:port`.
+fn origin_of(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(i) => url[..after_scheme + i].to_owned(),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    fn base() -> HashMap<&'static str, String> {
+        HashMap::from([
+            ("DATABASE_URL", "postgres://hub:pw@localhost/hub".to_owned()),
+            ("TIKTOK_CLIENT_KEY", "ck".to_owned()),
+            ("TIKTOK_CLIENT_SECRET", "canary-client-secret".to_owned()),
+            (
+                "TIKTOK_REDIRECT_URI",
+                "https://hub.example.com/auth/tiktok/callback".to_owned(),
+            ),
+            ("TOKEN_ENC_KEY", KEY.to_owned()),
+            (
+                "ADMIN_API_KEY",
+                "canary-admin-key-0123456789abcdefghij".to_owned(),
+            ),
+            (
+                "STATE_SECRET",
+                "canary-state-secret-0123456789abcdef".to_owned(),
+            ),
+        ])
+    }
+
+    fn load(overrides: &[(&'static str, &str)]) -> Result<Config, ConfigError> {
+        let mut env = base();
+        for (k, v) in overrides {
+            env.insert(k, (*v).to_owned());
+        }
+        Config::from_lookup(|k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let c = load(&[]).unwrap();
+        assert_eq!((c.port, c.host.as_str()), (3000, "0.0.0.0"));
+        assert_eq!((c.sync_concurrency, c.video_sync_concurrency), (30, 20));
+        assert_eq!(c.cron_sync_user_daily, "0 2 * * *");
+        assert_eq!(c.public_base_url, "https://hub.example.com");
+        assert_eq!(c.token_keys.len(), 1);
+        assert_eq!(c.token_keys[0].id, "k1");
+        assert_eq!(c.tiktok_api_base_url, "https://open.tiktokapis.com");
+        assert_eq!(
+            (
+                c.rate_limit_admin_per_min,
+                c.rate_limit_oauth_per_min,
+                c.auth_failure_max
+            ),
+            (100, 10, 5)
+        );
+        assert!(!c.oauth_open_connect);
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases: &[(&'static str, &str)] = &[
+            ("DATABASE_URL", ""),
+            ("DATABASE_URL", "mysql://x"),
+            ("TOKEN_ENC_KEY", "abcd"),
+            ("TOKEN_ENC_KEY", &KEY.replace('0', "g")),
+            ("TOKEN_ENC_KEY", "k1:zz,k2:zz"),
+            ("ADMIN_API_KEY", "short"),
+            ("ADMIN_API_KEY", ""),
+            ("STATE_SECRET", "short"),
+            ("TIKTOK_CLIENT_SECRET", " "),
+            ("TIKTOK_REDIRECT_URI", "ftp://x"),
+            ("TIKTOK_REDIRECT_URI", "https://x/cb?x=1"),
+            ("PORT", "70000"),
+            ("PORT", "abc"),
+            ("DB_POOL_SIZE", "0"),
+            ("SYNC_CONCURRENCY", "-1"),
+            ("CRON_ENABLED", "maybe"),
+            ("CRON_SYNC_USER_DAILY", "0 2 * *"),
+            ("CRON_SYNC_USER_DAILY", "99 2 * * *"),
+            ("TZ", "Mars/Olympus"),
+            ("REPORT_TZ", "nowhere"),
+            ("LOG_LEVEL", "loud"),
+            ("LOG_FORMAT", "xml"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("APP_ENV", "staging"),
+        ];
+        for (var, value) in cases {
+            let err = load(&[(var, value)]).expect_err(var);
+            assert_eq!(err.var, *var, "{var}={value:?} → {err}");
+            let line = err.to_string();
+            assert!(!line.contains('\n'));
+            let secret = [
+                "DATABASE_URL",
+                "TOKEN_ENC_KEY",
+                "ADMIN_API_KEY",
+                "STATE_SECRET",
+                "TIKTOK_CLIENT_SECRET",
+            ];
+            if secret.contains(var) && value.len() >= 3 {
+                assert!(!line.contains(value), "{line} echoes the secret value");
+            }
+        }
+    }
+
+    #[test]
+    fn several_token_keys_newest_first() {
+        let other = KEY.replace('0', "1");
+        let c = load(&[("TOKEN_ENC_KEY", &format!("k2:{other}, k1:{KEY}"))]).unwrap();
+        let ids: Vec<&str> = c.token_keys.iter().map(|k| k.id.as_str()).collect();
+        assert_eq!(ids, ["k2", "k1"]);
+        assert!(load(&[("TOKEN_ENC_KEY", &format!("k1:{other},k1:{KEY}"))]).is_err());
+    }
+
+    #[test]
+    fn debug_output_holds_no_secret() {
+        let c = load(&[]).unwrap();
+        let dbg = format!("{c:?}");
+        for canary in ["canary", "pw@", KEY] {
+            assert!(!dbg.contains(canary), "{canary} leaked into Debug");
+        }
+    }
+
+    #[test]
+    fn cidr_matching() {
+        let cases = [
+            ("10.0.0.0/8", "10.1.2.3", true),
+            ("10.0.0.0/8", "11.0.0.1", false),
+            ("127.0.0.1", "127.0.0.1", true),
+            ("127.0.0.1", "127.0.0.2", false),
+            ("0.0.0.0/0", "8.8.8.8", true),
+            ("::1", "::1", true),
+            ("fd00::/8", "fd12::1", true),
+            ("fd00::/8", "10.0.0.1", false),
+        ];
+        for (net, ip, inside) in cases {
+            let net: IpNet = net.parse().unwrap();
+            assert_eq!(net.contains(ip.parse().unwrap()), inside, "{net:?} {ip}");
+        }
+    }
+
+    #[test]
+    fn fatal_log_level_maps_to_error_and_node_env_is_honoured() {
+        let c = load(&[("LOG_LEVEL", "FATAL"), ("NODE_ENV", "production")]).unwrap();
+        assert_eq!(c.log_level, "error");
+        assert_eq!(c.app_env, AppEnv::Production);
+    }
+}
+
+#[cfg(test)]
+mod docs_tests {
+    /// Every variable this module reads is documented in `.env.example`, and vice versa.
+    #[test]
+    fn env_example_documents_every_setting() {
+        let source = include_str!("config.rs");
+        let source = &source[..source.find("#[cfg(test)]").expect("tests follow the code")];
+        let example = include_str!("../../../.env.example");
+        let read: std::collections::BTreeSet<&str> = source
+            .split('"')
+            .filter(|t| t.len() >= 2 && t.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+            .filter(|t| t.contains('_') || *t == "PORT" || *t == "HOST" || *t == "TZ")
+            .filter(|t| *t != "NODE_ENV" && *t != "RUST_LOG")
+            .collect();
+        assert!(read.len() > 30, "found only {read:?}");
+        let documented: std::collections::BTreeSet<&str> = example
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim()))
+            .collect();
+        let undocumented: Vec<_> = read.difference(&documented).collect();
+        let unknown: Vec<_> = documented.difference(&read).collect();
+        assert!(
+            undocumented.is_empty(),
+            "read but not in .env.example: {undocumented:?}"
+        );
+        assert!(
+            unknown.is_empty(),
+            "in .env.example but never read: {unknown:?}"
+        );
+    }
+
+    /// The example file itself is a valid configuration.
+    #[test]
+    fn env_example_parses() {
+        let example = include_str!("../../../.env.example");
+        let map: std::collections::HashMap<String, String> = example
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                l.split_once('=')
+                    .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            })
+            .collect();
+        super::Config::from_lookup(|k| map.get(k).cloned()).expect(".env.example must parse");
+    }
+}

@@ -1,0 +1,71 @@
+//! `tiktok-hub`: the TikTok Content Reporting Hub.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+mod config;
+mod telemetry;
+
+use config::Config;
+
+/// The TikTok Content Reporting Hub: connects stores' TikTok accounts, snapshots their
+/// statistics every night and serves the history over a REST API.
+///
+/// Settings come from the environment (and an optional `.env`); see `.env.example`.
+#[derive(Debug, Parser)]
+#[command(name = "tiktok-hub", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Check the configuration and print it with secrets redacted.
+    CheckConfig,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A `.env` file fills in what the environment lacks; it never overrides.
+    let _ = dotenvy::dotenv();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tiktok-hub: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the error and its causes. No error here carries a secret.
+            eprintln!("tiktok-hub: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::from_env().context("configuration")?;
+    telemetry::init(&config);
+    match cli.command {
+        Command::Migrate => {
+            let applied = hub_postgres::run_migrations(config.database_url.expose()).await?;
+            tracing::info!(applied = applied.len(), "migrations applied");
+            println!("migrations applied: {}", applied.len());
+            Ok(())
+        }
+        Command::CheckConfig => {
+            println!("{config:#?}");
+            Ok(())
+        }
+    }
+}
