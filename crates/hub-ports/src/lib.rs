@@ -17,6 +17,14 @@ use hub_domain::{
 #[cfg(any(test, feature = "mock"))]
 pub use mockall;
 
+mod tiktok;
+pub use tiktok::{
+    CipherError, TikTokApi, TikTokError, TikTokUser, TikTokVideo, TokenCipher, TokenGrant,
+    VideoPage,
+};
+#[cfg(any(test, feature = "mock"))]
+pub use tiktok::{MockTikTokApi, MockTokenCipher};
+
 /// Why a repository call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RepoError {
@@ -238,6 +246,29 @@ pub trait ConnectRepo: Send + Sync {
     ) -> RepoResult<Option<OAuthState>>;
     /// Deletes states and invites that expired before `before`; returns how many.
     async fn purge_expired(&self, before: DateTime<Utc>) -> RepoResult<u64>;
+}
+
+/// Connection-pool figures for health and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections open.
+    pub size: usize,
+    /// Open connections not in use.
+    pub idle: usize,
+    /// Callers waiting for a connection.
+    pub waiting: usize,
+    /// The most connections the pool opens.
+    pub max_size: usize,
+}
+
+/// The database's liveness, for `GET /health` and metrics.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait DbHealth: Send + Sync {
+    /// One round trip to the database.
+    async fn ping(&self) -> RepoResult<()>;
+    /// Pool figures, without touching the database.
+    fn pool_stats(&self) -> PoolStats;
 }
 
 /// The time source. Tests substitute a fixed or stepping clock.
