@@ -1,7 +1,20 @@
-//! The PostgreSQL adapter: connection pool, embedded migrations, and (soon) every repository.
+//! The PostgreSQL adapter: connection pool, embedded migrations, every repository port of
+//! `hub-ports` implemented on [`Db`], and an advisory-lock [`hub_ports::JobLock`].
+//!
+//! No diesel type crosses the seam except through [`Db::conn`]: repository calls return
+//! [`hub_ports::RepoError`].
 
+mod error;
+mod lock;
 mod migrate;
+mod models;
 mod pool;
+mod repo;
+pub mod schema;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
+pub use lock::JOB_LOCK_NAMESPACE;
 pub use migrate::{MIGRATIONS, reset_schema, run_migrations};
-pub use pool::{Db, DbConfig, PgError};
+pub use pool::{Db, DbConfig, PgError, check_url, execute_batch};
+pub use repo::snapshots::{MAX_BIND_PARAMS, USER_ROWS_PER_STATEMENT, VIDEO_ROWS_PER_STATEMENT};

@@ -1,6 +1,9 @@
 //! The connection pool.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use hub_ports::RepoError;
 
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
@@ -66,9 +69,25 @@ pub fn check_url(url: &str) -> Result<(), PgError> {
 }
 
 /// The hub's database: a pool of async connections. Cheap to clone.
+///
+/// It also keeps the URL (privately, never printed) because [`hub_ports::JobLock`] opens a
+/// dedicated connection per lock instead of borrowing one from the pool.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<AsyncPgConnection>,
+    url: Arc<str>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (size, idle, waiting) = self.pool_status();
+        f.debug_struct("Db")
+            .field("url", &"<redacted>")
+            .field("size", &size)
+            .field("idle", &idle)
+            .field("waiting", &waiting)
+            .finish()
+    }
 }
 
 impl Db {
@@ -83,9 +102,35 @@ impl Db {
             .runtime(deadpool::Runtime::Tokio1)
             .build()
             .map_err(|e| PgError::Connect(e.to_string()))?;
-        let db = Self { pool };
+        let db = Self {
+            pool,
+            url: Arc::from(config.url.as_str()),
+        };
         db.ping().await?;
         Ok(db)
+    }
+
+    /// [`Db::connect`] with a 10-second wait for a free connection.
+    pub async fn from_url(url: &str, max_size: usize) -> Result<Self, PgError> {
+        Self::connect(&DbConfig {
+            url: url.to_owned(),
+            max_size,
+            wait_timeout: Duration::from_secs(10),
+        })
+        .await
+    }
+
+    /// The URL the pool connects to (holds a password: never print it).
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A pooled connection for a repository call, its failure already a [`RepoError`].
+    pub(crate) async fn repo_conn(&self) -> Result<Object<AsyncPgConnection>, RepoError> {
+        self.pool.get().await.map_err(|e| {
+            tracing::warn!(error = %e, "no database connection");
+            RepoError::Unavailable(e.to_string())
+        })
     }
 
     /// A pooled connection.
@@ -109,4 +154,16 @@ impl Db {
         let s = self.pool.status();
         (s.size, s.available, s.waiting)
     }
+}
+
+/// Runs `sql` (one or more statements, no bind parameters) on a fresh connection to `url`.
+/// For developer tooling (`cargo xtask seed`); the application uses the repositories.
+pub async fn execute_batch(url: &str, sql: &str) -> Result<(), PgError> {
+    use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+    check_url(url)?;
+    let mut conn = AsyncPgConnection::establish(url)
+        .await
+        .map_err(|e| PgError::Connect(e.to_string()))?;
+    conn.batch_execute(sql).await?;
+    Ok(())
 }

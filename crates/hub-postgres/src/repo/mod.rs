@@ -1,0 +1,8 @@
+//! Every repository port of `hub-ports`, implemented on [`crate::Db`].
+
+mod accounts;
+mod audit;
+mod connect;
+pub(crate) mod snapshots;
+mod stores;
+pub(crate) mod sync;
