@@ -219,10 +219,10 @@ impl RuntimeKnobs {
                 return Err(format!("{name} must be within 0.0..=1.0"));
             }
         }
-        if let Some(l) = self.latency_ms {
-            if l.min > l.max {
-                return Err("latency_ms.min > latency_ms.max".into());
-            }
+        if let Some(l) = self.latency_ms
+            && l.min > l.max
+        {
+            return Err("latency_ms.min > latency_ms.max".into());
         }
         Ok(())
     }

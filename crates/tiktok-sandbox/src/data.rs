@@ -232,7 +232,7 @@ impl Dataset {
 
     /// Whether the "page" that starts at video `top` is a short one (~10 %).
     pub fn short_page(&self, a: &Account, top: u64) -> bool {
-        h(&[self.seed, T_PAGE, a.index as u64, top]) % 10 == 0
+        h(&[self.seed, T_PAGE, a.index as u64, top]).is_multiple_of(10)
     }
 
     /// The video `k` of account `a` as it looks on Unix day `day`.
@@ -399,7 +399,7 @@ mod tests {
         let counts: Vec<u32> = d.accounts.iter().map(|a| a.initial_videos).collect();
         let mean = counts.iter().map(|&c| f64::from(c)).sum::<f64>() / counts.len() as f64;
         assert!((42.0..58.0).contains(&mean), "mean {mean}");
-        assert!(counts.iter().any(|&c| c == 0));
+        assert!(counts.contains(&0));
         assert!(counts.iter().any(|&c| c >= 200));
         let tens = counts.iter().filter(|&&c| (10..100).contains(&c)).count();
         assert!(tens > 200, "{tens}");

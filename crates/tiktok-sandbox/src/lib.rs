@@ -60,10 +60,10 @@ async fn logid_middleware(
     let path = req.path().to_string();
     let mut res = next.call(req).await?;
     let name = HeaderName::from_static(routes::LOGID_HEADER);
-    if !res.headers().contains_key(&name) {
-        if let Ok(v) = HeaderValue::from_str(&routes::new_log_id()) {
-            res.headers_mut().insert(name, v);
-        }
+    if !res.headers().contains_key(&name)
+        && let Ok(v) = HeaderValue::from_str(&routes::new_log_id())
+    {
+        res.headers_mut().insert(name, v);
     }
     tracing::debug!(%method, %path, status = res.status().as_u16(), "request");
     Ok(res)

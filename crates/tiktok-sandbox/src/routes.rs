@@ -1,4 +1,6 @@
 //! TikTok's own routes: consent, token, revoke, user info, video list and query.
+// Handlers return a ready HttpResponse as their error value on purpose.
+#![allow(clippy::result_large_err)]
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -402,6 +404,14 @@ fn video_json(st: &State, a: &Account, v: &VideoData, fields: &[usize], now: i64
     Value::Object(m)
 }
 
+/// A JSON object body (serde would also accept an array for a struct).
+fn json_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    match serde_json::from_slice::<Value>(body).map_err(|e| e.to_string())? {
+        v @ Value::Object(_) => serde_json::from_value(v).map_err(|e| e.to_string()),
+        _ => Err("expected a JSON object".into()),
+    }
+}
+
 #[derive(Deserialize)]
 struct ListBody {
     max_count: Option<i64>,
@@ -448,7 +458,7 @@ pub(crate) async fn video_list(st: Data, req: HttpRequest, body: web::Bytes) -> 
     if let Err(resp) = check_scopes(&st, ep, &log_id, S_VIDEO, app_scopes, authed.scopes) {
         return resp;
     }
-    let body: ListBody = match serde_json::from_slice(&body) {
+    let body: ListBody = match json_object(&body) {
         Ok(b) => b,
         Err(e) => {
             return api_error(
@@ -523,7 +533,7 @@ pub(crate) async fn video_query(st: Data, req: HttpRequest, body: web::Bytes) ->
     if let Err(resp) = check_scopes(&st, ep, &log_id, S_VIDEO, app_scopes, authed.scopes) {
         return resp;
     }
-    let body: QueryBody = match serde_json::from_slice(&body) {
+    let body: QueryBody = match json_object(&body) {
         Ok(b) => b,
         Err(e) => {
             return api_error(
@@ -562,10 +572,11 @@ pub(crate) async fn video_query(st: Data, req: HttpRequest, body: web::Bytes) ->
             continue;
         }
         seen.push(n);
-        if let Some((acc, k)) = st.data.decode_video_id(n) {
-            if acc == a.index && k < visible {
-                videos.push(video_json(&st, a, &st.data.video(a, k, day), &fields, now));
-            }
+        if let Some((acc, k)) = st.data.decode_video_id(n)
+            && acc == a.index
+            && k < visible
+        {
+            videos.push(video_json(&st, a, &st.data.video(a, k, day), &fields, now));
         }
     }
     api_ok(&st, ep, &log_id, json!({ "videos": videos }))
