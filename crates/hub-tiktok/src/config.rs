@@ -1,0 +1,128 @@
+//! [`TikTokConfig`]: everything the client needs, with production defaults.
+
+use std::fmt;
+use std::time::Duration;
+
+use hub_domain::Secret;
+
+/// TikTok's consent-page host.
+pub const DEFAULT_AUTH_BASE_URL: &str = "https://www.tiktok.com";
+/// TikTok's API host (token, revoke and the Display API).
+pub const DEFAULT_API_BASE_URL: &str = "https://open.tiktokapis.com";
+
+/// Settings of a [`crate::TikTokClient`].
+///
+/// `Debug` never shows the client secret.
+#[derive(Clone)]
+pub struct TikTokConfig {
+    pub client_key: String,
+    pub client_secret: Secret<String>,
+    /// Sent byte for byte in both OAuth legs (consent URL and code exchange).
+    pub redirect_uri: String,
+    /// Consent page host, without a trailing slash (`https://www.tiktok.com`).
+    pub auth_base_url: String,
+    /// API host, without a trailing slash (`https://open.tiktokapis.com`).
+    pub api_base_url: String,
+    /// Client-side budget per data endpoint: requests per [`Self::rate_window`].
+    /// With `burst`, `rate_limit_per_min + burst <= 600` keeps every sliding minute under
+    /// TikTok's 600 (see the crate docs).
+    pub rate_limit_per_min: u32,
+    /// How many requests may go at once before the budget starts spacing them.
+    pub burst: u32,
+    /// The window `rate_limit_per_min` is counted over: 60 s for TikTok. Tests shorten it
+    /// (together with the sandbox's `rate_window_ms`) to keep budget tests fast.
+    pub rate_window: Duration,
+    /// Whole-request timeout of one attempt (connect + send + read body).
+    pub timeout: Duration,
+    /// Retries after the first attempt for rate limits and transient failures.
+    pub max_retries: u32,
+    /// First backoff ceiling; doubles each retry up to `backoff_cap` (full jitter below it).
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+}
+
+impl TikTokConfig {
+    /// Production defaults (TikTok's hosts, 570/min + burst 10, 20 s timeout, 3 retries,
+    /// backoff 500 ms doubling up to 10 s).
+    pub fn new(
+        client_key: impl Into<String>,
+        client_secret: Secret<String>,
+        redirect_uri: impl Into<String>,
+    ) -> Self {
+        TikTokConfig {
+            client_key: client_key.into(),
+            client_secret,
+            redirect_uri: redirect_uri.into(),
+            auth_base_url: DEFAULT_AUTH_BASE_URL.into(),
+            api_base_url: DEFAULT_API_BASE_URL.into(),
+            rate_limit_per_min: 570,
+            burst: 10,
+            rate_window: Duration::from_secs(60),
+            timeout: Duration::from_secs(20),
+            max_retries: 3,
+            backoff_base: Duration::from_millis(500),
+            backoff_cap: Duration::from_secs(10),
+        }
+    }
+
+    /// Points both hosts at one base URL (the sandbox serves auth and API paths together).
+    pub fn with_base_url(mut self, base_url: &str) -> Self {
+        self.auth_base_url = base_url.to_string();
+        self.api_base_url = base_url.to_string();
+        self
+    }
+}
+
+impl fmt::Debug for TikTokConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TikTokConfig")
+            .field("client_key", &self.client_key)
+            .field("client_secret", &"[redacted]")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("auth_base_url", &self.auth_base_url)
+            .field("api_base_url", &self.api_base_url)
+            .field("rate_limit_per_min", &self.rate_limit_per_min)
+            .field("burst", &self.burst)
+            .field("rate_window", &self.rate_window)
+            .field("timeout", &self.timeout)
+            .field("max_retries", &self.max_retries)
+            .field("backoff_base", &self.backoff_base)
+            .field("backoff_cap", &self.backoff_cap)
+            .finish()
+    }
+}
+
+/// Why a [`crate::TikTokClient`] could not be built. Never contains the secret.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("{field} is not a usable base URL ({value:?}): {reason}")]
+    BaseUrl {
+        field: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("{0} must not be empty")]
+    Empty(&'static str),
+    #[error("{0} must be greater than zero")]
+    Zero(&'static str),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let c = TikTokConfig::new(
+            "key",
+            Secret::new("canary-secret-4711".into()),
+            "https://x/cb",
+        );
+        let s = format!("{c:?} {c:#?}");
+        assert!(!s.contains("canary-secret-4711"), "{s}");
+        assert!(s.contains("[redacted]"));
+        assert!(s.contains("key"));
+    }
+}
