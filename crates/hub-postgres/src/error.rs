@@ -10,10 +10,10 @@ pub(crate) fn repo_err(e: DieselError) -> RepoError {
     match e {
         DieselError::NotFound => RepoError::NotFound,
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-            RepoError::Conflict(
-                info.constraint_name()
-                    .map_or_else(|| info.message().to_owned(), |c| format!("{c} already holds this value")),
-            )
+            RepoError::Conflict(info.constraint_name().map_or_else(
+                || info.message().to_owned(),
+                |c| format!("{c} already holds this value"),
+            ))
         }
         DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
             RepoError::NotFound

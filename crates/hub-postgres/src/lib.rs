@@ -16,5 +16,5 @@ pub mod testing;
 
 pub use lock::JOB_LOCK_NAMESPACE;
 pub use migrate::{MIGRATIONS, reset_schema, run_migrations};
-pub use pool::{Db, DbConfig, PgError, check_url, execute_batch};
+pub use pool::{Db, DbConfig, PgError, check_url, execute_batch, query_i64};
 pub use repo::snapshots::{MAX_BIND_PARAMS, USER_ROWS_PER_STATEMENT, VIDEO_ROWS_PER_STATEMENT};

@@ -3,10 +3,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use hub_domain::{
-    Account, AccountId, AuditEntry, AuditOutcome, ConnectInvite, ConnectionStatus,
-    EncryptedTokens, JobKind, NewAuditEntry, NewOAuthState, NewSyncLog, OAuthState, RunCounts,
-    RunStatus, RunTrigger, Store, StoreCode, SyncLog, SyncLogStatus, SyncRun, UserSnapshot,
-    UserSnapshotRow, VideoId, VideoSnapshot, VideoSnapshotRow,
+    Account, AccountId, AuditEntry, AuditOutcome, ConnectInvite, ConnectionStatus, EncryptedTokens,
+    JobKind, NewAuditEntry, NewOAuthState, NewSyncLog, OAuthState, RunCounts, RunStatus,
+    RunTrigger, Store, StoreCode, SyncLog, SyncLogStatus, SyncRun, UserSnapshot, UserSnapshotRow,
+    VideoId, VideoSnapshot, VideoSnapshotRow,
 };
 use hub_ports::RepoError;
 
@@ -93,7 +93,10 @@ impl TryFrom<AccountRow> for Account {
             (Some(access), Some(refresh)) => Some(EncryptedTokens { access, refresh }),
             (None, None) => None,
             _ => {
-                tracing::warn!(account.id = r.id, "account holds only one of its two tokens");
+                tracing::warn!(
+                    account.id = r.id,
+                    "account holds only one of its two tokens"
+                );
                 None
             }
         };

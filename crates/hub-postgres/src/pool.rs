@@ -149,6 +149,17 @@ impl Db {
         Ok(())
     }
 
+    /// Pool figures for `hub_ports::DbHealth`.
+    pub(crate) fn pool_stats_raw(&self) -> hub_ports::PoolStats {
+        let s = self.pool.status();
+        hub_ports::PoolStats {
+            size: s.size,
+            idle: s.available,
+            waiting: s.waiting,
+            max_size: s.max_size,
+        }
+    }
+
     /// Pool figures: (open connections, idle connections, callers waiting).
     pub fn pool_status(&self) -> (usize, usize, usize) {
         let s = self.pool.status();
@@ -166,4 +177,21 @@ pub async fn execute_batch(url: &str, sql: &str) -> Result<(), PgError> {
         .map_err(|e| PgError::Connect(e.to_string()))?;
     conn.batch_execute(sql).await?;
     Ok(())
+}
+
+/// Runs `sql`, a query with no bind parameters returning one `BIGINT` column named `n` in one
+/// row, on a fresh connection to `url`. For developer tooling (row counts in `cargo xtask`).
+pub async fn query_i64(url: &str, sql: &str) -> Result<i64, PgError> {
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    check_url(url)?;
+    let mut conn = AsyncPgConnection::establish(url)
+        .await
+        .map_err(|e| PgError::Connect(e.to_string()))?;
+    let row: N = diesel::sql_query(sql).get_result(&mut conn).await?;
+    Ok(row.n)
 }

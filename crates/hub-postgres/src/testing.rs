@@ -100,11 +100,16 @@ async fn ensure_template(admin_url: &str) -> String {
     .expect("look up template");
     if !ready.exists {
         // A half-built template (a crashed builder) is not marked as template: rebuild it.
+        // One statement per call: several would run as one implicit transaction, which
+        // CREATE/DROP DATABASE refuse.
         conn.batch_execute(&format!(
-            "DROP DATABASE IF EXISTS \"{template}\" WITH (FORCE); CREATE DATABASE \"{template}\""
+            "DROP DATABASE IF EXISTS \"{template}\" WITH (FORCE)"
         ))
         .await
-        .expect("create template");
+        .expect("drop half-built template");
+        conn.batch_execute(&format!("CREATE DATABASE \"{template}\""))
+            .await
+            .expect("create template");
         run_migrations(&with_database(admin_url, &template))
             .await
             .expect("migrate template");
@@ -142,7 +147,9 @@ impl TestDb {
         .expect("create test database");
         drop(conn);
         let url = with_database(&admin_url, &name);
-        let db = Db::from_url(&url, POOL_SIZE).await.expect("connect test database");
+        let db = Db::from_url(&url, POOL_SIZE)
+            .await
+            .expect("connect test database");
         Self {
             name,
             url,

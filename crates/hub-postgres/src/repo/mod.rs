@@ -3,6 +3,7 @@
 mod accounts;
 mod audit;
 mod connect;
+mod health;
 pub(crate) mod snapshots;
 mod stores;
 pub(crate) mod sync;

@@ -70,10 +70,11 @@ impl SnapshotRepo for Db {
         if rows.is_empty() {
             return Ok(0);
         }
-        let rows: Vec<NewUserRow<'_>> = last_per_key(rows, |r| (r.store_code.clone(), r.snapshot_date))
-            .into_iter()
-            .map(NewUserRow::from)
-            .collect();
+        let rows: Vec<NewUserRow<'_>> =
+            last_per_key(rows, |r| (r.store_code.clone(), r.snapshot_date))
+                .into_iter()
+                .map(NewUserRow::from)
+                .collect();
         let mut conn = self.repo_conn().await?;
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
             let mut written = 0u64;

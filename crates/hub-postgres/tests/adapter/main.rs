@@ -1,0 +1,11 @@
+//! Adapter tests: every repository against a real PostgreSQL, one fresh database per test
+//! (`hub_postgres::testing::TestDb`). One test binary, to keep link time down.
+
+mod accounts;
+mod common;
+mod connect;
+mod lock;
+mod schema;
+mod snapshots;
+mod stores;
+mod sync;
