@@ -1,0 +1,320 @@
+//! Connecting a store's TikTok account (Login Kit, OAuth 2.0 with PKCE).
+//!
+//! 1. An admin issues a connect link: a single-use, expiring invite (only its SHA-256 is
+//!    stored). 2. Staff open it: the hub checks the invite, stores a one-time state nonce
+//!    bound to a fresh browser cookie and a PKCE verifier, and redirects to TikTok's consent
+//!    page (`disable_auto_auth=1`). 3. TikTok calls back: the state's signature, age, single
+//!    use and cookie are checked before anything else; `error=` and missing scopes end the
+//!    flow with no token call; the invite is consumed; the code is exchanged; the pair is
+//!    encrypted and stored; a reconnect to a different TikTok account is audited.
+
+use chrono::{DateTime, Duration, Utc};
+use hub_domain::{
+    AuditOutcome, NewConnectInvite, NewOAuthState, REQUIRED_SCOPES, StoreCode, missing_scopes,
+    parse_scopes,
+};
+use hub_ports::{ConnectedAccount, RepoError, TikTokError};
+use serde::Serialize;
+
+use crate::Engine;
+use crate::context::{Actor, json_str};
+use crate::state::{ct_eq, pkce_challenge, random_token, sha256_hex};
+
+/// Why a connect step was refused. Messages are safe to show on the public pages.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    #[error("Store not found")]
+    StoreNotFound,
+    /// No valid connect link (missing, unknown, used, expired, or for another store).
+    #[error(
+        "This connect link is invalid, expired or already used. Ask your administrator for a new one."
+    )]
+    InviteInvalid,
+    /// State missing, forged, expired, replayed, or opened in another browser.
+    #[error("Invalid state parameter (possible CSRF attack)")]
+    InvalidState,
+    /// The user declined on TikTok's page.
+    #[error("Authorization was denied on TikTok: {0}")]
+    Denied(String),
+    /// Some required permission was not granted.
+    #[error(
+        "Required permissions were not granted: {0}. Please connect again and allow every permission."
+    )]
+    ScopeMissing(String),
+    /// The callback lacks `code`.
+    #[error("The callback is missing the authorization code")]
+    MissingCode,
+    /// TikTok refused the code exchange or the first user call.
+    #[error("TikTok refused the connection: {0}")]
+    TikTok(TikTokError),
+    /// The database failed.
+    #[error("internal error")]
+    Storage(#[from] RepoError),
+}
+
+/// A connect link for a store's staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectLink {
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Where to send the browser, and the cookie that binds the flow to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectStart {
+    pub authorize_url: String,
+    /// Value of the browser-binding cookie (set it `HttpOnly; Secure; SameSite=Lax`).
+    pub browser_cookie: String,
+    /// How long the cookie and the state live.
+    pub ttl: Duration,
+}
+
+/// What TikTok passed to the callback.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallbackParams {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub scopes: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// A completed connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connected {
+    pub store_code: StoreCode,
+    pub open_id: String,
+    /// The previously connected TikTok account, when it was a different one.
+    pub replaced_open_id: Option<String>,
+}
+
+impl Engine {
+    /// Issues a single-use connect link for `code`, valid for the configured lifetime.
+    pub async fn issue_connect_link(
+        &self,
+        code: &StoreCode,
+        actor: &Actor,
+    ) -> Result<ConnectLink, ConnectError> {
+        let p = &self.ports;
+        p.stores
+            .get(code)
+            .await?
+            .ok_or(ConnectError::StoreNotFound)?;
+        let token = random_token(32);
+        let now = p.clock.now();
+        let expires_at =
+            now + Duration::from_std(self.config.connect_link_ttl).unwrap_or(Duration::hours(72));
+        let invite = NewConnectInvite {
+            token_hash: sha256_hex(token.as_bytes()),
+            store_code: code.clone(),
+            created_by: actor.who.clone(),
+            expires_at,
+        };
+        let audit = actor.audit(
+            "connect_link.create",
+            Some(code),
+            None,
+            AuditOutcome::Success,
+            None,
+        );
+        let stored = p.connect.create_invite(&invite, &audit).await?;
+        let url = format!(
+            "{}/connect/tiktok?store_code={}&invite={}",
+            self.config.public_base_url.trim_end_matches('/'),
+            code,
+            token
+        );
+        tracing::info!(store.code = %code, invite.id = stored.id, "connect link issued");
+        Ok(ConnectLink { url, expires_at })
+    }
+
+    /// Starts the consent flow for `code`. Without a valid invite the answer is
+    /// [`ConnectError::InviteInvalid`] (unless open connect is configured), and TikTok is
+    /// never contacted.
+    pub async fn begin_connect(
+        &self,
+        code: &StoreCode,
+        invite: Option<&str>,
+    ) -> Result<ConnectStart, ConnectError> {
+        let p = &self.ports;
+        let now = p.clock.now();
+        let invite_id = match invite.filter(|i| !i.is_empty() && i.len() <= 128) {
+            Some(token) => {
+                let found = p.connect.find_invite(&sha256_hex(token.as_bytes())).await?;
+                match found {
+                    Some(inv) if inv.is_usable(now) && &inv.store_code == code => Some(inv.id),
+                    _ => return Err(ConnectError::InviteInvalid),
+                }
+            }
+            None if self.config.open_connect => None,
+            None => return Err(ConnectError::InviteInvalid),
+        };
+        p.stores
+            .get(code)
+            .await?
+            .ok_or(ConnectError::StoreNotFound)?;
+        let issued = self.state.issue(code, now);
+        let cookie = random_token(32);
+        let verifier = random_token(48);
+        let ttl = self.config.state_ttl;
+        p.connect
+            .insert_state(&NewOAuthState {
+                nonce_hash: issued.nonce_hash,
+                store_code: code.clone(),
+                invite_id,
+                browser_binding: sha256_hex(cookie.as_bytes()),
+                pkce_verifier: Some(verifier.clone()),
+                expires_at: now + ttl,
+            })
+            .await?;
+        Ok(ConnectStart {
+            authorize_url: p
+                .tiktok
+                .authorize_url(&issued.state, &pkce_challenge(&verifier)),
+            browser_cookie: cookie,
+            ttl,
+        })
+    }
+
+    /// Completes the flow from TikTok's callback. `cookie` is the browser-binding cookie.
+    pub async fn complete_connect(
+        &self,
+        params: &CallbackParams,
+        cookie: Option<&str>,
+        ip: Option<String>,
+    ) -> Result<Connected, ConnectError> {
+        let p = &self.ports;
+        let now = p.clock.now();
+        // 1. The state: signature and age, then single use, then the browser.
+        let raw_state = params.state.as_deref().ok_or(ConnectError::InvalidState)?;
+        let verified = self.state.verify(raw_state, now).map_err(|e| {
+            tracing::warn!(reason = %e, "OAuth callback with an invalid state");
+            ConnectError::InvalidState
+        })?;
+        let stored = p.connect.consume_state(&verified.nonce_hash, now).await?.ok_or_else(|| {
+            tracing::warn!(store.code = %verified.store_code, "OAuth state replayed or expired");
+            ConnectError::InvalidState
+        })?;
+        let state = stored.state;
+        let cookie_ok =
+            cookie.is_some_and(|c| ct_eq(&sha256_hex(c.as_bytes()), &state.browser_binding));
+        if !cookie_ok || state.store_code != verified.store_code {
+            tracing::warn!(store.code = %state.store_code, "OAuth callback from another browser");
+            return Err(ConnectError::InvalidState);
+        }
+        let code = state.store_code.clone();
+        let actor = Actor {
+            who: "store-staff".into(),
+            request_id: None,
+            ip,
+        };
+
+        // 2. What the user decided on TikTok's page.
+        if let Some(error) = params.error.as_deref() {
+            let description = params
+                .error_description
+                .clone()
+                .unwrap_or_else(|| error.to_owned());
+            tracing::info!(store.code = %code, error, "TikTok authorization not granted");
+            return Err(ConnectError::Denied(description));
+        }
+        let granted = parse_scopes(params.scopes.as_deref().unwrap_or_default());
+        let missing = missing_scopes(&granted);
+        if !missing.is_empty() {
+            return Err(ConnectError::ScopeMissing(missing.join(", ")));
+        }
+        let auth_code = params
+            .code
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .ok_or(ConnectError::MissingCode)?;
+
+        // 3. The invite is spent now, before any token call.
+        if let Some(invite_id) = state.invite_id {
+            if !p.connect.consume_invite(invite_id, now).await? {
+                return Err(ConnectError::InviteInvalid);
+            }
+        }
+
+        // 4. Tokens.
+        let verifier = state.pkce_verifier.clone().unwrap_or_default();
+        let grant = p
+            .tiktok
+            .exchange_code(auth_code, &verifier)
+            .await
+            .map_err(ConnectError::TikTok)?;
+        let token_missing = if grant.scopes.is_empty() {
+            Vec::new()
+        } else {
+            missing_scopes(&grant.scopes)
+        };
+        if !token_missing.is_empty() {
+            return Err(ConnectError::ScopeMissing(token_missing.join(", ")));
+        }
+        let user = p
+            .tiktok
+            .user_info(&grant.access_token)
+            .await
+            .map_err(ConnectError::TikTok)?;
+        if !user.open_id.is_empty() && user.open_id != grant.open_id {
+            return Err(ConnectError::TikTok(TikTokError::Rejected {
+                code: "open_id_mismatch".into(),
+                message: "the token's user differs from the token answer's open_id".into(),
+            }));
+        }
+
+        // 5. Store, auditing a change of TikTok account.
+        let previous = p.accounts.for_store(&code).await?;
+        let replaced_open_id = previous
+            .and_then(|a| a.open_id)
+            .filter(|old| old != &grant.open_id);
+        let (tokens, mut meta) = self.tokens.seal(code.as_str(), &grant);
+        if meta.scopes.is_empty() {
+            meta.scopes = granted;
+        }
+        let mut audit = vec![actor.audit(
+            "account.connect",
+            Some(&code),
+            Some(grant.open_id.clone()),
+            AuditOutcome::Success,
+            Some(format!(
+                "{{\"scopes\":{}}}",
+                json_str(&meta.scopes.join(","))
+            )),
+        )];
+        if let Some(old) = &replaced_open_id {
+            audit.push(actor.audit(
+                "account.replace",
+                Some(&code),
+                Some(grant.open_id.clone()),
+                AuditOutcome::Success,
+                Some(format!(
+                    "{{\"previous_open_id\":{},\"new_open_id\":{}}}",
+                    json_str(old),
+                    json_str(&grant.open_id)
+                )),
+            ));
+            tracing::warn!(store.code = %code, "store reconnected to a different TikTok account");
+        }
+        let connected = ConnectedAccount {
+            store_code: code.clone(),
+            open_id: grant.open_id.clone(),
+            tokens,
+            meta,
+            connected_at: now,
+        };
+        p.accounts.save_connected(&connected, &audit).await?;
+        tracing::info!(store.code = %code, "store connected");
+        Ok(Connected {
+            store_code: code,
+            open_id: grant.open_id,
+            replaced_open_id,
+        })
+    }
+}
+
+/// The scopes the hub asks for, comma-separated.
+pub fn requested_scopes() -> String {
+    REQUIRED_SCOPES.join(",")
+}

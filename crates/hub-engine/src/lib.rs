@@ -1,0 +1,137 @@
+//! The hub's use cases, over the ports of `hub-ports`: connect a store (OAuth state, PKCE,
+//! code exchange, scope check), keep tokens fresh, run the sync jobs with live progress, and
+//! serve the admin reads. No HTTP, SQL or TikTok wire format here.
+
+pub mod admin;
+pub mod cipher;
+pub mod connect;
+pub mod context;
+pub mod state;
+pub mod sync;
+pub mod tokens;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::Duration;
+use hub_ports::{
+    AccountRepo, AuditRepo, Clock, ConnectRepo, DbHealth, JobLock, SnapshotRepo, StoreRepo,
+    SyncLogRepo, SyncRunRepo, TikTokApi, TokenCipher,
+};
+
+pub use admin::AdminError;
+pub use cipher::AesGcmCipher;
+pub use connect::{CallbackParams, ConnectError, ConnectLink, ConnectStart, Connected};
+pub use context::Actor;
+pub use state::StateCodec;
+pub use sync::{
+    JobSelection, JobSummary, LiveRun, RefreshSummary, StoreSyncResult, SyncError, SyncSummary,
+};
+pub use tokens::{TokenError, Tokens};
+
+/// Every port the engine uses.
+#[derive(Clone)]
+pub struct Ports {
+    pub stores: Arc<dyn StoreRepo>,
+    pub accounts: Arc<dyn AccountRepo>,
+    pub snapshots: Arc<dyn SnapshotRepo>,
+    pub sync_logs: Arc<dyn SyncLogRepo>,
+    pub sync_runs: Arc<dyn SyncRunRepo>,
+    pub audit: Arc<dyn AuditRepo>,
+    pub connect: Arc<dyn ConnectRepo>,
+    pub locks: Arc<dyn JobLock>,
+    pub health: Arc<dyn DbHealth>,
+    pub tiktok: Arc<dyn TikTokApi>,
+    pub cipher: Arc<dyn TokenCipher>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The engine's settings (from the app's typed config).
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub sync_concurrency: usize,
+    pub video_sync_concurrency: usize,
+    pub refresh_window: std::time::Duration,
+    pub report_tz: chrono_tz::Tz,
+    pub public_base_url: String,
+    pub open_connect: bool,
+    pub connect_link_ttl: std::time::Duration,
+    pub state_ttl: Duration,
+    /// Written into sync runs and refresh leases.
+    pub instance_id: String,
+    /// After this many stores in a row fail because TikTok is unavailable, the rest of the
+    /// run is not attempted.
+    pub breaker_threshold: usize,
+    pub video_page_size: u8,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            sync_concurrency: 30,
+            video_sync_concurrency: 20,
+            refresh_window: std::time::Duration::from_secs(6 * 3600),
+            report_tz: chrono_tz::Tz::UTC,
+            public_base_url: "http://localhost:3000".into(),
+            open_connect: false,
+            connect_link_ttl: std::time::Duration::from_secs(72 * 3600),
+            state_ttl: Duration::minutes(10),
+            instance_id: "hub".into(),
+            breaker_threshold: 20,
+            video_page_size: 20,
+        }
+    }
+}
+
+/// The engine: use cases over the ports.
+pub struct Engine {
+    pub(crate) ports: Ports,
+    pub(crate) config: EngineConfig,
+    pub(crate) tokens: Tokens,
+    pub(crate) state: StateCodec,
+    pub(crate) live: Mutex<HashMap<i64, Arc<Mutex<LiveRun>>>>,
+    pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl Engine {
+    /// Wires the engine. `state_secret` signs OAuth states.
+    pub fn new(ports: Ports, config: EngineConfig, state_secret: &[u8]) -> Self {
+        let tokens = Tokens::new(
+            Arc::clone(&ports.accounts),
+            Arc::clone(&ports.tiktok),
+            Arc::clone(&ports.cipher),
+            Arc::clone(&ports.clock),
+            config.instance_id.clone(),
+        );
+        let state = StateCodec::new(state_secret, config.state_ttl);
+        Self {
+            ports,
+            config,
+            tokens,
+            state,
+            live: Mutex::new(HashMap::new()),
+            shutdown: tokio::sync::watch::channel(false).0,
+        }
+    }
+
+    /// The engine's settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The ports (for health checks and metrics).
+    pub fn ports(&self) -> &Ports {
+        &self.ports
+    }
+
+    /// The token service.
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+
+    /// Stops running jobs from taking more stores; the stores in flight finish. Runs that
+    /// stop this way end `INTERRUPTED`, and the rest is recorded as not done.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+}

@@ -1,0 +1,913 @@
+//! The sync jobs: snapshot every connected store's account and videos, refresh tokens.
+//!
+//! A job walks the stores as one bounded stream (`buffer_unordered`: no batch barriers); the
+//! TikTok adapter's per-endpoint budget sets the pace. No database connection is held while
+//! waiting on TikTok: each repository call takes and returns its own. One store's failure is
+//! logged with its reason and never stops the others; a breaker ends the run early when
+//! TikTok fails for many stores in a row.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use futures::StreamExt;
+use hub_domain::{
+    Account, JobKind, KnownVideo, NewSyncLog, RunCounts, RunStatus, RunTrigger, StoreCode,
+    StoreOverview, SyncLogStatus, UserSnapshot, VideoId, VideoSnapshot,
+};
+use hub_ports::{RepoError, TikTokVideo};
+use serde::Serialize;
+
+use crate::Engine;
+use crate::tokens::{Refreshed, TokenError};
+
+/// What `POST /admin/sync/run` may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobSelection {
+    All,
+    User,
+    Video,
+    RefreshTokens,
+}
+
+impl JobSelection {
+    /// Parses the API's `job` value.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "all" => Some(Self::All),
+            "user" => Some(Self::User),
+            "video" => Some(Self::Video),
+            "refresh_tokens" => Some(Self::RefreshTokens),
+            _ => None,
+        }
+    }
+
+    /// The jobs this selection runs, in order of dependence.
+    pub fn jobs(self) -> &'static [JobKind] {
+        match self {
+            Self::All => &[
+                JobKind::RefreshTokens,
+                JobKind::SyncUserDaily,
+                JobKind::SyncVideoDaily,
+            ],
+            Self::User => &[JobKind::SyncUserDaily],
+            Self::Video => &[JobKind::SyncVideoDaily],
+            Self::RefreshTokens => &[JobKind::RefreshTokens],
+        }
+    }
+}
+
+/// Why a sync could not run at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SyncError {
+    /// Another run of this job holds its lock (here or on another instance).
+    #[error("{0} is already running")]
+    AlreadyRunning(JobKind),
+    /// No such store.
+    #[error("store not found")]
+    StoreNotFound,
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] RepoError),
+}
+
+/// The result of syncing one store (the single-store answer of `POST /admin/sync/run`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreSyncResult {
+    pub success: bool,
+    pub store_code: String,
+    pub message: String,
+    /// Milliseconds.
+    pub duration: i64,
+    pub records_processed: i64,
+}
+
+/// Summary of a refresh job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RefreshSummary {
+    pub total: i64,
+    pub refreshed: i64,
+    pub failed: i64,
+}
+
+/// Summary of a user or video job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobSummary {
+    pub total: i64,
+    pub successful: i64,
+    pub failed: i64,
+    pub skipped: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_videos: Option<i64>,
+}
+
+/// Summaries of a multi-job run (the all-stores answer of `POST /admin/sync/run`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncSummary {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_tokens: Option<RefreshSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_sync: Option<JobSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_sync: Option<JobSummary>,
+    /// The `sync_runs` ids of the jobs.
+    pub run_ids: Vec<i64>,
+}
+
+/// The live state of a running job, for status endpoints and progress lines.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveRun {
+    pub run_id: i64,
+    pub job: &'static str,
+    pub scheduled_date: NaiveDate,
+    pub started_at: DateTime<Utc>,
+    pub total: i64,
+    pub processed: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub skipped: i64,
+    pub records: i64,
+    /// Stores per second so far.
+    pub rate: f64,
+    /// Seconds to go at that rate.
+    pub eta_seconds: Option<f64>,
+}
+
+/// How one store ended in one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Success {
+        message: String,
+        records: i64,
+    },
+    Failed {
+        reason: &'static str,
+        message: String,
+        raw: Option<String>,
+    },
+    Skipped {
+        message: String,
+    },
+}
+
+impl Outcome {
+    fn status(&self) -> SyncLogStatus {
+        match self {
+            Self::Success { .. } => SyncLogStatus::Success,
+            Self::Failed { .. } => SyncLogStatus::Failed,
+            Self::Skipped { .. } => SyncLogStatus::Skipped,
+        }
+    }
+
+    fn message(&self) -> &str {
+        match self {
+            Self::Success { message, .. }
+            | Self::Failed { message, .. }
+            | Self::Skipped { message } => message,
+        }
+    }
+
+    fn from_token_error(e: TokenError) -> Self {
+        match e {
+            TokenError::NeedsReconnect(r) => Self::Skipped {
+                message: format!("needs reconnect ({r}): {}", r.explain()),
+            },
+            TokenError::NotConnected(why) => Self::Skipped {
+                message: format!("not connected: {why}"),
+            },
+            TokenError::TikTok(t) => Self::Failed {
+                reason: t.reason(),
+                message: format!("TikTok call failed: {t}"),
+                raw: Some(format!("{t:?}")),
+            },
+            TokenError::Storage(s) => Self::Failed {
+                reason: "storage",
+                message: "database error".into(),
+                raw: Some(s.to_string()),
+            },
+            TokenError::Cipher(c) => Self::Failed {
+                reason: "cipher",
+                message: "stored token does not decrypt with the configured keys".into(),
+                raw: Some(c.to_string()),
+            },
+            TokenError::LeaseBusy => Self::Failed {
+                reason: "lease_busy",
+                message: "another instance is refreshing this token".into(),
+                raw: None,
+            },
+        }
+    }
+
+    /// A failure caused by TikTok being unavailable (feeds the breaker).
+    fn is_outage(&self) -> bool {
+        matches!(
+            self,
+            Self::Failed {
+                reason: "transient" | "rate_limited",
+                ..
+            }
+        )
+    }
+}
+
+/// The run's counters, shared by its store tasks.
+struct Tracker {
+    live: Arc<Mutex<LiveRun>>,
+    started: Instant,
+    last_persist: Mutex<Instant>,
+    last_decile: AtomicUsize,
+}
+
+impl Tracker {
+    fn record(&self, outcome: &Outcome) -> LiveRun {
+        let mut live = self.live.lock().expect("tracker poisoned");
+        live.processed += 1;
+        match outcome {
+            Outcome::Success { records, .. } => {
+                live.succeeded += 1;
+                live.records += records;
+            }
+            Outcome::Failed { .. } => live.failed += 1,
+            Outcome::Skipped { .. } => live.skipped += 1,
+        }
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        live.rate = live.processed as f64 / secs;
+        live.eta_seconds =
+            (live.rate > 0.0).then(|| (live.total - live.processed).max(0) as f64 / live.rate);
+        live.clone()
+    }
+
+    fn counts(live: &LiveRun) -> RunCounts {
+        RunCounts {
+            total: live.total,
+            processed: live.processed,
+            succeeded: live.succeeded,
+            failed: live.failed,
+            skipped: live.skipped,
+            records: live.records,
+        }
+    }
+}
+
+/// The business day of `now` in the report time zone.
+pub fn business_date(now: DateTime<Utc>, tz: chrono_tz::Tz) -> NaiveDate {
+    now.with_timezone(&tz).date_naive()
+}
+
+fn video_row(code: &StoreCode, date: NaiveDate, v: &TikTokVideo) -> Option<VideoSnapshot> {
+    Some(VideoSnapshot {
+        store_code: code.clone(),
+        snapshot_date: date,
+        video_id: VideoId::parse(&v.id).ok()?,
+        view_count: v.view_count,
+        like_count: v.like_count,
+        comment_count: v.comment_count,
+        share_count: v.share_count,
+        description: v.video_description.clone(),
+        title: v.title.as_ref().map(|t| t.chars().take(255).collect()),
+        create_time: v.create_time.and_then(|s| DateTime::from_timestamp(s, 0)),
+        share_url: v.share_url.clone(),
+        cover_image_url: v.cover_image_url.clone(),
+        duration: v.duration,
+    })
+}
+
+impl Engine {
+    /// Runs `selection` for every store (`store` = None) or one store.
+    pub async fn run_sync(
+        &self,
+        selection: JobSelection,
+        store: Option<&StoreCode>,
+        trigger: RunTrigger,
+    ) -> Result<SyncSummary, SyncError> {
+        let mut summary = SyncSummary::default();
+        let jobs = selection.jobs();
+        if jobs.contains(&JobKind::RefreshTokens) {
+            let (s, id) = self.run_refresh_job(trigger).await?;
+            summary.refresh_tokens = Some(s);
+            summary.run_ids.push(id);
+        }
+        let want_user = jobs.contains(&JobKind::SyncUserDaily);
+        let want_video = jobs.contains(&JobKind::SyncVideoDaily);
+        // User and video jobs use different TikTok budgets: run them side by side.
+        let (user, video) = tokio::join!(
+            async {
+                if want_user {
+                    Some(self.run_job(JobKind::SyncUserDaily, trigger, store).await)
+                } else {
+                    None
+                }
+            },
+            async {
+                if want_video {
+                    Some(self.run_job(JobKind::SyncVideoDaily, trigger, store).await)
+                } else {
+                    None
+                }
+            },
+        );
+        if let Some(r) = user {
+            let (s, id) = r?;
+            summary.user_sync = Some(s);
+            summary.run_ids.push(id);
+        }
+        if let Some(r) = video {
+            let (s, id) = r?;
+            summary.video_sync = Some(s);
+            summary.run_ids.push(id);
+        }
+        Ok(summary)
+    }
+
+    /// Syncs one store now (user and/or video as `selection` says), outside the nightly
+    /// jobs' locks; writes its sync-log lines and returns its result.
+    pub async fn sync_store(
+        &self,
+        code: &StoreCode,
+        selection: JobSelection,
+    ) -> Result<StoreSyncResult, SyncError> {
+        let started = Instant::now();
+        let p = &self.ports;
+        let overview = p
+            .stores
+            .overview(code)
+            .await?
+            .ok_or(SyncError::StoreNotFound)?;
+        let date = business_date(p.clock.now(), self.config.report_tz);
+        let mut messages = Vec::new();
+        let mut records = 0;
+        let mut success = true;
+        let jobs: Vec<JobKind> = match selection {
+            JobSelection::RefreshTokens => vec![JobKind::RefreshTokens],
+            JobSelection::User => vec![JobKind::SyncUserDaily],
+            JobSelection::Video => vec![JobKind::SyncVideoDaily],
+            JobSelection::All => vec![JobKind::SyncUserDaily, JobKind::SyncVideoDaily],
+        };
+        for job in jobs {
+            let t = Instant::now();
+            let outcome = self.store_task(job, &overview, date).await;
+            self.write_store_log(None, job, code, &outcome, t.elapsed().as_millis() as i64)
+                .await;
+            match &outcome {
+                Outcome::Success { records: r, .. } => records += r,
+                _ => success = false,
+            }
+            messages.push(outcome.message().to_owned());
+        }
+        Ok(StoreSyncResult {
+            success,
+            store_code: code.to_string(),
+            message: messages.join("; "),
+            duration: started.elapsed().as_millis() as i64,
+            records_processed: records,
+        })
+    }
+
+    async fn write_store_log(
+        &self,
+        run_id: Option<i64>,
+        job: JobKind,
+        code: &StoreCode,
+        outcome: &Outcome,
+        ms: i64,
+    ) {
+        let raw = match outcome {
+            Outcome::Failed { reason, raw, .. } => Some(match raw {
+                Some(r) => format!("{reason}: {r}"),
+                None => (*reason).to_owned(),
+            }),
+            _ => None,
+        };
+        let log = NewSyncLog {
+            run_id,
+            store_code: Some(code.clone()),
+            job,
+            status: outcome.status(),
+            message: outcome.message().to_owned(),
+            raw_error: raw,
+            duration_ms: ms,
+        };
+        if let Err(e) = self.ports.sync_logs.insert(&log).await {
+            tracing::warn!(store.code = %code, job = %job, error = %e, "could not write the sync log line");
+        }
+    }
+
+    /// Runs one user or video job over every store (or one), under the job's lock.
+    async fn run_job(
+        &self,
+        job: JobKind,
+        trigger: RunTrigger,
+        only: Option<&StoreCode>,
+    ) -> Result<(JobSummary, i64), SyncError> {
+        let p = &self.ports;
+        let _lock = p
+            .locks
+            .try_acquire(&format!("job:{job}"))
+            .await?
+            .ok_or(SyncError::AlreadyRunning(job))?;
+        let mut stores = p.stores.list_overview().await?;
+        if let Some(code) = only {
+            stores.retain(|s| &s.store.code == code);
+            if stores.is_empty() {
+                return Err(SyncError::StoreNotFound);
+            }
+        }
+        let now = p.clock.now();
+        let date = business_date(now, self.config.report_tz);
+        let run = p
+            .sync_runs
+            .start(
+                job,
+                date,
+                trigger,
+                stores.len() as i64,
+                &self.config.instance_id,
+                now,
+            )
+            .await?;
+        tracing::info!(job = %job, run.id = run.id, stores = stores.len(), date = %date, "sync started");
+        let tracker = Arc::new(Tracker {
+            live: Arc::new(Mutex::new(LiveRun {
+                run_id: run.id,
+                job: job.as_str(),
+                scheduled_date: date,
+                started_at: now,
+                total: stores.len() as i64,
+                processed: 0,
+                succeeded: 0,
+                failed: 0,
+                skipped: 0,
+                records: 0,
+                rate: 0.0,
+                eta_seconds: None,
+            })),
+            started: Instant::now(),
+            last_persist: Mutex::new(Instant::now()),
+            last_decile: AtomicUsize::new(0),
+        });
+        self.live
+            .lock()
+            .expect("live runs poisoned")
+            .insert(run.id, Arc::clone(&tracker.live));
+        let concurrency = match job {
+            JobKind::SyncVideoDaily => self.config.video_sync_concurrency,
+            _ => self.config.sync_concurrency,
+        }
+        .max(1);
+        let outages = AtomicUsize::new(0);
+        let shutdown = self.shutdown.subscribe();
+        let not_done = AtomicUsize::new(0);
+
+        futures::stream::iter(stores.iter())
+            .map(|store| {
+                let (outages, tracker, shutdown, not_done) =
+                    (&outages, &tracker, &shutdown, &not_done);
+                async move {
+                    // After a shutdown request no store is started; the ones in flight finish.
+                    if *shutdown.borrow() {
+                        not_done.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                    let t = Instant::now();
+                    let outcome =
+                        if outages.load(Ordering::Relaxed) >= self.config.breaker_threshold {
+                            Outcome::Failed {
+                                reason: "breaker_open",
+                                message: format!(
+                                    "not attempted: TikTok failed for {} stores in a row",
+                                    self.config.breaker_threshold
+                                ),
+                                raw: None,
+                            }
+                        } else {
+                            self.store_task(job, store, date).await
+                        };
+                    if outcome.is_outage() {
+                        outages.fetch_add(1, Ordering::Relaxed);
+                    } else if matches!(outcome, Outcome::Success { .. }) {
+                        outages.store(0, Ordering::Relaxed);
+                    }
+                    let code = &store.store.code;
+                    self.write_store_log(
+                        Some(run.id),
+                        job,
+                        code,
+                        &outcome,
+                        t.elapsed().as_millis() as i64,
+                    )
+                    .await;
+                    let live = tracker.record(&outcome);
+                    self.after_store(tracker, &live).await;
+                }
+            })
+            .buffer_unordered(concurrency)
+            .collect::<()>()
+            .await;
+        let interrupted = not_done.load(Ordering::Relaxed) > 0;
+
+        let live = tracker.live.lock().expect("tracker poisoned").clone();
+        self.live
+            .lock()
+            .expect("live runs poisoned")
+            .remove(&run.id);
+        let counts = Tracker::counts(&live);
+        let status = if interrupted {
+            RunStatus::Interrupted
+        } else if live.failed > 0 {
+            RunStatus::Partial
+        } else {
+            RunStatus::Succeeded
+        };
+        let elapsed_ms = tracker.started.elapsed().as_millis() as i64;
+        let message = format!(
+            "Synced {}/{} stores, {} failed, {} skipped{}",
+            live.succeeded,
+            live.total,
+            live.failed,
+            live.skipped,
+            if interrupted {
+                " (interrupted: the rest was not done)"
+            } else {
+                ""
+            }
+        );
+        p.sync_runs
+            .finish(
+                run.id,
+                status,
+                &counts,
+                Some(message.clone()),
+                p.clock.now(),
+            )
+            .await?;
+        let summary_log = NewSyncLog {
+            run_id: Some(run.id),
+            store_code: None,
+            job,
+            status: if live.failed > 0 || interrupted {
+                SyncLogStatus::Failed
+            } else {
+                SyncLogStatus::Success
+            },
+            message: message.clone(),
+            raw_error: None,
+            duration_ms: elapsed_ms,
+        };
+        if let Err(e) = p.sync_logs.insert(&summary_log).await {
+            tracing::warn!(job = %job, error = %e, "could not write the job's summary log line");
+        }
+        tracing::info!(
+            job = %job, run.id = run.id, status = %status, succeeded = live.succeeded, failed = live.failed,
+            skipped = live.skipped, records = live.records, duration_ms = elapsed_ms, "sync finished"
+        );
+        let summary = JobSummary {
+            total: live.total,
+            successful: live.succeeded,
+            failed: live.failed,
+            skipped: live.skipped,
+            total_videos: (job == JobKind::SyncVideoDaily).then_some(live.records),
+        };
+        Ok((summary, run.id))
+    }
+
+    /// Persists progress at most once a second and logs a progress line every 10 %.
+    async fn after_store(&self, tracker: &Tracker, live: &LiveRun) {
+        let decile = if live.total > 0 {
+            (live.processed * 10 / live.total) as usize
+        } else {
+            10
+        };
+        if tracker.last_decile.fetch_max(decile, Ordering::Relaxed) < decile {
+            tracing::info!(
+                job = live.job,
+                processed = live.processed,
+                total = live.total,
+                percent = live.processed * 100 / live.total.max(1),
+                rate = live.rate,
+                "Sync progress"
+            );
+        }
+        let due = {
+            let mut last = tracker.last_persist.lock().expect("tracker poisoned");
+            if last.elapsed() >= std::time::Duration::from_secs(1) || live.processed == live.total {
+                *last = Instant::now();
+                true
+            } else {
+                false
+            }
+        };
+        if due {
+            if let Err(e) = self
+                .ports
+                .sync_runs
+                .progress(live.run_id, &Tracker::counts(live), self.ports.clock.now())
+                .await
+            {
+                tracing::warn!(run.id = live.run_id, error = %e, "could not persist sync progress");
+            }
+        }
+    }
+
+    /// One store in one job. Never fails: every problem becomes the store's outcome.
+    async fn store_task(&self, job: JobKind, store: &StoreOverview, date: NaiveDate) -> Outcome {
+        let code = &store.store.code;
+        let account = match self.ports.accounts.for_store(code).await {
+            Ok(Some(a)) => a,
+            Ok(None) => {
+                return Outcome::Skipped {
+                    message: "not connected: no TikTok account".into(),
+                };
+            }
+            Err(e) => {
+                return Outcome::Failed {
+                    reason: "storage",
+                    message: "database error".into(),
+                    raw: Some(e.to_string()),
+                };
+            }
+        };
+        let result = match job {
+            JobKind::SyncUserDaily => self.sync_user(account, date).await,
+            JobKind::SyncVideoDaily => self.sync_videos(account, date).await,
+            _ => {
+                return Outcome::Skipped {
+                    message: format!("{job} is not a per-store sync job"),
+                };
+            }
+        };
+        result.unwrap_or_else(|e| e)
+    }
+
+    async fn sync_user(&self, account: Account, date: NaiveDate) -> Result<Outcome, Outcome> {
+        let p = &self.ports;
+        let mut session = self
+            .tokens
+            .session(account)
+            .await
+            .map_err(Outcome::from_token_error)?;
+        let tiktok = Arc::clone(&p.tiktok);
+        let user = session
+            .call(|t| {
+                let tiktok = Arc::clone(&tiktok);
+                async move { tiktok.user_info(&t).await }
+            })
+            .await
+            .map_err(Outcome::from_token_error)?;
+        let account = session.account().clone();
+        let snapshot = UserSnapshot {
+            store_code: account.store_code.clone(),
+            snapshot_date: date,
+            follower_count: user.follower_count,
+            following_count: user.following_count,
+            likes_count: user.likes_count,
+            video_count: user.video_count,
+            display_name: user.display_name.clone(),
+            avatar_url: user.avatar_url.clone(),
+        };
+        p.snapshots
+            .upsert_user(std::slice::from_ref(&snapshot))
+            .await
+            .map_err(storage)?;
+        p.accounts
+            .mark_synced(account.id, p.clock.now())
+            .await
+            .map_err(storage)?;
+        Ok(Outcome::Success {
+            message: format!(
+                "User stats synced successfully: {} followers, {} videos",
+                user.follower_count, user.video_count
+            ),
+            records: 1,
+        })
+    }
+
+    async fn sync_videos(&self, account: Account, date: NaiveDate) -> Result<Outcome, Outcome> {
+        let p = &self.ports;
+        let code = account.store_code.clone();
+        let known: Vec<KnownVideo> = p
+            .snapshots
+            .known_videos(&code, date)
+            .await
+            .map_err(storage)?;
+        let known_ids: HashSet<&str> = known.iter().map(|k| k.video_id.as_str()).collect();
+        let mut session = self
+            .tokens
+            .session(account)
+            .await
+            .map_err(Outcome::from_token_error)?;
+        let tiktok = Arc::clone(&p.tiktok);
+        let page_size = self.config.video_page_size;
+
+        // Newest pages through video/list until a page reaches videos we already know.
+        let mut seen: HashMap<String, TikTokVideo> = HashMap::new();
+        let mut cursor: Option<i64> = None;
+        let mut list_calls = 0usize;
+        loop {
+            let page = session
+                .call(|t| {
+                    let tiktok = Arc::clone(&tiktok);
+                    async move { tiktok.video_list(&t, cursor, page_size).await }
+                })
+                .await
+                .map_err(Outcome::from_token_error)?;
+            list_calls += 1;
+            let reached_known = page
+                .videos
+                .iter()
+                .any(|v| known_ids.contains(v.id.as_str()));
+            for v in page.videos {
+                seen.insert(v.id.clone(), v);
+            }
+            if !page.has_more || reached_known || page.cursor.is_none() || page.cursor == cursor {
+                break;
+            }
+            cursor = page.cursor;
+            if list_calls > 10_000 {
+                return Err(Outcome::Failed {
+                    reason: "paging",
+                    message: "video/list kept answering has_more; stopped after 10,000 pages"
+                        .into(),
+                    raw: None,
+                });
+            }
+        }
+
+        // The rest of the known videos through video/query, 20 ids a call.
+        let rest: Vec<String> = known
+            .iter()
+            .map(|k| k.video_id.as_str().to_owned())
+            .filter(|id| !seen.contains_key(id))
+            .collect();
+        for chunk in rest.chunks(20) {
+            let ids = chunk.to_vec();
+            let found = session
+                .call(|t| {
+                    let tiktok = Arc::clone(&tiktok);
+                    let ids = ids.clone();
+                    async move { tiktok.video_query(&t, &ids).await }
+                })
+                .await
+                .map_err(Outcome::from_token_error)?;
+            for v in found {
+                seen.insert(v.id.clone(), v);
+            }
+        }
+
+        let rows: Vec<VideoSnapshot> = seen
+            .values()
+            .filter_map(|v| video_row(&code, date, v))
+            .collect();
+        let views: i64 = rows.iter().map(|r| r.view_count).sum();
+        if !rows.is_empty() {
+            p.snapshots.upsert_videos(&rows).await.map_err(storage)?;
+        }
+        p.accounts
+            .mark_synced(session.account().id, p.clock.now())
+            .await
+            .map_err(storage)?;
+        Ok(Outcome::Success {
+            message: format!(
+                "Video stats synced successfully: {} videos, {views} views",
+                rows.len()
+            ),
+            records: rows.len() as i64,
+        })
+    }
+
+    /// Refreshes every connected account whose access token expires within the window.
+    async fn run_refresh_job(
+        &self,
+        trigger: RunTrigger,
+    ) -> Result<(RefreshSummary, i64), SyncError> {
+        let p = &self.ports;
+        let job = JobKind::RefreshTokens;
+        let _lock = p
+            .locks
+            .try_acquire(&format!("job:{job}"))
+            .await?
+            .ok_or(SyncError::AlreadyRunning(job))?;
+        let now = p.clock.now();
+        let window = chrono::Duration::from_std(self.config.refresh_window)
+            .unwrap_or(chrono::Duration::hours(6));
+        let due = p.accounts.list_due_for_refresh(now + window).await?;
+        let date = business_date(now, self.config.report_tz);
+        let run = p
+            .sync_runs
+            .start(
+                job,
+                date,
+                trigger,
+                due.len() as i64,
+                &self.config.instance_id,
+                now,
+            )
+            .await?;
+        let started = Instant::now();
+        let results: Vec<(StoreCode, Result<Refreshed, TokenError>, i64)> =
+            futures::stream::iter(due)
+                .map(|account| async move {
+                    let t = Instant::now();
+                    let code = account.store_code.clone();
+                    let r = self.tokens.refresh(&account).await.map(|(r, _)| r);
+                    (code, r, t.elapsed().as_millis() as i64)
+                })
+                .buffer_unordered(self.config.sync_concurrency.max(1))
+                .collect()
+                .await;
+        let mut summary = RefreshSummary {
+            total: results.len() as i64,
+            ..Default::default()
+        };
+        for (code, r, ms) in &results {
+            let outcome = match r {
+                Ok(_) => {
+                    summary.refreshed += 1;
+                    Outcome::Success {
+                        message: "Token refreshed".into(),
+                        records: 1,
+                    }
+                }
+                Err(e) => {
+                    summary.failed += 1;
+                    match Outcome::from_token_error(e.clone()) {
+                        Outcome::Skipped { message } => Outcome::Failed {
+                            reason: "needs_reconnect",
+                            message,
+                            raw: None,
+                        },
+                        o => o,
+                    }
+                }
+            };
+            self.write_store_log(Some(run.id), job, code, &outcome, *ms)
+                .await;
+        }
+        let counts = RunCounts {
+            total: summary.total,
+            processed: summary.total,
+            succeeded: summary.refreshed,
+            failed: summary.failed,
+            skipped: 0,
+            records: summary.refreshed,
+        };
+        let message = format!(
+            "Refreshed {}/{} tokens, {} failed",
+            summary.refreshed, summary.total, summary.failed
+        );
+        let status = if summary.failed > 0 {
+            RunStatus::Partial
+        } else {
+            RunStatus::Succeeded
+        };
+        p.sync_runs
+            .finish(
+                run.id,
+                status,
+                &counts,
+                Some(message.clone()),
+                p.clock.now(),
+            )
+            .await?;
+        let log = NewSyncLog {
+            run_id: Some(run.id),
+            store_code: None,
+            job,
+            status: if summary.failed > 0 {
+                SyncLogStatus::Failed
+            } else {
+                SyncLogStatus::Success
+            },
+            message,
+            raw_error: None,
+            duration_ms: started.elapsed().as_millis() as i64,
+        };
+        if let Err(e) = p.sync_logs.insert(&log).await {
+            tracing::warn!(job = %job, error = %e, "could not write the job's summary log line");
+        }
+        Ok((summary, run.id))
+    }
+
+    /// Live progress of the runs in progress in this process.
+    pub fn live_runs(&self) -> Vec<LiveRun> {
+        let live = self.live.lock().expect("live runs poisoned");
+        let mut runs: Vec<LiveRun> = live
+            .values()
+            .map(|l| l.lock().expect("tracker poisoned").clone())
+            .collect();
+        runs.sort_by_key(|r| r.run_id);
+        runs
+    }
+}
+
+fn storage(e: RepoError) -> Outcome {
+    Outcome::Failed {
+        reason: "storage",
+        message: "database error".into(),
+        raw: Some(e.to_string()),
+    }
+}

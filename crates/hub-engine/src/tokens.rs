@@ -1,0 +1,341 @@
+//! Keeping access tokens fresh: proactive refresh before expiry, on-demand refresh when
+//! TikTok refuses a token, one refresh per account at a time.
+//!
+//! Within a process a per-account mutex coalesces concurrent refreshes (the second caller
+//! finds the pair already rotated and uses it); across processes a short database lease does
+//! the same. The rotated pair is stored with a compare-and-swap on the old refresh
+//! ciphertext, so a refresh token is never replayed and the newest pair always wins.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use hub_domain::{
+    Account, AccountId, ConnectionStatus, EncryptedTokens, ReconnectReason, Secret, TokenMeta,
+};
+use hub_ports::{
+    AccountRepo, CipherError, Clock, RepoError, TikTokApi, TikTokError, TokenCipher, TokenGrant,
+};
+
+use crate::cipher::{TokenKind, binding};
+
+/// Why no usable access token could be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// The account cannot be used until someone reconnects it (its status now says why).
+    #[error("store needs to reconnect: {0}")]
+    NeedsReconnect(ReconnectReason),
+    /// The account is not connected (never was, or disconnected on purpose).
+    #[error("account is not connected ({0})")]
+    NotConnected(&'static str),
+    /// TikTok failed in a way that may pass (rate limit, outage).
+    #[error(transparent)]
+    TikTok(#[from] TikTokError),
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] RepoError),
+    /// A stored ciphertext does not decrypt with the configured keys.
+    #[error("stored token does not decrypt: {0}")]
+    Cipher(#[from] CipherError),
+    /// Another instance holds the refresh lease and did not finish in time.
+    #[error("token refresh is held by another instance")]
+    LeaseBusy,
+}
+
+/// Refresh outcome for the refresh job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refreshed {
+    /// This call rotated the pair.
+    Rotated,
+    /// Someone else rotated it meanwhile; the fresh pair is in place.
+    AlreadyFresh,
+}
+
+/// The token service.
+pub struct Tokens {
+    accounts: Arc<dyn AccountRepo>,
+    tiktok: Arc<dyn TikTokApi>,
+    cipher: Arc<dyn TokenCipher>,
+    clock: Arc<dyn Clock>,
+    instance_id: String,
+    /// Refresh an access token that expires within this margin before using it.
+    use_margin: Duration,
+    locks: Mutex<HashMap<AccountId, Arc<tokio::sync::Mutex<()>>>>,
+    /// How long to wait for another instance's lease, and how often to look.
+    lease_wait: std::time::Duration,
+    lease_poll: std::time::Duration,
+}
+
+impl Tokens {
+    /// A token service for `instance_id` (written into refresh leases).
+    pub fn new(
+        accounts: Arc<dyn AccountRepo>,
+        tiktok: Arc<dyn TikTokApi>,
+        cipher: Arc<dyn TokenCipher>,
+        clock: Arc<dyn Clock>,
+        instance_id: String,
+    ) -> Self {
+        Self {
+            accounts,
+            tiktok,
+            cipher,
+            clock,
+            instance_id,
+            use_margin: Duration::minutes(5),
+            locks: Mutex::new(HashMap::new()),
+            lease_wait: std::time::Duration::from_secs(30),
+            lease_poll: std::time::Duration::from_millis(200),
+        }
+    }
+
+    /// Encrypts a grant for `store_code`'s row.
+    pub fn seal(&self, store_code: &str, grant: &TokenGrant) -> (EncryptedTokens, TokenMeta) {
+        let now = self.clock.now();
+        let tokens = EncryptedTokens {
+            access: self.cipher.encrypt(
+                grant.access_token.expose(),
+                &binding(store_code, TokenKind::Access),
+            ),
+            refresh: self.cipher.encrypt(
+                grant.refresh_token.expose(),
+                &binding(store_code, TokenKind::Refresh),
+            ),
+        };
+        let meta = TokenMeta {
+            access_expires_at: now + Duration::seconds(grant.expires_in.max(0)),
+            refresh_expires_at: now + Duration::seconds(grant.refresh_expires_in.max(0)),
+            scopes: grant.scopes.clone(),
+        };
+        (tokens, meta)
+    }
+
+    fn usable(account: &Account) -> Result<&EncryptedTokens, TokenError> {
+        match account.status {
+            ConnectionStatus::Connected => account
+                .tokens
+                .as_ref()
+                .ok_or(TokenError::NotConnected("no tokens stored")),
+            ConnectionStatus::NeedReconnect(r) => Err(TokenError::NeedsReconnect(r)),
+            ConnectionStatus::Disconnected => Err(TokenError::NotConnected("disconnected")),
+        }
+    }
+
+    async fn mark(&self, account: &Account, reason: ReconnectReason) -> TokenError {
+        let status = ConnectionStatus::NeedReconnect(reason);
+        if let Err(e) = self
+            .accounts
+            .set_status(account.id, status, self.clock.now())
+            .await
+        {
+            tracing::warn!(store.code = %account.store_code, error = %e, "could not record the reconnect status");
+        }
+        TokenError::NeedsReconnect(reason)
+    }
+
+    /// A usable access token for `account`, refreshing first when it expires soon. Returns
+    /// the (possibly updated) account with it.
+    pub async fn access_token(
+        &self,
+        account: Account,
+    ) -> Result<(Secret<String>, Account), TokenError> {
+        Self::usable(&account)?;
+        let now = self.clock.now();
+        let account = if account
+            .token_expires_at
+            .is_none_or(|t| t - now <= self.use_margin)
+        {
+            self.refresh(&account).await?.1
+        } else {
+            account
+        };
+        let tokens = Self::usable(&account)?;
+        let token = self.cipher.decrypt(
+            &tokens.access,
+            &binding(account.store_code.as_str(), TokenKind::Access),
+        )?;
+        Ok((token, account))
+    }
+
+    fn account_lock(&self, id: AccountId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.locks.lock().expect("token lock map poisoned");
+        if map.len() > 10_000 {
+            // Forget locks nobody holds, so the map stays bounded.
+            map.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        Arc::clone(map.entry(id).or_default())
+    }
+
+    /// Refreshes `seen` (the account as the caller last read it). When another caller
+    /// already rotated the pair since, returns the fresh account without calling TikTok.
+    pub async fn refresh(&self, seen: &Account) -> Result<(Refreshed, Account), TokenError> {
+        let seen_refresh = Self::usable(seen)?.refresh.clone();
+        let lock = self.account_lock(seen.id);
+        let _guard = lock.lock().await;
+
+        let started = std::time::Instant::now();
+        loop {
+            let current = self
+                .accounts
+                .get(seen.id)
+                .await?
+                .ok_or(RepoError::NotFound)?;
+            let tokens = Self::usable(&current)?;
+            if tokens.refresh != seen_refresh {
+                return Ok((Refreshed::AlreadyFresh, current));
+            }
+            let now = self.clock.now();
+            if current.refresh_expired(now) {
+                return Err(self.mark(&current, ReconnectReason::RefreshExpired).await);
+            }
+            let until = now + Duration::seconds(60);
+            if self
+                .accounts
+                .try_lease_refresh(current.id, &self.instance_id, now, until)
+                .await?
+            {
+                let result = self.rotate(&current, &tokens.refresh.clone()).await;
+                if let Err(e) = self
+                    .accounts
+                    .release_refresh_lease(current.id, &self.instance_id)
+                    .await
+                {
+                    tracing::warn!(store.code = %current.store_code, error = %e, "could not release the refresh lease");
+                }
+                return result;
+            }
+            if started.elapsed() >= self.lease_wait {
+                return Err(TokenError::LeaseBusy);
+            }
+            tokio::time::sleep(self.lease_poll).await;
+        }
+    }
+
+    async fn rotate(
+        &self,
+        current: &Account,
+        refresh_ct: &str,
+    ) -> Result<(Refreshed, Account), TokenError> {
+        let code = current.store_code.as_str();
+        let refresh_token = self
+            .cipher
+            .decrypt(refresh_ct, &binding(code, TokenKind::Refresh))?;
+        let grant = match self.tiktok.refresh(&refresh_token).await {
+            Ok(g) => g,
+            Err(TikTokError::InvalidGrant { .. }) => {
+                let reason = if current.refresh_expired(self.clock.now()) {
+                    ReconnectReason::RefreshExpired
+                } else {
+                    ReconnectReason::GrantInvalid
+                };
+                return Err(self.mark(current, reason).await);
+            }
+            Err(TikTokError::ScopeMissing { .. }) => {
+                return Err(self.mark(current, ReconnectReason::ScopeMissing).await);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let (tokens, meta) = self.seal(code, &grant);
+        let now = self.clock.now();
+        if !self
+            .accounts
+            .save_refreshed(current.id, refresh_ct, &tokens, &meta, now)
+            .await?
+        {
+            // Someone rotated the pair between our read and our write (not possible while we
+            // hold the lease, unless it expired); theirs is stored, ours is dropped.
+            tracing::warn!(store.code = %code, "refreshed pair lost a race; keeping the stored one");
+            let fresh = self
+                .accounts
+                .get(current.id)
+                .await?
+                .ok_or(RepoError::NotFound)?;
+            return Ok((Refreshed::AlreadyFresh, fresh));
+        }
+        let updated = Account {
+            tokens: Some(tokens),
+            token_expires_at: Some(meta.access_expires_at),
+            refresh_token_expires_at: Some(meta.refresh_expires_at),
+            scopes: meta.scopes,
+            last_refresh_at: Some(now),
+            updated_at: now,
+            ..current.clone()
+        };
+        Ok((Refreshed::Rotated, updated))
+    }
+
+    /// A session that calls TikTok with the account's token, refreshing it first when it
+    /// expires soon.
+    pub async fn session(&self, account: Account) -> Result<TokenSession<'_>, TokenError> {
+        let (token, account) = self.access_token(account).await?;
+        Ok(TokenSession {
+            tokens: self,
+            account,
+            token,
+            refreshed_on_demand: false,
+        })
+    }
+
+    /// Whether the account's access token is due for the refresh job at `now`.
+    pub fn due(&self, account: &Account, now: DateTime<Utc>, window: Duration) -> bool {
+        account.refresh_due(now, window)
+    }
+}
+
+/// Calls TikTok on behalf of one account. When TikTok says the access token is invalid, the
+/// session refreshes once and retries once; a second refusal marks the account
+/// `NEED_RECONNECT`. Scope errors mark it at once (refreshing cannot help).
+pub struct TokenSession<'a> {
+    tokens: &'a Tokens,
+    account: Account,
+    token: Secret<String>,
+    refreshed_on_demand: bool,
+}
+
+impl TokenSession<'_> {
+    /// The account as last stored (after any refresh).
+    pub fn account(&self) -> &Account {
+        &self.account
+    }
+
+    /// Runs `call` with the current token.
+    pub async fn call<T, F, Fut>(&mut self, call: F) -> Result<T, TokenError>
+    where
+        F: Fn(Secret<String>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, TikTokError>>,
+    {
+        match call(self.token.clone()).await {
+            Ok(v) => Ok(v),
+            Err(TikTokError::AccessTokenInvalid) if !self.refreshed_on_demand => {
+                self.refreshed_on_demand = true;
+                let (_, account) = self.tokens.refresh(&self.account).await?;
+                let tokens = Tokens::usable(&account)?;
+                self.token = self.tokens.cipher.decrypt(
+                    &tokens.access,
+                    &binding(account.store_code.as_str(), TokenKind::Access),
+                )?;
+                self.account = account;
+                match call(self.token.clone()).await {
+                    Ok(v) => Ok(v),
+                    Err(e) => Err(self.fail(e).await),
+                }
+            }
+            Err(e) => Err(self.fail(e).await),
+        }
+    }
+
+    async fn fail(&self, e: TikTokError) -> TokenError {
+        match e {
+            TikTokError::AccessTokenInvalid => {
+                self.tokens
+                    .mark(&self.account, ReconnectReason::TokenInvalid)
+                    .await
+            }
+            TikTokError::ScopeMissing { .. } => {
+                self.tokens
+                    .mark(&self.account, ReconnectReason::ScopeMissing)
+                    .await
+            }
+            other => other.into(),
+        }
+    }
+}

@@ -1,0 +1,535 @@
+//! A small in-memory world behind mockall mocks of every repository port, so engine tests
+//! state only what TikTok does and check what was stored.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use hub_domain::*;
+use hub_engine::{AesGcmCipher, Engine, EngineConfig, Ports};
+use hub_ports::*;
+
+pub const STATE_SECRET: &[u8] = b"test-state-secret-0123456789abcdef";
+
+#[derive(Default)]
+pub struct World {
+    pub stores: Vec<Store>,
+    pub accounts: HashMap<String, Account>,
+    pub user_rows: Vec<UserSnapshot>,
+    pub video_rows: Vec<VideoSnapshot>,
+    pub logs: Vec<NewSyncLog>,
+    pub audit: Vec<NewAuditEntry>,
+    pub runs: Vec<SyncRun>,
+    pub invites: Vec<ConnectInvite>,
+    pub states: Vec<(NewOAuthState, bool)>,
+    pub leases: HashMap<i64, (String, DateTime<Utc>)>,
+    pub held_locks: Vec<String>,
+    pub next_id: i64,
+}
+
+pub type Shared = Arc<Mutex<World>>;
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 24, 2, 0, 0).unwrap()
+}
+
+pub fn code(s: &str) -> StoreCode {
+    StoreCode::parse(s).unwrap()
+}
+
+pub fn cipher() -> Arc<AesGcmCipher> {
+    Arc::new(AesGcmCipher::new(&[("k1".to_owned(), Secret::new([42u8; 32]))]).unwrap())
+}
+
+impl World {
+    pub fn add_store(&mut self, c: &str) {
+        self.stores.push(Store {
+            code: code(c),
+            name: format!("Store {c}"),
+            pic_name: "Pic".into(),
+            pic_contact: None,
+            created_at: t0(),
+        });
+    }
+
+    /// A connected account whose tokens are `act.<code>` / `rft.<code>`, encrypted with [`cipher`].
+    pub fn connect(&mut self, c: &str, access_expires_in: Duration) {
+        let cipher = cipher();
+        self.next_id += 1;
+        let acct = Account {
+            id: AccountId(self.next_id),
+            store_code: code(c),
+            platform: "tiktok".into(),
+            open_id: Some(format!("open-{c}")),
+            tokens: Some(EncryptedTokens {
+                access: cipher.encrypt(&format!("act.{c}"), &format!("{c}/access")),
+                refresh: cipher.encrypt(&format!("rft.{c}"), &format!("{c}/refresh")),
+            }),
+            token_expires_at: Some(t0() + access_expires_in),
+            refresh_token_expires_at: Some(t0() + Duration::days(365)),
+            scopes: REQUIRED_SCOPES.iter().map(|s| s.to_string()).collect(),
+            status: ConnectionStatus::Connected,
+            connected_at: Some(t0()),
+            last_sync_time: None,
+            last_refresh_at: None,
+            created_at: t0(),
+            updated_at: t0(),
+        };
+        self.accounts.insert(c.to_owned(), acct);
+    }
+
+    pub fn status(&self, c: &str) -> ConnectionStatus {
+        self.accounts[c].status
+    }
+
+    pub fn log_for(&self, c: &str, job: JobKind) -> Vec<&NewSyncLog> {
+        self.logs
+            .iter()
+            .filter(|l| l.job == job && l.store_code.as_ref().is_some_and(|s| s.as_str() == c))
+            .collect()
+    }
+
+    fn overview(&self, s: &Store) -> StoreOverview {
+        let a = self.accounts.get(s.code.as_str());
+        StoreOverview {
+            store: s.clone(),
+            account_id: a.map(|a| a.id),
+            connection_status: a.map(|a| a.status),
+            account_identifier: a.and_then(|a| a.open_id.clone()),
+            connected_at: a.and_then(|a| a.connected_at),
+            last_sync_time: a.and_then(|a| a.last_sync_time),
+            token_expires_at: a.and_then(|a| a.token_expires_at),
+            latest_user_stats: None,
+            latest_video_stats: None,
+        }
+    }
+}
+
+struct Held(Shared, String);
+impl HeldLock for Held {}
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().held_locks.retain(|k| k != &self.1);
+    }
+}
+
+/// Builds an engine over `world`, with `tiktok` as TikTok and a clock fixed at `now`.
+pub fn engine(
+    world: &Shared,
+    tiktok: MockTikTokApi,
+    now: DateTime<Utc>,
+    config: EngineConfig,
+) -> Engine {
+    let w = world;
+    let mut stores = MockStoreRepo::new();
+    let s = w.clone();
+    stores.expect_list_overview().returning(move || {
+        let w = s.lock().unwrap();
+        Ok(w.stores.iter().map(|st| w.overview(st)).collect())
+    });
+    let s = w.clone();
+    stores.expect_overview().returning(move |c| {
+        let w = s.lock().unwrap();
+        Ok(w.stores
+            .iter()
+            .find(|st| &st.code == c)
+            .map(|st| w.overview(st)))
+    });
+    let s = w.clone();
+    stores.expect_get().returning(move |c| {
+        Ok(s.lock()
+            .unwrap()
+            .stores
+            .iter()
+            .find(|st| &st.code == c)
+            .cloned())
+    });
+    let s = w.clone();
+    stores.expect_create().returning(move |n, a| {
+        let mut w = s.lock().unwrap();
+        if w.stores.iter().any(|st| st.code == n.code) {
+            return Err(RepoError::Conflict("stores_pkey".into()));
+        }
+        let store = Store {
+            code: n.code.clone(),
+            name: n.name.to_string(),
+            pic_name: n.pic_name.to_string(),
+            pic_contact: n.pic_contact.as_ref().map(|p| p.to_string()),
+            created_at: t0(),
+        };
+        w.stores.push(store.clone());
+        w.audit.push(a.clone());
+        Ok(store)
+    });
+
+    let mut accounts = MockAccountRepo::new();
+    let s = w.clone();
+    accounts
+        .expect_for_store()
+        .returning(move |c| Ok(s.lock().unwrap().accounts.get(c.as_str()).cloned()));
+    let s = w.clone();
+    accounts.expect_get().returning(move |id| {
+        Ok(s.lock()
+            .unwrap()
+            .accounts
+            .values()
+            .find(|a| a.id == id)
+            .cloned())
+    });
+    let s = w.clone();
+    accounts
+        .expect_set_status()
+        .returning(move |id, status, _| {
+            let mut w = s.lock().unwrap();
+            let a = w
+                .accounts
+                .values_mut()
+                .find(|a| a.id == id)
+                .ok_or(RepoError::NotFound)?;
+            a.status = status;
+            Ok(())
+        });
+    let s = w.clone();
+    accounts
+        .expect_save_refreshed()
+        .returning(move |id, expected, tokens, meta, at| {
+            let mut w = s.lock().unwrap();
+            let a = w
+                .accounts
+                .values_mut()
+                .find(|a| a.id == id)
+                .ok_or(RepoError::NotFound)?;
+            if a.tokens.as_ref().map(|t| t.refresh.as_str()) != Some(expected) {
+                return Ok(false);
+            }
+            a.tokens = Some(tokens.clone());
+            a.token_expires_at = Some(meta.access_expires_at);
+            a.refresh_token_expires_at = Some(meta.refresh_expires_at);
+            a.last_refresh_at = Some(at);
+            Ok(true)
+        });
+    let s = w.clone();
+    accounts
+        .expect_try_lease_refresh()
+        .returning(move |id, owner, now, until| {
+            let mut w = s.lock().unwrap();
+            match w.leases.get(&id.0) {
+                Some((o, u)) if o != owner && *u > now => Ok(false),
+                _ => {
+                    w.leases.insert(id.0, (owner.to_owned(), until));
+                    Ok(true)
+                }
+            }
+        });
+    let s = w.clone();
+    accounts
+        .expect_release_refresh_lease()
+        .returning(move |id, owner| {
+            let mut w = s.lock().unwrap();
+            if w.leases.get(&id.0).is_some_and(|(o, _)| o == owner) {
+                w.leases.remove(&id.0);
+            }
+            Ok(())
+        });
+    let s = w.clone();
+    accounts.expect_mark_synced().returning(move |id, at| {
+        let mut w = s.lock().unwrap();
+        if let Some(a) = w.accounts.values_mut().find(|a| a.id == id) {
+            a.last_sync_time = Some(at);
+        }
+        Ok(())
+    });
+    let s = w.clone();
+    accounts
+        .expect_list_due_for_refresh()
+        .returning(move |before| {
+            let w = s.lock().unwrap();
+            let mut due: Vec<Account> = w
+                .accounts
+                .values()
+                .filter(|a| {
+                    a.status == ConnectionStatus::Connected
+                        && a.token_expires_at.is_some_and(|t| t < before)
+                })
+                .cloned()
+                .collect();
+            due.sort_by_key(|a| a.token_expires_at);
+            Ok(due)
+        });
+    let s = w.clone();
+    accounts.expect_save_connected().returning(move |c, audit| {
+        let mut w = s.lock().unwrap();
+        w.next_id += 1;
+        let id = w
+            .accounts
+            .get(c.store_code.as_str())
+            .map_or(AccountId(w.next_id), |a| a.id);
+        let acct = Account {
+            id,
+            store_code: c.store_code.clone(),
+            platform: "tiktok".into(),
+            open_id: Some(c.open_id.clone()),
+            tokens: Some(c.tokens.clone()),
+            token_expires_at: Some(c.meta.access_expires_at),
+            refresh_token_expires_at: Some(c.meta.refresh_expires_at),
+            scopes: c.meta.scopes.clone(),
+            status: ConnectionStatus::Connected,
+            connected_at: Some(c.connected_at),
+            last_sync_time: None,
+            last_refresh_at: None,
+            created_at: c.connected_at,
+            updated_at: c.connected_at,
+        };
+        w.accounts.insert(c.store_code.to_string(), acct.clone());
+        w.audit.extend(audit.iter().cloned());
+        Ok(acct)
+    });
+
+    let mut snapshots = MockSnapshotRepo::new();
+    let s = w.clone();
+    snapshots.expect_upsert_user().returning(move |rows| {
+        let mut w = s.lock().unwrap();
+        for r in rows {
+            w.user_rows
+                .retain(|x| !(x.store_code == r.store_code && x.snapshot_date == r.snapshot_date));
+            w.user_rows.push(r.clone());
+        }
+        Ok(rows.len() as u64)
+    });
+    let s = w.clone();
+    snapshots.expect_upsert_videos().returning(move |rows| {
+        let mut w = s.lock().unwrap();
+        for r in rows {
+            w.video_rows.retain(|x| {
+                !(x.store_code == r.store_code
+                    && x.snapshot_date == r.snapshot_date
+                    && x.video_id == r.video_id)
+            });
+            w.video_rows.push(r.clone());
+        }
+        Ok(rows.len() as u64)
+    });
+    let s = w.clone();
+    snapshots.expect_known_videos().returning(move |c, before| {
+        let w = s.lock().unwrap();
+        let last = w
+            .video_rows
+            .iter()
+            .filter(|r| &r.store_code == c && r.snapshot_date < before)
+            .map(|r| r.snapshot_date)
+            .max();
+        let mut rows: Vec<KnownVideo> = w
+            .video_rows
+            .iter()
+            .filter(|r| &r.store_code == c && Some(r.snapshot_date) == last)
+            .map(|r| KnownVideo {
+                video_id: r.video_id.clone(),
+                create_time: r.create_time,
+            })
+            .collect();
+        rows.sort_by(|a, b| b.create_time.cmp(&a.create_time));
+        Ok(rows)
+    });
+
+    let mut sync_logs = MockSyncLogRepo::new();
+    let s = w.clone();
+    sync_logs.expect_insert().returning(move |l| {
+        let mut w = s.lock().unwrap();
+        w.logs.push(l.clone());
+        Ok(w.logs.len() as i64)
+    });
+
+    let mut sync_runs = MockSyncRunRepo::new();
+    let s = w.clone();
+    sync_runs
+        .expect_start()
+        .returning(move |job, date, trigger, total, owner, now| {
+            let mut w = s.lock().unwrap();
+            let run = SyncRun {
+                id: w.runs.len() as i64 + 1,
+                job,
+                scheduled_date: date,
+                trigger,
+                status: RunStatus::Running,
+                counts: RunCounts {
+                    total,
+                    ..Default::default()
+                },
+                message: None,
+                owner: Some(owner.to_owned()),
+                heartbeat_at: Some(now),
+                started_at: now,
+                finished_at: None,
+            };
+            w.runs.push(run.clone());
+            Ok(run)
+        });
+    let s = w.clone();
+    sync_runs.expect_progress().returning(move |id, counts, _| {
+        let mut w = s.lock().unwrap();
+        w.runs[id as usize - 1].counts = *counts;
+        Ok(())
+    });
+    let s = w.clone();
+    sync_runs
+        .expect_finish()
+        .returning(move |id, status, counts, message, now| {
+            let mut w = s.lock().unwrap();
+            let run = &mut w.runs[id as usize - 1];
+            run.status = status;
+            run.counts = *counts;
+            run.message = message;
+            run.finished_at = Some(now);
+            Ok(())
+        });
+
+    let mut audit = MockAuditRepo::new();
+    let s = w.clone();
+    audit.expect_insert().returning(move |e| {
+        let mut w = s.lock().unwrap();
+        w.audit.push(e.clone());
+        Ok(w.audit.len() as i64)
+    });
+
+    let mut connect = MockConnectRepo::new();
+    let s = w.clone();
+    connect.expect_create_invite().returning(move |inv, a| {
+        let mut w = s.lock().unwrap();
+        let stored = ConnectInvite {
+            id: w.invites.len() as i64 + 1,
+            token_hash: inv.token_hash.clone(),
+            store_code: inv.store_code.clone(),
+            created_by: inv.created_by.clone(),
+            created_at: t0(),
+            expires_at: inv.expires_at,
+            used_at: None,
+        };
+        w.invites.push(stored.clone());
+        w.audit.push(a.clone());
+        Ok(stored)
+    });
+    let s = w.clone();
+    connect.expect_find_invite().returning(move |h| {
+        Ok(s.lock()
+            .unwrap()
+            .invites
+            .iter()
+            .find(|i| i.token_hash == h)
+            .cloned())
+    });
+    let s = w.clone();
+    connect.expect_consume_invite().returning(move |id, now| {
+        let mut w = s.lock().unwrap();
+        let inv = w
+            .invites
+            .iter_mut()
+            .find(|i| i.id == id)
+            .ok_or(RepoError::NotFound)?;
+        if inv.is_usable(now) {
+            inv.used_at = Some(now);
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    });
+    let s = w.clone();
+    connect.expect_insert_state().returning(move |st| {
+        s.lock().unwrap().states.push((st.clone(), false));
+        Ok(())
+    });
+    let s = w.clone();
+    connect.expect_consume_state().returning(move |h, now| {
+        let mut w = s.lock().unwrap();
+        match w
+            .states
+            .iter_mut()
+            .find(|(st, used)| st.nonce_hash == h && !used && st.expires_at > now)
+        {
+            Some((st, used)) => {
+                *used = true;
+                Ok(Some(OAuthState {
+                    state: st.clone(),
+                    created_at: now,
+                }))
+            }
+            None => Ok(None),
+        }
+    });
+
+    let mut locks = MockJobLock::new();
+    let s = w.clone();
+    locks.expect_try_acquire().returning(move |key| {
+        let mut w = s.lock().unwrap();
+        if w.held_locks.iter().any(|k| k == key) {
+            return Ok(None);
+        }
+        w.held_locks.push(key.to_owned());
+        Ok(Some(
+            Box::new(Held(s.clone(), key.to_owned())) as Box<dyn HeldLock>
+        ))
+    });
+
+    let mut health = MockDbHealth::new();
+    health.expect_ping().returning(|| Ok(()));
+    health.expect_pool_stats().returning(PoolStats::default);
+
+    let mut clock = MockClock::new();
+    clock.expect_now().return_const(now);
+
+    let ports = Ports {
+        stores: Arc::new(stores),
+        accounts: Arc::new(accounts),
+        snapshots: Arc::new(snapshots),
+        sync_logs: Arc::new(sync_logs),
+        sync_runs: Arc::new(sync_runs),
+        audit: Arc::new(audit),
+        connect: Arc::new(connect),
+        locks: Arc::new(locks),
+        health: Arc::new(health),
+        tiktok: Arc::new(tiktok),
+        cipher: cipher(),
+        clock: Arc::new(clock),
+    };
+    Engine::new(ports, config, STATE_SECRET)
+}
+
+/// A TikTok user with `followers` followers.
+pub fn user(open_id: &str, followers: i64) -> TikTokUser {
+    TikTokUser {
+        open_id: open_id.into(),
+        display_name: Some("Shop".into()),
+        avatar_url: None,
+        follower_count: followers,
+        following_count: 1,
+        likes_count: followers * 3,
+        video_count: 5,
+    }
+}
+
+/// `n` videos, newest first, ids 1000000000000000000 + i.
+pub fn videos(n: usize) -> Vec<TikTokVideo> {
+    (0..n)
+        .map(|i| TikTokVideo {
+            id: (1_000_000_000_000_000_000u64 + (n - i) as u64).to_string(),
+            create_time: Some(1_700_000_000 + (n - i) as i64 * 3600),
+            view_count: 100 * (n - i) as i64,
+            like_count: 10,
+            comment_count: 1,
+            share_count: 1,
+            ..Default::default()
+        })
+        .collect()
+}
+
+/// A grant as TikTok would answer a refresh or code exchange.
+pub fn grant(open_id: &str, access: &str, refresh: &str) -> TokenGrant {
+    TokenGrant {
+        access_token: Secret::new(access.into()),
+        refresh_token: Secret::new(refresh.into()),
+        open_id: open_id.into(),
+        expires_in: 86_400,
+        refresh_expires_in: 31_536_000,
+        scopes: REQUIRED_SCOPES.iter().map(|s| s.to_string()).collect(),
+    }
+}
