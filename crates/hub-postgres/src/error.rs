@@ -18,6 +18,14 @@ pub(crate) fn repo_err(e: DieselError) -> RepoError {
         DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
             RepoError::NotFound
         }
+        // tokio-postgres reports a statement it cannot encode (e.g. over 65,535 binds) the
+        // same way as a lost connection; only the latter is worth retrying.
+        DieselError::DatabaseError(DatabaseErrorKind::UnableToSendCommand, info)
+            if info.message().contains("encoding") =>
+        {
+            tracing::warn!(error = info.message(), "statement could not be sent");
+            RepoError::Other(info.message().to_owned())
+        }
         DieselError::DatabaseError(
             DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
             info,

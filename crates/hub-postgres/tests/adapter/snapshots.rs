@@ -1,5 +1,6 @@
 //! `SnapshotRepo`: idempotent multi-row upserts, chunking, histories, known videos.
 
+use hub_domain::VideoSnapshot;
 use hub_ports::{RepoError, SnapshotRepo};
 use hub_postgres::VIDEO_ROWS_PER_STATEMENT;
 use hub_postgres::testing::TestDb;
@@ -76,8 +77,14 @@ async fn video_batch_larger_than_one_statement() {
     let db = t.db();
     store(db, "s1").await;
     let n = VIDEO_ROWS_PER_STATEMENT + 500;
+    // Every optional field set: diesel writes DEFAULT (no bind) for a None.
     let batch: Vec<_> = (0..n)
-        .map(|i| video_snap("s1", day(23), i as u64, i as i64))
+        .map(|i| VideoSnapshot {
+            title: Some("t".into()),
+            share_url: Some("https://example.invalid/v".into()),
+            cover_image_url: Some("https://example.invalid/c".into()),
+            ..video_snap("s1", day(23), i as u64, i as i64)
+        })
         .collect();
     assert_eq!(db.upsert_videos(&batch).await.unwrap(), n as u64);
     assert_eq!(db.upsert_videos(&batch).await.unwrap(), n as u64);

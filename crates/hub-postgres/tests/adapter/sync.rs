@@ -195,7 +195,8 @@ async fn interrupt_stale_marks_only_silent_running_runs() {
             at,
         )
     };
-    let fresh = start(t0()).await.unwrap();
+    // Started long ago, but its heartbeat is recent.
+    let fresh = start(t0() - m(30)).await.unwrap();
     let stale = start(t0() - m(30)).await.unwrap();
     let never_beat = start(t0() - m(30)).await.unwrap();
     let young_never_beat = start(t0()).await.unwrap();
