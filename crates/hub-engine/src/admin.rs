@@ -2,8 +2,8 @@
 
 use chrono::Duration;
 use hub_domain::{
-    Account, AuditEntry, AuditFilter, AuditOutcome, NewStore, Store, StoreCode, StoreOverview,
-    SyncLog, SyncRun, UserSnapshotRow, VideoSnapshotRow,
+    Account, AuditEntry, AuditFilter, AuditOutcome, NewStore, Store, StoreCode, StoreOverview, SyncLog, SyncRun,
+    UserSnapshotRow, VideoSnapshotRow,
 };
 use hub_ports::RepoError;
 
@@ -33,13 +33,7 @@ impl From<RepoError> for AdminError {
 impl Engine {
     /// Creates a store, audited in the same transaction.
     pub async fn create_store(&self, store: &NewStore, actor: &Actor) -> Result<Store, AdminError> {
-        let audit = actor.audit(
-            "store.create",
-            Some(&store.code),
-            None,
-            AuditOutcome::Success,
-            None,
-        );
+        let audit = actor.audit("store.create", Some(&store.code), None, AuditOutcome::Success, None);
         match self.ports.stores.create(store, &audit).await {
             Ok(s) => {
                 tracing::info!(store.code = %s.code, "store created");
@@ -57,74 +51,38 @@ impl Engine {
 
     /// One store with its connection and latest statistics.
     pub async fn get_store(&self, code: &StoreCode) -> Result<StoreOverview, AdminError> {
-        self.ports
-            .stores
-            .overview(code)
-            .await?
-            .ok_or(AdminError::StoreNotFound)
+        self.ports.stores.overview(code).await?.ok_or(AdminError::StoreNotFound)
     }
 
     async fn require_store(&self, code: &StoreCode) -> Result<(), AdminError> {
-        self.ports
-            .stores
-            .get(code)
-            .await?
-            .map(|_| ())
-            .ok_or(AdminError::StoreNotFound)
+        self.ports.stores.get(code).await?.map(|_| ()).ok_or(AdminError::StoreNotFound)
     }
 
     /// The store's TikTok accounts (zero or one).
     pub async fn store_accounts(&self, code: &StoreCode) -> Result<Vec<Account>, AdminError> {
         self.require_store(code).await?;
-        Ok(self
-            .ports
-            .accounts
-            .for_store(code)
-            .await?
-            .into_iter()
-            .collect())
+        Ok(self.ports.accounts.for_store(code).await?.into_iter().collect())
     }
 
     /// The first day of a `days`-long window ending today (in the report time zone).
     fn since(&self, days: u32) -> chrono::NaiveDate {
-        business_date(self.ports.clock.now(), self.config.report_tz)
-            - Duration::days(i64::from(days.max(1)) - 1)
+        business_date(self.ports.clock.now(), self.config.report_tz) - Duration::days(i64::from(days.max(1)) - 1)
     }
 
     /// User snapshots of the last `days` days, newest first.
-    pub async fn user_stats(
-        &self,
-        code: &StoreCode,
-        days: u32,
-    ) -> Result<Vec<UserSnapshotRow>, AdminError> {
+    pub async fn user_stats(&self, code: &StoreCode, days: u32) -> Result<Vec<UserSnapshotRow>, AdminError> {
         self.require_store(code).await?;
-        Ok(self
-            .ports
-            .snapshots
-            .user_history(code, self.since(days))
-            .await?)
+        Ok(self.ports.snapshots.user_history(code, self.since(days)).await?)
     }
 
     /// Video snapshots of the last `days` days, newest first.
-    pub async fn video_stats(
-        &self,
-        code: &StoreCode,
-        days: u32,
-    ) -> Result<Vec<VideoSnapshotRow>, AdminError> {
+    pub async fn video_stats(&self, code: &StoreCode, days: u32) -> Result<Vec<VideoSnapshotRow>, AdminError> {
         self.require_store(code).await?;
-        Ok(self
-            .ports
-            .snapshots
-            .video_history(code, self.since(days))
-            .await?)
+        Ok(self.ports.snapshots.video_history(code, self.since(days)).await?)
     }
 
     /// The newest sync-log lines, of one store when given (which must exist).
-    pub async fn sync_logs(
-        &self,
-        store: Option<&StoreCode>,
-        limit: i64,
-    ) -> Result<Vec<SyncLog>, AdminError> {
+    pub async fn sync_logs(&self, store: Option<&StoreCode>, limit: i64) -> Result<Vec<SyncLog>, AdminError> {
         if let Some(code) = store {
             self.require_store(code).await?;
         }
@@ -138,11 +96,7 @@ impl Engine {
 
     /// A sync run by id.
     pub async fn sync_run(&self, id: i64) -> Result<SyncRun, AdminError> {
-        self.ports
-            .sync_runs
-            .get(id)
-            .await?
-            .ok_or(AdminError::NotFound)
+        self.ports.sync_runs.get(id).await?.ok_or(AdminError::NotFound)
     }
 
     /// Records an admin action that changes nothing else (e.g. a sync trigger).

@@ -57,9 +57,7 @@ pub struct AesGcmCipher {
 impl std::fmt::Debug for AesGcmCipher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let ids: Vec<&str> = self.keys.iter().map(|k| k.id.as_str()).collect();
-        f.debug_struct("AesGcmCipher")
-            .field("key_ids", &ids)
-            .finish()
+        f.debug_struct("AesGcmCipher").field("key_ids", &ids).finish()
     }
 }
 
@@ -71,22 +69,14 @@ impl AesGcmCipher {
         }
         let mut out: Vec<Key> = Vec::with_capacity(keys.len());
         for (id, key) in keys {
-            let id_ok =
-                !id.is_empty() && id.len() <= 16 && id.bytes().all(|b| b.is_ascii_alphanumeric());
+            let id_ok = !id.is_empty() && id.len() <= 16 && id.bytes().all(|b| b.is_ascii_alphanumeric());
             if !id_ok || out.iter().any(|k| &k.id == id) {
                 return Err(KeyError::BadId);
             }
-            let unbound =
-                UnboundKey::new(&AES_256_GCM, key.expose()).map_err(|_| KeyError::Empty)?;
-            out.push(Key {
-                id: id.clone(),
-                key: LessSafeKey::new(unbound),
-            });
+            let unbound = UnboundKey::new(&AES_256_GCM, key.expose()).map_err(|_| KeyError::Empty)?;
+            out.push(Key { id: id.clone(), key: LessSafeKey::new(unbound) });
         }
-        Ok(Self {
-            keys: out,
-            rng: SystemRandom::new(),
-        })
+        Ok(Self { keys: out, rng: SystemRandom::new() })
     }
 
     /// The id of the key that encrypts.
@@ -97,8 +87,7 @@ impl AesGcmCipher {
     /// Encrypts and decrypts a canary value: the health check's encryption self-test.
     pub fn self_test(&self) -> bool {
         let ct = self.encrypt("self-test", "health/self-test");
-        self.decrypt(&ct, "health/self-test")
-            .is_ok_and(|p| p.expose() == "self-test")
+        self.decrypt(&ct, "health/self-test").is_ok_and(|p| p.expose() == "self-test")
     }
 }
 
@@ -106,19 +95,13 @@ impl TokenCipher for AesGcmCipher {
     fn encrypt(&self, plaintext: &str, binding: &str) -> String {
         let key = &self.keys[0];
         let mut nonce = [0u8; NONCE_LEN];
-        self.rng
-            .fill(&mut nonce)
-            .expect("the system random source failed");
+        self.rng.fill(&mut nonce).expect("the system random source failed");
         let mut buf = Vec::with_capacity(NONCE_LEN + plaintext.len() + AES_256_GCM.tag_len());
         buf.extend_from_slice(&nonce);
         buf.extend_from_slice(plaintext.as_bytes());
         let mut body = buf.split_off(NONCE_LEN);
         key.key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(binding.as_bytes()),
-                &mut body,
-            )
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(binding.as_bytes()), &mut body)
             .expect("AES-GCM sealing cannot fail for inputs under 64 GiB");
         buf.extend_from_slice(&body);
         format!("{}:{}", key.id, URL_SAFE_NO_PAD.encode(&buf))
@@ -126,33 +109,21 @@ impl TokenCipher for AesGcmCipher {
 
     fn decrypt(&self, ciphertext: &str, binding: &str) -> Result<Secret<String>, CipherError> {
         let (id, b64) = ciphertext.split_once(':').ok_or(CipherError::Malformed)?;
-        let key = self
-            .keys
-            .iter()
-            .find(|k| k.id == id)
-            .ok_or_else(|| CipherError::UnknownKey(id.to_owned()))?;
-        let raw = URL_SAFE_NO_PAD
-            .decode(b64)
-            .map_err(|_| CipherError::Malformed)?;
+        let key = self.keys.iter().find(|k| k.id == id).ok_or_else(|| CipherError::UnknownKey(id.to_owned()))?;
+        let raw = URL_SAFE_NO_PAD.decode(b64).map_err(|_| CipherError::Malformed)?;
         if raw.len() < NONCE_LEN + AES_256_GCM.tag_len() {
             return Err(CipherError::Malformed);
         }
         let (nonce, body) = raw.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CipherError::Malformed)?;
         let mut body = body.to_vec();
-        let plain = key
-            .key
-            .open_in_place(nonce, Aad::from(binding.as_bytes()), &mut body)
-            .map_err(|_| CipherError::Forged)?;
-        String::from_utf8(plain.to_vec())
-            .map(Secret::new)
-            .map_err(|_| CipherError::Forged)
+        let plain =
+            key.key.open_in_place(nonce, Aad::from(binding.as_bytes()), &mut body).map_err(|_| CipherError::Forged)?;
+        String::from_utf8(plain.to_vec()).map(Secret::new).map_err(|_| CipherError::Forged)
     }
 
     fn is_stale(&self, ciphertext: &str) -> bool {
-        ciphertext
-            .split_once(':')
-            .is_none_or(|(id, _)| id != self.newest_key_id())
+        ciphertext.split_once(':').is_none_or(|(id, _)| id != self.newest_key_id())
     }
 }
 
@@ -162,10 +133,8 @@ mod tests {
     use proptest::prelude::*;
 
     fn cipher(ids: &[(&str, u8)]) -> AesGcmCipher {
-        let keys: Vec<(String, Secret<[u8; 32]>)> = ids
-            .iter()
-            .map(|(id, fill)| ((*id).to_owned(), Secret::new([*fill; 32])))
-            .collect();
+        let keys: Vec<(String, Secret<[u8; 32]>)> =
+            ids.iter().map(|(id, fill)| ((*id).to_owned(), Secret::new([*fill; 32]))).collect();
         AesGcmCipher::new(&keys).unwrap()
     }
 
@@ -185,11 +154,7 @@ mod tests {
     fn binding_is_enforced() {
         let c = cipher(&[("k1", 7)]);
         let ct = c.encrypt("rft.token", &binding("s1", TokenKind::Refresh));
-        let wrong = [
-            binding("s2", TokenKind::Refresh),
-            binding("s1", TokenKind::Access),
-            String::new(),
-        ];
+        let wrong = [binding("s2", TokenKind::Refresh), binding("s1", TokenKind::Access), String::new()];
         for b in wrong {
             assert_eq!(c.decrypt(&ct, &b), Err(CipherError::Forged), "{b}");
         }
@@ -205,26 +170,17 @@ mod tests {
         let ct_new = rotated.encrypt("t", "s/access");
         assert!(ct_new.starts_with("k2:"));
         assert!(!rotated.is_stale(&ct_new));
-        assert_eq!(
-            old.decrypt(&ct_new, "s/access"),
-            Err(CipherError::UnknownKey("k2".into()))
-        );
+        assert_eq!(old.decrypt(&ct_new, "s/access"), Err(CipherError::UnknownKey("k2".into())));
     }
 
     #[test]
     fn malformed_inputs() {
         let c = cipher(&[("k1", 1)]);
         for bad in ["", "k1", "k1:", "k1:!!!", "k1:AAAA", "nocolon"] {
-            assert!(
-                matches!(c.decrypt(bad, "b"), Err(CipherError::Malformed)),
-                "{bad:?}"
-            );
+            assert!(matches!(c.decrypt(bad, "b"), Err(CipherError::Malformed)), "{bad:?}");
         }
         assert!(AesGcmCipher::new(&[]).is_err());
-        let dup = [
-            ("k".to_owned(), Secret::new([0; 32])),
-            ("k".to_owned(), Secret::new([1; 32])),
-        ];
+        let dup = [("k".to_owned(), Secret::new([0; 32])), ("k".to_owned(), Secret::new([1; 32]))];
         assert_eq!(AesGcmCipher::new(&dup).unwrap_err(), KeyError::BadId);
     }
 

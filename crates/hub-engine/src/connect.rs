@@ -10,8 +10,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use hub_domain::{
-    AuditOutcome, NewConnectInvite, NewOAuthState, REQUIRED_SCOPES, StoreCode, missing_scopes,
-    parse_scopes,
+    AuditOutcome, NewConnectInvite, NewOAuthState, REQUIRED_SCOPES, StoreCode, missing_scopes, parse_scopes,
 };
 use hub_ports::{ConnectedAccount, RepoError, TikTokError};
 use serde::Serialize;
@@ -26,9 +25,7 @@ pub enum ConnectError {
     #[error("Store not found")]
     StoreNotFound,
     /// No valid connect link (missing, unknown, used, expired, or for another store).
-    #[error(
-        "This connect link is invalid, expired or already used. Ask your administrator for a new one."
-    )]
+    #[error("This connect link is invalid, expired or already used. Ask your administrator for a new one.")]
     InviteInvalid,
     /// State missing, forged, expired, replayed, or opened in another browser.
     #[error("Invalid state parameter (possible CSRF attack)")]
@@ -37,9 +34,7 @@ pub enum ConnectError {
     #[error("Authorization was denied on TikTok: {0}")]
     Denied(String),
     /// Some required permission was not granted.
-    #[error(
-        "Required permissions were not granted: {0}. Please connect again and allow every permission."
-    )]
+    #[error("Required permissions were not granted: {0}. Please connect again and allow every permission.")]
     ScopeMissing(String),
     /// The callback lacks `code`.
     #[error("The callback is missing the authorization code")]
@@ -91,33 +86,19 @@ pub struct Connected {
 
 impl Engine {
     /// Issues a single-use connect link for `code`, valid for the configured lifetime.
-    pub async fn issue_connect_link(
-        &self,
-        code: &StoreCode,
-        actor: &Actor,
-    ) -> Result<ConnectLink, ConnectError> {
+    pub async fn issue_connect_link(&self, code: &StoreCode, actor: &Actor) -> Result<ConnectLink, ConnectError> {
         let p = &self.ports;
-        p.stores
-            .get(code)
-            .await?
-            .ok_or(ConnectError::StoreNotFound)?;
+        p.stores.get(code).await?.ok_or(ConnectError::StoreNotFound)?;
         let token = random_token(32);
         let now = p.clock.now();
-        let expires_at =
-            now + Duration::from_std(self.config.connect_link_ttl).unwrap_or(Duration::hours(72));
+        let expires_at = now + Duration::from_std(self.config.connect_link_ttl).unwrap_or(Duration::hours(72));
         let invite = NewConnectInvite {
             token_hash: sha256_hex(token.as_bytes()),
             store_code: code.clone(),
             created_by: actor.who.clone(),
             expires_at,
         };
-        let audit = actor.audit(
-            "connect_link.create",
-            Some(code),
-            None,
-            AuditOutcome::Success,
-            None,
-        );
+        let audit = actor.audit("connect_link.create", Some(code), None, AuditOutcome::Success, None);
         let stored = p.connect.create_invite(&invite, &audit).await?;
         let url = format!(
             "{}/connect/tiktok?store_code={}&invite={}",
@@ -132,11 +113,7 @@ impl Engine {
     /// Starts the consent flow for `code`. Without a valid invite the answer is
     /// [`ConnectError::InviteInvalid`] (unless open connect is configured), and TikTok is
     /// never contacted.
-    pub async fn begin_connect(
-        &self,
-        code: &StoreCode,
-        invite: Option<&str>,
-    ) -> Result<ConnectStart, ConnectError> {
+    pub async fn begin_connect(&self, code: &StoreCode, invite: Option<&str>) -> Result<ConnectStart, ConnectError> {
         let p = &self.ports;
         let now = p.clock.now();
         let invite_id = match invite.filter(|i| !i.is_empty() && i.len() <= 128) {
@@ -150,10 +127,7 @@ impl Engine {
             None if self.config.open_connect => None,
             None => return Err(ConnectError::InviteInvalid),
         };
-        p.stores
-            .get(code)
-            .await?
-            .ok_or(ConnectError::StoreNotFound)?;
+        p.stores.get(code).await?.ok_or(ConnectError::StoreNotFound)?;
         let issued = self.state.issue(code, now);
         let cookie = random_token(32);
         let verifier = random_token(48);
@@ -169,9 +143,7 @@ impl Engine {
             })
             .await?;
         Ok(ConnectStart {
-            authorize_url: p
-                .tiktok
-                .authorize_url(&issued.state, &pkce_challenge(&verifier)),
+            authorize_url: p.tiktok.authorize_url(&issued.state, &pkce_challenge(&verifier)),
             browser_cookie: cookie,
             ttl,
         })
@@ -197,25 +169,17 @@ impl Engine {
             ConnectError::InvalidState
         })?;
         let state = stored.state;
-        let cookie_ok =
-            cookie.is_some_and(|c| ct_eq(&sha256_hex(c.as_bytes()), &state.browser_binding));
+        let cookie_ok = cookie.is_some_and(|c| ct_eq(&sha256_hex(c.as_bytes()), &state.browser_binding));
         if !cookie_ok || state.store_code != verified.store_code {
             tracing::warn!(store.code = %state.store_code, "OAuth callback from another browser");
             return Err(ConnectError::InvalidState);
         }
         let code = state.store_code.clone();
-        let actor = Actor {
-            who: "store-staff".into(),
-            request_id: None,
-            ip,
-        };
+        let actor = Actor { who: "store-staff".into(), request_id: None, ip };
 
         // 2. What the user decided on TikTok's page.
         if let Some(error) = params.error.as_deref() {
-            let description = params
-                .error_description
-                .clone()
-                .unwrap_or_else(|| error.to_owned());
+            let description = params.error_description.clone().unwrap_or_else(|| error.to_owned());
             tracing::info!(store.code = %code, error, "TikTok authorization not granted");
             return Err(ConnectError::Denied(description));
         }
@@ -224,11 +188,7 @@ impl Engine {
         if !missing.is_empty() {
             return Err(ConnectError::ScopeMissing(missing.join(", ")));
         }
-        let auth_code = params
-            .code
-            .as_deref()
-            .filter(|c| !c.is_empty())
-            .ok_or(ConnectError::MissingCode)?;
+        let auth_code = params.code.as_deref().filter(|c| !c.is_empty()).ok_or(ConnectError::MissingCode)?;
 
         // 3. The invite is spent now, before any token call.
         if let Some(invite_id) = state.invite_id {
@@ -239,24 +199,12 @@ impl Engine {
 
         // 4. Tokens.
         let verifier = state.pkce_verifier.clone().unwrap_or_default();
-        let grant = p
-            .tiktok
-            .exchange_code(auth_code, &verifier)
-            .await
-            .map_err(ConnectError::TikTok)?;
-        let token_missing = if grant.scopes.is_empty() {
-            Vec::new()
-        } else {
-            missing_scopes(&grant.scopes)
-        };
+        let grant = p.tiktok.exchange_code(auth_code, &verifier).await.map_err(ConnectError::TikTok)?;
+        let token_missing = if grant.scopes.is_empty() { Vec::new() } else { missing_scopes(&grant.scopes) };
         if !token_missing.is_empty() {
             return Err(ConnectError::ScopeMissing(token_missing.join(", ")));
         }
-        let user = p
-            .tiktok
-            .user_info(&grant.access_token)
-            .await
-            .map_err(ConnectError::TikTok)?;
+        let user = p.tiktok.user_info(&grant.access_token).await.map_err(ConnectError::TikTok)?;
         if !user.open_id.is_empty() && user.open_id != grant.open_id {
             return Err(ConnectError::TikTok(TikTokError::Rejected {
                 code: "open_id_mismatch".into(),
@@ -266,9 +214,7 @@ impl Engine {
 
         // 5. Store, auditing a change of TikTok account.
         let previous = p.accounts.for_store(&code).await?;
-        let replaced_open_id = previous
-            .and_then(|a| a.open_id)
-            .filter(|old| old != &grant.open_id);
+        let replaced_open_id = previous.and_then(|a| a.open_id).filter(|old| old != &grant.open_id);
         let (tokens, mut meta) = self.tokens.seal(code.as_str(), &grant);
         if meta.scopes.is_empty() {
             meta.scopes = granted;
@@ -278,10 +224,7 @@ impl Engine {
             Some(&code),
             Some(grant.open_id.clone()),
             AuditOutcome::Success,
-            Some(format!(
-                "{{\"scopes\":{}}}",
-                json_str(&meta.scopes.join(","))
-            )),
+            Some(format!("{{\"scopes\":{}}}", json_str(&meta.scopes.join(",")))),
         )];
         if let Some(old) = &replaced_open_id {
             audit.push(actor.audit(
@@ -306,11 +249,7 @@ impl Engine {
         };
         p.accounts.save_connected(&connected, &audit).await?;
         tracing::info!(store.code = %code, "store connected");
-        Ok(Connected {
-            store_code: code,
-            open_id: grant.open_id,
-            replaced_open_id,
-        })
+        Ok(Connected { store_code: code, open_id: grant.open_id, replaced_open_id })
     }
 }
 

@@ -14,11 +14,7 @@ pub struct Actor {
 impl Actor {
     /// The scheduler or another internal caller.
     pub fn system() -> Self {
-        Self {
-            who: "system".into(),
-            request_id: None,
-            ip: None,
-        }
+        Self { who: "system".into(), request_id: None, ip: None }
     }
 
     /// An audit row for `action` by this actor.

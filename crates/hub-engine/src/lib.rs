@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Duration;
 use hub_ports::{
-    AccountRepo, AuditRepo, Clock, ConnectRepo, DbHealth, JobLock, SnapshotRepo, StoreRepo,
-    SyncLogRepo, SyncRunRepo, TikTokApi, TokenCipher,
+    AccountRepo, AuditRepo, Clock, ConnectRepo, DbHealth, JobLock, SnapshotRepo, StoreRepo, SyncLogRepo, SyncRunRepo,
+    TikTokApi, TokenCipher,
 };
 
 pub use admin::AdminError;
@@ -24,9 +24,7 @@ pub use cipher::AesGcmCipher;
 pub use connect::{CallbackParams, ConnectError, ConnectLink, ConnectStart, Connected};
 pub use context::Actor;
 pub use state::StateCodec;
-pub use sync::{
-    JobSelection, JobSummary, LiveRun, RefreshSummary, StoreSyncResult, SyncError, SyncSummary,
-};
+pub use sync::{JobSelection, JobSummary, LiveRun, RefreshSummary, StoreSyncResult, SyncError, SyncSummary};
 pub use tokens::{TokenError, Tokens};
 
 /// Every port the engine uses.

@@ -52,9 +52,7 @@ pub struct StateCodec {
 
 impl std::fmt::Debug for StateCodec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StateCodec")
-            .field("ttl", &self.ttl)
-            .finish_non_exhaustive()
+        f.debug_struct("StateCodec").field("ttl", &self.ttl).finish_non_exhaustive()
     }
 }
 
@@ -66,18 +64,13 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// `bytes` random bytes from the system source, base64url without padding.
 pub fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
-    SystemRandom::new()
-        .fill(&mut buf)
-        .expect("the system random source failed");
+    SystemRandom::new().fill(&mut buf).expect("the system random source failed");
     URL_SAFE_NO_PAD.encode(buf)
 }
 
 /// The PKCE S256 challenge of a verifier.
 pub fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(ring::digest::digest(
-        &ring::digest::SHA256,
-        verifier.as_bytes(),
-    ))
+    URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()))
 }
 
 /// Constant-time equality of two strings (their lengths may leak, their contents do not).
@@ -89,19 +82,13 @@ pub fn ct_eq(a: &str, b: &str) -> bool {
 impl StateCodec {
     /// A codec signing with `secret`, accepting states younger than `ttl`.
     pub fn new(secret: &[u8], ttl: Duration) -> Self {
-        Self {
-            key: hmac::Key::new(hmac::HMAC_SHA256, secret),
-            ttl,
-            rng: SystemRandom::new(),
-        }
+        Self { key: hmac::Key::new(hmac::HMAC_SHA256, secret), ttl, rng: SystemRandom::new() }
     }
 
     /// Issues a state for `store_code` at `now`.
     pub fn issue(&self, store_code: &StoreCode, now: DateTime<Utc>) -> IssuedState {
         let mut nonce = [0u8; NONCE_LEN];
-        self.rng
-            .fill(&mut nonce)
-            .expect("the system random source failed");
+        self.rng.fill(&mut nonce).expect("the system random source failed");
         let mut payload = Vec::with_capacity(HEADER_LEN + store_code.as_str().len());
         payload.push(VERSION);
         payload.extend_from_slice(&nonce);
@@ -109,11 +96,7 @@ impl StateCodec {
         payload.extend_from_slice(store_code.as_str().as_bytes());
         let tag = hmac::sign(&self.key, &payload);
         IssuedState {
-            state: format!(
-                "{}.{}",
-                URL_SAFE_NO_PAD.encode(&payload),
-                URL_SAFE_NO_PAD.encode(tag.as_ref())
-            ),
+            state: format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(tag.as_ref())),
             nonce_hash: sha256_hex(&nonce),
         }
     }
@@ -124,35 +107,23 @@ impl StateCodec {
             return Err(StateError::Malformed);
         }
         let (p64, t64) = state.split_once('.').ok_or(StateError::Malformed)?;
-        let payload = URL_SAFE_NO_PAD
-            .decode(p64)
-            .map_err(|_| StateError::Malformed)?;
-        let tag = URL_SAFE_NO_PAD
-            .decode(t64)
-            .map_err(|_| StateError::Malformed)?;
+        let payload = URL_SAFE_NO_PAD.decode(p64).map_err(|_| StateError::Malformed)?;
+        let tag = URL_SAFE_NO_PAD.decode(t64).map_err(|_| StateError::Malformed)?;
         hmac::verify(&self.key, &payload, &tag).map_err(|_| StateError::BadSignature)?;
         if payload.len() <= HEADER_LEN || payload[0] != VERSION {
             return Err(StateError::Malformed);
         }
         let nonce = &payload[1..1 + NONCE_LEN];
-        let secs = i64::from_be_bytes(
-            payload[1 + NONCE_LEN..HEADER_LEN]
-                .try_into()
-                .map_err(|_| StateError::Malformed)?,
-        );
+        let secs =
+            i64::from_be_bytes(payload[1 + NONCE_LEN..HEADER_LEN].try_into().map_err(|_| StateError::Malformed)?);
         let issued_at = DateTime::from_timestamp(secs, 0).ok_or(StateError::Malformed)?;
-        let code =
-            std::str::from_utf8(&payload[HEADER_LEN..]).map_err(|_| StateError::Malformed)?;
+        let code = std::str::from_utf8(&payload[HEADER_LEN..]).map_err(|_| StateError::Malformed)?;
         let store_code = StoreCode::parse(code).map_err(|_| StateError::Malformed)?;
         // A state from the future (clock skew beyond a minute) is as suspect as an old one.
         if now - issued_at >= self.ttl || issued_at - now > Duration::minutes(1) {
             return Err(StateError::Expired);
         }
-        Ok(VerifiedState {
-            nonce_hash: sha256_hex(nonce),
-            store_code,
-            issued_at,
-        })
+        Ok(VerifiedState { nonce_hash: sha256_hex(nonce), store_code, issued_at })
     }
 }
 
@@ -174,16 +145,10 @@ mod tests {
     fn issue_then_verify() {
         let code = StoreCode::parse("store_jakarta_01").unwrap();
         let issued = codec().issue(&code, t0());
-        let v = codec()
-            .verify(&issued.state, t0() + Duration::minutes(9))
-            .unwrap();
+        let v = codec().verify(&issued.state, t0() + Duration::minutes(9)).unwrap();
         assert_eq!(v.store_code, code);
         assert_eq!(v.nonce_hash, issued.nonce_hash);
-        assert_ne!(
-            codec().issue(&code, t0()).nonce_hash,
-            issued.nonce_hash,
-            "nonces are random"
-        );
+        assert_ne!(codec().issue(&code, t0()).nonce_hash, issued.nonce_hash, "nonces are random");
     }
 
     #[test]
@@ -196,11 +161,7 @@ mod tests {
             (Duration::seconds(599), Ok(())),
         ];
         for (offset, want) in cases {
-            assert_eq!(
-                codec().verify(&issued.state, t0() + offset).map(|_| ()),
-                want,
-                "{offset}"
-            );
+            assert_eq!(codec().verify(&issued.state, t0() + offset).map(|_| ()), want, "{offset}");
         }
     }
 
@@ -209,10 +170,7 @@ mod tests {
         let code = StoreCode::parse("s").unwrap();
         let issued = codec().issue(&code, t0());
         let other = StateCodec::new(b"another-secret-0123456789abcdef012", Duration::minutes(10));
-        assert_eq!(
-            other.verify(&issued.state, t0()),
-            Err(StateError::BadSignature)
-        );
+        assert_eq!(other.verify(&issued.state, t0()), Err(StateError::BadSignature));
     }
 
     #[test]

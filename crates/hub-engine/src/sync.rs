@@ -14,14 +14,14 @@ use std::time::Instant;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
 use hub_domain::{
-    Account, JobKind, KnownVideo, NewSyncLog, RunCounts, RunStatus, RunTrigger, StoreCode,
-    StoreOverview, SyncLogStatus, UserSnapshot, VideoId, VideoSnapshot,
+    Account, JobKind, KnownVideo, NewSyncLog, RunCounts, RunStatus, RunTrigger, StoreCode, StoreOverview,
+    SyncLogStatus, UserSnapshot, VideoId, VideoSnapshot,
 };
-use hub_ports::{RepoError, TikTokVideo};
+use hub_ports::{HeldLock, RepoError, TikTokVideo};
 use serde::Serialize;
 
 use crate::Engine;
-use crate::tokens::{Refreshed, TokenError};
+use crate::tokens::TokenError;
 
 /// What `POST /admin/sync/run` may ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,11 +47,7 @@ impl JobSelection {
     /// The jobs this selection runs, in order of dependence.
     pub fn jobs(self) -> &'static [JobKind] {
         match self {
-            Self::All => &[
-                JobKind::RefreshTokens,
-                JobKind::SyncUserDaily,
-                JobKind::SyncVideoDaily,
-            ],
+            Self::All => &[JobKind::RefreshTokens, JobKind::SyncUserDaily, JobKind::SyncVideoDaily],
             Self::User => &[JobKind::SyncUserDaily],
             Self::Video => &[JobKind::SyncVideoDaily],
             Self::RefreshTokens => &[JobKind::RefreshTokens],
@@ -141,18 +137,9 @@ pub struct LiveRun {
 /// How one store ended in one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Outcome {
-    Success {
-        message: String,
-        records: i64,
-    },
-    Failed {
-        reason: &'static str,
-        message: String,
-        raw: Option<String>,
-    },
-    Skipped {
-        message: String,
-    },
+    Success { message: String, records: i64 },
+    Failed { reason: &'static str, message: String, raw: Option<String> },
+    Skipped { message: String },
 }
 
 impl Outcome {
@@ -166,30 +153,24 @@ impl Outcome {
 
     fn message(&self) -> &str {
         match self {
-            Self::Success { message, .. }
-            | Self::Failed { message, .. }
-            | Self::Skipped { message } => message,
+            Self::Success { message, .. } | Self::Failed { message, .. } | Self::Skipped { message } => message,
         }
     }
 
     fn from_token_error(e: TokenError) -> Self {
         match e {
-            TokenError::NeedsReconnect(r) => Self::Skipped {
-                message: format!("needs reconnect ({r}): {}", r.explain()),
-            },
-            TokenError::NotConnected(why) => Self::Skipped {
-                message: format!("not connected: {why}"),
-            },
+            TokenError::NeedsReconnect(r) => {
+                Self::Skipped { message: format!("needs reconnect ({r}): {}", r.explain()) }
+            }
+            TokenError::NotConnected(why) => Self::Skipped { message: format!("not connected: {why}") },
             TokenError::TikTok(t) => Self::Failed {
                 reason: t.reason(),
                 message: format!("TikTok call failed: {t}"),
                 raw: Some(format!("{t:?}")),
             },
-            TokenError::Storage(s) => Self::Failed {
-                reason: "storage",
-                message: "database error".into(),
-                raw: Some(s.to_string()),
-            },
+            TokenError::Storage(s) => {
+                Self::Failed { reason: "storage", message: "database error".into(), raw: Some(s.to_string()) }
+            }
             TokenError::Cipher(c) => Self::Failed {
                 reason: "cipher",
                 message: "stored token does not decrypt with the configured keys".into(),
@@ -205,13 +186,7 @@ impl Outcome {
 
     /// A failure caused by TikTok being unavailable (feeds the breaker).
     fn is_outage(&self) -> bool {
-        matches!(
-            self,
-            Self::Failed {
-                reason: "transient" | "rate_limited",
-                ..
-            }
-        )
+        matches!(self, Self::Failed { reason: "transient" | "rate_limited", .. })
     }
 }
 
@@ -237,8 +212,7 @@ impl Tracker {
         }
         let secs = self.started.elapsed().as_secs_f64().max(1e-3);
         live.rate = live.processed as f64 / secs;
-        live.eta_seconds =
-            (live.rate > 0.0).then(|| (live.total - live.processed).max(0) as f64 / live.rate);
+        live.eta_seconds = (live.rate > 0.0).then(|| (live.total - live.processed).max(0) as f64 / live.rate);
         live.clone()
     }
 
@@ -278,66 +252,102 @@ fn video_row(code: &StoreCode, date: NaiveDate, v: &TikTokVideo) -> Option<Video
 }
 
 impl Engine {
-    /// Runs `selection` for every store (`store` = None) or one store.
+    /// Runs `selection` for every store (`store` = None) or one store, and waits for it.
     pub async fn run_sync(
         &self,
         selection: JobSelection,
         store: Option<&StoreCode>,
         trigger: RunTrigger,
     ) -> Result<SyncSummary, SyncError> {
-        let mut summary = SyncSummary::default();
-        let jobs = selection.jobs();
-        if jobs.contains(&JobKind::RefreshTokens) {
-            let (s, id) = self.run_refresh_job(trigger).await?;
-            summary.refresh_tokens = Some(s);
-            summary.run_ids.push(id);
+        let opened = self.open_all(selection, store, trigger).await?;
+        Ok(self.drive_all(opened).await)
+    }
+
+    /// Opens the runs of `selection` (taking their locks and writing their `sync_runs`
+    /// rows), then drives them in the background. Returns the run ids at once.
+    pub async fn start_sync(
+        self: &Arc<Self>,
+        selection: JobSelection,
+        trigger: RunTrigger,
+    ) -> Result<Vec<i64>, SyncError> {
+        let opened = self.open_all(selection, None, trigger).await?;
+        let ids = opened.iter().map(|o| o.run_id).collect();
+        let engine = Arc::clone(self);
+        tokio::spawn(async move {
+            engine.drive_all(opened).await;
+        });
+        Ok(ids)
+    }
+
+    /// Opens every run of `selection`; when one cannot open, closes those already opened.
+    async fn open_all(
+        &self,
+        selection: JobSelection,
+        store: Option<&StoreCode>,
+        trigger: RunTrigger,
+    ) -> Result<Vec<OpenRun>, SyncError> {
+        let mut opened: Vec<OpenRun> = Vec::new();
+        for &job in selection.jobs() {
+            match self.open_run(job, trigger, store).await {
+                Ok(o) => opened.push(o),
+                Err(e) => {
+                    for o in opened {
+                        let msg = format!("not started: {e}");
+                        let now = self.ports.clock.now();
+                        if let Err(e2) = self
+                            .ports
+                            .sync_runs
+                            .finish(o.run_id, RunStatus::Failed, &RunCounts::default(), Some(msg), now)
+                            .await
+                        {
+                            tracing::warn!(run.id = o.run_id, error = %e2, "could not close an unstarted run");
+                        }
+                    }
+                    return Err(e);
+                }
+            }
         }
-        let want_user = jobs.contains(&JobKind::SyncUserDaily);
-        let want_video = jobs.contains(&JobKind::SyncVideoDaily);
-        // User and video jobs use different TikTok budgets: run them side by side.
-        let (user, video) = tokio::join!(
+        Ok(opened)
+    }
+
+    /// Drives opened runs: the refresh job first, then user and video side by side (they use
+    /// different TikTok budgets).
+    async fn drive_all(&self, opened: Vec<OpenRun>) -> SyncSummary {
+        let mut summary = SyncSummary { run_ids: opened.iter().map(|o| o.run_id).collect(), ..Default::default() };
+        let mut user = None;
+        let mut video = None;
+        for o in opened {
+            match o.job {
+                JobKind::RefreshTokens => summary.refresh_tokens = Some(self.drive_refresh(o).await),
+                JobKind::SyncUserDaily => user = Some(o),
+                _ => video = Some(o),
+            }
+        }
+        let (u, v) = tokio::join!(
             async {
-                if want_user {
-                    Some(self.run_job(JobKind::SyncUserDaily, trigger, store).await)
-                } else {
-                    None
+                match user {
+                    Some(o) => Some(self.drive_run(o).await),
+                    None => None,
                 }
             },
             async {
-                if want_video {
-                    Some(self.run_job(JobKind::SyncVideoDaily, trigger, store).await)
-                } else {
-                    None
+                match video {
+                    Some(o) => Some(self.drive_run(o).await),
+                    None => None,
                 }
             },
         );
-        if let Some(r) = user {
-            let (s, id) = r?;
-            summary.user_sync = Some(s);
-            summary.run_ids.push(id);
-        }
-        if let Some(r) = video {
-            let (s, id) = r?;
-            summary.video_sync = Some(s);
-            summary.run_ids.push(id);
-        }
-        Ok(summary)
+        summary.user_sync = u;
+        summary.video_sync = v;
+        summary
     }
 
     /// Syncs one store now (user and/or video as `selection` says), outside the nightly
     /// jobs' locks; writes its sync-log lines and returns its result.
-    pub async fn sync_store(
-        &self,
-        code: &StoreCode,
-        selection: JobSelection,
-    ) -> Result<StoreSyncResult, SyncError> {
+    pub async fn sync_store(&self, code: &StoreCode, selection: JobSelection) -> Result<StoreSyncResult, SyncError> {
         let started = Instant::now();
         let p = &self.ports;
-        let overview = p
-            .stores
-            .overview(code)
-            .await?
-            .ok_or(SyncError::StoreNotFound)?;
+        let overview = p.stores.overview(code).await?.ok_or(SyncError::StoreNotFound)?;
         let date = business_date(p.clock.now(), self.config.report_tz);
         let mut messages = Vec::new();
         let mut records = 0;
@@ -351,8 +361,7 @@ impl Engine {
         for job in jobs {
             let t = Instant::now();
             let outcome = self.store_task(job, &overview, date).await;
-            self.write_store_log(None, job, code, &outcome, t.elapsed().as_millis() as i64)
-                .await;
+            self.write_store_log(None, job, code, &outcome, t.elapsed().as_millis() as i64).await;
             match &outcome {
                 Outcome::Success { records: r, .. } => records += r,
                 _ => success = false,
@@ -368,14 +377,7 @@ impl Engine {
         })
     }
 
-    async fn write_store_log(
-        &self,
-        run_id: Option<i64>,
-        job: JobKind,
-        code: &StoreCode,
-        outcome: &Outcome,
-        ms: i64,
-    ) {
+    async fn write_store_log(&self, run_id: Option<i64>, job: JobKind, code: &StoreCode, outcome: &Outcome, ms: i64) {
         let raw = match outcome {
             Outcome::Failed { reason, raw, .. } => Some(match raw {
                 Some(r) => format!("{reason}: {r}"),
@@ -397,47 +399,44 @@ impl Engine {
         }
     }
 
-    /// Runs one user or video job over every store (or one), under the job's lock.
-    async fn run_job(
+    /// Opens a run of `job`: takes the job's lock, lists its work, writes the `sync_runs` row.
+    async fn open_run(
         &self,
         job: JobKind,
         trigger: RunTrigger,
         only: Option<&StoreCode>,
-    ) -> Result<(JobSummary, i64), SyncError> {
+    ) -> Result<OpenRun, SyncError> {
         let p = &self.ports;
-        let _lock = p
-            .locks
-            .try_acquire(&format!("job:{job}"))
-            .await?
-            .ok_or(SyncError::AlreadyRunning(job))?;
-        let mut stores = p.stores.list_overview().await?;
-        if let Some(code) = only {
-            stores.retain(|s| &s.store.code == code);
-            if stores.is_empty() {
-                return Err(SyncError::StoreNotFound);
-            }
-        }
+        let lock = p.locks.try_acquire(&format!("job:{job}")).await?.ok_or(SyncError::AlreadyRunning(job))?;
         let now = p.clock.now();
+        let work = if job == JobKind::RefreshTokens {
+            let window = chrono::Duration::from_std(self.config.refresh_window).unwrap_or(chrono::Duration::hours(6));
+            let mut due = p.accounts.list_due_for_refresh(now + window).await?;
+            if let Some(code) = only {
+                due.retain(|a| &a.store_code == code);
+            }
+            Work::Accounts(due)
+        } else {
+            let mut stores = p.stores.list_overview().await?;
+            if let Some(code) = only {
+                stores.retain(|s| &s.store.code == code);
+                if stores.is_empty() {
+                    return Err(SyncError::StoreNotFound);
+                }
+            }
+            Work::Stores(stores)
+        };
+        let total = work.len() as i64;
         let date = business_date(now, self.config.report_tz);
-        let run = p
-            .sync_runs
-            .start(
-                job,
-                date,
-                trigger,
-                stores.len() as i64,
-                &self.config.instance_id,
-                now,
-            )
-            .await?;
-        tracing::info!(job = %job, run.id = run.id, stores = stores.len(), date = %date, "sync started");
+        let run = p.sync_runs.start(job, date, trigger, total, &self.config.instance_id, now).await?;
+        tracing::info!(job = %job, run.id = run.id, total, date = %date, "sync started");
         let tracker = Arc::new(Tracker {
             live: Arc::new(Mutex::new(LiveRun {
                 run_id: run.id,
                 job: job.as_str(),
                 scheduled_date: date,
                 started_at: now,
-                total: stores.len() as i64,
+                total,
                 processed: 0,
                 succeeded: 0,
                 failed: 0,
@@ -450,10 +449,15 @@ impl Engine {
             last_persist: Mutex::new(Instant::now()),
             last_decile: AtomicUsize::new(0),
         });
-        self.live
-            .lock()
-            .expect("live runs poisoned")
-            .insert(run.id, Arc::clone(&tracker.live));
+        self.live.lock().expect("live runs poisoned").insert(run.id, Arc::clone(&tracker.live));
+        Ok(OpenRun { job, run_id: run.id, date, work, tracker, _lock: lock })
+    }
+
+    /// Drives an opened user or video run to its end.
+    async fn drive_run(&self, open: OpenRun) -> JobSummary {
+        let p = &self.ports;
+        let OpenRun { job, run_id, date, work, tracker, _lock } = open;
+        let Work::Stores(stores) = work else { unreachable!("user and video runs work on stores") };
         let concurrency = match job {
             JobKind::SyncVideoDaily => self.config.video_sync_concurrency,
             _ => self.config.sync_concurrency,
@@ -463,10 +467,9 @@ impl Engine {
         let shutdown = self.shutdown.subscribe();
         let not_done = AtomicUsize::new(0);
 
-        futures::stream::iter(stores.iter())
+        futures::stream::iter(stores)
             .map(|store| {
-                let (outages, tracker, shutdown, not_done) =
-                    (&outages, &tracker, &shutdown, &not_done);
+                let (outages, tracker, shutdown, not_done) = (&outages, &tracker, &shutdown, &not_done);
                 async move {
                     // After a shutdown request no store is started; the ones in flight finish.
                     if *shutdown.borrow() {
@@ -474,33 +477,25 @@ impl Engine {
                         return;
                     }
                     let t = Instant::now();
-                    let outcome =
-                        if outages.load(Ordering::Relaxed) >= self.config.breaker_threshold {
-                            Outcome::Failed {
-                                reason: "breaker_open",
-                                message: format!(
-                                    "not attempted: TikTok failed for {} stores in a row",
-                                    self.config.breaker_threshold
-                                ),
-                                raw: None,
-                            }
-                        } else {
-                            self.store_task(job, store, date).await
-                        };
+                    let outcome = if outages.load(Ordering::Relaxed) >= self.config.breaker_threshold {
+                        Outcome::Failed {
+                            reason: "breaker_open",
+                            message: format!(
+                                "not attempted: TikTok failed for {} stores in a row",
+                                self.config.breaker_threshold
+                            ),
+                            raw: None,
+                        }
+                    } else {
+                        self.store_task(job, &store, date).await
+                    };
                     if outcome.is_outage() {
                         outages.fetch_add(1, Ordering::Relaxed);
                     } else if matches!(outcome, Outcome::Success { .. }) {
                         outages.store(0, Ordering::Relaxed);
                     }
                     let code = &store.store.code;
-                    self.write_store_log(
-                        Some(run.id),
-                        job,
-                        code,
-                        &outcome,
-                        t.elapsed().as_millis() as i64,
-                    )
-                    .await;
+                    self.write_store_log(Some(run_id), job, code, &outcome, t.elapsed().as_millis() as i64).await;
                     let live = tracker.record(&outcome);
                     self.after_store(tracker, &live).await;
                 }
@@ -511,10 +506,7 @@ impl Engine {
         let interrupted = not_done.load(Ordering::Relaxed) > 0;
 
         let live = tracker.live.lock().expect("tracker poisoned").clone();
-        self.live
-            .lock()
-            .expect("live runs poisoned")
-            .remove(&run.id);
+        self.live.lock().expect("live runs poisoned").remove(&run_id);
         let counts = Tracker::counts(&live);
         let status = if interrupted {
             RunStatus::Interrupted
@@ -530,30 +522,16 @@ impl Engine {
             live.total,
             live.failed,
             live.skipped,
-            if interrupted {
-                " (interrupted: the rest was not done)"
-            } else {
-                ""
-            }
+            if interrupted { " (interrupted: the rest was not done)" } else { "" }
         );
-        p.sync_runs
-            .finish(
-                run.id,
-                status,
-                &counts,
-                Some(message.clone()),
-                p.clock.now(),
-            )
-            .await?;
+        if let Err(e) = p.sync_runs.finish(run_id, status, &counts, Some(message.clone()), p.clock.now()).await {
+            tracing::warn!(run_id = run_id, error = %e, "could not close the run");
+        }
         let summary_log = NewSyncLog {
-            run_id: Some(run.id),
+            run_id: Some(run_id),
             store_code: None,
             job,
-            status: if live.failed > 0 || interrupted {
-                SyncLogStatus::Failed
-            } else {
-                SyncLogStatus::Success
-            },
+            status: if live.failed > 0 || interrupted { SyncLogStatus::Failed } else { SyncLogStatus::Success },
             message: message.clone(),
             raw_error: None,
             duration_ms: elapsed_ms,
@@ -562,7 +540,7 @@ impl Engine {
             tracing::warn!(job = %job, error = %e, "could not write the job's summary log line");
         }
         tracing::info!(
-            job = %job, run.id = run.id, status = %status, succeeded = live.succeeded, failed = live.failed,
+            job = %job, run_id = run_id, status = %status, succeeded = live.succeeded, failed = live.failed,
             skipped = live.skipped, records = live.records, duration_ms = elapsed_ms, "sync finished"
         );
         let summary = JobSummary {
@@ -572,16 +550,12 @@ impl Engine {
             skipped: live.skipped,
             total_videos: (job == JobKind::SyncVideoDaily).then_some(live.records),
         };
-        Ok((summary, run.id))
+        summary
     }
 
     /// Persists progress at most once a second and logs a progress line every 10 %.
     async fn after_store(&self, tracker: &Tracker, live: &LiveRun) {
-        let decile = if live.total > 0 {
-            (live.processed * 10 / live.total) as usize
-        } else {
-            10
-        };
+        let decile = if live.total > 0 { (live.processed * 10 / live.total) as usize } else { 10 };
         if tracker.last_decile.fetch_max(decile, Ordering::Relaxed) < decile {
             tracing::info!(
                 job = live.job,
@@ -602,11 +576,8 @@ impl Engine {
             }
         };
         if due {
-            if let Err(e) = self
-                .ports
-                .sync_runs
-                .progress(live.run_id, &Tracker::counts(live), self.ports.clock.now())
-                .await
+            if let Err(e) =
+                self.ports.sync_runs.progress(live.run_id, &Tracker::counts(live), self.ports.clock.now()).await
             {
                 tracing::warn!(run.id = live.run_id, error = %e, "could not persist sync progress");
             }
@@ -619,9 +590,7 @@ impl Engine {
         let account = match self.ports.accounts.for_store(code).await {
             Ok(Some(a)) => a,
             Ok(None) => {
-                return Outcome::Skipped {
-                    message: "not connected: no TikTok account".into(),
-                };
+                return Outcome::Skipped { message: "not connected: no TikTok account".into() };
             }
             Err(e) => {
                 return Outcome::Failed {
@@ -635,9 +604,7 @@ impl Engine {
             JobKind::SyncUserDaily => self.sync_user(account, date).await,
             JobKind::SyncVideoDaily => self.sync_videos(account, date).await,
             _ => {
-                return Outcome::Skipped {
-                    message: format!("{job} is not a per-store sync job"),
-                };
+                return Outcome::Skipped { message: format!("{job} is not a per-store sync job") };
             }
         };
         result.unwrap_or_else(|e| e)
@@ -645,11 +612,7 @@ impl Engine {
 
     async fn sync_user(&self, account: Account, date: NaiveDate) -> Result<Outcome, Outcome> {
         let p = &self.ports;
-        let mut session = self
-            .tokens
-            .session(account)
-            .await
-            .map_err(Outcome::from_token_error)?;
+        let mut session = self.tokens.session(account).await.map_err(Outcome::from_token_error)?;
         let tiktok = Arc::clone(&p.tiktok);
         let user = session
             .call(|t| {
@@ -669,14 +632,8 @@ impl Engine {
             display_name: user.display_name.clone(),
             avatar_url: user.avatar_url.clone(),
         };
-        p.snapshots
-            .upsert_user(std::slice::from_ref(&snapshot))
-            .await
-            .map_err(storage)?;
-        p.accounts
-            .mark_synced(account.id, p.clock.now())
-            .await
-            .map_err(storage)?;
+        p.snapshots.upsert_user(std::slice::from_ref(&snapshot)).await.map_err(storage)?;
+        p.accounts.mark_synced(account.id, p.clock.now()).await.map_err(storage)?;
         Ok(Outcome::Success {
             message: format!(
                 "User stats synced successfully: {} followers, {} videos",
@@ -689,17 +646,9 @@ impl Engine {
     async fn sync_videos(&self, account: Account, date: NaiveDate) -> Result<Outcome, Outcome> {
         let p = &self.ports;
         let code = account.store_code.clone();
-        let known: Vec<KnownVideo> = p
-            .snapshots
-            .known_videos(&code, date)
-            .await
-            .map_err(storage)?;
+        let known: Vec<KnownVideo> = p.snapshots.known_videos(&code, date).await.map_err(storage)?;
         let known_ids: HashSet<&str> = known.iter().map(|k| k.video_id.as_str()).collect();
-        let mut session = self
-            .tokens
-            .session(account)
-            .await
-            .map_err(Outcome::from_token_error)?;
+        let mut session = self.tokens.session(account).await.map_err(Outcome::from_token_error)?;
         let tiktok = Arc::clone(&p.tiktok);
         let page_size = self.config.video_page_size;
 
@@ -716,10 +665,7 @@ impl Engine {
                 .await
                 .map_err(Outcome::from_token_error)?;
             list_calls += 1;
-            let reached_known = page
-                .videos
-                .iter()
-                .any(|v| known_ids.contains(v.id.as_str()));
+            let reached_known = page.videos.iter().any(|v| known_ids.contains(v.id.as_str()));
             for v in page.videos {
                 seen.insert(v.id.clone(), v);
             }
@@ -730,19 +676,15 @@ impl Engine {
             if list_calls > 10_000 {
                 return Err(Outcome::Failed {
                     reason: "paging",
-                    message: "video/list kept answering has_more; stopped after 10,000 pages"
-                        .into(),
+                    message: "video/list kept answering has_more; stopped after 10,000 pages".into(),
                     raw: None,
                 });
             }
         }
 
         // The rest of the known videos through video/query, 20 ids a call.
-        let rest: Vec<String> = known
-            .iter()
-            .map(|k| k.video_id.as_str().to_owned())
-            .filter(|id| !seen.contains_key(id))
-            .collect();
+        let rest: Vec<String> =
+            known.iter().map(|k| k.video_id.as_str().to_owned()).filter(|id| !seen.contains_key(id)).collect();
         for chunk in rest.chunks(20) {
             let ids = chunk.to_vec();
             let found = session
@@ -758,95 +700,56 @@ impl Engine {
             }
         }
 
-        let rows: Vec<VideoSnapshot> = seen
-            .values()
-            .filter_map(|v| video_row(&code, date, v))
-            .collect();
+        let rows: Vec<VideoSnapshot> = seen.values().filter_map(|v| video_row(&code, date, v)).collect();
         let views: i64 = rows.iter().map(|r| r.view_count).sum();
         if !rows.is_empty() {
             p.snapshots.upsert_videos(&rows).await.map_err(storage)?;
         }
-        p.accounts
-            .mark_synced(session.account().id, p.clock.now())
-            .await
-            .map_err(storage)?;
+        p.accounts.mark_synced(session.account().id, p.clock.now()).await.map_err(storage)?;
         Ok(Outcome::Success {
-            message: format!(
-                "Video stats synced successfully: {} videos, {views} views",
-                rows.len()
-            ),
+            message: format!("Video stats synced successfully: {} videos, {views} views", rows.len()),
             records: rows.len() as i64,
         })
     }
 
     /// Refreshes every connected account whose access token expires within the window.
-    async fn run_refresh_job(
-        &self,
-        trigger: RunTrigger,
-    ) -> Result<(RefreshSummary, i64), SyncError> {
+    async fn drive_refresh(&self, open: OpenRun) -> RefreshSummary {
         let p = &self.ports;
-        let job = JobKind::RefreshTokens;
-        let _lock = p
-            .locks
-            .try_acquire(&format!("job:{job}"))
-            .await?
-            .ok_or(SyncError::AlreadyRunning(job))?;
-        let now = p.clock.now();
-        let window = chrono::Duration::from_std(self.config.refresh_window)
-            .unwrap_or(chrono::Duration::hours(6));
-        let due = p.accounts.list_due_for_refresh(now + window).await?;
-        let date = business_date(now, self.config.report_tz);
-        let run = p
-            .sync_runs
-            .start(
-                job,
-                date,
-                trigger,
-                due.len() as i64,
-                &self.config.instance_id,
-                now,
-            )
-            .await?;
+        let OpenRun { job, run_id, work, tracker, _lock, .. } = open;
+        let Work::Accounts(due) = work else { unreachable!("the refresh run works on accounts") };
         let started = Instant::now();
-        let results: Vec<(StoreCode, Result<Refreshed, TokenError>, i64)> =
-            futures::stream::iter(due)
-                .map(|account| async move {
+        let summary = Mutex::new(RefreshSummary { total: due.len() as i64, ..Default::default() });
+        futures::stream::iter(due)
+            .map(|account| {
+                let (summary, tracker) = (&summary, &tracker);
+                async move {
                     let t = Instant::now();
                     let code = account.store_code.clone();
-                    let r = self.tokens.refresh(&account).await.map(|(r, _)| r);
-                    (code, r, t.elapsed().as_millis() as i64)
-                })
-                .buffer_unordered(self.config.sync_concurrency.max(1))
-                .collect()
-                .await;
-        let mut summary = RefreshSummary {
-            total: results.len() as i64,
-            ..Default::default()
-        };
-        for (code, r, ms) in &results {
-            let outcome = match r {
-                Ok(_) => {
-                    summary.refreshed += 1;
-                    Outcome::Success {
-                        message: "Token refreshed".into(),
-                        records: 1,
-                    }
+                    let outcome = match self.tokens.refresh(&account).await {
+                        Ok(_) => {
+                            summary.lock().expect("summary poisoned").refreshed += 1;
+                            Outcome::Success { message: "Token refreshed".into(), records: 1 }
+                        }
+                        Err(e) => {
+                            summary.lock().expect("summary poisoned").failed += 1;
+                            match Outcome::from_token_error(e) {
+                                Outcome::Skipped { message } => {
+                                    Outcome::Failed { reason: "needs_reconnect", message, raw: None }
+                                }
+                                o => o,
+                            }
+                        }
+                    };
+                    self.write_store_log(Some(run_id), job, &code, &outcome, t.elapsed().as_millis() as i64).await;
+                    let live = tracker.record(&outcome);
+                    self.after_store(tracker, &live).await;
                 }
-                Err(e) => {
-                    summary.failed += 1;
-                    match Outcome::from_token_error(e.clone()) {
-                        Outcome::Skipped { message } => Outcome::Failed {
-                            reason: "needs_reconnect",
-                            message,
-                            raw: None,
-                        },
-                        o => o,
-                    }
-                }
-            };
-            self.write_store_log(Some(run.id), job, code, &outcome, *ms)
-                .await;
-        }
+            })
+            .buffer_unordered(self.config.sync_concurrency.max(1))
+            .collect::<()>()
+            .await;
+        self.live.lock().expect("live runs poisoned").remove(&run_id);
+        let summary = summary.into_inner().expect("summary poisoned");
         let counts = RunCounts {
             total: summary.total,
             processed: summary.total,
@@ -855,33 +758,16 @@ impl Engine {
             skipped: 0,
             records: summary.refreshed,
         };
-        let message = format!(
-            "Refreshed {}/{} tokens, {} failed",
-            summary.refreshed, summary.total, summary.failed
-        );
-        let status = if summary.failed > 0 {
-            RunStatus::Partial
-        } else {
-            RunStatus::Succeeded
-        };
-        p.sync_runs
-            .finish(
-                run.id,
-                status,
-                &counts,
-                Some(message.clone()),
-                p.clock.now(),
-            )
-            .await?;
+        let message = format!("Refreshed {}/{} tokens, {} failed", summary.refreshed, summary.total, summary.failed);
+        let status = if summary.failed > 0 { RunStatus::Partial } else { RunStatus::Succeeded };
+        if let Err(e) = p.sync_runs.finish(run_id, status, &counts, Some(message.clone()), p.clock.now()).await {
+            tracing::warn!(run.id = run_id, error = %e, "could not close the run");
+        }
         let log = NewSyncLog {
-            run_id: Some(run.id),
+            run_id: Some(run_id),
             store_code: None,
             job,
-            status: if summary.failed > 0 {
-                SyncLogStatus::Failed
-            } else {
-                SyncLogStatus::Success
-            },
+            status: if summary.failed > 0 { SyncLogStatus::Failed } else { SyncLogStatus::Success },
             message,
             raw_error: None,
             duration_ms: started.elapsed().as_millis() as i64,
@@ -889,25 +775,43 @@ impl Engine {
         if let Err(e) = p.sync_logs.insert(&log).await {
             tracing::warn!(job = %job, error = %e, "could not write the job's summary log line");
         }
-        Ok((summary, run.id))
+        summary
     }
 
     /// Live progress of the runs in progress in this process.
     pub fn live_runs(&self) -> Vec<LiveRun> {
         let live = self.live.lock().expect("live runs poisoned");
-        let mut runs: Vec<LiveRun> = live
-            .values()
-            .map(|l| l.lock().expect("tracker poisoned").clone())
-            .collect();
+        let mut runs: Vec<LiveRun> = live.values().map(|l| l.lock().expect("tracker poisoned").clone()).collect();
         runs.sort_by_key(|r| r.run_id);
         runs
     }
 }
 
 fn storage(e: RepoError) -> Outcome {
-    Outcome::Failed {
-        reason: "storage",
-        message: "database error".into(),
-        raw: Some(e.to_string()),
+    Outcome::Failed { reason: "storage", message: "database error".into(), raw: Some(e.to_string()) }
+}
+
+/// What an opened run works through.
+enum Work {
+    Stores(Vec<StoreOverview>),
+    Accounts(Vec<Account>),
+}
+
+impl Work {
+    fn len(&self) -> usize {
+        match self {
+            Self::Stores(s) => s.len(),
+            Self::Accounts(a) => a.len(),
+        }
     }
+}
+
+/// A run whose lock is held and whose `sync_runs` row exists, not yet driven.
+pub(crate) struct OpenRun {
+    job: JobKind,
+    run_id: i64,
+    date: NaiveDate,
+    work: Work,
+    tracker: Arc<Tracker>,
+    _lock: Box<dyn HeldLock>,
 }

@@ -10,12 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
-use hub_domain::{
-    Account, AccountId, ConnectionStatus, EncryptedTokens, ReconnectReason, Secret, TokenMeta,
-};
-use hub_ports::{
-    AccountRepo, CipherError, Clock, RepoError, TikTokApi, TikTokError, TokenCipher, TokenGrant,
-};
+use hub_domain::{Account, AccountId, ConnectionStatus, EncryptedTokens, ReconnectReason, Secret, TokenMeta};
+use hub_ports::{AccountRepo, CipherError, Clock, RepoError, TikTokApi, TikTokError, TokenCipher, TokenGrant};
 
 use crate::cipher::{TokenKind, binding};
 
@@ -92,14 +88,8 @@ impl Tokens {
     pub fn seal(&self, store_code: &str, grant: &TokenGrant) -> (EncryptedTokens, TokenMeta) {
         let now = self.clock.now();
         let tokens = EncryptedTokens {
-            access: self.cipher.encrypt(
-                grant.access_token.expose(),
-                &binding(store_code, TokenKind::Access),
-            ),
-            refresh: self.cipher.encrypt(
-                grant.refresh_token.expose(),
-                &binding(store_code, TokenKind::Refresh),
-            ),
+            access: self.cipher.encrypt(grant.access_token.expose(), &binding(store_code, TokenKind::Access)),
+            refresh: self.cipher.encrypt(grant.refresh_token.expose(), &binding(store_code, TokenKind::Refresh)),
         };
         let meta = TokenMeta {
             access_expires_at: now + Duration::seconds(grant.expires_in.max(0)),
@@ -111,10 +101,7 @@ impl Tokens {
 
     fn usable(account: &Account) -> Result<&EncryptedTokens, TokenError> {
         match account.status {
-            ConnectionStatus::Connected => account
-                .tokens
-                .as_ref()
-                .ok_or(TokenError::NotConnected("no tokens stored")),
+            ConnectionStatus::Connected => account.tokens.as_ref().ok_or(TokenError::NotConnected("no tokens stored")),
             ConnectionStatus::NeedReconnect(r) => Err(TokenError::NeedsReconnect(r)),
             ConnectionStatus::Disconnected => Err(TokenError::NotConnected("disconnected")),
         }
@@ -122,11 +109,7 @@ impl Tokens {
 
     async fn mark(&self, account: &Account, reason: ReconnectReason) -> TokenError {
         let status = ConnectionStatus::NeedReconnect(reason);
-        if let Err(e) = self
-            .accounts
-            .set_status(account.id, status, self.clock.now())
-            .await
-        {
+        if let Err(e) = self.accounts.set_status(account.id, status, self.clock.now()).await {
             tracing::warn!(store.code = %account.store_code, error = %e, "could not record the reconnect status");
         }
         TokenError::NeedsReconnect(reason)
@@ -134,25 +117,16 @@ impl Tokens {
 
     /// A usable access token for `account`, refreshing first when it expires soon. Returns
     /// the (possibly updated) account with it.
-    pub async fn access_token(
-        &self,
-        account: Account,
-    ) -> Result<(Secret<String>, Account), TokenError> {
+    pub async fn access_token(&self, account: Account) -> Result<(Secret<String>, Account), TokenError> {
         Self::usable(&account)?;
         let now = self.clock.now();
-        let account = if account
-            .token_expires_at
-            .is_none_or(|t| t - now <= self.use_margin)
-        {
+        let account = if account.token_expires_at.is_none_or(|t| t - now <= self.use_margin) {
             self.refresh(&account).await?.1
         } else {
             account
         };
         let tokens = Self::usable(&account)?;
-        let token = self.cipher.decrypt(
-            &tokens.access,
-            &binding(account.store_code.as_str(), TokenKind::Access),
-        )?;
+        let token = self.cipher.decrypt(&tokens.access, &binding(account.store_code.as_str(), TokenKind::Access))?;
         Ok((token, account))
     }
 
@@ -174,11 +148,7 @@ impl Tokens {
 
         let started = std::time::Instant::now();
         loop {
-            let current = self
-                .accounts
-                .get(seen.id)
-                .await?
-                .ok_or(RepoError::NotFound)?;
+            let current = self.accounts.get(seen.id).await?.ok_or(RepoError::NotFound)?;
             let tokens = Self::usable(&current)?;
             if tokens.refresh != seen_refresh {
                 return Ok((Refreshed::AlreadyFresh, current));
@@ -188,17 +158,9 @@ impl Tokens {
                 return Err(self.mark(&current, ReconnectReason::RefreshExpired).await);
             }
             let until = now + Duration::seconds(60);
-            if self
-                .accounts
-                .try_lease_refresh(current.id, &self.instance_id, now, until)
-                .await?
-            {
+            if self.accounts.try_lease_refresh(current.id, &self.instance_id, now, until).await? {
                 let result = self.rotate(&current, &tokens.refresh.clone()).await;
-                if let Err(e) = self
-                    .accounts
-                    .release_refresh_lease(current.id, &self.instance_id)
-                    .await
-                {
+                if let Err(e) = self.accounts.release_refresh_lease(current.id, &self.instance_id).await {
                     tracing::warn!(store.code = %current.store_code, error = %e, "could not release the refresh lease");
                 }
                 return result;
@@ -210,15 +172,9 @@ impl Tokens {
         }
     }
 
-    async fn rotate(
-        &self,
-        current: &Account,
-        refresh_ct: &str,
-    ) -> Result<(Refreshed, Account), TokenError> {
+    async fn rotate(&self, current: &Account, refresh_ct: &str) -> Result<(Refreshed, Account), TokenError> {
         let code = current.store_code.as_str();
-        let refresh_token = self
-            .cipher
-            .decrypt(refresh_ct, &binding(code, TokenKind::Refresh))?;
+        let refresh_token = self.cipher.decrypt(refresh_ct, &binding(code, TokenKind::Refresh))?;
         let grant = match self.tiktok.refresh(&refresh_token).await {
             Ok(g) => g,
             Err(TikTokError::InvalidGrant { .. }) => {
@@ -236,19 +192,11 @@ impl Tokens {
         };
         let (tokens, meta) = self.seal(code, &grant);
         let now = self.clock.now();
-        if !self
-            .accounts
-            .save_refreshed(current.id, refresh_ct, &tokens, &meta, now)
-            .await?
-        {
+        if !self.accounts.save_refreshed(current.id, refresh_ct, &tokens, &meta, now).await? {
             // Someone rotated the pair between our read and our write (not possible while we
             // hold the lease, unless it expired); theirs is stored, ours is dropped.
             tracing::warn!(store.code = %code, "refreshed pair lost a race; keeping the stored one");
-            let fresh = self
-                .accounts
-                .get(current.id)
-                .await?
-                .ok_or(RepoError::NotFound)?;
+            let fresh = self.accounts.get(current.id).await?.ok_or(RepoError::NotFound)?;
             return Ok((Refreshed::AlreadyFresh, fresh));
         }
         let updated = Account {
@@ -267,12 +215,7 @@ impl Tokens {
     /// expires soon.
     pub async fn session(&self, account: Account) -> Result<TokenSession<'_>, TokenError> {
         let (token, account) = self.access_token(account).await?;
-        Ok(TokenSession {
-            tokens: self,
-            account,
-            token,
-            refreshed_on_demand: false,
-        })
+        Ok(TokenSession { tokens: self, account, token, refreshed_on_demand: false })
     }
 
     /// Whether the account's access token is due for the refresh job at `now`.
@@ -309,10 +252,10 @@ impl TokenSession<'_> {
                 self.refreshed_on_demand = true;
                 let (_, account) = self.tokens.refresh(&self.account).await?;
                 let tokens = Tokens::usable(&account)?;
-                self.token = self.tokens.cipher.decrypt(
-                    &tokens.access,
-                    &binding(account.store_code.as_str(), TokenKind::Access),
-                )?;
+                self.token = self
+                    .tokens
+                    .cipher
+                    .decrypt(&tokens.access, &binding(account.store_code.as_str(), TokenKind::Access))?;
                 self.account = account;
                 match call(self.token.clone()).await {
                     Ok(v) => Ok(v),
@@ -325,16 +268,8 @@ impl TokenSession<'_> {
 
     async fn fail(&self, e: TikTokError) -> TokenError {
         match e {
-            TikTokError::AccessTokenInvalid => {
-                self.tokens
-                    .mark(&self.account, ReconnectReason::TokenInvalid)
-                    .await
-            }
-            TikTokError::ScopeMissing { .. } => {
-                self.tokens
-                    .mark(&self.account, ReconnectReason::ScopeMissing)
-                    .await
-            }
+            TikTokError::AccessTokenInvalid => self.tokens.mark(&self.account, ReconnectReason::TokenInvalid).await,
+            TikTokError::ScopeMissing { .. } => self.tokens.mark(&self.account, ReconnectReason::ScopeMissing).await,
             other => other.into(),
         }
     }

@@ -28,8 +28,7 @@ async fn user_sync_writes_one_snapshot_per_connected_store_and_skips_the_rest() 
     let w = world(&["a", "b", "c"]);
     w.lock().unwrap().connect("a", Duration::hours(20));
     w.lock().unwrap().connect("b", Duration::hours(20));
-    w.lock().unwrap().accounts.get_mut("b").unwrap().status =
-        ConnectionStatus::NeedReconnect(ReconnectReason::Revoked);
+    w.lock().unwrap().accounts.get_mut("b").unwrap().status = ConnectionStatus::NeedReconnect(ReconnectReason::Revoked);
     let mut tiktok = MockTikTokApi::new();
     tiktok.expect_user_info().times(1).returning(|t| {
         assert_eq!(t.expose(), "act.a", "the decrypted access token of store a");
@@ -37,36 +36,21 @@ async fn user_sync_writes_one_snapshot_per_connected_store_and_skips_the_rest() 
     });
     let engine = engine(&w, tiktok, t0(), EngineConfig::default());
 
-    let summary = engine
-        .run_sync(JobSelection::User, None, RunTrigger::Manual)
-        .await
-        .unwrap();
+    let summary = engine.run_sync(JobSelection::User, None, RunTrigger::Manual).await.unwrap();
     let s = summary.user_sync.unwrap();
     assert_eq!((s.total, s.successful, s.failed, s.skipped), (3, 1, 0, 2));
 
     let w = w.lock().unwrap();
     assert_eq!(w.user_rows.len(), 1);
     let row = &w.user_rows[0];
-    assert_eq!(
-        (row.store_code.as_str(), row.follower_count, row.likes_count),
-        ("a", 5000, 15000)
-    );
-    assert_eq!(
-        row.snapshot_date,
-        NaiveDate::from_ymd_opt(2026, 1, 24).unwrap()
-    );
+    assert_eq!((row.store_code.as_str(), row.follower_count, row.likes_count), ("a", 5000, 15000));
+    assert_eq!(row.snapshot_date, NaiveDate::from_ymd_opt(2026, 1, 24).unwrap());
     let b = w.log_for("b", JobKind::SyncUserDaily);
     assert_eq!(b[0].status, SyncLogStatus::Skipped);
     assert!(b[0].message.contains("REVOKED"), "{}", b[0].message);
-    assert_eq!(
-        w.log_for("c", JobKind::SyncUserDaily)[0].status,
-        SyncLogStatus::Skipped
-    );
+    assert_eq!(w.log_for("c", JobKind::SyncUserDaily)[0].status, SyncLogStatus::Skipped);
     let summary_line = w.logs.iter().find(|l| l.store_code.is_none()).unwrap();
-    assert_eq!(
-        summary_line.message,
-        "Synced 1/3 stores, 0 failed, 2 skipped"
-    );
+    assert_eq!(summary_line.message, "Synced 1/3 stores, 0 failed, 2 skipped");
     assert_eq!(w.runs[0].status, RunStatus::Succeeded);
     assert_eq!(w.runs[0].counts.processed, 3);
     assert!(w.accounts["a"].last_sync_time.is_some());
@@ -74,31 +58,15 @@ async fn user_sync_writes_one_snapshot_per_connected_store_and_skips_the_rest() 
 
 #[tokio::test]
 async fn snapshot_date_follows_report_tz() {
-    let cases = [
-        ("UTC", "2026-01-24"),
-        ("Asia/Jakarta", "2026-01-24"),
-        ("America/Los_Angeles", "2026-01-23"),
-    ];
+    let cases = [("UTC", "2026-01-24"), ("Asia/Jakarta", "2026-01-24"), ("America/Los_Angeles", "2026-01-23")];
     for (tz, want) in cases {
         let w = world(&["a"]);
         w.lock().unwrap().connect("a", Duration::hours(20));
         let mut tiktok = MockTikTokApi::new();
-        tiktok
-            .expect_user_info()
-            .returning(|_| Ok(user("open-a", 1)));
-        let config = EngineConfig {
-            report_tz: tz.parse().unwrap(),
-            ..Default::default()
-        };
-        engine(&w, tiktok, t0(), config)
-            .run_sync(JobSelection::User, None, RunTrigger::Cron)
-            .await
-            .unwrap();
-        assert_eq!(
-            w.lock().unwrap().user_rows[0].snapshot_date.to_string(),
-            want,
-            "{tz}"
-        );
+        tiktok.expect_user_info().returning(|_| Ok(user("open-a", 1)));
+        let config = EngineConfig { report_tz: tz.parse().unwrap(), ..Default::default() };
+        engine(&w, tiktok, t0(), config).run_sync(JobSelection::User, None, RunTrigger::Cron).await.unwrap();
+        assert_eq!(w.lock().unwrap().user_rows[0].snapshot_date.to_string(), want, "{tz}");
     }
 }
 
@@ -109,22 +77,14 @@ async fn rerunning_a_day_updates_instead_of_duplicating() {
     let followers = Arc::new(AtomicUsize::new(100));
     let f = followers.clone();
     let mut tiktok = MockTikTokApi::new();
-    tiktok
-        .expect_user_info()
-        .returning(move |_| Ok(user("open-a", f.fetch_add(1, Ordering::SeqCst) as i64)));
+    tiktok.expect_user_info().returning(move |_| Ok(user("open-a", f.fetch_add(1, Ordering::SeqCst) as i64)));
     let engine = engine(&w, tiktok, t0(), EngineConfig::default());
     for _ in 0..3 {
-        engine
-            .run_sync(JobSelection::User, None, RunTrigger::Manual)
-            .await
-            .unwrap();
+        engine.run_sync(JobSelection::User, None, RunTrigger::Manual).await.unwrap();
     }
     let w = w.lock().unwrap();
     assert_eq!(w.user_rows.len(), 1);
-    assert_eq!(
-        w.user_rows[0].follower_count, 102,
-        "the last run's numbers win"
-    );
+    assert_eq!(w.user_rows[0].follower_count, 102, "the last run's numbers win");
 }
 
 #[tokio::test]
@@ -132,37 +92,22 @@ async fn access_token_invalid_refreshes_once_and_retries_once() {
     let w = world(&["a"]);
     w.lock().unwrap().connect("a", Duration::hours(20));
     let mut tiktok = MockTikTokApi::new();
-    tiktok
-        .expect_user_info()
-        .times(2)
-        .returning(|t| match token_of(t).as_str() {
-            "act.a" => Err(TikTokError::AccessTokenInvalid),
-            "act.new" => Ok(user("open-a", 7)),
-            other => panic!("unexpected token {other}"),
-        });
+    tiktok.expect_user_info().times(2).returning(|t| match token_of(t).as_str() {
+        "act.a" => Err(TikTokError::AccessTokenInvalid),
+        "act.new" => Ok(user("open-a", 7)),
+        other => panic!("unexpected token {other}"),
+    });
     tiktok.expect_refresh().times(1).returning(|t| {
         assert_eq!(t.expose(), "rft.a");
         Ok(grant("open-a", "act.new", "rft.new"))
     });
     let engine = engine(&w, tiktok, t0(), EngineConfig::default());
-    let s = engine
-        .run_sync(JobSelection::User, None, RunTrigger::Manual)
-        .await
-        .unwrap()
-        .user_sync
-        .unwrap();
+    let s = engine.run_sync(JobSelection::User, None, RunTrigger::Manual).await.unwrap().user_sync.unwrap();
     assert_eq!(s.successful, 1);
     let w = w.lock().unwrap();
     assert_eq!(w.status("a"), ConnectionStatus::Connected);
     let stored = w.accounts["a"].tokens.clone().unwrap();
-    assert_eq!(
-        cipher()
-            .decrypt(&stored.refresh, "a/refresh")
-            .unwrap()
-            .expose(),
-        "rft.new",
-        "rotated pair stored"
-    );
+    assert_eq!(cipher().decrypt(&stored.refresh, "a/refresh").unwrap().expose(), "rft.new", "rotated pair stored");
 }
 
 #[tokio::test]
@@ -170,26 +115,12 @@ async fn a_second_refusal_after_refresh_needs_reconnect() {
     let w = world(&["a"]);
     w.lock().unwrap().connect("a", Duration::hours(20));
     let mut tiktok = MockTikTokApi::new();
-    tiktok
-        .expect_user_info()
-        .times(2)
-        .returning(|_| Err(TikTokError::AccessTokenInvalid));
-    tiktok
-        .expect_refresh()
-        .times(1)
-        .returning(|_| Ok(grant("open-a", "act.new", "rft.new")));
+    tiktok.expect_user_info().times(2).returning(|_| Err(TikTokError::AccessTokenInvalid));
+    tiktok.expect_refresh().times(1).returning(|_| Ok(grant("open-a", "act.new", "rft.new")));
     let engine = engine(&w, tiktok, t0(), EngineConfig::default());
-    let s = engine
-        .run_sync(JobSelection::User, None, RunTrigger::Manual)
-        .await
-        .unwrap()
-        .user_sync
-        .unwrap();
+    let s = engine.run_sync(JobSelection::User, None, RunTrigger::Manual).await.unwrap().user_sync.unwrap();
     assert_eq!((s.successful, s.skipped), (0, 1));
-    assert_eq!(
-        w.lock().unwrap().status("a"),
-        ConnectionStatus::NeedReconnect(ReconnectReason::TokenInvalid)
-    );
+    assert_eq!(w.lock().unwrap().status("a"), ConnectionStatus::NeedReconnect(ReconnectReason::TokenInvalid));
 }
 
 #[tokio::test]
@@ -197,69 +128,36 @@ async fn failures_map_to_reconnect_reasons_without_useless_refreshes() {
     // (what user/info answers, what refresh answers, the account's status afterwards)
     let cases: Vec<(TikTokError, Option<TikTokError>, ConnectionStatus)> = vec![
         (
-            TikTokError::ScopeMissing {
-                code: "scope_not_authorized".into(),
-            },
+            TikTokError::ScopeMissing { code: "scope_not_authorized".into() },
             None,
             ConnectionStatus::NeedReconnect(ReconnectReason::ScopeMissing),
         ),
         (
             TikTokError::AccessTokenInvalid,
-            Some(TikTokError::InvalidGrant {
-                description: "revoked".into(),
-            }),
+            Some(TikTokError::InvalidGrant { description: "revoked".into() }),
             ConnectionStatus::NeedReconnect(ReconnectReason::GrantInvalid),
         ),
-        (
-            TikTokError::Transient {
-                message: "500".into(),
-            },
-            None,
-            ConnectionStatus::Connected,
-        ),
-        (
-            TikTokError::RateLimited { retry_after: None },
-            None,
-            ConnectionStatus::Connected,
-        ),
+        (TikTokError::Transient { message: "500".into() }, None, ConnectionStatus::Connected),
+        (TikTokError::RateLimited { retry_after: None }, None, ConnectionStatus::Connected),
     ];
     for (info_err, refresh_err, want) in cases {
         let w = world(&["a"]);
         w.lock().unwrap().connect("a", Duration::hours(20));
         let mut tiktok = MockTikTokApi::new();
         let e = info_err.clone();
-        tiktok
-            .expect_user_info()
-            .times(1)
-            .returning(move |_| Err(e.clone()));
+        tiktok.expect_user_info().times(1).returning(move |_| Err(e.clone()));
         let r = refresh_err.clone();
-        tiktok
-            .expect_refresh()
-            .times(usize::from(refresh_err.is_some()))
-            .returning(move |_| Err(r.clone().unwrap()));
+        tiktok.expect_refresh().times(usize::from(refresh_err.is_some())).returning(move |_| Err(r.clone().unwrap()));
         let engine = engine(&w, tiktok, t0(), EngineConfig::default());
-        engine
-            .run_sync(JobSelection::User, None, RunTrigger::Manual)
-            .await
-            .unwrap();
+        engine.run_sync(JobSelection::User, None, RunTrigger::Manual).await.unwrap();
         let w = w.lock().unwrap();
         assert_eq!(w.status("a"), want, "{info_err:?}");
         let log = &w.log_for("a", JobKind::SyncUserDaily)[0];
-        let want_status = if want == ConnectionStatus::Connected {
-            SyncLogStatus::Failed
-        } else {
-            SyncLogStatus::Skipped
-        };
+        let want_status =
+            if want == ConnectionStatus::Connected { SyncLogStatus::Failed } else { SyncLogStatus::Skipped };
         assert_eq!(log.status, want_status, "{info_err:?}: {}", log.message);
         if want_status == SyncLogStatus::Failed {
-            assert!(
-                log.raw_error
-                    .as_deref()
-                    .unwrap()
-                    .starts_with(info_err.reason()),
-                "{:?}",
-                log.raw_error
-            );
+            assert!(log.raw_error.as_deref().unwrap().starts_with(info_err.reason()), "{:?}", log.raw_error);
         }
     }
 }
@@ -269,21 +167,13 @@ async fn tokens_expiring_soon_are_refreshed_before_use() {
     let w = world(&["a"]);
     w.lock().unwrap().connect("a", Duration::minutes(2));
     let mut tiktok = MockTikTokApi::new();
-    tiktok
-        .expect_refresh()
-        .times(1)
-        .returning(|_| Ok(grant("open-a", "act.new", "rft.new")));
+    tiktok.expect_refresh().times(1).returning(|_| Ok(grant("open-a", "act.new", "rft.new")));
     tiktok.expect_user_info().times(1).returning(|t| {
         assert_eq!(t.expose(), "act.new", "never uses the almost-expired token");
         Ok(user("open-a", 1))
     });
     let engine = engine(&w, tiktok, t0(), EngineConfig::default());
-    let s = engine
-        .run_sync(JobSelection::User, None, RunTrigger::Manual)
-        .await
-        .unwrap()
-        .user_sync
-        .unwrap();
+    let s = engine.run_sync(JobSelection::User, None, RunTrigger::Manual).await.unwrap().user_sync.unwrap();
     assert_eq!(s.successful, 1);
 }
 
@@ -291,22 +181,11 @@ async fn tokens_expiring_soon_are_refreshed_before_use() {
 async fn expired_refresh_token_needs_reconnect_without_calling_tiktok() {
     let w = world(&["a"]);
     w.lock().unwrap().connect("a", Duration::minutes(-5));
-    w.lock()
-        .unwrap()
-        .accounts
-        .get_mut("a")
-        .unwrap()
-        .refresh_token_expires_at = Some(t0() - Duration::days(1));
+    w.lock().unwrap().accounts.get_mut("a").unwrap().refresh_token_expires_at = Some(t0() - Duration::days(1));
     let tiktok = MockTikTokApi::new(); // any call panics
     let engine = engine(&w, tiktok, t0(), EngineConfig::default());
-    engine
-        .run_sync(JobSelection::User, None, RunTrigger::Manual)
-        .await
-        .unwrap();
-    assert_eq!(
-        w.lock().unwrap().status("a"),
-        ConnectionStatus::NeedReconnect(ReconnectReason::RefreshExpired)
-    );
+    engine.run_sync(JobSelection::User, None, RunTrigger::Manual).await.unwrap();
+    assert_eq!(w.lock().unwrap().status("a"), ConnectionStatus::NeedReconnect(ReconnectReason::RefreshExpired));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -319,11 +198,7 @@ async fn fifty_concurrent_refreshes_make_one_token_call() {
     tiktok.expect_refresh().returning(move |t| {
         let n = c.fetch_add(1, Ordering::SeqCst);
         // A strictly rotating server: only the newest refresh token works.
-        assert_eq!(
-            t.expose(),
-            "rft.a",
-            "a rotated-out refresh token was replayed"
-        );
+        assert_eq!(t.expose(), "rft.a", "a rotated-out refresh token was replayed");
         std::thread::sleep(std::time::Duration::from_millis(20));
         Ok(grant("open-a", &format!("act.{n}"), &format!("rft.{n}")))
     });
@@ -343,10 +218,7 @@ async fn fifty_concurrent_refreshes_make_one_token_call() {
     let w = w.lock().unwrap();
     assert_eq!(w.status("a"), ConnectionStatus::Connected);
     let refresh = &w.accounts["a"].tokens.as_ref().unwrap().refresh;
-    assert_eq!(
-        cipher().decrypt(refresh, "a/refresh").unwrap().expose(),
-        "rft.0"
-    );
+    assert_eq!(cipher().decrypt(refresh, "a/refresh").unwrap().expose(), "rft.0");
 }
 
 #[tokio::test]
@@ -360,36 +232,17 @@ async fn one_failing_store_never_stops_the_others() {
     let mut tiktok = MockTikTokApi::new();
     tiktok.expect_user_info().times(10).returning(|t| {
         if t.expose() == "act.s3" {
-            Err(TikTokError::Rejected {
-                code: "invalid_params".into(),
-                message: "x".into(),
-            })
+            Err(TikTokError::Rejected { code: "invalid_params".into(), message: "x".into() })
         } else {
             Ok(user("o", 1))
         }
     });
-    let engine = engine(
-        &w,
-        tiktok,
-        t0(),
-        EngineConfig {
-            sync_concurrency: 3,
-            ..Default::default()
-        },
-    );
-    let s = engine
-        .run_sync(JobSelection::User, None, RunTrigger::Manual)
-        .await
-        .unwrap()
-        .user_sync
-        .unwrap();
+    let engine = engine(&w, tiktok, t0(), EngineConfig { sync_concurrency: 3, ..Default::default() });
+    let s = engine.run_sync(JobSelection::User, None, RunTrigger::Manual).await.unwrap().user_sync.unwrap();
     assert_eq!((s.successful, s.failed), (9, 1));
     let w = w.lock().unwrap();
     assert_eq!(w.runs[0].status, RunStatus::Partial);
-    assert_eq!(
-        w.log_for("s3", JobKind::SyncUserDaily)[0].status,
-        SyncLogStatus::Failed
-    );
+    assert_eq!(w.log_for("s3", JobKind::SyncUserDaily)[0].status, SyncLogStatus::Failed);
 }
 
 #[tokio::test]
@@ -405,34 +258,15 @@ async fn breaker_ends_the_run_when_tiktok_is_down() {
     let mut tiktok = MockTikTokApi::new();
     tiktok.expect_user_info().returning(move |_| {
         c.fetch_add(1, Ordering::SeqCst);
-        Err(TikTokError::Transient {
-            message: "503".into(),
-        })
+        Err(TikTokError::Transient { message: "503".into() })
     });
-    let config = EngineConfig {
-        sync_concurrency: 1,
-        breaker_threshold: 5,
-        ..Default::default()
-    };
+    let config = EngineConfig { sync_concurrency: 1, breaker_threshold: 5, ..Default::default() };
     let engine = engine(&w, tiktok, t0(), config);
-    let s = engine
-        .run_sync(JobSelection::User, None, RunTrigger::Manual)
-        .await
-        .unwrap()
-        .user_sync
-        .unwrap();
+    let s = engine.run_sync(JobSelection::User, None, RunTrigger::Manual).await.unwrap().user_sync.unwrap();
     assert_eq!(s.failed, 40, "every store has a recorded reason");
-    assert_eq!(
-        calls.load(Ordering::SeqCst),
-        5,
-        "no calls after the breaker opened"
-    );
+    assert_eq!(calls.load(Ordering::SeqCst), 5, "no calls after the breaker opened");
     let w = w.lock().unwrap();
-    let breaker = w
-        .logs
-        .iter()
-        .filter(|l| l.raw_error.as_deref() == Some("breaker_open"))
-        .count();
+    let breaker = w.logs.iter().filter(|l| l.raw_error.as_deref() == Some("breaker_open")).count();
     assert_eq!(breaker, 35);
 }
 
@@ -449,10 +283,7 @@ async fn video_sync_lists_new_pages_then_queries_known_videos() {
         pages2.lock().unwrap().push(cursor);
         let start = match cursor {
             None => 0,
-            Some(c) => all2
-                .iter()
-                .position(|v| v.create_time.unwrap() * 1000 < c)
-                .unwrap_or(all2.len()),
+            Some(c) => all2.iter().position(|v| v.create_time.unwrap() * 1000 < c).unwrap_or(all2.len()),
         };
         let end = (start + max as usize).min(all2.len());
         let slice = all2[start..end].to_vec();
@@ -466,20 +297,11 @@ async fn video_sync_lists_new_pages_then_queries_known_videos() {
     tiktok.expect_video_query().returning(move |_, ids| {
         assert!(ids.len() <= 20);
         q3.lock().unwrap().push(ids.len());
-        Ok(all3
-            .iter()
-            .filter(|v| ids.contains(&v.id))
-            .cloned()
-            .collect())
+        Ok(all3.iter().filter(|v| ids.contains(&v.id)).cloned().collect())
     });
     let day1 = t0();
     let e1 = engine(&w, tiktok, day1, EngineConfig::default());
-    let s = e1
-        .run_sync(JobSelection::Video, None, RunTrigger::Manual)
-        .await
-        .unwrap()
-        .video_sync
-        .unwrap();
+    let s = e1.run_sync(JobSelection::Video, None, RunTrigger::Manual).await.unwrap().video_sync.unwrap();
     assert_eq!(s.total_videos, Some(50));
     assert_eq!(pages.lock().unwrap().len(), 3, "day 1 lists every page");
     assert!(queried.lock().unwrap().is_empty());
@@ -488,64 +310,32 @@ async fn video_sync_lists_new_pages_then_queries_known_videos() {
     pages.lock().unwrap().clear();
     let mut tiktok2 = MockTikTokApi::new();
     let (all4, pages4) = (all.clone(), pages.clone());
-    tiktok2
-        .expect_video_list()
-        .returning(move |_, cursor, max| {
-            pages4.lock().unwrap().push(cursor);
-            let slice = all4[..max as usize].to_vec();
-            Ok(VideoPage {
-                cursor: slice.last().map(|v| v.create_time.unwrap() * 1000),
-                has_more: true,
-                videos: slice,
-            })
-        });
+    tiktok2.expect_video_list().returning(move |_, cursor, max| {
+        pages4.lock().unwrap().push(cursor);
+        let slice = all4[..max as usize].to_vec();
+        Ok(VideoPage { cursor: slice.last().map(|v| v.create_time.unwrap() * 1000), has_more: true, videos: slice })
+    });
     let (all5, q5) = (all.clone(), queried.clone());
     tiktok2.expect_video_query().returning(move |_, ids| {
         q5.lock().unwrap().push(ids.len());
-        Ok(all5
-            .iter()
-            .filter(|v| ids.contains(&v.id))
-            .cloned()
-            .collect())
+        Ok(all5.iter().filter(|v| ids.contains(&v.id)).cloned().collect())
     });
-    let e2 = engine(
-        &w,
-        tiktok2,
-        day1 + Duration::days(1),
-        EngineConfig::default(),
-    );
-    let s = e2
-        .run_sync(JobSelection::Video, None, RunTrigger::Manual)
-        .await
-        .unwrap()
-        .video_sync
-        .unwrap();
+    let e2 = engine(&w, tiktok2, day1 + Duration::days(1), EngineConfig::default());
+    let s = e2.run_sync(JobSelection::Video, None, RunTrigger::Manual).await.unwrap().video_sync.unwrap();
     assert_eq!(s.total_videos, Some(50));
     assert_eq!(*pages.lock().unwrap(), vec![None]);
     assert_eq!(*queried.lock().unwrap(), vec![20, 10]);
     let w = w.lock().unwrap();
     let day2 = NaiveDate::from_ymd_opt(2026, 1, 25).unwrap();
-    assert_eq!(
-        w.video_rows
-            .iter()
-            .filter(|r| r.snapshot_date == day2)
-            .count(),
-        50
-    );
+    assert_eq!(w.video_rows.iter().filter(|r| r.snapshot_date == day2).count(), 50);
 }
 
 #[tokio::test]
 async fn a_running_job_cannot_start_twice() {
     let w = world(&["a"]);
-    w.lock()
-        .unwrap()
-        .held_locks
-        .push("job:sync_user_daily".into());
+    w.lock().unwrap().held_locks.push("job:sync_user_daily".into());
     let engine = engine(&w, MockTikTokApi::new(), t0(), EngineConfig::default());
-    let err = engine
-        .run_sync(JobSelection::User, None, RunTrigger::Manual)
-        .await
-        .unwrap_err();
+    let err = engine.run_sync(JobSelection::User, None, RunTrigger::Manual).await.unwrap_err();
     assert_eq!(err, SyncError::AlreadyRunning(JobKind::SyncUserDaily));
 }
 
@@ -556,28 +346,15 @@ async fn refresh_job_refreshes_only_due_accounts() {
     w.lock().unwrap().connect("later", Duration::hours(20));
     w.lock().unwrap().connect("gone", Duration::hours(1));
     let mut tiktok = MockTikTokApi::new();
-    tiktok
-        .expect_refresh()
-        .times(2)
-        .returning(|t| match t.expose().as_str() {
-            "rft.soon" => Ok(grant("open-soon", "act.x", "rft.x")),
-            "rft.gone" => Err(TikTokError::InvalidGrant {
-                description: "revoked".into(),
-            }),
-            other => panic!("refreshed {other}"),
-        });
+    tiktok.expect_refresh().times(2).returning(|t| match t.expose().as_str() {
+        "rft.soon" => Ok(grant("open-soon", "act.x", "rft.x")),
+        "rft.gone" => Err(TikTokError::InvalidGrant { description: "revoked".into() }),
+        other => panic!("refreshed {other}"),
+    });
     let engine = engine(&w, tiktok, t0(), EngineConfig::default());
-    let s = engine
-        .run_sync(JobSelection::RefreshTokens, None, RunTrigger::Cron)
-        .await
-        .unwrap()
-        .refresh_tokens
-        .unwrap();
+    let s = engine.run_sync(JobSelection::RefreshTokens, None, RunTrigger::Cron).await.unwrap().refresh_tokens.unwrap();
     assert_eq!((s.total, s.refreshed, s.failed), (2, 1, 1));
-    assert_eq!(
-        w.lock().unwrap().status("gone"),
-        ConnectionStatus::NeedReconnect(ReconnectReason::GrantInvalid)
-    );
+    assert_eq!(w.lock().unwrap().status("gone"), ConnectionStatus::NeedReconnect(ReconnectReason::GrantInvalid));
 }
 
 #[tokio::test]
@@ -586,10 +363,7 @@ async fn after_shutdown_no_store_is_started_and_the_run_is_interrupted() {
     w.lock().unwrap().connect("a", Duration::hours(20));
     let engine = engine(&w, MockTikTokApi::new(), t0(), EngineConfig::default());
     engine.begin_shutdown();
-    engine
-        .run_sync(JobSelection::User, None, RunTrigger::Cron)
-        .await
-        .unwrap();
+    engine.run_sync(JobSelection::User, None, RunTrigger::Cron).await.unwrap();
     let w = w.lock().unwrap();
     assert_eq!(w.runs[0].status, RunStatus::Interrupted);
     assert_eq!(w.runs[0].counts.processed, 0);
@@ -601,25 +375,11 @@ async fn single_store_sync_reports_its_result() {
     let w = world(&["a"]);
     w.lock().unwrap().connect("a", Duration::hours(20));
     let mut tiktok = MockTikTokApi::new();
-    tiktok
-        .expect_user_info()
-        .returning(|_| Ok(user("open-a", 5000)));
+    tiktok.expect_user_info().returning(|_| Ok(user("open-a", 5000)));
     let engine = engine(&w, tiktok, t0(), EngineConfig::default());
-    let r = engine
-        .sync_store(&code("a"), JobSelection::User)
-        .await
-        .unwrap();
+    let r = engine.sync_store(&code("a"), JobSelection::User).await.unwrap();
     assert!(r.success);
-    assert_eq!(
-        r.message,
-        "User stats synced successfully: 5000 followers, 5 videos"
-    );
+    assert_eq!(r.message, "User stats synced successfully: 5000 followers, 5 videos");
     assert_eq!(r.records_processed, 1);
-    assert_eq!(
-        engine
-            .sync_store(&code("zz"), JobSelection::User)
-            .await
-            .unwrap_err(),
-        SyncError::StoreNotFound
-    );
+    assert_eq!(engine.sync_store(&code("zz"), JobSelection::User).await.unwrap_err(), SyncError::StoreNotFound);
 }

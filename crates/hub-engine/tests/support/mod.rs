@@ -84,10 +84,7 @@ impl World {
     }
 
     pub fn log_for(&self, c: &str, job: JobKind) -> Vec<&NewSyncLog> {
-        self.logs
-            .iter()
-            .filter(|l| l.job == job && l.store_code.as_ref().is_some_and(|s| s.as_str() == c))
-            .collect()
+        self.logs.iter().filter(|l| l.job == job && l.store_code.as_ref().is_some_and(|s| s.as_str() == c)).collect()
     }
 
     fn overview(&self, s: &Store) -> StoreOverview {
@@ -115,12 +112,7 @@ impl Drop for Held {
 }
 
 /// Builds an engine over `world`, with `tiktok` as TikTok and a clock fixed at `now`.
-pub fn engine(
-    world: &Shared,
-    tiktok: MockTikTokApi,
-    now: DateTime<Utc>,
-    config: EngineConfig,
-) -> Engine {
+pub fn engine(world: &Shared, tiktok: MockTikTokApi, now: DateTime<Utc>, config: EngineConfig) -> Engine {
     let w = world;
     let mut stores = MockStoreRepo::new();
     let s = w.clone();
@@ -131,20 +123,10 @@ pub fn engine(
     let s = w.clone();
     stores.expect_overview().returning(move |c| {
         let w = s.lock().unwrap();
-        Ok(w.stores
-            .iter()
-            .find(|st| &st.code == c)
-            .map(|st| w.overview(st)))
+        Ok(w.stores.iter().find(|st| &st.code == c).map(|st| w.overview(st)))
     });
     let s = w.clone();
-    stores.expect_get().returning(move |c| {
-        Ok(s.lock()
-            .unwrap()
-            .stores
-            .iter()
-            .find(|st| &st.code == c)
-            .cloned())
-    });
+    stores.expect_get().returning(move |c| Ok(s.lock().unwrap().stores.iter().find(|st| &st.code == c).cloned()));
     let s = w.clone();
     stores.expect_create().returning(move |n, a| {
         let mut w = s.lock().unwrap();
@@ -165,73 +147,48 @@ pub fn engine(
 
     let mut accounts = MockAccountRepo::new();
     let s = w.clone();
-    accounts
-        .expect_for_store()
-        .returning(move |c| Ok(s.lock().unwrap().accounts.get(c.as_str()).cloned()));
+    accounts.expect_for_store().returning(move |c| Ok(s.lock().unwrap().accounts.get(c.as_str()).cloned()));
     let s = w.clone();
-    accounts.expect_get().returning(move |id| {
-        Ok(s.lock()
-            .unwrap()
-            .accounts
-            .values()
-            .find(|a| a.id == id)
-            .cloned())
+    accounts.expect_get().returning(move |id| Ok(s.lock().unwrap().accounts.values().find(|a| a.id == id).cloned()));
+    let s = w.clone();
+    accounts.expect_set_status().returning(move |id, status, _| {
+        let mut w = s.lock().unwrap();
+        let a = w.accounts.values_mut().find(|a| a.id == id).ok_or(RepoError::NotFound)?;
+        a.status = status;
+        Ok(())
     });
     let s = w.clone();
-    accounts
-        .expect_set_status()
-        .returning(move |id, status, _| {
-            let mut w = s.lock().unwrap();
-            let a = w
-                .accounts
-                .values_mut()
-                .find(|a| a.id == id)
-                .ok_or(RepoError::NotFound)?;
-            a.status = status;
-            Ok(())
-        });
+    accounts.expect_save_refreshed().returning(move |id, expected, tokens, meta, at| {
+        let mut w = s.lock().unwrap();
+        let a = w.accounts.values_mut().find(|a| a.id == id).ok_or(RepoError::NotFound)?;
+        if a.tokens.as_ref().map(|t| t.refresh.as_str()) != Some(expected) {
+            return Ok(false);
+        }
+        a.tokens = Some(tokens.clone());
+        a.token_expires_at = Some(meta.access_expires_at);
+        a.refresh_token_expires_at = Some(meta.refresh_expires_at);
+        a.last_refresh_at = Some(at);
+        Ok(true)
+    });
     let s = w.clone();
-    accounts
-        .expect_save_refreshed()
-        .returning(move |id, expected, tokens, meta, at| {
-            let mut w = s.lock().unwrap();
-            let a = w
-                .accounts
-                .values_mut()
-                .find(|a| a.id == id)
-                .ok_or(RepoError::NotFound)?;
-            if a.tokens.as_ref().map(|t| t.refresh.as_str()) != Some(expected) {
-                return Ok(false);
+    accounts.expect_try_lease_refresh().returning(move |id, owner, now, until| {
+        let mut w = s.lock().unwrap();
+        match w.leases.get(&id.0) {
+            Some((o, u)) if o != owner && *u > now => Ok(false),
+            _ => {
+                w.leases.insert(id.0, (owner.to_owned(), until));
+                Ok(true)
             }
-            a.tokens = Some(tokens.clone());
-            a.token_expires_at = Some(meta.access_expires_at);
-            a.refresh_token_expires_at = Some(meta.refresh_expires_at);
-            a.last_refresh_at = Some(at);
-            Ok(true)
-        });
+        }
+    });
     let s = w.clone();
-    accounts
-        .expect_try_lease_refresh()
-        .returning(move |id, owner, now, until| {
-            let mut w = s.lock().unwrap();
-            match w.leases.get(&id.0) {
-                Some((o, u)) if o != owner && *u > now => Ok(false),
-                _ => {
-                    w.leases.insert(id.0, (owner.to_owned(), until));
-                    Ok(true)
-                }
-            }
-        });
-    let s = w.clone();
-    accounts
-        .expect_release_refresh_lease()
-        .returning(move |id, owner| {
-            let mut w = s.lock().unwrap();
-            if w.leases.get(&id.0).is_some_and(|(o, _)| o == owner) {
-                w.leases.remove(&id.0);
-            }
-            Ok(())
-        });
+    accounts.expect_release_refresh_lease().returning(move |id, owner| {
+        let mut w = s.lock().unwrap();
+        if w.leases.get(&id.0).is_some_and(|(o, _)| o == owner) {
+            w.leases.remove(&id.0);
+        }
+        Ok(())
+    });
     let s = w.clone();
     accounts.expect_mark_synced().returning(move |id, at| {
         let mut w = s.lock().unwrap();
@@ -241,30 +198,22 @@ pub fn engine(
         Ok(())
     });
     let s = w.clone();
-    accounts
-        .expect_list_due_for_refresh()
-        .returning(move |before| {
-            let w = s.lock().unwrap();
-            let mut due: Vec<Account> = w
-                .accounts
-                .values()
-                .filter(|a| {
-                    a.status == ConnectionStatus::Connected
-                        && a.token_expires_at.is_some_and(|t| t < before)
-                })
-                .cloned()
-                .collect();
-            due.sort_by_key(|a| a.token_expires_at);
-            Ok(due)
-        });
+    accounts.expect_list_due_for_refresh().returning(move |before| {
+        let w = s.lock().unwrap();
+        let mut due: Vec<Account> = w
+            .accounts
+            .values()
+            .filter(|a| a.status == ConnectionStatus::Connected && a.token_expires_at.is_some_and(|t| t < before))
+            .cloned()
+            .collect();
+        due.sort_by_key(|a| a.token_expires_at);
+        Ok(due)
+    });
     let s = w.clone();
     accounts.expect_save_connected().returning(move |c, audit| {
         let mut w = s.lock().unwrap();
         w.next_id += 1;
-        let id = w
-            .accounts
-            .get(c.store_code.as_str())
-            .map_or(AccountId(w.next_id), |a| a.id);
+        let id = w.accounts.get(c.store_code.as_str()).map_or(AccountId(w.next_id), |a| a.id);
         let acct = Account {
             id,
             store_code: c.store_code.clone(),
@@ -291,8 +240,7 @@ pub fn engine(
     snapshots.expect_upsert_user().returning(move |rows| {
         let mut w = s.lock().unwrap();
         for r in rows {
-            w.user_rows
-                .retain(|x| !(x.store_code == r.store_code && x.snapshot_date == r.snapshot_date));
+            w.user_rows.retain(|x| !(x.store_code == r.store_code && x.snapshot_date == r.snapshot_date));
             w.user_rows.push(r.clone());
         }
         Ok(rows.len() as u64)
@@ -302,9 +250,7 @@ pub fn engine(
         let mut w = s.lock().unwrap();
         for r in rows {
             w.video_rows.retain(|x| {
-                !(x.store_code == r.store_code
-                    && x.snapshot_date == r.snapshot_date
-                    && x.video_id == r.video_id)
+                !(x.store_code == r.store_code && x.snapshot_date == r.snapshot_date && x.video_id == r.video_id)
             });
             w.video_rows.push(r.clone());
         }
@@ -323,10 +269,7 @@ pub fn engine(
             .video_rows
             .iter()
             .filter(|r| &r.store_code == c && Some(r.snapshot_date) == last)
-            .map(|r| KnownVideo {
-                video_id: r.video_id.clone(),
-                create_time: r.create_time,
-            })
+            .map(|r| KnownVideo { video_id: r.video_id.clone(), create_time: r.create_time })
             .collect();
         rows.sort_by(|a, b| b.create_time.cmp(&a.create_time));
         Ok(rows)
@@ -342,29 +285,24 @@ pub fn engine(
 
     let mut sync_runs = MockSyncRunRepo::new();
     let s = w.clone();
-    sync_runs
-        .expect_start()
-        .returning(move |job, date, trigger, total, owner, now| {
-            let mut w = s.lock().unwrap();
-            let run = SyncRun {
-                id: w.runs.len() as i64 + 1,
-                job,
-                scheduled_date: date,
-                trigger,
-                status: RunStatus::Running,
-                counts: RunCounts {
-                    total,
-                    ..Default::default()
-                },
-                message: None,
-                owner: Some(owner.to_owned()),
-                heartbeat_at: Some(now),
-                started_at: now,
-                finished_at: None,
-            };
-            w.runs.push(run.clone());
-            Ok(run)
-        });
+    sync_runs.expect_start().returning(move |job, date, trigger, total, owner, now| {
+        let mut w = s.lock().unwrap();
+        let run = SyncRun {
+            id: w.runs.len() as i64 + 1,
+            job,
+            scheduled_date: date,
+            trigger,
+            status: RunStatus::Running,
+            counts: RunCounts { total, ..Default::default() },
+            message: None,
+            owner: Some(owner.to_owned()),
+            heartbeat_at: Some(now),
+            started_at: now,
+            finished_at: None,
+        };
+        w.runs.push(run.clone());
+        Ok(run)
+    });
     let s = w.clone();
     sync_runs.expect_progress().returning(move |id, counts, _| {
         let mut w = s.lock().unwrap();
@@ -372,17 +310,15 @@ pub fn engine(
         Ok(())
     });
     let s = w.clone();
-    sync_runs
-        .expect_finish()
-        .returning(move |id, status, counts, message, now| {
-            let mut w = s.lock().unwrap();
-            let run = &mut w.runs[id as usize - 1];
-            run.status = status;
-            run.counts = *counts;
-            run.message = message;
-            run.finished_at = Some(now);
-            Ok(())
-        });
+    sync_runs.expect_finish().returning(move |id, status, counts, message, now| {
+        let mut w = s.lock().unwrap();
+        let run = &mut w.runs[id as usize - 1];
+        run.status = status;
+        run.counts = *counts;
+        run.message = message;
+        run.finished_at = Some(now);
+        Ok(())
+    });
 
     let mut audit = MockAuditRepo::new();
     let s = w.clone();
@@ -410,22 +346,13 @@ pub fn engine(
         Ok(stored)
     });
     let s = w.clone();
-    connect.expect_find_invite().returning(move |h| {
-        Ok(s.lock()
-            .unwrap()
-            .invites
-            .iter()
-            .find(|i| i.token_hash == h)
-            .cloned())
-    });
+    connect
+        .expect_find_invite()
+        .returning(move |h| Ok(s.lock().unwrap().invites.iter().find(|i| i.token_hash == h).cloned()));
     let s = w.clone();
     connect.expect_consume_invite().returning(move |id, now| {
         let mut w = s.lock().unwrap();
-        let inv = w
-            .invites
-            .iter_mut()
-            .find(|i| i.id == id)
-            .ok_or(RepoError::NotFound)?;
+        let inv = w.invites.iter_mut().find(|i| i.id == id).ok_or(RepoError::NotFound)?;
         if inv.is_usable(now) {
             inv.used_at = Some(now);
             Ok(true)
@@ -441,17 +368,10 @@ pub fn engine(
     let s = w.clone();
     connect.expect_consume_state().returning(move |h, now| {
         let mut w = s.lock().unwrap();
-        match w
-            .states
-            .iter_mut()
-            .find(|(st, used)| st.nonce_hash == h && !used && st.expires_at > now)
-        {
+        match w.states.iter_mut().find(|(st, used)| st.nonce_hash == h && !used && st.expires_at > now) {
             Some((st, used)) => {
                 *used = true;
-                Ok(Some(OAuthState {
-                    state: st.clone(),
-                    created_at: now,
-                }))
+                Ok(Some(OAuthState { state: st.clone(), created_at: now }))
             }
             None => Ok(None),
         }
@@ -465,9 +385,7 @@ pub fn engine(
             return Ok(None);
         }
         w.held_locks.push(key.to_owned());
-        Ok(Some(
-            Box::new(Held(s.clone(), key.to_owned())) as Box<dyn HeldLock>
-        ))
+        Ok(Some(Box::new(Held(s.clone(), key.to_owned())) as Box<dyn HeldLock>))
     });
 
     let mut health = MockDbHealth::new();
