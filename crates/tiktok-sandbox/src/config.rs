@@ -8,12 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The four scopes the sandbox knows, in TikTok's spelling.
-pub const KNOWN_SCOPES: [&str; 4] = [
-    "user.info.basic",
-    "user.info.profile",
-    "user.info.stats",
-    "video.list",
-];
+pub const KNOWN_SCOPES: [&str; 4] = ["user.info.basic", "user.info.profile", "user.info.stats", "video.list"];
 
 /// Token lifetimes: TikTok's pages disagree, the sandbox can produce each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -100,12 +95,8 @@ impl FromStr for LatencyMs {
             Some((a, b)) => (a.trim(), b.trim()),
             None => (s, s),
         };
-        let min: u64 = a
-            .parse()
-            .map_err(|_| format!("bad latency {s:?}, expected MIN-MAX in ms"))?;
-        let max: u64 = b
-            .parse()
-            .map_err(|_| format!("bad latency {s:?}, expected MIN-MAX in ms"))?;
+        let min: u64 = a.parse().map_err(|_| format!("bad latency {s:?}, expected MIN-MAX in ms"))?;
+        let max: u64 = b.parse().map_err(|_| format!("bad latency {s:?}, expected MIN-MAX in ms"))?;
         if min > max {
             return Err(format!("bad latency {s:?}: MIN > MAX"));
         }
@@ -191,11 +182,7 @@ impl Default for RuntimeKnobs {
 impl RuntimeKnobs {
     /// Checks the values; the error names the offending field.
     pub fn validate(&self) -> Result<(), String> {
-        for s in self
-            .app_scopes
-            .iter()
-            .chain(self.grant_scopes.iter().flatten())
-        {
+        for s in self.app_scopes.iter().chain(self.grant_scopes.iter().flatten()) {
             if !KNOWN_SCOPES.contains(&s.as_str()) {
                 return Err(format!("unknown scope {s:?}"));
             }
@@ -233,9 +220,7 @@ impl RuntimeKnobs {
             return Err("expected a JSON object".into());
         };
         let mut current = serde_json::to_value(self).map_err(|e| e.to_string())?;
-        let obj = current
-            .as_object_mut()
-            .ok_or("internal: knobs not an object")?;
+        let obj = current.as_object_mut().ok_or("internal: knobs not an object")?;
         for (k, v) in patch {
             if !obj.contains_key(k) {
                 return Err(format!("unknown field {k:?}"));

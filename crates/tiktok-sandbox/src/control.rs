@@ -63,11 +63,7 @@ fn bad_request(msg: impl Into<String>) -> HttpResponse {
 
 pub(crate) fn clock_info(st: &State) -> ClockInfo {
     let now = st.now();
-    ClockInfo {
-        now,
-        unix: now.timestamp(),
-        offset_seconds: st.offset_ms() / 1000,
-    }
+    ClockInfo { now, unix: now.timestamp(), offset_seconds: st.offset_ms() / 1000 }
 }
 
 pub(crate) fn accounts(st: &State) -> Vec<AccountInfo> {
@@ -75,9 +71,7 @@ pub(crate) fn accounts(st: &State) -> Vec<AccountInfo> {
     let now = now_ms.div_euclid(1000);
     let day = now_ms.div_euclid(86_400_000);
     let oauth = st.oauth_read();
-    let live: Vec<bool> = (0..st.data.accounts.len())
-        .map(|i| oauth.account_has_live_grant(i, now_ms))
-        .collect();
+    let live: Vec<bool> = (0..st.data.accounts.len()).map(|i| oauth.account_has_live_grant(i, now_ms)).collect();
     drop(oauth);
     st.data
         .accounts
@@ -132,8 +126,7 @@ pub(crate) fn visible_videos(st: &State, open_id: &str) -> Option<Vec<VideoInfo>
 pub(crate) fn mint(st: &State, account: usize, scopes: u8) -> TokenResponse {
     let knobs = st.knobs().clone();
     let now_ms = st.now_ms();
-    st.oauth_write()
-        .mint(&st.data, account, scopes, now_ms, &knobs)
+    st.oauth_write().mint(&st.data, account, scopes, now_ms, &knobs)
 }
 
 async fn get_clock(st: Data) -> HttpResponse {
@@ -287,10 +280,7 @@ async fn media(path: web::Path<(String, String)>, req: HttpRequest) -> HttpRespo
         "cover" => html::placeholder_svg(hash, "▶", 270, 480),
         _ => return HttpResponse::NotFound().finish(),
     };
-    HttpResponse::Ok()
-        .content_type("image/svg+xml")
-        .insert_header(("cache-control", "public, max-age=86400"))
-        .body(svg)
+    HttpResponse::Ok().content_type("image/svg+xml").insert_header(("cache-control", "public, max-age=86400")).body(svg)
 }
 
 async fn health() -> HttpResponse {
@@ -305,16 +295,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sandbox/config", web::post().to(post_config))
         .route("/sandbox/stats", web::get().to(get_stats))
         .route("/sandbox/stats/reset", web::post().to(reset_stats))
-        .route(
-            "/sandbox/ratelimit/reset",
-            web::post().to(reset_rate_limits),
-        )
+        .route("/sandbox/ratelimit/reset", web::post().to(reset_rate_limits))
         .route("/sandbox/grants/revoke", web::post().to(revoke_grant))
         .route("/sandbox/tokens", web::post().to(mint_tokens))
         .route("/sandbox/accounts", web::get().to(list_accounts))
-        .route(
-            "/sandbox/accounts/{open_id}/videos",
-            web::get().to(account_videos),
-        )
+        .route("/sandbox/accounts/{open_id}/videos", web::get().to(account_videos))
         .route("/sandbox/media/{kind}/{name}", web::get().to(media));
 }

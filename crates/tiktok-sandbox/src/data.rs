@@ -129,29 +129,15 @@ impl Dataset {
                     mean * (0.25 + 1.19 * v)
                 };
                 let initial = (initial.round() as u32).min(HISTORY_SECS as u32);
-                let slot_secs = if initial == 0 {
-                    0
-                } else {
-                    HISTORY_SECS / i64::from(initial)
-                };
-                let slot_origin = anchor_unix - HISTORY_SECS
-                    + if slot_secs > 0 {
-                        (r(3) % slot_secs as u64) as i64
-                    } else {
-                        0
-                    };
+                let slot_secs = if initial == 0 { 0 } else { HISTORY_SECS / i64::from(initial) };
+                let slot_origin =
+                    anchor_unix - HISTORY_SECS + if slot_secs > 0 { (r(3) % slot_secs as u64) as i64 } else { 0 };
                 // Followers: heavy-tailed, 100 .. ~1M.
                 let fu = unit(r(4));
                 let followers_base = 10f64.powf(2.0 + 4.0 * fu * fu).floor();
                 let followers_per_day = 1.0 + followers_base * (0.0002 + 0.0013 * unit(r(5)));
                 let popularity = (followers_base * (0.2 + 2.0 * unit(r(6)))).max(50.0);
-                let hex = |t: u64| {
-                    format!(
-                        "{:016x}{:016x}",
-                        h(&[seed, t, i as u64, 0]),
-                        h(&[seed, t, i as u64, 1])
-                    )
-                };
+                let hex = |t: u64| format!("{:016x}{:016x}", h(&[seed, t, i as u64, 0]), h(&[seed, t, i as u64, 1]));
                 Account {
                     index: i,
                     open_id: format!("-000{}", &hex(T_OPEN_ID)[..28]),
@@ -170,16 +156,8 @@ impl Dataset {
                 }
             })
             .collect();
-        let by_open_id = accounts
-            .iter()
-            .map(|a| (a.open_id.clone(), a.index))
-            .collect();
-        Dataset {
-            seed,
-            accounts,
-            growth_origin_day: (anchor_unix - HISTORY_SECS).div_euclid(86_400),
-            by_open_id,
-        }
+        let by_open_id = accounts.iter().map(|a| (a.open_id.clone(), a.index)).collect();
+        Dataset { seed, accounts, growth_origin_day: (anchor_unix - HISTORY_SECS).div_euclid(86_400), by_open_id }
     }
 
     pub fn account_index(&self, open_id: &str) -> Option<usize> {
@@ -189,8 +167,7 @@ impl Dataset {
     /// create_time of video `k` (0 = the account's oldest).
     #[inline]
     pub fn create_time(&self, a: &Account, k: u64) -> i64 {
-        let jitter =
-            (h(&[self.seed, T_VIDEO, a.index as u64, k, 0]) % a.slot_secs.max(1) as u64) as i64;
+        let jitter = (h(&[self.seed, T_VIDEO, a.index as u64, k, 0]) % a.slot_secs.max(1) as u64) as i64;
         a.slot_origin + k as i64 * a.slot_secs + jitter
     }
 
@@ -200,11 +177,7 @@ impl Dataset {
             return 0;
         }
         let slot = ((t - a.slot_origin) / a.slot_secs) as u64;
-        if self.create_time(a, slot) <= t {
-            slot + 1
-        } else {
-            slot
-        }
+        if self.create_time(a, slot) <= t { slot + 1 } else { slot }
     }
 
     /// The 19-digit id of video `k`: create_time in the high 32 bits (as TikTok's
@@ -212,8 +185,7 @@ impl Dataset {
     pub fn video_id(&self, a: &Account, k: u64) -> u64 {
         let ct = self.create_time(a, k);
         let check = h(&[self.seed, T_VIDEO, a.index as u64, k, 1]) & 0xff;
-        let low = ((check << 24) | a.index as u64)
-            ^ (h(&[self.seed, T_ID_MASK, ct as u64]) & 0xffff_ffff);
+        let low = ((check << 24) | a.index as u64) ^ (h(&[self.seed, T_ID_MASK, ct as u64]) & 0xffff_ffff);
         ((ct as u64) << 32) | low
     }
 
@@ -249,13 +221,7 @@ impl Dataset {
             width: if portrait { 1080 } else { 1920 },
             height: if portrait { 1920 } else { 1080 },
             title: format!("{} — {} #{}", a.display_name, topic, k + 1),
-            description: format!(
-                "{} — {} #{} #shop #smallbusiness #{}",
-                a.display_name,
-                topic,
-                k + 1,
-                a.username
-            ),
+            description: format!("{} — {} #{} #shop #smallbusiness #{}", a.display_name, topic, k + 1, a.username),
             like_count: (views * like_r) as i64,
             comment_count: (views * comment_r) as i64,
             share_count: (views * share_r) as i64,
@@ -267,28 +233,15 @@ impl Dataset {
     /// `day`: a saturating curve plus a linear tail of 0.2 %/day, plus a daily
     /// jitter smaller than the tail's daily step.
     #[inline]
-    fn video_growth(
-        &self,
-        a: &Account,
-        k: u64,
-        create_time: i64,
-        day: i64,
-    ) -> (f64, f64, f64, f64) {
+    fn video_growth(&self, a: &Account, k: u64, create_time: i64, day: i64) -> (f64, f64, f64, f64) {
         let r = |t: u64| h(&[self.seed, T_VIDEO, a.index as u64, k, t]);
         let scale = a.popularity * 10f64.powf(2.0 * unit(r(20)) - 1.0);
         let tau = 1.0 + 6.0 * unit(r(21));
         let age_days = day - create_time.div_euclid(86_400);
         let age = age_days.max(0) as f64;
-        let jitter = if age_days < 0 {
-            0.0
-        } else {
-            unit(h(&[self.seed, T_VIDEO_DAY, a.index as u64, k, day as u64]))
-        };
-        let views = (scale * (1.0 - (-(age + 1.0) / tau).exp())
-            + scale * 0.002 * age
-            + scale * 0.001 * jitter)
-            .floor()
-            + 1.0;
+        let jitter = if age_days < 0 { 0.0 } else { unit(h(&[self.seed, T_VIDEO_DAY, a.index as u64, k, day as u64])) };
+        let views =
+            (scale * (1.0 - (-(age + 1.0) / tau).exp()) + scale * 0.002 * age + scale * 0.001 * jitter).floor() + 1.0;
         let like_r = 0.02 + 0.10 * unit(r(22));
         let comment_r = 0.001 + 0.01 * unit(r(23));
         let share_r = 0.0005 + 0.005 * unit(r(24));
@@ -358,11 +311,7 @@ mod tests {
                 assert_eq!(d.count_at(a, ct - 1), k);
             }
             let c = d.count_at(a, ANCHOR) as i64;
-            assert!(
-                (c - a.initial_videos as i64).abs() <= 1,
-                "{c} vs {}",
-                a.initial_videos
-            );
+            assert!((c - a.initial_videos as i64).abs() <= 1, "{c} vs {}", a.initial_videos);
         }
     }
 

@@ -49,16 +49,9 @@ pub(crate) fn consent_page(p: &ConsentPage<'_>) -> String {
 <form method=\"post\" action=\"/v2/auth/authorize/decision\">"
     );
     for (k, v) in &p.hidden {
-        let _ = write!(
-            s,
-            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-            escape(k),
-            escape(v)
-        );
+        let _ = write!(s, "<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(k), escape(v));
     }
-    s.push_str(
-        "<p><label for=\"account\">Log in as</label><br><select id=\"account\" name=\"account\">",
-    );
+    s.push_str("<p><label for=\"account\">Log in as</label><br><select id=\"account\" name=\"account\">");
     for (i, name, user, connected) in &p.accounts {
         let _ = write!(
             s,

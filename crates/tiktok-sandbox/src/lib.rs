@@ -32,9 +32,7 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use chrono::{DateTime, Utc};
 
-pub use config::{
-    KNOWN_SCOPES, LatencyMs, RateLimitKey, Rotation, RuntimeKnobs, SandboxConfig, TokenProfile,
-};
+pub use config::{KNOWN_SCOPES, LatencyMs, RateLimitKey, Rotation, RuntimeKnobs, SandboxConfig, TokenProfile};
 pub use control::{AccountInfo, ClockInfo, VideoInfo};
 pub use state::{EndpointStats, SandboxStats, TokenResponse, pkce_s256};
 
@@ -81,10 +79,7 @@ async fn not_found() -> HttpResponse {
 
 fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v2/auth/authorize/", web::get().to(routes::authorize))
-        .route(
-            "/v2/auth/authorize/decision",
-            web::post().to(routes::authorize_decision),
-        )
+        .route("/v2/auth/authorize/decision", web::post().to(routes::authorize_decision))
         .route("/v2/oauth/token/", web::post().to(routes::token))
         .route("/v2/oauth/revoke/", web::post().to(routes::revoke))
         .route("/v2/user/info/", web::get().to(routes::user_info))
@@ -102,23 +97,12 @@ impl Sandbox {
     /// Generates the data, binds `config.listen` and serves in the background
     /// on the current tokio runtime.
     pub async fn start(config: SandboxConfig) -> io::Result<SandboxHandle> {
-        config
-            .knobs()
-            .validate()
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        config.knobs().validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         if config.accounts > 0x00ff_ffff {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "at most 16 777 215 accounts",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "at most 16 777 215 accounts"));
         }
         let anchor = config.anchor.unwrap_or_else(midnight_today);
-        let data = data::Dataset::generate(
-            config.seed,
-            config.accounts,
-            config.videos_per_account,
-            anchor.timestamp(),
-        );
+        let data = data::Dataset::generate(config.seed, config.accounts, config.videos_per_account, anchor.timestamp());
         let state = web::Data::new(State::new(&config, data));
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -132,10 +116,7 @@ impl Sandbox {
         .disable_signals()
         .shutdown_timeout(1)
         .bind(config.listen)?;
-        let mut addr = *server
-            .addrs()
-            .first()
-            .ok_or_else(|| io::Error::other("no listening address"))?;
+        let mut addr = *server.addrs().first().ok_or_else(|| io::Error::other("no listening address"))?;
         if addr.ip().is_unspecified() {
             addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
         }
@@ -143,12 +124,7 @@ impl Sandbox {
         let server = server.run();
         let handle = server.handle();
         let join = tokio::spawn(server);
-        Ok(SandboxHandle {
-            addr,
-            state,
-            server: handle,
-            join,
-        })
+        Ok(SandboxHandle { addr, state, server: handle, join })
     }
 }
 
@@ -200,9 +176,17 @@ impl SandboxHandle {
     }
 
     /// Changes knobs at run time: `sb.update(|k| k.fault_internal_error = 0.5)`.
+    ///
+    /// # Panics
+    /// When the result is invalid (see [`RuntimeKnobs::validate`]); the knobs
+    /// then stay as they were.
     pub fn update(&self, f: impl FnOnce(&mut RuntimeKnobs)) {
-        let mut k = self.state.knobs_mut();
-        f(&mut k);
+        let mut next = self.state.knobs().clone();
+        f(&mut next);
+        if let Err(e) = next.validate() {
+            panic!("invalid sandbox knobs: {e}");
+        }
+        *self.state.knobs_mut() = next;
     }
 
     /// Moves the sandbox clock (negative durations move it back).
@@ -242,10 +226,7 @@ impl SandboxHandle {
     /// Issues tokens for an account without the OAuth dance (as `POST /sandbox/tokens`).
     /// `scopes` is a comma list; unknown scopes are ignored.
     pub fn issue_tokens(&self, account: usize, scopes: &str) -> TokenResponse {
-        let bits = scopes
-            .split(',')
-            .filter_map(|s| state::parse_scopes([s]).ok())
-            .fold(0, |a, b| a | b);
+        let bits = scopes.split(',').filter_map(|s| state::parse_scopes([s]).ok()).fold(0, |a, b| a | b);
         control::mint(&self.state, account, bits)
     }
 

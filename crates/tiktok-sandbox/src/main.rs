@@ -20,18 +20,10 @@ struct Args {
     #[arg(long, env = "SANDBOX_CLIENT_KEY", default_value = "sandbox-client-key")]
     client_key: String,
     /// The registered client secret.
-    #[arg(
-        long,
-        env = "SANDBOX_CLIENT_SECRET",
-        default_value = "sandbox-client-secret-0123456789abcdef"
-    )]
+    #[arg(long, env = "SANDBOX_CLIENT_SECRET", default_value = "sandbox-client-secret-0123456789abcdef")]
     client_secret: String,
     /// The one registered redirect URI (compared byte for byte).
-    #[arg(
-        long,
-        env = "SANDBOX_REDIRECT_URI",
-        default_value = "http://127.0.0.1:3000/auth/tiktok/callback"
-    )]
+    #[arg(long, env = "SANDBOX_REDIRECT_URI", default_value = "http://127.0.0.1:3000/auth/tiktok/callback")]
     redirect_uri: String,
     /// Number of sandbox accounts.
     #[arg(long, env = "SANDBOX_ACCOUNTS", default_value_t = 300)]
@@ -149,7 +141,7 @@ async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,actix_server=warn")),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -17,8 +17,8 @@ use crate::config::{KNOWN_SCOPES, LatencyMs, RateLimitKey};
 use crate::data::{Account, VideoData, h};
 use crate::html;
 use crate::state::{
-    Authed, Endpoint, OAuthError, Outcome, S_ALL, S_BASIC, S_PROFILE, S_STATS, S_VIDEO, State,
-    oauth_err, parse_scopes, scaled_secs, scope_name,
+    Authed, Endpoint, OAuthError, Outcome, S_ALL, S_BASIC, S_PROFILE, S_STATS, S_VIDEO, State, oauth_err, parse_scopes,
+    scaled_secs, scope_name,
 };
 
 pub(crate) type Data = web::Data<State>;
@@ -27,52 +27,23 @@ pub(crate) const LOGID_HEADER: &str = "x-tt-logid";
 
 /// TikTok-style log id: UTC timestamp + 16 hex digits.
 pub(crate) fn new_log_id() -> String {
-    format!(
-        "{}{:016X}",
-        Utc::now().format("%Y%m%d%H%M%S"),
-        rand::rng().random::<u64>()
-    )
+    format!("{}{:016X}", Utc::now().format("%Y%m%d%H%M%S"), rand::rng().random::<u64>())
 }
 
 // ---------------------------------------------------------------- v2 envelope
 
-fn envelope(
-    status: StatusCode,
-    log_id: &str,
-    code: &str,
-    message: &str,
-    data: Value,
-) -> HttpResponse {
+fn envelope(status: StatusCode, log_id: &str, code: &str, message: &str, data: Value) -> HttpResponse {
     let body = json!({
         "data": data,
         "error": {"code": code, "message": message, "log_id": log_id},
     });
-    HttpResponse::build(status)
-        .insert_header((LOGID_HEADER, log_id))
-        .json(body)
+    HttpResponse::build(status).insert_header((LOGID_HEADER, log_id)).json(body)
 }
 
-fn api_error(
-    st: &State,
-    ep: Endpoint,
-    log_id: &str,
-    status: u16,
-    code: &str,
-    message: &str,
-) -> HttpResponse {
-    let outcome = if status == 429 {
-        Outcome::RateLimited
-    } else {
-        Outcome::Error
-    };
+fn api_error(st: &State, ep: Endpoint, log_id: &str, status: u16, code: &str, message: &str) -> HttpResponse {
+    let outcome = if status == 429 { Outcome::RateLimited } else { Outcome::Error };
     st.stats.record(ep, outcome);
-    envelope(
-        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-        log_id,
-        code,
-        message,
-        json!({}),
-    )
+    envelope(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), log_id, code, message, json!({}))
 }
 
 fn api_ok(st: &State, ep: Endpoint, log_id: &str, data: Value) -> HttpResponse {
@@ -119,11 +90,7 @@ impl ApiKnobs {
 
 async fn sleep_latency(latency: Option<LatencyMs>, time_scale: f64) {
     if let Some(l) = latency {
-        let ms = if l.max > l.min {
-            rand::rng().random_range(l.min..=l.max)
-        } else {
-            l.min
-        };
+        let ms = if l.max > l.min { rand::rng().random_range(l.min..=l.max) } else { l.min };
         let d = Duration::from_secs_f64(ms as f64 / 1000.0 / time_scale);
         if !d.is_zero() {
             tokio::time::sleep(d).await;
@@ -147,12 +114,7 @@ fn roll(p: f64) -> bool {
 }
 
 /// Common start of the data endpoints: stats, latency, rate window, faults, token.
-async fn api_prelude(
-    st: &State,
-    ep: Endpoint,
-    req: &HttpRequest,
-    log_id: &str,
-) -> Result<(Authed, u8), HttpResponse> {
+async fn api_prelude(st: &State, ep: Endpoint, req: &HttpRequest, log_id: &str) -> Result<(Authed, u8), HttpResponse> {
     let k = ApiKnobs::read(st);
     st.stats.record_call(ep, k.window);
     sleep_latency(k.latency, k.time_scale).await;
@@ -173,14 +135,7 @@ async fn api_prelude(
         tokio::time::sleep(k.hang).await;
     }
     if roll(k.f_internal) {
-        return Err(api_error(
-            st,
-            ep,
-            log_id,
-            500,
-            "internal_error",
-            "Internal error (sandbox fault injection).",
-        ));
+        return Err(api_error(st, ep, log_id, 500, "internal_error", "Internal error (sandbox fault injection)."));
     }
     if roll(k.f_token) {
         return Err(api_error(
@@ -230,14 +185,7 @@ fn parse_fields(req: &HttpRequest, table: &[(&str, u8)]) -> Result<Vec<usize>, S
 }
 
 /// Scope checks of a request needing `needed`.
-fn check_scopes(
-    st: &State,
-    ep: Endpoint,
-    log_id: &str,
-    needed: u8,
-    app: u8,
-    token: u8,
-) -> Result<(), HttpResponse> {
+fn check_scopes(st: &State, ep: Endpoint, log_id: &str, needed: u8, app: u8, token: u8) -> Result<(), HttpResponse> {
     let missing_app = needed & !app;
     if missing_app != 0 {
         let s = scope_name(missing_app & missing_app.wrapping_neg());
@@ -259,9 +207,7 @@ fn check_scopes(
             log_id,
             401,
             "scope_not_authorized",
-            &format!(
-                "The user did not authorize the scope required for completing this request: {s}."
-            ),
+            &format!("The user did not authorize the scope required for completing this request: {s}."),
         ));
     }
     Ok(())
@@ -461,52 +407,23 @@ pub(crate) async fn video_list(st: Data, req: HttpRequest, body: web::Bytes) -> 
     let body: ListBody = match json_object(&body) {
         Ok(b) => b,
         Err(e) => {
-            return api_error(
-                &st,
-                ep,
-                &log_id,
-                400,
-                "invalid_params",
-                &format!("Invalid request body: {e}"),
-            );
+            return api_error(&st, ep, &log_id, 400, "invalid_params", &format!("Invalid request body: {e}"));
         }
     };
     let max_count = body.max_count.unwrap_or(10);
     if !(1..=20).contains(&max_count) {
-        return api_error(
-            &st,
-            ep,
-            &log_id,
-            400,
-            "invalid_params",
-            "max_count must be between 1 and 20.",
-        );
+        return api_error(&st, ep, &log_id, 400, "invalid_params", "max_count must be between 1 and 20.");
     }
     if body.cursor.is_some_and(|c| c < 0) {
-        return api_error(
-            &st,
-            ep,
-            &log_id,
-            400,
-            "invalid_params",
-            "cursor must not be negative.",
-        );
+        return api_error(&st, ep, &log_id, 400, "invalid_params", "cursor must not be negative.");
     }
     let a = &st.data.accounts[authed.account];
     let now_ms = st.now_ms();
     let now = now_ms.div_euclid(1000);
     let day = now_ms.div_euclid(86_400_000);
     let (ks, cursor, has_more) = list_page(&st, a, now, body.cursor, max_count as u64);
-    let videos: Vec<Value> = ks
-        .iter()
-        .map(|&k| video_json(&st, a, &st.data.video(a, k, day), &fields, now))
-        .collect();
-    api_ok(
-        &st,
-        ep,
-        &log_id,
-        json!({"videos": videos, "cursor": cursor, "has_more": has_more}),
-    )
+    let videos: Vec<Value> = ks.iter().map(|&k| video_json(&st, a, &st.data.video(a, k, day), &fields, now)).collect();
+    api_ok(&st, ep, &log_id, json!({"videos": videos, "cursor": cursor, "has_more": has_more}))
 }
 
 #[derive(Deserialize)]
@@ -536,26 +453,12 @@ pub(crate) async fn video_query(st: Data, req: HttpRequest, body: web::Bytes) ->
     let body: QueryBody = match json_object(&body) {
         Ok(b) => b,
         Err(e) => {
-            return api_error(
-                &st,
-                ep,
-                &log_id,
-                400,
-                "invalid_params",
-                &format!("Invalid request body: {e}"),
-            );
+            return api_error(&st, ep, &log_id, 400, "invalid_params", &format!("Invalid request body: {e}"));
         }
     };
     let ids = body.filters.video_ids;
     if ids.is_empty() || ids.len() > 20 {
-        return api_error(
-            &st,
-            ep,
-            &log_id,
-            400,
-            "invalid_params",
-            "video_ids must hold 1 to 20 ids.",
-        );
+        return api_error(&st, ep, &log_id, 400, "invalid_params", "video_ids must hold 1 to 20 ids.");
     }
     let a = &st.data.accounts[authed.account];
     let now_ms = st.now_ms();
@@ -584,12 +487,7 @@ pub(crate) async fn video_query(st: Data, req: HttpRequest, body: web::Bytes) ->
 
 // ---------------------------------------------------------------- OAuth errors
 
-fn oauth_error_response(
-    st: &State,
-    ep: Endpoint,
-    e: &OAuthError,
-    status: StatusCode,
-) -> HttpResponse {
+fn oauth_error_response(st: &State, ep: Endpoint, e: &OAuthError, status: StatusCode) -> HttpResponse {
     st.stats.record(ep, Outcome::Error);
     let log_id = new_log_id();
     tracing::debug!(error = e.error, description = %e.description, "oauth error");
@@ -599,25 +497,13 @@ fn oauth_error_response(
 }
 
 fn configured_error_status(st: &State) -> StatusCode {
-    if st.knobs().oauth_error_status == 400 {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    }
+    if st.knobs().oauth_error_status == 400 { StatusCode::BAD_REQUEST } else { StatusCode::OK }
 }
 
 fn parse_form(req: &HttpRequest, body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
-    let ct = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let ct = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     if !ct.starts_with("application/x-www-form-urlencoded") {
-        return Err(oauth_err(
-            "invalid_request",
-            "Content-Type must be application/x-www-form-urlencoded.",
-        ));
+        return Err(oauth_err("invalid_request", "Content-Type must be application/x-www-form-urlencoded."));
     }
     Ok(url::form_urlencoded::parse(body).into_owned().collect())
 }
@@ -626,12 +512,7 @@ fn required<'a>(form: &'a HashMap<String, String>, name: &str) -> Result<&'a str
     form.get(name)
         .map(|s| s.as_str())
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            oauth_err(
-                "invalid_request",
-                format!("Missing required parameter: {name}."),
-            )
-        })
+        .ok_or_else(|| oauth_err("invalid_request", format!("Missing required parameter: {name}.")))
 }
 
 fn check_client(st: &State, form: &HashMap<String, String>) -> Result<(), OAuthError> {
@@ -651,8 +532,7 @@ fn check_client(st: &State, form: &HashMap<String, String>) -> Result<(), OAuthE
 pub(crate) async fn token(st: Data, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let ep = Endpoint::Token;
     let knobs = st.knobs().clone();
-    st.stats
-        .record_call(ep, Duration::from_millis(knobs.rate_window_ms));
+    st.stats.record_call(ep, Duration::from_millis(knobs.rate_window_ms));
     sleep_latency(knobs.latency_ms, knobs.time_scale).await;
     if roll(knobs.fault_token_server_error) {
         let e = oauth_err("server_error", "Internal error (sandbox fault injection).");
@@ -667,25 +547,19 @@ pub(crate) async fn token(st: Data, req: HttpRequest, body: web::Bytes) -> HttpR
                 let code = required(&form, "code")?;
                 let redirect_uri = required(&form, "redirect_uri")?;
                 let verifier = form.get("code_verifier").map(|s| s.as_str());
-                st.oauth_write()
-                    .redeem_code(&st.data, code, redirect_uri, verifier, now_ms, &knobs)
+                st.oauth_write().redeem_code(&st.data, code, redirect_uri, verifier, now_ms, &knobs)
             }
             "refresh_token" => {
                 let rt = required(&form, "refresh_token")?;
                 st.oauth_write().refresh(&st.data, rt, now_ms, &knobs)
             }
-            other => Err(oauth_err(
-                "unsupported_grant_type",
-                format!("Unsupported grant_type: {other}."),
-            )),
+            other => Err(oauth_err("unsupported_grant_type", format!("Unsupported grant_type: {other}."))),
         }
     })();
     match result {
         Ok(t) => {
             st.stats.record(ep, Outcome::Ok);
-            HttpResponse::Ok()
-                .insert_header((LOGID_HEADER, new_log_id()))
-                .json(t)
+            HttpResponse::Ok().insert_header((LOGID_HEADER, new_log_id())).json(t)
         }
         Err(e) => oauth_error_response(&st, ep, &e, configured_error_status(&st)),
     }
@@ -713,9 +587,7 @@ pub(crate) async fn revoke(st: Data, req: HttpRequest, body: web::Bytes) -> Http
     match result {
         Ok(()) => {
             st.stats.record(ep, Outcome::Ok);
-            HttpResponse::Ok()
-                .insert_header((LOGID_HEADER, new_log_id()))
-                .json(json!({}))
+            HttpResponse::Ok().insert_header((LOGID_HEADER, new_log_id())).json(json!({}))
         }
         Err(e) => oauth_error_response(&st, ep, &e, configured_error_status(&st)),
     }
@@ -742,18 +614,14 @@ fn validate_auth(st: &State, p: &HashMap<String, String>) -> Result<AuthRequest,
     match get("client_key") {
         Some(k) if k == st.client_key => {}
         Some(_) => {
-            return Err(AuthFail::Page(
-                "client_key is invalid: this app is not registered.".into(),
-            ));
+            return Err(AuthFail::Page("client_key is invalid: this app is not registered.".into()));
         }
         None => return Err(AuthFail::Page("client_key is missing.".into())),
     }
     match get("redirect_uri") {
         Some(r) if r == st.redirect_uri => {}
         Some(r) => {
-            return Err(AuthFail::Page(format!(
-                "redirect_uri {r:?} does not match the registered redirect URI."
-            )));
+            return Err(AuthFail::Page(format!("redirect_uri {r:?} does not match the registered redirect URI.")));
         }
         None => return Err(AuthFail::Page("redirect_uri is missing.".into())),
     }
@@ -770,28 +638,19 @@ fn validate_auth(st: &State, p: &HashMap<String, String>) -> Result<AuthRequest,
         },
     };
     if get("response_type") != Some("code") {
-        return Err(AuthFail::Redirect(
-            "unsupported_response_type",
-            "response_type must be code.".into(),
-        ));
+        return Err(AuthFail::Redirect("unsupported_response_type", "response_type must be code.".into()));
     }
     let scope = get("scope").unwrap_or("");
     let scopes = parse_scopes(scope.split(','))
         .map_err(|s| AuthFail::Redirect("invalid_scope", format!("Unknown scope: {s}.")))?;
     if scopes & S_BASIC == 0 {
-        return Err(AuthFail::Redirect(
-            "invalid_scope",
-            "The scope must include user.info.basic.".into(),
-        ));
+        return Err(AuthFail::Redirect("invalid_scope", "The scope must include user.info.basic.".into()));
     }
     let challenge = match (get("code_challenge"), get("code_challenge_method")) {
         (None | Some(""), None | Some("")) => None,
         (Some(c), Some("S256")) if !c.is_empty() => Some(c.to_string()),
         (Some(c), _) if !c.is_empty() => {
-            return Err(AuthFail::Redirect(
-                "invalid_request",
-                "code_challenge_method must be S256.".into(),
-            ));
+            return Err(AuthFail::Redirect("invalid_request", "code_challenge_method must be S256.".into()));
         }
         _ => {
             return Err(AuthFail::Redirect(
@@ -800,12 +659,7 @@ fn validate_auth(st: &State, p: &HashMap<String, String>) -> Result<AuthRequest,
             ));
         }
     };
-    Ok(AuthRequest {
-        scopes,
-        state: get("state").map(str::to_string),
-        challenge,
-        account_override,
-    })
+    Ok(AuthRequest { scopes, state: get("state").map(str::to_string), challenge, account_override })
 }
 
 fn redirect(base: &str, params: &[(&str, &str)]) -> HttpResponse {
@@ -815,9 +669,7 @@ fn redirect(base: &str, params: &[(&str, &str)]) -> HttpResponse {
     }
     let sep = if base.contains('?') { '&' } else { '?' };
     let location = format!("{base}{sep}{}", ser.finish());
-    HttpResponse::Found()
-        .insert_header((LOCATION, location))
-        .finish()
+    HttpResponse::Found().insert_header((LOCATION, location)).finish()
 }
 
 fn error_redirect(st: &State, state: Option<&str>, error: &str, description: &str) -> HttpResponse {
@@ -831,15 +683,11 @@ fn error_redirect(st: &State, state: Option<&str>, error: &str, description: &st
 
 fn error_page(st: &State, message: &str) -> HttpResponse {
     st.stats.record(Endpoint::Authorize, Outcome::Error);
-    HttpResponse::BadRequest()
-        .content_type("text/html; charset=utf-8")
-        .body(html::error_page(message))
+    HttpResponse::BadRequest().content_type("text/html; charset=utf-8").body(html::error_page(message))
 }
 
 fn grant_mask(st: &State) -> u8 {
-    st.knobs().grant_scopes.as_ref().map_or(S_ALL, |g| {
-        parse_scopes(g.iter().map(|s| s.as_str())).unwrap_or(S_ALL)
-    })
+    st.knobs().grant_scopes.as_ref().map_or(S_ALL, |g| parse_scopes(g.iter().map(|s| s.as_str())).unwrap_or(S_ALL))
 }
 
 /// Approves: issues a code for `account` and redirects to the callback.
@@ -849,13 +697,8 @@ fn approve(st: &State, ar: &AuthRequest, account: usize, granted: u8) -> HttpRes
         scaled_secs(k.code_ttl_secs as i64, k.time_scale)
     };
     let now_ms = st.now_ms();
-    let code = st.oauth_write().issue_code(
-        account,
-        granted,
-        &st.redirect_uri,
-        ar.challenge.clone(),
-        now_ms + ttl * 1000,
-    );
+    let code =
+        st.oauth_write().issue_code(account, granted, &st.redirect_uri, ar.challenge.clone(), now_ms + ttl * 1000);
     st.stats.record(Endpoint::Authorize, Outcome::Ok);
     let scopes = crate::state::scopes_string(granted);
     let mut params = vec![("code", code.as_str()), ("scopes", scopes.as_str())];
@@ -874,8 +717,7 @@ fn choose_account(st: &State, ar: &AuthRequest) -> usize {
         Some(i) if i < st.data.accounts.len() => i,
         _ => {
             let now_ms = st.now_ms();
-            st.oauth_write()
-                .next_account(st.data.accounts.len(), now_ms)
+            st.oauth_write().next_account(st.data.accounts.len(), now_ms)
         }
     }
 }
@@ -884,20 +726,12 @@ pub(crate) async fn authorize(st: Data, req: HttpRequest) -> HttpResponse {
     let ep = Endpoint::Authorize;
     let (window, latency, ts, auto, deny) = {
         let k = st.knobs();
-        (
-            k.rate_window_ms,
-            k.latency_ms,
-            k.time_scale,
-            k.auto_consent,
-            k.deny_all,
-        )
+        (k.rate_window_ms, k.latency_ms, k.time_scale, k.auto_consent, k.deny_all)
     };
     st.stats.record_call(ep, Duration::from_millis(window));
     sleep_latency(latency, ts).await;
     let params: HashMap<String, String> =
-        url::form_urlencoded::parse(req.query_string().as_bytes())
-            .into_owned()
-            .collect();
+        url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
     let ar = match validate_auth(&st, &params) {
         Ok(ar) => ar,
         Err(AuthFail::Page(m)) => return error_page(&st, &m),
@@ -906,12 +740,7 @@ pub(crate) async fn authorize(st: Data, req: HttpRequest) -> HttpResponse {
         }
     };
     if deny {
-        return error_redirect(
-            &st,
-            ar.state.as_deref(),
-            "access_denied",
-            "The user denied the authorization request.",
-        );
+        return error_redirect(&st, ar.state.as_deref(), "access_denied", "The user denied the authorization request.");
     }
     if st.data.accounts.is_empty() {
         return error_page(&st, "The sandbox has no accounts.");
@@ -929,44 +758,23 @@ pub(crate) async fn authorize(st: Data, req: HttpRequest) -> HttpResponse {
         .unwrap_or_else(|| {
             let now_ms = st.now_ms();
             let oauth = st.oauth_read();
-            (0..st.data.accounts.len())
-                .find(|&a| !oauth.account_has_live_grant(a, now_ms))
-                .unwrap_or(0)
+            (0..st.data.accounts.len()).find(|&a| !oauth.account_has_live_grant(a, now_ms)).unwrap_or(0)
         });
     let now_ms = st.now_ms();
     let connected: Vec<bool> = {
         let oauth = st.oauth_read();
-        (0..st.data.accounts.len())
-            .map(|a| oauth.account_has_live_grant(a, now_ms))
-            .collect()
+        (0..st.data.accounts.len()).map(|a| oauth.account_has_live_grant(a, now_ms)).collect()
     };
     let mask = grant_mask(&st);
-    let hidden_keys = [
-        "client_key",
-        "redirect_uri",
-        "response_type",
-        "scope",
-        "state",
-        "code_challenge",
-        "code_challenge_method",
-    ];
+    let hidden_keys =
+        ["client_key", "redirect_uri", "response_type", "scope", "state", "code_challenge", "code_challenge_method"];
     let page = html::ConsentPage {
-        hidden: hidden_keys
-            .iter()
-            .filter_map(|k| params.get(*k).map(|v| (*k, v.as_str())))
-            .collect(),
+        hidden: hidden_keys.iter().filter_map(|k| params.get(*k).map(|v| (*k, v.as_str()))).collect(),
         accounts: st
             .data
             .accounts
             .iter()
-            .map(|a| {
-                (
-                    a.index,
-                    a.display_name.as_str(),
-                    a.username.as_str(),
-                    connected[a.index],
-                )
-            })
+            .map(|a| (a.index, a.display_name.as_str(), a.username.as_str(), connected[a.index]))
             .collect(),
         preselected,
         scopes: KNOWN_SCOPES
@@ -977,9 +785,7 @@ pub(crate) async fn authorize(st: Data, req: HttpRequest) -> HttpResponse {
             .collect(),
     };
     st.stats.record(ep, Outcome::Ok);
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(html::consent_page(&page))
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html::consent_page(&page))
 }
 
 /// `POST /v2/auth/authorize/decision`: the consent page's form (sandbox route).
@@ -988,11 +794,7 @@ pub(crate) async fn authorize_decision(st: Data, body: web::Bytes) -> HttpRespon
     let window = st.knobs().rate_window_ms;
     st.stats.record_call(ep, Duration::from_millis(window));
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let params: HashMap<String, String> = pairs
-        .iter()
-        .filter(|(k, _)| k != "granted_scope")
-        .cloned()
-        .collect();
+    let params: HashMap<String, String> = pairs.iter().filter(|(k, _)| k != "granted_scope").cloned().collect();
     let ar = match validate_auth(&st, &params) {
         Ok(ar) => ar,
         Err(AuthFail::Page(m)) => return error_page(&st, &m),
@@ -1016,13 +818,7 @@ pub(crate) async fn authorize_decision(st: Data, body: web::Bytes) -> HttpRespon
         Some(Ok(i)) if i < st.data.accounts.len() => i,
         _ => return error_page(&st, "account must be a sandbox account index."),
     };
-    let ticked = parse_scopes(
-        pairs
-            .iter()
-            .filter(|(k, _)| k == "granted_scope")
-            .map(|(_, v)| v.as_str()),
-    )
-    .unwrap_or(0);
+    let ticked = parse_scopes(pairs.iter().filter(|(k, _)| k == "granted_scope").map(|(_, v)| v.as_str())).unwrap_or(0);
     let granted = ar.scopes & (ticked | S_BASIC) & grant_mask(&st);
     approve(&st, &ar, account, granted)
 }

@@ -38,13 +38,7 @@ pub(crate) fn parse_scopes<'a>(list: impl IntoIterator<Item = &'a str>) -> Resul
 }
 
 pub(crate) fn scopes_string(bits: u8) -> String {
-    KNOWN_SCOPES
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| bits & (1 << i) != 0)
-        .map(|(_, s)| *s)
-        .collect::<Vec<_>>()
-        .join(",")
+    KNOWN_SCOPES.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, s)| *s).collect::<Vec<_>>().join(",")
 }
 
 pub(crate) fn scope_name(bit: u8) -> &'static str {
@@ -200,10 +194,7 @@ impl Limiter {
     }
 
     pub fn reset(&self) {
-        self.windows
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.windows.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }
 
@@ -228,10 +219,7 @@ pub(crate) struct OAuthError {
 }
 
 pub(crate) fn oauth_err(error: &'static str, description: impl Into<String>) -> OAuthError {
-    OAuthError {
-        error,
-        description: description.into(),
-    }
+    OAuthError { error, description: description.into() }
 }
 
 struct CodeEntry {
@@ -282,12 +270,7 @@ pub(crate) struct Authed {
 fn random_token(prefix: &str, len: usize) -> String {
     let mut s = String::with_capacity(prefix.len() + len);
     s.push_str(prefix);
-    s.extend(
-        rand::rng()
-            .sample_iter(&Alphanumeric)
-            .take(len)
-            .map(char::from),
-    );
+    s.extend(rand::rng().sample_iter(&Alphanumeric).take(len).map(char::from));
     s
 }
 
@@ -303,19 +286,14 @@ impl OAuth {
     }
 
     pub fn account_has_live_grant(&self, account: usize, now_ms: i64) -> bool {
-        self.by_account
-            .get(&account)
-            .is_some_and(|gs| gs.iter().any(|&g| self.grant_live(g, now_ms)))
+        self.by_account.get(&account).is_some_and(|gs| gs.iter().any(|&g| self.grant_live(g, now_ms)))
     }
 
     /// Round robin over the accounts: the next one without a live grant; when
     /// all have one, simply the next one.
     pub fn next_account(&mut self, n: usize, now_ms: i64) -> usize {
         let start = self.rr_cursor % n;
-        let pick = (0..n)
-            .map(|i| (start + i) % n)
-            .find(|&a| !self.account_has_live_grant(a, now_ms))
-            .unwrap_or(start);
+        let pick = (0..n).map(|i| (start + i) % n).find(|&a| !self.account_has_live_grant(a, now_ms)).unwrap_or(start);
         self.rr_cursor = pick + 1;
         pick
     }
@@ -330,19 +308,12 @@ impl OAuth {
     ) -> String {
         // Drop expired codes now and then so the map stays small.
         if self.codes.len() > 1024 {
-            self.codes
-                .retain(|_, c| c.expires_at_ms > expires_at_ms - 3_600_000);
+            self.codes.retain(|_, c| c.expires_at_ms > expires_at_ms - 3_600_000);
         }
         let code = random_token("", 64);
         self.codes.insert(
             code.clone(),
-            CodeEntry {
-                account,
-                scopes,
-                redirect_uri: redirect_uri.to_string(),
-                challenge,
-                expires_at_ms,
-            },
+            CodeEntry { account, scopes, redirect_uri: redirect_uri.to_string(), challenge, expires_at_ms },
         );
         code
     }
@@ -357,12 +328,10 @@ impl OAuth {
         now_ms: i64,
         knobs: &RuntimeKnobs,
     ) -> Result<TokenResponse, OAuthError> {
-        let entry = self.codes.remove(code).ok_or_else(|| {
-            oauth_err(
-                "invalid_grant",
-                "Authorization code is invalid or has already been used.",
-            )
-        })?;
+        let entry = self
+            .codes
+            .remove(code)
+            .ok_or_else(|| oauth_err("invalid_grant", "Authorization code is invalid or has already been used."))?;
         if entry.expires_at_ms <= now_ms {
             return Err(oauth_err("invalid_grant", "Authorization code is expired."));
         }
@@ -377,23 +346,12 @@ impl OAuth {
                 return Err(oauth_err("invalid_request", "Missing code_verifier."));
             };
             if pkce_s256(verifier) != *challenge {
-                return Err(oauth_err(
-                    "invalid_grant",
-                    "Code verifier does not match the code challenge.",
-                ));
+                return Err(oauth_err("invalid_grant", "Code verifier does not match the code challenge."));
             }
         }
         let grant = self.grants.len();
-        self.grants.push(Grant {
-            account: entry.account,
-            scopes: entry.scopes,
-            revoked: false,
-            live_until_ms: now_ms,
-        });
-        self.by_account
-            .entry(entry.account)
-            .or_default()
-            .push(grant);
+        self.grants.push(Grant { account: entry.account, scopes: entry.scopes, revoked: false, live_until_ms: now_ms });
+        self.by_account.entry(entry.account).or_default().push(grant);
         Ok(self.issue_tokens(data, grant, None, now_ms, knobs))
     }
 
@@ -407,12 +365,7 @@ impl OAuth {
         knobs: &RuntimeKnobs,
     ) -> TokenResponse {
         let grant = self.grants.len();
-        self.grants.push(Grant {
-            account,
-            scopes,
-            revoked: false,
-            live_until_ms: now_ms,
-        });
+        self.grants.push(Grant { account, scopes, revoked: false, live_until_ms: now_ms });
         self.by_account.entry(account).or_default().push(grant);
         self.issue_tokens(data, grant, None, now_ms, knobs)
     }
@@ -430,13 +383,7 @@ impl OAuth {
         let expires_in = scaled_secs(access_life, knobs.time_scale);
         let access_token = random_token("act.", 60);
         let access_exp = now_ms + expires_in * 1000;
-        self.access.insert(
-            access_token.clone(),
-            AccessEntry {
-                grant,
-                expires_at_ms: access_exp,
-            },
-        );
+        self.access.insert(access_token.clone(), AccessEntry { grant, expires_at_ms: access_exp });
         let (refresh_token, refresh_exp) = match keep_refresh {
             Some(rt) => {
                 let exp = self.refresh.get(&rt).map_or(now_ms, |e| e.expires_at_ms);
@@ -445,14 +392,7 @@ impl OAuth {
             None => {
                 let rt = random_token("rft.", 60);
                 let exp = now_ms + scaled_secs(refresh_life, knobs.time_scale) * 1000;
-                self.refresh.insert(
-                    rt.clone(),
-                    RefreshEntry {
-                        grant,
-                        expires_at_ms: exp,
-                        dead: false,
-                    },
-                );
+                self.refresh.insert(rt.clone(), RefreshEntry { grant, expires_at_ms: exp, dead: false });
                 (rt, exp)
             }
         };
@@ -483,10 +423,7 @@ impl OAuth {
         if entry.dead {
             // Replay of a rotated refresh token: the whole grant dies.
             self.grants[grant].revoked = true;
-            return Err(oauth_err(
-                "invalid_grant",
-                "Refresh token has been rotated; the grant is revoked.",
-            ));
+            return Err(oauth_err("invalid_grant", "Refresh token has been rotated; the grant is revoked."));
         }
         if self.grants[grant].revoked {
             return Err(oauth_err("invalid_grant", "Refresh token is revoked."));
@@ -495,9 +432,7 @@ impl OAuth {
             return Err(oauth_err("invalid_grant", "Refresh token is expired."));
         }
         match knobs.rotation {
-            Rotation::None => {
-                Ok(self.issue_tokens(data, grant, Some(refresh_token.to_string()), now_ms, knobs))
-            }
+            Rotation::None => Ok(self.issue_tokens(data, grant, Some(refresh_token.to_string()), now_ms, knobs)),
             Rotation::May => Ok(self.issue_tokens(data, grant, None, now_ms, knobs)),
             Rotation::Strict => {
                 if let Some(e) = self.refresh.get_mut(refresh_token) {
@@ -510,11 +445,7 @@ impl OAuth {
 
     /// Revokes the grant of an access (or refresh) token; `false` if unknown.
     pub fn revoke_token(&mut self, token: &str) -> bool {
-        let grant = self
-            .access
-            .get(token)
-            .map(|e| e.grant)
-            .or_else(|| self.refresh.get(token).map(|e| e.grant));
+        let grant = self.access.get(token).map(|e| e.grant).or_else(|| self.refresh.get(token).map(|e| e.grant));
         match grant {
             Some(g) => {
                 self.grants[g].revoked = true;
@@ -540,10 +471,7 @@ impl OAuth {
     pub fn validate_access(&self, token: &str, now_ms: i64) -> Option<Authed> {
         let e = self.access.get(token)?;
         let g = &self.grants[e.grant];
-        (!g.revoked && e.expires_at_ms > now_ms).then_some(Authed {
-            account: g.account,
-            scopes: g.scopes,
-        })
+        (!g.revoked && e.expires_at_ms > now_ms).then_some(Authed { account: g.account, scopes: g.scopes })
     }
 }
 
@@ -607,9 +535,7 @@ impl State {
     }
 
     pub fn now(&self) -> DateTime<Utc> {
-        Utc.timestamp_millis_opt(self.now_ms())
-            .single()
-            .unwrap_or_else(Utc::now)
+        Utc.timestamp_millis_opt(self.now_ms()).single().unwrap_or_else(Utc::now)
     }
 
     pub fn advance_ms(&self, ms: i64) {
@@ -626,9 +552,7 @@ impl State {
     }
 
     pub fn base_url(&self) -> &str {
-        self.base_url
-            .get()
-            .map_or("http://127.0.0.1", |s| s.as_str())
+        self.base_url.get().map_or("http://127.0.0.1", |s| s.as_str())
     }
 
     pub fn rate_key<'a>(&'a self, key: RateLimitKey, token: &'a str) -> &'a str {

@@ -15,10 +15,7 @@ const VIDEO_FIELDS: &str = "id,create_time,cover_image_url,share_url,video_descr
 
 /// The account with the most visible videos.
 fn biggest(t: &T) -> tiktok_sandbox::AccountInfo {
-    t.sb.accounts()
-        .into_iter()
-        .max_by_key(|a| a.video_count)
-        .unwrap()
+    t.sb.accounts().into_iter().max_by_key(|a| a.video_count).unwrap()
 }
 
 #[tokio::test]
@@ -26,14 +23,11 @@ async fn user_info_shape_envelope_logid_and_filtering() {
     let t = start(cfg()).await;
     let tok = t.sb.issue_tokens(3, ALL_SCOPES);
     let r =
-        t.c.get(with_query(
-            &t.url("/v2/user/info/"),
-            &[("fields", USER_FIELDS)],
-        ))
-        .bearer_auth(&tok.access_token)
-        .send()
-        .await
-        .unwrap();
+        t.c.get(with_query(&t.url("/v2/user/info/"), &[("fields", USER_FIELDS)]))
+            .bearer_auth(&tok.access_token)
+            .send()
+            .await
+            .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let header = r.headers()["x-tt-logid"].to_str().unwrap().to_string();
     let b: Value = r.json().await.unwrap();
@@ -57,20 +51,14 @@ async fn user_info_shape_envelope_logid_and_filtering() {
     assert!(u["avatar_url"].as_str().unwrap().starts_with("http"));
 
     // Only the requested fields come back.
-    let (s, b) = t
-        .user_info(&tok.access_token, "display_name,follower_count")
-        .await;
+    let (s, b) = t.user_info(&tok.access_token, "display_name,follower_count").await;
     assert_eq!(s, StatusCode::OK);
     let u = b["data"]["user"].as_object().unwrap();
     assert_eq!(u.len(), 2);
     assert!(u.contains_key("display_name") && u.contains_key("follower_count"));
 
     // The avatar URL serves an image.
-    let img =
-        t.c.get(b_avatar(&t, &tok.access_token).await)
-            .send()
-            .await
-            .unwrap();
+    let img = t.c.get(b_avatar(&t, &tok.access_token).await).send().await.unwrap();
     assert_eq!(img.status(), StatusCode::OK);
     assert_eq!(img.headers()["content-type"], "image/svg+xml");
     assert!(img.headers().contains_key("x-tt-logid"));
@@ -78,10 +66,7 @@ async fn user_info_shape_envelope_logid_and_filtering() {
 }
 
 async fn b_avatar(t: &T, at: &str) -> String {
-    t.user_info(at, "avatar_url").await.1["data"]["user"]["avatar_url"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    t.user_info(at, "avatar_url").await.1["data"]["user"]["avatar_url"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]
@@ -95,29 +80,15 @@ async fn invalid_fields_and_tokens() {
         assert_api_error(s, &b, 400, "invalid_params");
     }
     // No fields parameter at all.
-    let r =
-        t.c.get(t.url("/v2/user/info/"))
-            .bearer_auth(&tok.access_token)
-            .send()
-            .await
-            .unwrap();
+    let r = t.c.get(t.url("/v2/user/info/")).bearer_auth(&tok.access_token).send().await.unwrap();
     let s = r.status();
     assert_api_error(s, &r.json().await.unwrap(), 400, "invalid_params");
 
-    for bad in [
-        "",
-        "act.unknown",
-        "rft.not-an-access-token",
-        tok.refresh_token.as_str(),
-    ] {
+    for bad in ["", "act.unknown", "rft.not-an-access-token", tok.refresh_token.as_str()] {
         let (s, b) = t.user_info(bad, "open_id").await;
         assert_api_error(s, &b, 401, "access_token_invalid");
     }
-    let r =
-        t.c.get(t.url("/v2/user/info/?fields=open_id"))
-            .send()
-            .await
-            .unwrap();
+    let r = t.c.get(t.url("/v2/user/info/?fields=open_id")).send().await.unwrap();
     let s = r.status();
     assert_api_error(s, &r.json().await.unwrap(), 401, "access_token_invalid");
     let st = t.sb.stats();
@@ -140,46 +111,22 @@ async fn scope_not_authorized_and_scope_permission_missed() {
         let (s, b) = t.user_info(&basic.access_token, fields).await;
         assert_api_error(s, &b, 401, "scope_not_authorized");
         assert!(b["error"]["message"].as_str().unwrap().contains(scope));
-        assert_eq!(
-            t.user_info(&full.access_token, fields).await.0,
-            StatusCode::OK
-        );
+        assert_eq!(t.user_info(&full.access_token, fields).await.0, StatusCode::OK);
     }
-    assert_eq!(
-        t.user_info(&basic.access_token, "open_id,display_name")
-            .await
-            .0,
-        StatusCode::OK
-    );
+    assert_eq!(t.user_info(&basic.access_token, "open_id,display_name").await.0, StatusCode::OK);
     let (s, b) = t.video_list(&basic.access_token, "id", "{}").await;
     assert_api_error(s, &b, 401, "scope_not_authorized");
-    let (s, b) = t
-        .video_query(
-            &basic.access_token,
-            "id",
-            r#"{"filters":{"video_ids":["1"]}}"#,
-        )
-        .await;
+    let (s, b) = t.video_query(&basic.access_token, "id", r#"{"filters":{"video_ids":["1"]}}"#).await;
     assert_api_error(s, &b, 401, "scope_not_authorized");
 
     // The app itself lacks a scope: 400 scope_permission_missed, whatever the token holds.
-    let (s, b) = t
-        .post_json(
-            "/sandbox/config",
-            json!({"app_scopes": ["user.info.basic", "user.info.profile"]}),
-        )
-        .await;
+    let (s, b) = t.post_json("/sandbox/config", json!({"app_scopes": ["user.info.basic", "user.info.profile"]})).await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    let (s, b) = t
-        .user_info(&full.access_token, "open_id,follower_count")
-        .await;
+    let (s, b) = t.user_info(&full.access_token, "open_id,follower_count").await;
     assert_api_error(s, &b, 400, "scope_permission_missed");
     let (s, b) = t.video_list(&full.access_token, "id", "{}").await;
     assert_api_error(s, &b, 400, "scope_permission_missed");
-    assert_eq!(
-        t.user_info(&full.access_token, "open_id,username").await.0,
-        StatusCode::OK
-    );
+    assert_eq!(t.user_info(&full.access_token, "open_id,username").await.0, StatusCode::OK);
     t.sb.stop().await;
 }
 
@@ -192,10 +139,7 @@ async fn video_list_shape_and_bad_bodies() {
     assert_eq!(s, StatusCode::OK, "{b}");
     let d = &b["data"];
     let videos = d["videos"].as_array().unwrap();
-    assert!(
-        !videos.is_empty() && videos.len() <= 10,
-        "default max_count 10"
-    );
+    assert!(!videos.is_empty() && videos.len() <= 10, "default max_count 10");
     assert_eq!(d["has_more"], true);
     let v = videos[0].as_object().unwrap();
     assert_eq!(v.len(), 15);
@@ -205,26 +149,16 @@ async fn video_list_shape_and_bad_bodies() {
     assert!(v["title"].as_str().unwrap().chars().count() <= 150);
     assert!(v["share_url"].as_str().unwrap().ends_with(id));
     assert!(v["embed_html"].as_str().unwrap().contains(id));
-    assert!(
-        v["cover_image_url"]
-            .as_str()
-            .unwrap()
-            .contains("x-expires=")
-    );
+    assert!(v["cover_image_url"].as_str().unwrap().contains("x-expires="));
     let last = videos.last().unwrap();
     assert_eq!(d["cursor"], last["create_time"].as_i64().unwrap() * 1000);
-    let ct: Vec<i64> = videos
-        .iter()
-        .map(|v| v["create_time"].as_i64().unwrap())
-        .collect();
+    let ct: Vec<i64> = videos.iter().map(|v| v["create_time"].as_i64().unwrap()).collect();
     assert!(ct.windows(2).all(|w| w[0] > w[1]), "newest first");
     // The newest video is the newest visible one.
     assert_eq!(id, t.sb.visible_videos(&acc.open_id)[0].id);
 
     // Field filtering on videos.
-    let (_, b) = t
-        .video_list(&tok.access_token, "id,view_count", r#"{"max_count":3}"#)
-        .await;
+    let (_, b) = t.video_list(&tok.access_token, "id,view_count", r#"{"max_count":3}"#).await;
     let vs = b["data"]["videos"].as_array().unwrap();
     assert!((1..=3).contains(&vs.len()), "{} videos", vs.len());
     assert!(vs.iter().all(|v| v.as_object().unwrap().len() == 2));
@@ -243,10 +177,7 @@ async fn video_list_shape_and_bad_bodies() {
     }
     for body in [
         r#"{"filters":{"video_ids":[]}}"#,
-        &format!(
-            r#"{{"filters":{{"video_ids":{}}}}}"#,
-            json!(vec!["7000000000000000000"; 21])
-        ),
+        &format!(r#"{{"filters":{{"video_ids":{}}}}}"#, json!(vec!["7000000000000000000"; 21])),
         r#"{"video_ids":["1"]}"#,
         "{",
     ] {
@@ -258,34 +189,16 @@ async fn video_list_shape_and_bad_bodies() {
 
 #[tokio::test]
 async fn cursor_paging_covers_every_video_once_with_short_pages() {
-    let t = start(SandboxConfig {
-        accounts: 60,
-        workers: 1,
-        ..Default::default()
-    })
-    .await;
+    let t = start(SandboxConfig { accounts: 60, workers: 1, ..Default::default() }).await;
     let mut accounts = t.sb.accounts();
     accounts.sort_by_key(|a| std::cmp::Reverse(a.video_count));
     let mut short_pages = 0;
     let mut pages_total = 0;
     // The biggest accounts, one with no videos, with several page sizes.
-    let zero = accounts
-        .iter()
-        .find(|a| a.video_count == 0)
-        .expect("an account without videos")
-        .clone();
-    for (acc, max_count) in accounts
-        .iter()
-        .take(4)
-        .zip([20u64, 10, 7, 20])
-        .chain([(&zero, 20)])
-    {
+    let zero = accounts.iter().find(|a| a.video_count == 0).expect("an account without videos").clone();
+    for (acc, max_count) in accounts.iter().take(4).zip([20u64, 10, 7, 20]).chain([(&zero, 20)]) {
         let tok = t.sb.issue_tokens(acc.index, ALL_SCOPES);
-        let want: Vec<String> =
-            t.sb.visible_videos(&acc.open_id)
-                .into_iter()
-                .map(|v| v.id)
-                .collect();
+        let want: Vec<String> = t.sb.visible_videos(&acc.open_id).into_iter().map(|v| v.id).collect();
         assert_eq!(want.len() as u64, acc.video_count);
         let mut got: Vec<String> = Vec::new();
         let mut cursor: Option<i64> = None;
@@ -294,19 +207,14 @@ async fn cursor_paging_covers_every_video_once_with_short_pages() {
                 None => json!({"max_count": max_count}),
                 Some(c) => json!({"max_count": max_count, "cursor": c}),
             };
-            let (s, b) = t
-                .video_list(&tok.access_token, "id,create_time", &body.to_string())
-                .await;
+            let (s, b) = t.video_list(&tok.access_token, "id,create_time", &body.to_string()).await;
             assert_eq!(s, StatusCode::OK, "{b}");
             let d = &b["data"];
             let vs = d["videos"].as_array().unwrap();
             pages_total += 1;
             for v in vs {
                 if let Some(c) = cursor {
-                    assert!(
-                        v["create_time"].as_i64().unwrap() * 1000 < c,
-                        "older than the cursor"
-                    );
+                    assert!(v["create_time"].as_i64().unwrap() * 1000 < c, "older than the cursor");
                 }
                 got.push(v["id"].as_str().unwrap().to_string());
             }
@@ -327,14 +235,8 @@ async fn cursor_paging_covers_every_video_once_with_short_pages() {
         assert_eq!(got, want, "every video exactly once, newest first");
     }
     assert!(pages_total > 30, "{pages_total}");
-    assert!(
-        short_pages >= 1,
-        "short pages occur ({short_pages} of {pages_total})"
-    );
-    assert!(
-        short_pages * 4 < pages_total,
-        "but rarely ({short_pages} of {pages_total})"
-    );
+    assert!(short_pages >= 1, "short pages occur ({short_pages} of {pages_total})");
+    assert!(short_pages * 4 < pages_total, "but rarely ({short_pages} of {pages_total})");
     t.sb.stop().await;
 }
 
@@ -344,12 +246,7 @@ async fn video_query_returns_only_own_visible_videos() {
     let mut accs = t.sb.accounts();
     accs.sort_by_key(|a| std::cmp::Reverse(a.video_count));
     let (a, b) = (&accs[0], &accs[1]);
-    let mine: Vec<String> =
-        t.sb.visible_videos(&a.open_id)
-            .into_iter()
-            .map(|v| v.id)
-            .take(3)
-            .collect();
+    let mine: Vec<String> = t.sb.visible_videos(&a.open_id).into_iter().map(|v| v.id).take(3).collect();
     let theirs = t.sb.visible_videos(&b.open_id)[0].id.clone();
     let tok = t.sb.issue_tokens(a.index, ALL_SCOPES);
     let ids = vec![
@@ -360,20 +257,10 @@ async fn video_query_returns_only_own_visible_videos() {
         mine[0].clone(),
         mine[0].clone(),
     ];
-    let (s, body) = t
-        .video_query(
-            &tok.access_token,
-            "id,like_count",
-            &json!({"filters": {"video_ids": ids}}).to_string(),
-        )
-        .await;
+    let (s, body) =
+        t.video_query(&tok.access_token, "id,like_count", &json!({"filters": {"video_ids": ids}}).to_string()).await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    let got: Vec<&str> = body["data"]["videos"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["id"].as_str().unwrap())
-        .collect();
+    let got: Vec<&str> = body["data"]["videos"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap()).collect();
     assert_eq!(got, vec![mine[2].as_str(), mine[0].as_str()]);
     let want_likes = t.sb.visible_videos(&a.open_id)[0].like_count;
     assert_eq!(body["data"]["videos"][1]["like_count"], want_likes);
@@ -382,32 +269,17 @@ async fn video_query_returns_only_own_visible_videos() {
 
 #[tokio::test]
 async fn rate_window_per_endpoint_slides_and_counts_stats() {
-    let t = start(SandboxConfig {
-        rate_limit_per_min: 5,
-        rate_window_ms: 1000,
-        ..cfg()
-    })
-    .await;
+    let t = start(SandboxConfig { rate_limit_per_min: 5, rate_window_ms: 1000, ..cfg() }).await;
     let tok = t.sb.issue_tokens(0, ALL_SCOPES);
     let started = Instant::now();
     for i in 0..5 {
-        assert_eq!(
-            t.user_info(&tok.access_token, "open_id").await.0,
-            StatusCode::OK,
-            "call {i}"
-        );
+        assert_eq!(t.user_info(&tok.access_token, "open_id").await.0, StatusCode::OK, "call {i}");
     }
     let (s, b) = t.user_info(&tok.access_token, "open_id").await;
-    assert!(
-        started.elapsed() < Duration::from_millis(900),
-        "test too slow to be meaningful"
-    );
+    assert!(started.elapsed() < Duration::from_millis(900), "test too slow to be meaningful");
     assert_api_error(s, &b, 429, "rate_limit_exceeded");
     // Other endpoints have their own window.
-    assert_eq!(
-        t.video_list(&tok.access_token, "id", "{}").await.0,
-        StatusCode::OK
-    );
+    assert_eq!(t.video_list(&tok.access_token, "id", "{}").await.0, StatusCode::OK);
     let st = t.sb.stats();
     assert_eq!(st.user_info.calls, 6);
     assert_eq!(st.user_info.ok, 5);
@@ -416,29 +288,17 @@ async fn rate_window_per_endpoint_slides_and_counts_stats() {
     assert_eq!(st.video_list.calls, 1);
     // The window slides.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(
-        t.user_info(&tok.access_token, "open_id").await.0,
-        StatusCode::OK
-    );
+    assert_eq!(t.user_info(&tok.access_token, "open_id").await.0, StatusCode::OK);
 
     // Keyed by client: another user's token shares the budget; keyed by token it does not.
     t.sb.reset_rate_limits();
     let other = t.sb.issue_tokens(1, ALL_SCOPES);
     for _ in 0..5 {
-        assert_eq!(
-            t.user_info(&tok.access_token, "open_id").await.0,
-            StatusCode::OK
-        );
+        assert_eq!(t.user_info(&tok.access_token, "open_id").await.0, StatusCode::OK);
     }
-    assert_eq!(
-        t.user_info(&other.access_token, "open_id").await.0,
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    assert_eq!(t.user_info(&other.access_token, "open_id").await.0, StatusCode::TOO_MANY_REQUESTS);
     t.sb.update(|k| k.rate_limit_key = RateLimitKey::Token);
-    assert_eq!(
-        t.user_info(&other.access_token, "open_id").await.0,
-        StatusCode::OK
-    );
+    assert_eq!(t.user_info(&other.access_token, "open_id").await.0, StatusCode::OK);
 
     // Time scale multiplies the limit; 0 disables it.
     t.sb.reset_rate_limits();
@@ -454,23 +314,13 @@ async fn rate_window_per_endpoint_slides_and_counts_stats() {
     }
     assert_eq!(ok, 10);
     t.sb.update(|k| k.rate_limit_per_min = 0);
-    assert_eq!(
-        t.user_info(&tok.access_token, "open_id").await.0,
-        StatusCode::OK
-    );
+    assert_eq!(t.user_info(&tok.access_token, "open_id").await.0, StatusCode::OK);
 
     let (_, reset) = t.post_json("/sandbox/stats/reset", json!({})).await;
     assert_eq!(reset["user_info"]["calls"], 0);
     let (_, st) = t.get_json("/sandbox/stats").await;
     assert_eq!(st["window_ms"], 1000);
-    for ep in [
-        "authorize",
-        "token",
-        "revoke",
-        "user_info",
-        "video_list",
-        "video_query",
-    ] {
+    for ep in ["authorize", "token", "revoke", "user_info", "video_list", "video_query"] {
         for k in ["calls", "ok", "http_429", "errors", "peak_window"] {
             assert!(st[ep][k].is_u64(), "{ep}.{k}");
         }
@@ -483,33 +333,22 @@ async fn clock_advance_grows_counts_and_reveals_new_videos() {
     let t = start(cfg()).await;
     let acc = biggest(&t);
     let tok = t.sb.issue_tokens(acc.index, ALL_SCOPES);
-    let before_user = t
-        .user_info(&tok.access_token, "follower_count,likes_count,video_count")
-        .await
-        .1["data"]["user"]
-        .clone();
+    let before_user =
+        t.user_info(&tok.access_token, "follower_count,likes_count,video_count").await.1["data"]["user"].clone();
     let before = t.sb.visible_videos(&acc.open_id);
 
-    let (s, c) = t
-        .post_json("/sandbox/clock", json!({"advance_days": 30}))
-        .await;
+    let (s, c) = t.post_json("/sandbox/clock", json!({"advance_days": 30})).await;
     assert_eq!(s, StatusCode::OK);
     assert!(c["offset_seconds"].as_i64().unwrap() >= 30 * 86_400 - 1);
     // The 24 h access token died with the clock jump.
     let (s, b) = t.user_info(&tok.access_token, "open_id").await;
     assert_api_error(s, &b, 401, "access_token_invalid");
     let tok = t.sb.issue_tokens(acc.index, ALL_SCOPES);
-    let after_user = t
-        .user_info(&tok.access_token, "follower_count,likes_count,video_count")
-        .await
-        .1["data"]["user"]
-        .clone();
+    let after_user =
+        t.user_info(&tok.access_token, "follower_count,likes_count,video_count").await.1["data"]["user"].clone();
     let after = t.sb.visible_videos(&acc.open_id);
     for k in ["follower_count", "likes_count", "video_count"] {
-        assert!(
-            after_user[k].as_i64() > before_user[k].as_i64(),
-            "{k}: {before_user} -> {after_user}"
-        );
+        assert!(after_user[k].as_i64() > before_user[k].as_i64(), "{k}: {before_user} -> {after_user}");
     }
     assert_eq!(after_user["video_count"], after.len());
     assert!(after.len() > before.len());
@@ -523,20 +362,14 @@ async fn clock_advance_grows_counts_and_reveals_new_videos() {
     }
     assert_eq!(grew, before.len(), "every video gains views over 30 days");
     // A new video appears at the top of the list.
-    let (_, b) = t
-        .video_list(&tok.access_token, "id", r#"{"max_count":1}"#)
-        .await;
+    let (_, b) = t.video_list(&tok.access_token, "id", r#"{"max_count":1}"#).await;
     assert_eq!(b["data"]["videos"][0]["id"], after[0].id.as_str());
     assert!(!before.iter().any(|v| v.id == after[0].id));
 
     // set / advance_seconds / GET.
-    let (_, c) = t
-        .post_json("/sandbox/clock", json!({"set": "2030-01-02T03:04:05Z"}))
-        .await;
+    let (_, c) = t.post_json("/sandbox/clock", json!({"set": "2030-01-02T03:04:05Z"})).await;
     assert!(c["now"].as_str().unwrap().starts_with("2030-01-02T03:04:0"));
-    let (_, c) = t
-        .post_json("/sandbox/clock", json!({"advance_seconds": 3600}))
-        .await;
+    let (_, c) = t.post_json("/sandbox/clock", json!({"advance_seconds": 3600})).await;
     assert!(c["now"].as_str().unwrap().starts_with("2030-01-02T04:04:0"));
     let (_, c) = t.get_json("/sandbox/clock").await;
     assert!(c["now"].as_str().unwrap().starts_with("2030-01-02T04:0"));
@@ -548,18 +381,8 @@ async fn clock_advance_grows_counts_and_reveals_new_videos() {
 
 #[tokio::test]
 async fn same_seed_same_data_other_seed_other_data() {
-    let anchor = Some(
-        chrono::DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")
-            .unwrap()
-            .to_utc(),
-    );
-    let mk = |seed| SandboxConfig {
-        seed,
-        anchor,
-        accounts: 30,
-        workers: 1,
-        ..Default::default()
-    };
+    let anchor = Some(chrono::DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z").unwrap().to_utc());
+    let mk = |seed| SandboxConfig { seed, anchor, accounts: 30, workers: 1, ..Default::default() };
     let a = start(mk(42)).await;
     let b = start(mk(42)).await;
     let c = start(mk(43)).await;
@@ -567,15 +390,9 @@ async fn same_seed_same_data_other_seed_other_data() {
     assert_eq!(aa, ba);
     assert_ne!(aa[0].open_id, ca[0].open_id);
     for acc in &aa {
-        assert_eq!(
-            a.sb.visible_videos(&acc.open_id),
-            b.sb.visible_videos(&acc.open_id)
-        );
+        assert_eq!(a.sb.visible_videos(&acc.open_id), b.sb.visible_videos(&acc.open_id));
     }
-    let total: usize = aa
-        .iter()
-        .map(|x| a.sb.visible_videos(&x.open_id).len())
-        .sum();
+    let total: usize = aa.iter().map(|x| a.sb.visible_videos(&x.open_id).len()).sum();
     assert!(total > 30 * 20, "{total}");
     // Over HTTP too.
     let ta = a.sb.issue_tokens(5, ALL_SCOPES);
@@ -596,11 +413,7 @@ async fn faults_latency_and_runtime_config() {
     let tok = t.sb.issue_tokens(0, ALL_SCOPES);
     let cases = [
         (json!({"fault_internal_error": 1.0}), 500, "internal_error"),
-        (
-            json!({"fault_token_invalid": 1.0}),
-            401,
-            "access_token_invalid",
-        ),
+        (json!({"fault_token_invalid": 1.0}), 401, "access_token_invalid"),
     ];
     for (patch, status, code) in cases {
         let (s, k) = t.post_json("/sandbox/config", patch.clone()).await;
@@ -614,10 +427,7 @@ async fn faults_latency_and_runtime_config() {
             k.fault_token_invalid = 0.0;
         });
     }
-    assert_eq!(
-        t.user_info(&tok.access_token, "open_id").await.0,
-        StatusCode::OK
-    );
+    assert_eq!(t.user_info(&tok.access_token, "open_id").await.0, StatusCode::OK);
 
     // A hung request is held hang_secs.
     t.sb.update(|k| {
@@ -625,31 +435,18 @@ async fn faults_latency_and_runtime_config() {
         k.hang_secs = 1;
     });
     let started = Instant::now();
-    assert_eq!(
-        t.user_info(&tok.access_token, "open_id").await.0,
-        StatusCode::OK
-    );
+    assert_eq!(t.user_info(&tok.access_token, "open_id").await.0, StatusCode::OK);
     assert!(started.elapsed() >= Duration::from_millis(1000));
     t.sb.update(|k| k.fault_hang = 0.0);
 
     // Latency ÷ time scale.
-    let (s, _) = t
-        .post_json(
-            "/sandbox/config",
-            json!({"latency_ms": {"min": 400, "max": 400}, "time_scale": 2.0}),
-        )
-        .await;
+    let (s, _) =
+        t.post_json("/sandbox/config", json!({"latency_ms": {"min": 400, "max": 400}, "time_scale": 2.0})).await;
     assert_eq!(s, StatusCode::OK);
     let started = Instant::now();
-    assert_eq!(
-        t.user_info(&tok.access_token, "open_id").await.0,
-        StatusCode::OK
-    );
+    assert_eq!(t.user_info(&tok.access_token, "open_id").await.0, StatusCode::OK);
     let took = started.elapsed();
-    assert!(
-        took >= Duration::from_millis(195) && took < Duration::from_millis(390),
-        "{took:?}"
-    );
+    assert!(took >= Duration::from_millis(195) && took < Duration::from_millis(390), "{took:?}");
 
     // Bad config patches are refused and change nothing.
     for patch in [
@@ -681,35 +478,21 @@ async fn control_routes_accounts_videos_and_mint() {
     assert_eq!(accs[7]["has_live_grant"], false);
     let open_id = accs[7]["open_id"].as_str().unwrap();
 
-    let (s, tok) = t
-        .post_json(
-            "/sandbox/tokens",
-            json!({"open_id": open_id, "scopes": "user.info.basic"}),
-        )
-        .await;
+    let (s, tok) = t.post_json("/sandbox/tokens", json!({"open_id": open_id, "scopes": "user.info.basic"})).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(tok["open_id"], open_id);
     assert_eq!(tok["scope"], "user.info.basic");
     let (_, accs) = t.get_json("/sandbox/accounts").await;
     assert_eq!(accs[7]["has_live_grant"], true);
 
-    let (s, vids) = t
-        .get_json(&format!("/sandbox/accounts/{open_id}/videos"))
-        .await;
+    let (s, vids) = t.get_json(&format!("/sandbox/accounts/{open_id}/videos")).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(
-        vids.as_array().unwrap().len() as u64,
-        accs[7]["video_count"].as_u64().unwrap()
-    );
+    assert_eq!(vids.as_array().unwrap().len() as u64, accs[7]["video_count"].as_u64().unwrap());
     let (s, _) = t.get_json("/sandbox/accounts/nobody/videos").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     // Every response carries x-tt-logid, even unknown paths (no trailing slash).
-    let r =
-        t.c.get(t.url("/v2/user/info?fields=open_id"))
-            .send()
-            .await
-            .unwrap();
+    let r = t.c.get(t.url("/v2/user/info?fields=open_id")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert!(r.headers().contains_key("x-tt-logid"));
     t.sb.stop().await;

@@ -40,33 +40,16 @@ async fn authorize_without_registered_client_or_uri_shows_400_page_never_redirec
     let cases: &[(&str, Ov<'_>)] = &[
         ("wrong client_key", &[("client_key", Some("other-app"))]),
         ("missing client_key", &[("client_key", None)]),
-        (
-            "redirect_uri with trailing slash",
-            &[(
-                "redirect_uri",
-                Some("http://127.0.0.1:3000/auth/tiktok/callback/"),
-            )],
-        ),
-        (
-            "redirect_uri elsewhere",
-            &[("redirect_uri", Some("https://evil.example/cb"))],
-        ),
+        ("redirect_uri with trailing slash", &[("redirect_uri", Some("http://127.0.0.1:3000/auth/tiktok/callback/"))]),
+        ("redirect_uri elsewhere", &[("redirect_uri", Some("https://evil.example/cb"))]),
         ("missing redirect_uri", &[("redirect_uri", None)]),
-        (
-            "sandbox_account out of range",
-            &[("sandbox_account", Some("20"))],
-        ),
+        ("sandbox_account out of range", &[("sandbox_account", Some("20"))]),
     ];
     for (name, ov) in cases {
         let r = t.authorize(ov).await;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{name}");
         assert!(r.headers().get("location").is_none(), "{name}");
-        assert!(
-            r.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html")
-        );
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
         let body = r.text().await.unwrap();
         assert!(body.contains("id=\"error\""), "{name}: {body}");
     }
@@ -78,22 +61,10 @@ async fn authorize_without_registered_client_or_uri_shows_400_page_never_redirec
 async fn authorize_errors_after_validation_redirect_with_error() {
     let t = start(cfg()).await;
     let cases: &[(Ov<'_>, &str)] = &[
-        (
-            &[("response_type", Some("token"))],
-            "unsupported_response_type",
-        ),
-        (
-            &[("scope", Some("user.info.basic,video.upload"))],
-            "invalid_scope",
-        ),
+        (&[("response_type", Some("token"))], "unsupported_response_type"),
+        (&[("scope", Some("user.info.basic,video.upload"))], "invalid_scope"),
         (&[("scope", Some("video.list"))], "invalid_scope"),
-        (
-            &[
-                ("code_challenge", Some("abc")),
-                ("code_challenge_method", Some("plain")),
-            ],
-            "invalid_request",
-        ),
+        (&[("code_challenge", Some("abc")), ("code_challenge_method", Some("plain"))], "invalid_request"),
     ];
     for (ov, want) in cases {
         let q = t.authorize_redirect(ov).await;
@@ -107,11 +78,7 @@ async fn authorize_errors_after_validation_redirect_with_error() {
 
 #[tokio::test]
 async fn deny_all_grant_subset_and_account_choice_knobs() {
-    let t = start(SandboxConfig {
-        deny_all: true,
-        ..cfg()
-    })
-    .await;
+    let t = start(SandboxConfig { deny_all: true, ..cfg() }).await;
     let q = t.authorize_redirect(&[]).await;
     assert_eq!(q["error"], "access_denied");
     assert_eq!(q["state"], "st-123");
@@ -137,20 +104,11 @@ async fn deny_all_grant_subset_and_account_choice_knobs() {
 
 #[tokio::test]
 async fn round_robin_over_unconnected_accounts_then_wraps() {
-    let t = start(SandboxConfig {
-        accounts: 3,
-        ..cfg()
-    })
-    .await;
+    let t = start(SandboxConfig { accounts: 3, ..cfg() }).await;
     let accounts = t.sb.accounts();
     let mut got = Vec::new();
     for _ in 0..4 {
-        got.push(
-            t.connect(&[]).await["open_id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
+        got.push(t.connect(&[]).await["open_id"].as_str().unwrap().to_string());
     }
     let ids: Vec<&str> = accounts.iter().map(|a| a.open_id.as_str()).collect();
     assert_eq!(got, vec![ids[0], ids[1], ids[2], ids[0]]);
@@ -163,21 +121,13 @@ async fn round_robin_over_unconnected_accounts_then_wraps() {
 
 #[tokio::test]
 async fn consent_page_approve_with_unticked_scope_and_deny() {
-    let t = start(SandboxConfig {
-        auto_consent: false,
-        ..cfg()
-    })
-    .await;
+    let t = start(SandboxConfig { auto_consent: false, ..cfg() }).await;
     let r = t.authorize(&[]).await;
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap();
-    for needle in [
-        "Approve",
-        "Deny",
-        "Sandbox Store 0000",
-        "Sandbox Store 0019",
-        "action=\"/v2/auth/authorize/decision\"",
-    ] {
+    for needle in
+        ["Approve", "Deny", "Sandbox Store 0000", "Sandbox Store 0019", "action=\"/v2/auth/authorize/decision\""]
+    {
         assert!(html.contains(needle), "{needle}");
     }
 
@@ -188,12 +138,7 @@ async fn consent_page_approve_with_unticked_scope_and_deny() {
         ("granted_scope".to_string(), "video.list".to_string()),
         ("decision".to_string(), "approve".to_string()),
     ]);
-    let r =
-        t.c.post(t.url("/v2/auth/authorize/decision"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
+    let r = t.c.post(t.url("/v2/auth/authorize/decision")).form(&form).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FOUND);
     let q = query_of(r.headers()["location"].to_str().unwrap());
     assert_eq!(q["scopes"], "user.info.basic,video.list");
@@ -202,16 +147,8 @@ async fn consent_page_approve_with_unticked_scope_and_deny() {
     assert_eq!(tok["open_id"], t.sb.accounts()[2].open_id.as_str());
 
     let mut form = t.authorize_params(&[]);
-    form.extend([
-        ("account".to_string(), "2".to_string()),
-        ("decision".to_string(), "deny".to_string()),
-    ]);
-    let r =
-        t.c.post(t.url("/v2/auth/authorize/decision"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
+    form.extend([("account".to_string(), "2".to_string()), ("decision".to_string(), "deny".to_string())]);
+    let r = t.c.post(t.url("/v2/auth/authorize/decision")).form(&form).send().await.unwrap();
     let q = query_of(r.headers()["location"].to_str().unwrap());
     assert_eq!(q["error"], "access_denied");
     assert_eq!(q["state"], "st-123");
@@ -240,55 +177,23 @@ async fn token_endpoint_errors_and_configurable_status() {
     };
     #[allow(clippy::type_complexity)]
     let cases: Vec<(&str, Vec<(&str, String)>, &str)> = vec![
-        (
-            "wrong secret",
-            base(&[("client_secret", "nope"), ("code", "x")]),
-            "invalid_client",
-        ),
-        (
-            "wrong client key",
-            base(&[("client_key", "nope"), ("code", "x")]),
-            "invalid_client",
-        ),
-        (
-            "missing client key",
-            base(&[("client_key", ""), ("code", "x")]),
-            "invalid_request",
-        ),
+        ("wrong secret", base(&[("client_secret", "nope"), ("code", "x")]), "invalid_client"),
+        ("wrong client key", base(&[("client_key", "nope"), ("code", "x")]), "invalid_client"),
+        ("missing client key", base(&[("client_key", ""), ("code", "x")]), "invalid_request"),
         ("missing code", base(&[]), "invalid_request"),
-        (
-            "unknown code",
-            base(&[("code", "not-a-code")]),
-            "invalid_grant",
-        ),
-        (
-            "bad grant type",
-            base(&[("grant_type", "password"), ("code", "x")]),
-            "unsupported_grant_type",
-        ),
-        (
-            "missing grant type",
-            base(&[("grant_type", ""), ("code", "x")]),
-            "invalid_request",
-        ),
+        ("unknown code", base(&[("code", "not-a-code")]), "invalid_grant"),
+        ("bad grant type", base(&[("grant_type", "password"), ("code", "x")]), "unsupported_grant_type"),
+        ("missing grant type", base(&[("grant_type", ""), ("code", "x")]), "invalid_request"),
         (
             "unknown refresh token",
-            base(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", "rft.nope"),
-            ]),
+            base(&[("grant_type", "refresh_token"), ("refresh_token", "rft.nope")]),
             "invalid_grant",
         ),
     ];
     for status in [200u16, 400] {
         t.sb.update(|k| k.oauth_error_status = status);
         for (name, form, want) in &cases {
-            let r =
-                t.c.post(t.url("/v2/oauth/token/"))
-                    .form(form)
-                    .send()
-                    .await
-                    .unwrap();
+            let r = t.c.post(t.url("/v2/oauth/token/")).form(form).send().await.unwrap();
             let s = r.status();
             let body: serde_json::Value = r.json().await.unwrap();
             assert_oauth_error(s, &body, status, want);
@@ -309,14 +214,7 @@ async fn token_endpoint_errors_and_configurable_status() {
     let (s, tok) = t.exchange(&code, None).await;
     assert_eq!(s, StatusCode::OK, "{tok}");
     let st = t.sb.stats().token;
-    assert_eq!(
-        (st.calls, st.ok, st.errors),
-        (
-            2 * (cases.len() as u64 + 1) + 1,
-            1,
-            2 * (cases.len() as u64 + 1)
-        )
-    );
+    assert_eq!((st.calls, st.ok, st.errors), (2 * (cases.len() as u64 + 1) + 1, 1, 2 * (cases.len() as u64 + 1)));
     t.sb.stop().await;
 }
 
@@ -353,23 +251,13 @@ async fn code_is_single_use_expires_and_binds_redirect_uri() {
         )
         .await;
     assert_oauth_error(s, &b, 200, "invalid_grant");
-    assert!(
-        b["error_description"]
-            .as_str()
-            .unwrap()
-            .contains("Redirect URI")
-    );
+    assert!(b["error_description"].as_str().unwrap().contains("Redirect URI"));
     t.sb.stop().await;
 }
 
 #[tokio::test]
 async fn code_ttl_and_lifetimes_follow_time_scale_and_profile() {
-    let t = start(SandboxConfig {
-        token_profile: TokenProfile::New,
-        time_scale: 10.0,
-        ..cfg()
-    })
-    .await;
+    let t = start(SandboxConfig { token_profile: TokenProfile::New, time_scale: 10.0, ..cfg() }).await;
     let code = t.authorize_redirect(&[]).await["code"].clone();
     let (_, tok) = t.exchange(&code, None).await;
     assert_eq!(tok["expires_in"], 720);
@@ -398,20 +286,11 @@ async fn code_ttl_and_lifetimes_follow_time_scale_and_profile() {
 async fn pkce_s256_is_checked() {
     let t = start(cfg()).await;
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    assert_eq!(
-        pkce_s256(verifier),
-        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-    ); // RFC 7636 appendix B
+    assert_eq!(pkce_s256(verifier), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"); // RFC 7636 appendix B
     let challenge = pkce_s256(verifier);
-    let ov = [
-        ("code_challenge", Some(challenge.as_str())),
-        ("code_challenge_method", Some("S256")),
-    ];
+    let ov = [("code_challenge", Some(challenge.as_str())), ("code_challenge_method", Some("S256"))];
     for (verifier_sent, want) in [
-        (
-            Some("wrong-verifier-wrong-verifier-wrong-verifier"),
-            Some("invalid_grant"),
-        ),
+        (Some("wrong-verifier-wrong-verifier-wrong-verifier"), Some("invalid_grant")),
         (None, Some("invalid_request")),
         (Some(verifier), None),
     ] {
@@ -460,10 +339,7 @@ async fn rotation_none_returns_the_same_refresh_token() {
     assert_eq!(t2["refresh_token"], r1);
     assert_ne!(t2["access_token"], tok["access_token"]);
     let left = t2["refresh_expires_in"].as_i64().unwrap();
-    assert!(
-        (31_536_000 - 10 * 86_400 - 5..=31_536_000 - 10 * 86_400).contains(&left),
-        "{left}"
-    );
+    assert!((31_536_000 - 10 * 86_400 - 5..=31_536_000 - 10 * 86_400).contains(&left), "{left}");
     assert!(t.refresh(r1).await.1["access_token"].is_string());
     t.sb.stop().await;
 }
@@ -498,34 +374,16 @@ async fn revoke_endpoint_and_sandbox_grant_revocation() {
     let rt = tok["refresh_token"].as_str().unwrap();
 
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
-        (
-            vec![
-                ("client_key", &t.key),
-                ("client_secret", "bad"),
-                ("token", at),
-            ],
-            "invalid_client",
-        ),
-        (
-            vec![("client_key", &t.key), ("client_secret", &t.secret)],
-            "invalid_request",
-        ),
+        (vec![("client_key", &t.key), ("client_secret", "bad"), ("token", at)], "invalid_client"),
+        (vec![("client_key", &t.key), ("client_secret", &t.secret)], "invalid_request"),
     ];
     for (form, want) in &cases {
         let (s, b) = t.post_form("/v2/oauth/revoke/", form).await;
         assert_oauth_error(s, &b, 200, want);
     }
     assert_eq!(t.user_info(at, "open_id").await.0, StatusCode::OK);
-    let (s, b) = t
-        .post_form(
-            "/v2/oauth/revoke/",
-            &[
-                ("client_key", &t.key),
-                ("client_secret", &t.secret),
-                ("token", at),
-            ],
-        )
-        .await;
+    let (s, b) =
+        t.post_form("/v2/oauth/revoke/", &[("client_key", &t.key), ("client_secret", &t.secret), ("token", at)]).await;
     assert_eq!((s, b), (StatusCode::OK, json!({})));
     let (s, b) = t.user_info(at, "open_id").await;
     assert_api_error(s, &b, 401, "access_token_invalid");
@@ -537,31 +395,21 @@ async fn revoke_endpoint_and_sandbox_grant_revocation() {
     // The user removes the app (sandbox control route).
     let tok = t.connect(&[]).await;
     let open_id = tok["open_id"].as_str().unwrap();
-    let (s, b) = t
-        .post_json("/sandbox/grants/revoke", json!({"open_id": open_id}))
-        .await;
+    let (s, b) = t.post_json("/sandbox/grants/revoke", json!({"open_id": open_id})).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b["revoked_live_grants"], 1);
-    let (s, b) = t
-        .user_info(tok["access_token"].as_str().unwrap(), "open_id")
-        .await;
+    let (s, b) = t.user_info(tok["access_token"].as_str().unwrap(), "open_id").await;
     assert_api_error(s, &b, 401, "access_token_invalid");
     let (s, b) = t.refresh(tok["refresh_token"].as_str().unwrap()).await;
     assert_oauth_error(s, &b, 200, "invalid_grant");
-    let (s, _) = t
-        .post_json("/sandbox/grants/revoke", json!({"open_id": "nobody"}))
-        .await;
+    let (s, _) = t.post_json("/sandbox/grants/revoke", json!({"open_id": "nobody"})).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     t.sb.stop().await;
 }
 
 #[tokio::test]
 async fn token_server_error_fault() {
-    let t = start(SandboxConfig {
-        fault_token_server_error: 1.0,
-        ..cfg()
-    })
-    .await;
+    let t = start(SandboxConfig { fault_token_server_error: 1.0, ..cfg() }).await;
     let code = t.authorize_redirect(&[]).await["code"].clone();
     let (s, b) = t.exchange(&code, None).await;
     assert_oauth_error(s, &b, 500, "server_error");

@@ -11,11 +11,7 @@ pub const ALL_SCOPES: &str = "user.info.basic,user.info.profile,user.info.stats,
 
 /// A small sandbox (20 accounts, one worker) unless the test says otherwise.
 pub fn cfg() -> SandboxConfig {
-    SandboxConfig {
-        accounts: 20,
-        workers: 1,
-        ..Default::default()
-    }
+    SandboxConfig { accounts: 20, workers: 1, ..Default::default() }
 }
 
 pub struct T {
@@ -32,17 +28,8 @@ pub async fn start(cfg: SandboxConfig) -> T {
     let secret = cfg.client_secret.clone();
     let redirect_uri = cfg.redirect_uri.clone();
     let sb = Sandbox::start(cfg).await.expect("sandbox starts");
-    let c = Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    T {
-        sb,
-        c,
-        key,
-        secret,
-        redirect_uri,
-    }
+    let c = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    T { sb, c, key, secret, redirect_uri }
 }
 
 /// `url?k=v&…`, form-encoded.
@@ -57,9 +44,7 @@ pub fn with_query<K: AsRef<str>, V: AsRef<str>>(url: &str, pairs: &[(K, V)]) -> 
 /// Query parameters of a URL.
 pub fn query_of(url: &str) -> HashMap<String, String> {
     let q = url.split_once('?').map_or("", |(_, q)| q);
-    url::form_urlencoded::parse(q.as_bytes())
-        .into_owned()
-        .collect()
+    url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()
 }
 
 impl T {
@@ -88,38 +73,23 @@ impl T {
 
     pub async fn authorize(&self, overrides: &[(&str, Option<&str>)]) -> reqwest::Response {
         self.c
-            .get(with_query(
-                &self.url("/v2/auth/authorize/"),
-                &self.authorize_params(overrides),
-            ))
+            .get(with_query(&self.url("/v2/auth/authorize/"), &self.authorize_params(overrides)))
             .send()
             .await
             .expect("authorize request")
     }
 
     /// Authorize and return the callback's query parameters (asserts a 302 to the redirect URI).
-    pub async fn authorize_redirect(
-        &self,
-        overrides: &[(&str, Option<&str>)],
-    ) -> HashMap<String, String> {
+    pub async fn authorize_redirect(&self, overrides: &[(&str, Option<&str>)]) -> HashMap<String, String> {
         let r = self.authorize(overrides).await;
         assert_eq!(r.status(), StatusCode::FOUND, "authorize should redirect");
         let loc = r.headers()["location"].to_str().unwrap().to_string();
-        assert!(
-            loc.starts_with(&format!("{}?", self.redirect_uri)),
-            "redirects to the registered URI: {loc}"
-        );
+        assert!(loc.starts_with(&format!("{}?", self.redirect_uri)), "redirects to the registered URI: {loc}");
         query_of(&loc)
     }
 
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-        let r = self
-            .c
-            .post(self.url(path))
-            .form(form)
-            .send()
-            .await
-            .expect("form request");
+        let r = self.c.post(self.url(path)).form(form).send().await.expect("form request");
         let s = r.status();
         (s, r.json().await.expect("json body"))
     }
@@ -164,10 +134,7 @@ impl T {
     pub async fn user_info(&self, token: &str, fields: &str) -> (StatusCode, Value) {
         let r = self
             .c
-            .get(with_query(
-                &self.url("/v2/user/info/"),
-                &[("fields", fields)],
-            ))
+            .get(with_query(&self.url("/v2/user/info/"), &[("fields", fields)]))
             .bearer_auth(token)
             .send()
             .await
@@ -176,13 +143,7 @@ impl T {
         (s, r.json().await.expect("json"))
     }
 
-    pub async fn video_post(
-        &self,
-        path: &str,
-        token: &str,
-        fields: &str,
-        body: &str,
-    ) -> (StatusCode, Value) {
+    pub async fn video_post(&self, path: &str, token: &str, fields: &str, body: &str) -> (StatusCode, Value) {
         let r = self
             .c
             .post(with_query(&self.url(path), &[("fields", fields)]))
@@ -197,13 +158,11 @@ impl T {
     }
 
     pub async fn video_list(&self, token: &str, fields: &str, body: &str) -> (StatusCode, Value) {
-        self.video_post("/v2/video/list/", token, fields, body)
-            .await
+        self.video_post("/v2/video/list/", token, fields, body).await
     }
 
     pub async fn video_query(&self, token: &str, fields: &str, body: &str) -> (StatusCode, Value) {
-        self.video_post("/v2/video/query/", token, fields, body)
-            .await
+        self.video_post("/v2/video/query/", token, fields, body).await
     }
 
     pub async fn get_json(&self, path: &str) -> (StatusCode, Value) {
@@ -213,13 +172,7 @@ impl T {
     }
 
     pub async fn post_json(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self
-            .c
-            .post(self.url(path))
-            .json(&body)
-            .send()
-            .await
-            .expect("post");
+        let r = self.c.post(self.url(path)).json(&body).send().await.expect("post");
         let s = r.status();
         (s, r.json().await.expect("json"))
     }
@@ -227,43 +180,17 @@ impl T {
 
 /// Asserts a v2 error envelope with `code`.
 pub fn assert_api_error(status: StatusCode, body: &Value, want_status: u16, want_code: &str) {
-    assert_eq!(
-        status.as_u16(),
-        want_status,
-        "status for {want_code}: {body}"
-    );
+    assert_eq!(status.as_u16(), want_status, "status for {want_code}: {body}");
     assert_eq!(body["error"]["code"], want_code, "{body}");
-    assert!(
-        body["error"]["log_id"]
-            .as_str()
-            .is_some_and(|s| !s.is_empty()),
-        "{body}"
-    );
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|s| !s.is_empty()),
-        "{body}"
-    );
+    assert!(body["error"]["log_id"].as_str().is_some_and(|s| !s.is_empty()), "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|s| !s.is_empty()), "{body}");
 }
 
 /// Asserts a flat OAuth error body.
 pub fn assert_oauth_error(status: StatusCode, body: &Value, want_status: u16, want_error: &str) {
-    assert_eq!(
-        status.as_u16(),
-        want_status,
-        "status for {want_error}: {body}"
-    );
+    assert_eq!(status.as_u16(), want_status, "status for {want_error}: {body}");
     assert_eq!(body["error"], want_error, "{body}");
-    assert!(
-        body["error_description"]
-            .as_str()
-            .is_some_and(|s| !s.is_empty()),
-        "{body}"
-    );
-    assert!(
-        body["log_id"].as_str().is_some_and(|s| !s.is_empty()),
-        "{body}"
-    );
+    assert!(body["error_description"].as_str().is_some_and(|s| !s.is_empty()), "{body}");
+    assert!(body["log_id"].as_str().is_some_and(|s| !s.is_empty()), "{body}");
     assert!(body.get("access_token").is_none());
 }
