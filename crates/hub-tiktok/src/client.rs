@@ -19,7 +19,8 @@ use crate::stats::{ClientStats, Counters, Endpoint};
 /// Scopes the hub asks for on the consent page.
 pub const SCOPES: &str = "user.info.basic,user.info.stats,video.list";
 /// Exactly the `user/info` fields the hub reads.
-pub const USER_FIELDS: &str = "open_id,union_id,avatar_url,display_name,follower_count,following_count,likes_count,video_count";
+pub const USER_FIELDS: &str =
+    "open_id,union_id,avatar_url,display_name,follower_count,following_count,likes_count,video_count";
 /// Exactly the video fields the hub reads.
 pub const VIDEO_FIELDS: &str = "id,create_time,cover_image_url,share_url,video_description,title,duration,like_count,comment_count,share_count,view_count";
 /// `video/query` takes at most this many ids.
@@ -29,11 +30,7 @@ pub const MAX_QUERY_IDS: usize = 20;
 pub const TOKEN_BUDGET_PER_WINDOW: u32 = 600;
 const TOKEN_BUDGET_BURST: u32 = 60;
 
-const USER_AGENT: &str = concat!(
-    "tiktok-content-hub/",
-    env!("CARGO_PKG_VERSION"),
-    " (hub-tiktok)"
-);
+const USER_AGENT: &str = concat!("tiktok-content-hub/", env!("CARGO_PKG_VERSION"), " (hub-tiktok)");
 
 /// The real TikTok client: Login Kit token calls and the Display API v2.
 ///
@@ -59,9 +56,7 @@ struct Inner {
 
 impl std::fmt::Debug for TikTokClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TikTokClient")
-            .field("config", &self.inner.cfg)
-            .finish_non_exhaustive()
+        f.debug_struct("TikTokClient").field("config", &self.inner.cfg).finish_non_exhaustive()
     }
 }
 
@@ -74,11 +69,7 @@ enum Req<'a> {
 
 fn base_url(field: &'static str, value: &str) -> Result<String, BuildError> {
     let trimmed = value.trim().trim_end_matches('/');
-    let bad = |reason: String| BuildError::BaseUrl {
-        field,
-        value: value.to_string(),
-        reason,
-    };
+    let bad = |reason: String| BuildError::BaseUrl { field, value: value.to_string(), reason };
     let url = url::Url::parse(trimmed).map_err(|e| bad(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(bad("the scheme must be http or https".into()));
@@ -110,10 +101,7 @@ fn pct(value: &str) -> String {
 
 /// Full jitter: uniform in `[0, min(cap, base · 2^retry)]`.
 pub(crate) fn backoff(base: Duration, cap: Duration, retry: u32) -> Duration {
-    let ceiling = base
-        .checked_mul(2u32.saturating_pow(retry.min(31)))
-        .unwrap_or(cap)
-        .min(cap);
+    let ceiling = base.checked_mul(2u32.saturating_pow(retry.min(31))).unwrap_or(cap).min(cap);
     if ceiling.is_zero() {
         return Duration::ZERO;
     }
@@ -167,10 +155,7 @@ fn transport_error(ep: Endpoint, e: &reqwest::Error, timeout: Duration) -> TikTo
 }
 
 fn invalid_response(ep: Endpoint, what: &str) -> TikTokError {
-    rejected(
-        "invalid_response",
-        format!("{} answered without {what}", ep.name()),
-    )
+    rejected("invalid_response", format!("{} answered without {what}", ep.name()))
 }
 
 impl TikTokClient {
@@ -187,18 +172,12 @@ impl TikTokClient {
         if config.redirect_uri.is_empty() {
             return Err(BuildError::Empty("redirect_uri"));
         }
-        for (name, v) in [
-            ("rate_limit_per_min", config.rate_limit_per_min),
-            ("burst", config.burst),
-        ] {
+        for (name, v) in [("rate_limit_per_min", config.rate_limit_per_min), ("burst", config.burst)] {
             if v == 0 {
                 return Err(BuildError::Zero(name));
             }
         }
-        for (name, d) in [
-            ("rate_window", config.rate_window),
-            ("timeout", config.timeout),
-        ] {
+        for (name, d) in [("rate_window", config.rate_window), ("timeout", config.timeout)] {
             if d.is_zero() {
                 return Err(BuildError::Zero(name));
             }
@@ -228,10 +207,8 @@ impl TikTokClient {
             .map_err(|e| BuildError::Http(e.to_string()))?;
 
         let window = config.rate_window;
-        let data = || {
-            limiter(config.rate_limit_per_min, config.burst, window)
-                .ok_or(BuildError::Zero("rate_limit_per_min"))
-        };
+        let data =
+            || limiter(config.rate_limit_per_min, config.burst, window).ok_or(BuildError::Zero("rate_limit_per_min"));
         let token_budget = limiter(
             TOKEN_BUDGET_PER_WINDOW.max(config.rate_limit_per_min),
             TOKEN_BUDGET_BURST.max(config.burst),
@@ -298,21 +275,11 @@ impl TikTokClient {
             let builder = match &req {
                 Req::Form(url, form) => self.inner.http.post(*url).form(form),
                 Req::Get(url, token) => self.inner.http.get(*url).bearer_auth(token.expose()),
-                Req::Post(url, token, body) => self
-                    .inner
-                    .http
-                    .post(*url)
-                    .bearer_auth(token.expose())
-                    .json(body),
+                Req::Post(url, token, body) => self.inner.http.post(*url).bearer_auth(token.expose()).json(body),
             };
             let start = Instant::now();
             let (status, log_id, outcome, declined) = match builder.send().await {
-                Err(e) => (
-                    None,
-                    None,
-                    Err(transport_error(ep, &e, cfg.timeout)),
-                    e.is_connect(),
-                ),
+                Err(e) => (None, None, Err(transport_error(ep, &e, cfg.timeout)), e.is_connect()),
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let header_log_id = resp
@@ -320,32 +287,17 @@ impl TikTokClient {
                         .get("x-tt-logid")
                         .and_then(|v: &HeaderValue| v.to_str().ok())
                         .map(str::to_string);
-                    let retry_after = decode::retry_after(
-                        resp.headers()
-                            .get(RETRY_AFTER)
-                            .and_then(|v| v.to_str().ok()),
-                    );
+                    let retry_after =
+                        decode::retry_after(resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()));
                     match resp.bytes().await {
-                        Err(e) => (
-                            Some(status),
-                            header_log_id,
-                            Err(transport_error(ep, &e, cfg.timeout)),
-                            false,
-                        ),
+                        Err(e) => (Some(status), header_log_id, Err(transport_error(ep, &e, cfg.timeout)), false),
                         Ok(body) => {
                             let d = decode::decode(status, &body);
                             let outcome = d.outcome.map_err(|e| match e {
-                                TikTokError::RateLimited { .. } => {
-                                    TikTokError::RateLimited { retry_after }
-                                }
+                                TikTokError::RateLimited { .. } => TikTokError::RateLimited { retry_after },
                                 other => other,
                             });
-                            (
-                                Some(status),
-                                d.log_id.or(header_log_id),
-                                outcome,
-                                d.server_declined,
-                            )
+                            (Some(status), d.log_id.or(header_log_id), outcome, d.server_declined)
                         }
                     }
                 }
@@ -377,10 +329,7 @@ impl TikTokClient {
                         return Err(e);
                     }
                     let mut pause = backoff(cfg.backoff_base, cfg.backoff_cap, attempt);
-                    if let TikTokError::RateLimited {
-                        retry_after: Some(ra),
-                    } = &e
-                    {
+                    if let TikTokError::RateLimited { retry_after: Some(ra) } = &e {
                         pause = pause.max((*ra).min(cfg.backoff_cap));
                     }
                     tokio::time::sleep(pause).await;
@@ -390,15 +339,9 @@ impl TikTokClient {
         }
     }
 
-    async fn token_call(
-        &self,
-        form: Vec<(&'static str, &str)>,
-        secrets: &[&str],
-    ) -> Result<TokenGrant, TikTokError> {
+    async fn token_call(&self, form: Vec<(&'static str, &str)>, secrets: &[&str]) -> Result<TokenGrant, TikTokError> {
         let ep = Endpoint::Token;
-        let success = self
-            .call(ep, Req::Form(&self.inner.token_url, form), false, secrets)
-            .await?;
+        let success = self.call(ep, Req::Form(&self.inner.token_url, form), false, secrets).await?;
         let obj = match success {
             Success::Token(obj) => obj,
             // Tolerate a v2-enveloped token answer.
@@ -483,11 +426,7 @@ impl TikTokApi for TikTokClient {
         )
     }
 
-    async fn exchange_code(
-        &self,
-        code: &str,
-        code_verifier: &str,
-    ) -> Result<TokenGrant, TikTokError> {
+    async fn exchange_code(&self, code: &str, code_verifier: &str) -> Result<TokenGrant, TikTokError> {
         let cfg = &self.inner.cfg;
         let secret = cfg.client_secret.expose().as_str();
         let mut form = vec![
@@ -520,32 +459,15 @@ impl TikTokApi for TikTokClient {
         let cfg = &self.inner.cfg;
         let secret = cfg.client_secret.expose().as_str();
         let token = access_token.expose().as_str();
-        let form = vec![
-            ("client_key", cfg.client_key.as_str()),
-            ("client_secret", secret),
-            ("token", token),
-        ];
+        let form = vec![("client_key", cfg.client_key.as_str()), ("client_secret", secret), ("token", token)];
         // Revoking twice is harmless, so every retryable failure is retried.
-        self.call(
-            Endpoint::Revoke,
-            Req::Form(&self.inner.revoke_url, form),
-            true,
-            &[secret, token],
-        )
-        .await
-        .map(|_| ())
+        self.call(Endpoint::Revoke, Req::Form(&self.inner.revoke_url, form), true, &[secret, token]).await.map(|_| ())
     }
 
     async fn user_info(&self, access_token: &Secret<String>) -> Result<TikTokUser, TikTokError> {
         let ep = Endpoint::UserInfo;
-        let s = self
-            .call(
-                ep,
-                Req::Get(&self.inner.user_info_url, access_token),
-                true,
-                &[access_token.expose()],
-            )
-            .await?;
+        let s =
+            self.call(ep, Req::Get(&self.inner.user_info_url, access_token), true, &[access_token.expose()]).await?;
         let data = self.data(ep, s)?;
         let Some(Value::Object(u)) = data.get("user") else {
             self.counters(ep).error();
@@ -574,21 +496,13 @@ impl TikTokApi for TikTokClient {
             body["cursor"] = json!(c);
         }
         let s = self
-            .call(
-                ep,
-                Req::Post(&self.inner.video_list_url, access_token, body),
-                true,
-                &[access_token.expose()],
-            )
+            .call(ep, Req::Post(&self.inner.video_list_url, access_token, body), true, &[access_token.expose()])
             .await?;
         let data = self.data(ep, s)?;
         Ok(VideoPage {
             videos: videos_from(&data),
             cursor: opt_i64(data.get("cursor")),
-            has_more: data
-                .get("has_more")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            has_more: data.get("has_more").and_then(Value::as_bool).unwrap_or(false),
         })
     }
 
@@ -606,20 +520,12 @@ impl TikTokApi for TikTokClient {
             self.counters(ep).error();
             return Err(rejected(
                 "invalid_params",
-                format!(
-                    "video/query takes at most {MAX_QUERY_IDS} ids, got {}",
-                    ids.len()
-                ),
+                format!("video/query takes at most {MAX_QUERY_IDS} ids, got {}", ids.len()),
             ));
         }
         let body = json!({ "filters": { "video_ids": ids } });
         let s = self
-            .call(
-                ep,
-                Req::Post(&self.inner.video_query_url, access_token, body),
-                true,
-                &[access_token.expose()],
-            )
+            .call(ep, Req::Post(&self.inner.video_query_url, access_token, body), true, &[access_token.expose()])
             .await?;
         let data = self.data(ep, s)?;
         Ok(videos_from(&data))
@@ -631,12 +537,8 @@ mod tests {
     use super::*;
 
     fn client(base: &str) -> TikTokClient {
-        let cfg = TikTokConfig::new(
-            "key &=?",
-            Secret::new("s3cret-value".into()),
-            "https://shop.example/cb?x=1 y",
-        )
-        .with_base_url(base);
+        let cfg = TikTokConfig::new("key &=?", Secret::new("s3cret-value".into()), "https://shop.example/cb?x=1 y")
+            .with_base_url(base);
         TikTokClient::new(cfg).expect("client")
     }
 
@@ -644,10 +546,7 @@ mod tests {
     fn authorize_url_is_complete_and_encoded() {
         let c = client("https://auth.example/");
         let u = c.authorize_url("st/ate+=&", "chal_lenge-~.");
-        assert!(
-            u.starts_with("https://auth.example/v2/auth/authorize/?"),
-            "{u}"
-        );
+        assert!(u.starts_with("https://auth.example/v2/auth/authorize/?"), "{u}");
         let parsed = url::Url::parse(&u).expect("url");
         let q: std::collections::HashMap<_, _> = parsed.query_pairs().into_owned().collect();
         assert_eq!(q["client_key"], "key &=?");
@@ -661,10 +560,7 @@ mod tests {
         assert_eq!(q.len(), 8);
         // Percent-encoded, never form-encoded: no '+' for a space, no raw reserved bytes.
         assert!(u.contains("state=st%2Fate%2B%3D%26&"), "{u}");
-        assert!(
-            u.contains("redirect_uri=https%3A%2F%2Fshop.example%2Fcb%3Fx%3D1%20y&"),
-            "{u}"
-        );
+        assert!(u.contains("redirect_uri=https%3A%2F%2Fshop.example%2Fcb%3Fx%3D1%20y&"), "{u}");
         assert!(!u.contains("s3cret"));
     }
 
@@ -679,9 +575,7 @@ mod tests {
             }
         }
         // Full jitter really spreads: some draws land in the lower half of the range.
-        let low = (0..200)
-            .filter(|_| backoff(base, cap, 3) < Duration::from_millis(400))
-            .count();
+        let low = (0..200).filter(|_| backoff(base, cap, 3) < Duration::from_millis(400)).count();
         assert!(low > 20 && low < 180, "{low}");
         assert_eq!(backoff(Duration::ZERO, cap, 5), Duration::ZERO);
     }
@@ -691,47 +585,26 @@ mod tests {
         let ok = TikTokConfig::new("k", Secret::new("s".into()), "https://x/cb");
         let mut c = ok.clone();
         c.api_base_url = "ftp://x".into();
-        assert!(matches!(
-            TikTokClient::new(c),
-            Err(BuildError::BaseUrl {
-                field: "api_base_url",
-                ..
-            })
-        ));
+        assert!(matches!(TikTokClient::new(c), Err(BuildError::BaseUrl { field: "api_base_url", .. })));
         let mut c = ok.clone();
         c.auth_base_url = "not a url".into();
-        assert!(matches!(
-            TikTokClient::new(c),
-            Err(BuildError::BaseUrl { .. })
-        ));
+        assert!(matches!(TikTokClient::new(c), Err(BuildError::BaseUrl { .. })));
         let mut c = ok.clone();
         c.burst = 0;
-        assert!(matches!(
-            TikTokClient::new(c),
-            Err(BuildError::Zero("burst"))
-        ));
+        assert!(matches!(TikTokClient::new(c), Err(BuildError::Zero("burst"))));
         let mut c = ok.clone();
         c.client_secret = Secret::new(String::new());
-        assert!(matches!(
-            TikTokClient::new(c),
-            Err(BuildError::Empty("client_secret"))
-        ));
+        assert!(matches!(TikTokClient::new(c), Err(BuildError::Empty("client_secret"))));
         assert!(TikTokClient::new(ok).is_ok());
     }
 
     #[test]
     fn scrubs_secrets_from_errors() {
         let e = scrub(
-            TikTokError::Rejected {
-                code: "x".into(),
-                message: "bad token act.abcdefgh here".into(),
-            },
+            TikTokError::Rejected { code: "x".into(), message: "bad token act.abcdefgh here".into() },
             &["act.abcdefgh"],
         );
-        assert_eq!(
-            e.to_string(),
-            "TikTok rejected the request: x: bad token [redacted] here"
-        );
+        assert_eq!(e.to_string(), "TikTok rejected the request: x: bad token [redacted] here");
     }
 
     #[test]

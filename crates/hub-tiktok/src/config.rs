@@ -44,11 +44,7 @@ pub struct TikTokConfig {
 impl TikTokConfig {
     /// Production defaults (TikTok's hosts, 570/min + burst 10, 20 s timeout, 3 retries,
     /// backoff 500 ms doubling up to 10 s).
-    pub fn new(
-        client_key: impl Into<String>,
-        client_secret: Secret<String>,
-        redirect_uri: impl Into<String>,
-    ) -> Self {
+    pub fn new(client_key: impl Into<String>, client_secret: Secret<String>, redirect_uri: impl Into<String>) -> Self {
         TikTokConfig {
             client_key: client_key.into(),
             client_secret,
@@ -96,11 +92,7 @@ impl fmt::Debug for TikTokConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error("{field} is not a usable base URL ({value:?}): {reason}")]
-    BaseUrl {
-        field: &'static str,
-        value: String,
-        reason: String,
-    },
+    BaseUrl { field: &'static str, value: String, reason: String },
     #[error("{0} must not be empty")]
     Empty(&'static str),
     #[error("{0} must be greater than zero")]
@@ -115,11 +107,7 @@ mod tests {
 
     #[test]
     fn debug_hides_the_secret() {
-        let c = TikTokConfig::new(
-            "key",
-            Secret::new("canary-secret-4711".into()),
-            "https://x/cb",
-        );
+        let c = TikTokConfig::new("key", Secret::new("canary-secret-4711".into()), "https://x/cb");
         let s = format!("{c:?} {c:#?}");
         assert!(!s.contains("canary-secret-4711"), "{s}");
         assert!(s.contains("[redacted]"));

@@ -56,11 +56,7 @@ pub(crate) fn decode(status: u16, body: &[u8]) -> Decoded {
     };
     if trimmed.is_empty() {
         return if ok_status {
-            Decoded {
-                outcome: Ok(Success::Bare),
-                log_id: None,
-                server_declined: false,
-            }
+            Decoded { outcome: Ok(Success::Bare), log_id: None, server_declined: false }
         } else {
             by_status("an empty body")
         };
@@ -74,11 +70,7 @@ pub(crate) fn decode(status: u16, body: &[u8]) -> Decoded {
         Some(Value::String(code)) if !code.is_empty() => {
             let log_id = text(obj.get("log_id"));
             let desc = text(obj.get("error_description")).unwrap_or_default();
-            Decoded {
-                outcome: Err(from_code(code, &desc, status, log_id.as_deref())),
-                log_id,
-                server_declined: true,
-            }
+            Decoded { outcome: Err(from_code(code, &desc, status, log_id.as_deref())), log_id, server_declined: true }
         }
         // v2 envelope: {"data":…,"error":{"code":…,"message":…,"log_id":…}}
         Some(Value::Object(err)) => {
@@ -90,16 +82,11 @@ pub(crate) fn decode(status: u16, body: &[u8]) -> Decoded {
             };
             match code.as_deref() {
                 Some("ok" | "0") if ok_status => Decoded {
-                    outcome: Ok(Success::Envelope(
-                        obj.get("data").cloned().unwrap_or(Value::Null),
-                    )),
+                    outcome: Ok(Success::Envelope(obj.get("data").cloned().unwrap_or(Value::Null))),
                     log_id,
                     server_declined: false,
                 },
-                Some("ok" | "0") | None => Decoded {
-                    log_id,
-                    ..by_status("an envelope without an error code")
-                },
+                Some("ok" | "0") | None => Decoded { log_id, ..by_status("an envelope without an error code") },
                 Some(code) => {
                     let msg = text(err.get("message")).unwrap_or_default();
                     Decoded {
@@ -114,19 +101,11 @@ pub(crate) fn decode(status: u16, body: &[u8]) -> Decoded {
         _ => {
             let log_id = text(obj.get("log_id"));
             if !ok_status {
-                return Decoded {
-                    log_id,
-                    ..by_status("a JSON body naming no error")
-                };
+                return Decoded { log_id, ..by_status("a JSON body naming no error") };
             }
-            let is_token =
-                matches!(obj.get("access_token"), Some(Value::String(s)) if !s.is_empty());
+            let is_token = matches!(obj.get("access_token"), Some(Value::String(s)) if !s.is_empty());
             Decoded {
-                outcome: Ok(if is_token {
-                    Success::Token(obj)
-                } else {
-                    Success::Bare
-                }),
+                outcome: Ok(if is_token { Success::Token(obj) } else { Success::Bare }),
                 log_id,
                 server_declined: false,
             }
@@ -135,23 +114,16 @@ pub(crate) fn decode(status: u16, body: &[u8]) -> Decoded {
 }
 
 /// Maps an error code TikTok named (OAuth or v2) to what the caller should do.
-pub(crate) fn from_code(
-    code: &str,
-    message: &str,
-    status: u16,
-    log_id: Option<&str>,
-) -> TikTokError {
+pub(crate) fn from_code(code: &str, message: &str, status: u16, log_id: Option<&str>) -> TikTokError {
     let msg = with_log_id(message, log_id);
     match code {
         "invalid_grant" => TikTokError::InvalidGrant { description: msg },
-        "server_error" | "temporarily_unavailable" | "internal_error" => TikTokError::Transient {
-            message: format!("{code}: {msg}"),
-        },
+        "server_error" | "temporarily_unavailable" | "internal_error" => {
+            TikTokError::Transient { message: format!("{code}: {msg}") }
+        }
         "rate_limit_exceeded" => TikTokError::RateLimited { retry_after: None },
         "access_token_invalid" => TikTokError::AccessTokenInvalid,
-        "scope_not_authorized" | "scope_permission_missed" => TikTokError::ScopeMissing {
-            code: code.to_string(),
-        },
+        "scope_not_authorized" | "scope_permission_missed" => TikTokError::ScopeMissing { code: code.to_string() },
         "invalid_params"
         | "invalid_client"
         | "invalid_request"
@@ -163,9 +135,7 @@ pub(crate) fn from_code(
         // A code we do not know: the status is the best hint left.
         _ => match status {
             429 => TikTokError::RateLimited { retry_after: None },
-            408 | 500..=599 => TikTokError::Transient {
-                message: format!("{code}: {msg} (HTTP {status})"),
-            },
+            408 | 500..=599 => TikTokError::Transient { message: format!("{code}: {msg} (HTTP {status})") },
             _ => rejected(code, msg),
         },
     }
@@ -175,21 +145,13 @@ pub(crate) fn from_code(
 pub(crate) fn from_status(status: u16, what: &str) -> TikTokError {
     match status {
         429 => TikTokError::RateLimited { retry_after: None },
-        408 | 500..=599 => TikTokError::Transient {
-            message: format!("HTTP {status} with {what}"),
-        },
-        _ => rejected(
-            &format!("http_{status}"),
-            format!("HTTP {status} with {what}"),
-        ),
+        408 | 500..=599 => TikTokError::Transient { message: format!("HTTP {status} with {what}") },
+        _ => rejected(&format!("http_{status}"), format!("HTTP {status} with {what}")),
     }
 }
 
 pub(crate) fn rejected(code: &str, message: impl Into<String>) -> TikTokError {
-    TikTokError::Rejected {
-        code: code.to_string(),
-        message: message.into(),
-    }
+    TikTokError::Rejected { code: code.to_string(), message: message.into() }
 }
 
 fn with_log_id(message: &str, log_id: Option<&str>) -> String {
@@ -259,24 +221,12 @@ mod tests {
         use Want::*;
         let cases: &[(u16, &str, Want)] = &[
             // v2 envelope successes
-            (
-                200,
-                r#"{"data":{"user":{}},"error":{"code":"ok","message":"","log_id":"L1"}}"#,
-                Envelope,
-            ),
-            (
-                200,
-                r#"{"data":{},"error":{"code":0,"message":""}}"#,
-                Envelope,
-            ),
+            (200, r#"{"data":{"user":{}},"error":{"code":"ok","message":"","log_id":"L1"}}"#, Envelope),
+            (200, r#"{"data":{},"error":{"code":0,"message":""}}"#, Envelope),
             (200, r#"{"data":{},"error":{"code":"0"}}"#, Envelope),
             (200, r#"{"error":{"code":"ok"}}"#, Envelope),
             // "ok" body with a failing status is judged by the status
-            (
-                500,
-                r#"{"data":{},"error":{"code":"ok"}}"#,
-                Err("transient"),
-            ),
+            (500, r#"{"data":{},"error":{"code":"ok"}}"#, Err("transient")),
             (404, r#"{"data":{},"error":{"code":"ok"}}"#, Err("rejected")),
             // v2 errors, with their usual statuses and with HTTP 200
             (
@@ -284,62 +234,18 @@ mod tests {
                 r#"{"data":{},"error":{"code":"access_token_invalid","message":"x","log_id":"L"}}"#,
                 Err("access_token_invalid"),
             ),
-            (
-                200,
-                r#"{"data":{},"error":{"code":"access_token_invalid","message":"x"}}"#,
-                Err("access_token_invalid"),
-            ),
-            (
-                401,
-                r#"{"error":{"code":"scope_not_authorized","message":"x"}}"#,
-                Err("scope_missing"),
-            ),
-            (
-                400,
-                r#"{"error":{"code":"scope_permission_missed","message":"x"}}"#,
-                Err("scope_missing"),
-            ),
-            (
-                400,
-                r#"{"error":{"code":"invalid_params","message":"x"}}"#,
-                Err("rejected"),
-            ),
-            (
-                429,
-                r#"{"error":{"code":"rate_limit_exceeded","message":"x"}}"#,
-                Err("rate_limited"),
-            ),
-            (
-                200,
-                r#"{"error":{"code":"rate_limit_exceeded","message":"x"}}"#,
-                Err("rate_limited"),
-            ),
-            (
-                500,
-                r#"{"error":{"code":"internal_error","message":"x"}}"#,
-                Err("transient"),
-            ),
-            (
-                200,
-                r#"{"error":{"code":"internal_error","message":"x"}}"#,
-                Err("transient"),
-            ),
+            (200, r#"{"data":{},"error":{"code":"access_token_invalid","message":"x"}}"#, Err("access_token_invalid")),
+            (401, r#"{"error":{"code":"scope_not_authorized","message":"x"}}"#, Err("scope_missing")),
+            (400, r#"{"error":{"code":"scope_permission_missed","message":"x"}}"#, Err("scope_missing")),
+            (400, r#"{"error":{"code":"invalid_params","message":"x"}}"#, Err("rejected")),
+            (429, r#"{"error":{"code":"rate_limit_exceeded","message":"x"}}"#, Err("rate_limited")),
+            (200, r#"{"error":{"code":"rate_limit_exceeded","message":"x"}}"#, Err("rate_limited")),
+            (500, r#"{"error":{"code":"internal_error","message":"x"}}"#, Err("transient")),
+            (200, r#"{"error":{"code":"internal_error","message":"x"}}"#, Err("transient")),
             // legacy numeric error codes: unknown, so the status decides
-            (
-                200,
-                r#"{"data":{},"error":{"code":10002,"message":"x"}}"#,
-                Err("rejected"),
-            ),
-            (
-                503,
-                r#"{"data":{},"error":{"code":10002,"message":"x"}}"#,
-                Err("transient"),
-            ),
-            (
-                429,
-                r#"{"error":{"code":"some_new_limit","message":"x"}}"#,
-                Err("rate_limited"),
-            ),
+            (200, r#"{"data":{},"error":{"code":10002,"message":"x"}}"#, Err("rejected")),
+            (503, r#"{"data":{},"error":{"code":10002,"message":"x"}}"#, Err("transient")),
+            (429, r#"{"error":{"code":"some_new_limit","message":"x"}}"#, Err("rate_limited")),
             // envelope without a code: not a success
             (200, r#"{"data":{"user":{}},"error":{}}"#, Err("rejected")),
             (200, r#"{"data":{"user":{}}}"#, Bare),
@@ -349,51 +255,15 @@ mod tests {
                 r#"{"access_token":"act.x","refresh_token":"rft.y","open_id":"o","expires_in":1,"refresh_expires_in":2,"scope":"a","token_type":"Bearer"}"#,
                 Token,
             ),
-            (
-                200,
-                r#"{"error":"invalid_grant","error_description":"gone","log_id":"L"}"#,
-                Err("invalid_grant"),
-            ),
-            (
-                400,
-                r#"{"error":"invalid_grant","error_description":"gone"}"#,
-                Err("invalid_grant"),
-            ),
-            (
-                200,
-                r#"{"error":"invalid_client","error_description":"bad"}"#,
-                Err("rejected"),
-            ),
-            (
-                200,
-                r#"{"error":"invalid_request","error_description":"bad"}"#,
-                Err("rejected"),
-            ),
-            (
-                200,
-                r#"{"error":"unsupported_grant_type"}"#,
-                Err("rejected"),
-            ),
-            (
-                200,
-                r#"{"error":"server_error","error_description":"x"}"#,
-                Err("transient"),
-            ),
-            (
-                500,
-                r#"{"error":"server_error","error_description":"x"}"#,
-                Err("transient"),
-            ),
-            (
-                200,
-                r#"{"error":"temporarily_unavailable"}"#,
-                Err("transient"),
-            ),
-            (
-                200,
-                r#"{"error":"rate_limit_exceeded"}"#,
-                Err("rate_limited"),
-            ),
+            (200, r#"{"error":"invalid_grant","error_description":"gone","log_id":"L"}"#, Err("invalid_grant")),
+            (400, r#"{"error":"invalid_grant","error_description":"gone"}"#, Err("invalid_grant")),
+            (200, r#"{"error":"invalid_client","error_description":"bad"}"#, Err("rejected")),
+            (200, r#"{"error":"invalid_request","error_description":"bad"}"#, Err("rejected")),
+            (200, r#"{"error":"unsupported_grant_type"}"#, Err("rejected")),
+            (200, r#"{"error":"server_error","error_description":"x"}"#, Err("transient")),
+            (500, r#"{"error":"server_error","error_description":"x"}"#, Err("transient")),
+            (200, r#"{"error":"temporarily_unavailable"}"#, Err("transient")),
+            (200, r#"{"error":"rate_limit_exceeded"}"#, Err("rate_limited")),
             // token body refused by the status
             (500, r#"{"access_token":"act.x"}"#, Err("transient")),
             // an empty "error" string names no error
@@ -443,10 +313,8 @@ mod tests {
                 description: "Refresh token is invalid. (log_id 20240101ABC)".into()
             })
         );
-        let d = decode(
-            400,
-            br#"{"data":{},"error":{"code":"invalid_params","message":"Invalid field: x","log_id":"L9"}}"#,
-        );
+        let d =
+            decode(400, br#"{"data":{},"error":{"code":"invalid_params","message":"Invalid field: x","log_id":"L9"}}"#);
         assert_eq!(d.log_id.as_deref(), Some("L9"));
         assert_eq!(
             d.outcome,
@@ -455,28 +323,14 @@ mod tests {
                 message: "Invalid field: x (log_id L9)".into()
             })
         );
-        let d = decode(
-            401,
-            br#"{"error":{"code":"scope_not_authorized","message":"m"}}"#,
-        );
-        assert_eq!(
-            d.outcome,
-            Result::Err(TikTokError::ScopeMissing {
-                code: "scope_not_authorized".into()
-            })
-        );
+        let d = decode(401, br#"{"error":{"code":"scope_not_authorized","message":"m"}}"#);
+        assert_eq!(d.outcome, Result::Err(TikTokError::ScopeMissing { code: "scope_not_authorized".into() }));
     }
 
     #[test]
     fn envelope_data_is_handed_over() {
-        let d = decode(
-            200,
-            br#"{"data":{"user":{"open_id":"o1"}},"error":{"code":"ok"}}"#,
-        );
-        assert_eq!(
-            d.outcome,
-            Ok(Success::Envelope(json!({"user":{"open_id":"o1"}})))
-        );
+        let d = decode(200, br#"{"data":{"user":{"open_id":"o1"}},"error":{"code":"ok"}}"#);
+        assert_eq!(d.outcome, Ok(Success::Envelope(json!({"user":{"open_id":"o1"}}))));
         let d = decode(200, br#"{"error":{"code":0}}"#);
         assert_eq!(d.outcome, Ok(Success::Envelope(Value::Null)));
     }
@@ -494,17 +348,11 @@ mod tests {
     fn lenient_fields() {
         assert_eq!(count(None), 0);
         assert_eq!(count(Some(&Value::Null)), 0);
-        assert_eq!(
-            count(Some(&json!(9_007_199_254_740_993_i64))),
-            9_007_199_254_740_993
-        );
+        assert_eq!(count(Some(&json!(9_007_199_254_740_993_i64))), 9_007_199_254_740_993);
         assert_eq!(count(Some(&json!("12"))), 12);
         assert_eq!(count(Some(&json!(3.0))), 3);
         assert_eq!(count(Some(&json!("x"))), 0);
-        assert_eq!(
-            text(Some(&json!(7_300_000_000_000_000_001_u64))).as_deref(),
-            Some("7300000000000000001")
-        );
+        assert_eq!(text(Some(&json!(7_300_000_000_000_000_001_u64))).as_deref(), Some("7300000000000000001"));
         assert_eq!(text(Some(&json!(""))), None);
         assert_eq!(retry_after(Some(" 3 ")), Some(Duration::from_secs(3)));
         assert_eq!(retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);

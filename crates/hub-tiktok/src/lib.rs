@@ -34,8 +34,6 @@ mod config;
 mod decode;
 mod stats;
 
-pub use client::{
-    MAX_QUERY_IDS, SCOPES, TOKEN_BUDGET_PER_WINDOW, TikTokClient, USER_FIELDS, VIDEO_FIELDS,
-};
+pub use client::{MAX_QUERY_IDS, SCOPES, TOKEN_BUDGET_PER_WINDOW, TikTokClient, USER_FIELDS, VIDEO_FIELDS};
 pub use config::{BuildError, DEFAULT_API_BASE_URL, DEFAULT_AUTH_BASE_URL, TikTokConfig};
 pub use stats::{ClientStats, EndpointStats};

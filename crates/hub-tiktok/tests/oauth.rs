@@ -27,25 +27,16 @@ async fn code_exchange_via_auto_consent_with_pkce() {
     let q = consent(&api, "st/ate+1", VERIFIER).await;
     assert_eq!(q["state"], "st/ate+1", "state survives percent-encoding");
     assert_eq!(q["scopes"], "user.info.basic,user.info.stats,video.list");
-    let g = api
-        .exchange_code(&q["code"], VERIFIER)
-        .await
-        .expect("exchange");
+    let g = api.exchange_code(&q["code"], VERIFIER).await.expect("exchange");
     assert!(g.access_token.expose().starts_with("act."));
     assert!(g.refresh_token.expose().starts_with("rft."));
     assert!(sb.accounts().iter().any(|a| a.open_id == g.open_id));
     assert_eq!((g.expires_in, g.refresh_expires_in), (86_400, 31_536_000));
-    assert_eq!(
-        g.scopes,
-        ["user.info.basic", "user.info.stats", "video.list"]
-    );
+    assert_eq!(g.scopes, ["user.info.basic", "user.info.stats", "video.list"]);
 
     // Codes are single use.
     let again = api.exchange_code(&q["code"], VERIFIER).await;
-    assert!(
-        matches!(again, Err(TikTokError::InvalidGrant { .. })),
-        "{again:?}"
-    );
+    assert!(matches!(again, Err(TikTokError::InvalidGrant { .. })), "{again:?}");
     // Neither answer was retried.
     assert_eq!(sb.stats().token.calls, 2);
     let s = api.stats().token;
@@ -58,18 +49,13 @@ async fn pkce_verifier_is_checked() {
     let api = client(&sb, &cfg);
 
     let q = consent(&api, "s", VERIFIER).await;
-    let r = api
-        .exchange_code(&q["code"], "another-verifier-0123456789-0123456789-xyz")
-        .await;
+    let r = api.exchange_code(&q["code"], "another-verifier-0123456789-0123456789-xyz").await;
     assert!(matches!(r, Err(TikTokError::InvalidGrant { .. })), "{r:?}");
 
     // Without the verifier the sandbox answers invalid_request: a refusal, not a dead grant.
     let q = consent(&api, "s", VERIFIER).await;
     let r = api.exchange_code(&q["code"], "").await;
-    assert!(
-        matches!(&r, Err(TikTokError::Rejected { code, .. }) if code == "invalid_request"),
-        "{r:?}"
-    );
+    assert!(matches!(&r, Err(TikTokError::Rejected { code, .. }) if code == "invalid_request"), "{r:?}");
 }
 
 #[tokio::test]
@@ -84,18 +70,14 @@ async fn refresh_under_each_rotation_mode() {
     assert_eq!(r.refresh_token, g.refresh_token);
     assert_ne!(r.access_token, g.access_token);
     assert_eq!(r.open_id, g.open_id);
-    api.user_info(&r.access_token)
-        .await
-        .expect("new access token works");
+    api.user_info(&r.access_token).await.expect("new access token works");
 
     // may: a new one, and the old one keeps working.
     sb.update(|k| k.rotation = Rotation::May);
     let g = connect(&api).await;
     let r = api.refresh(&g.refresh_token).await.expect("refresh");
     assert_ne!(r.refresh_token, g.refresh_token);
-    api.refresh(&g.refresh_token)
-        .await
-        .expect("old refresh token still valid");
+    api.refresh(&g.refresh_token).await.expect("old refresh token still valid");
 
     // strict: a new one; replaying the old one is invalid_grant and kills the grant.
     sb.update(|k| k.rotation = Rotation::Strict);
@@ -107,10 +89,7 @@ async fn refresh_under_each_rotation_mode() {
 
     // Lifetimes are TikTok's answer, never assumed.
     sb.update(|k| k.token_profile = TokenProfile::New);
-    let r = api
-        .refresh(&connect(&api).await.refresh_token)
-        .await
-        .expect("refresh");
+    let r = api.refresh(&connect(&api).await.refresh_token).await.expect("refresh");
     assert_eq!((r.expires_in, r.refresh_expires_in), (7_200, 15_552_000));
 }
 
@@ -126,23 +105,14 @@ async fn oauth_errors_are_decided_by_the_body_with_200_and_400() {
         sb.update(|k| k.oauth_error_status = status);
         let dead = Secret::new("rft.nonexistent-refresh-token".to_string());
         let r = api.refresh(&dead).await;
-        assert!(
-            matches!(r, Err(TikTokError::InvalidGrant { .. })),
-            "{status}: {r:?}"
-        );
+        assert!(matches!(r, Err(TikTokError::InvalidGrant { .. })), "{status}: {r:?}");
 
         let g = connect(&api).await;
         let r = wrong.refresh(&g.refresh_token).await;
-        assert!(
-            matches!(&r, Err(TikTokError::Rejected { code, .. }) if code == "invalid_client"),
-            "{status}: {r:?}"
-        );
+        assert!(matches!(&r, Err(TikTokError::Rejected { code, .. }) if code == "invalid_client"), "{status}: {r:?}");
     }
     // TikTok's description and log id are kept for support tickets.
-    let e = api
-        .refresh(&Secret::new("rft.nope-nope-nope".into()))
-        .await
-        .expect_err("dead");
+    let e = api.refresh(&Secret::new("rft.nope-nope-nope".into())).await.expect_err("dead");
     assert!(e.to_string().contains("log_id"), "{e}");
 }
 
@@ -154,15 +124,10 @@ async fn revoke_ends_the_grant() {
     api.user_info(&g.access_token).await.expect("works before");
 
     api.revoke(&g.access_token).await.expect("revoke");
-    assert_eq!(
-        reason(api.user_info(&g.access_token).await),
-        "access_token_invalid"
-    );
+    assert_eq!(reason(api.user_info(&g.access_token).await), "access_token_invalid");
     assert_eq!(reason(api.refresh(&g.refresh_token).await), "invalid_grant");
     // Revoking an unknown token is not an error (RFC 7009).
-    api.revoke(&Secret::new("act.unknown".into()))
-        .await
-        .expect("idempotent");
+    api.revoke(&Secret::new("act.unknown".into())).await.expect("idempotent");
     assert_eq!(api.stats().revoke.calls, 2);
     assert_eq!(sb.stats().revoke.calls, 2);
 }
@@ -173,10 +138,7 @@ async fn user_removing_the_app_means_reconnect() {
     let api = client(&sb, &cfg);
     let g = connect(&api).await;
     sb.revoke_grant(&g.open_id);
-    assert_eq!(
-        reason(api.user_info(&g.access_token).await),
-        "access_token_invalid"
-    );
+    assert_eq!(reason(api.user_info(&g.access_token).await), "access_token_invalid");
     assert_eq!(reason(api.refresh(&g.refresh_token).await), "invalid_grant");
 }
 
@@ -189,10 +151,7 @@ async fn token_server_errors_are_retried_then_transient() {
 
     sb.update(|k| k.fault_token_server_error = 1.0);
     let r = api.refresh(&g.refresh_token).await;
-    assert!(
-        matches!(&r, Err(TikTokError::Transient { message }) if message.contains("server_error")),
-        "{r:?}"
-    );
+    assert!(matches!(&r, Err(TikTokError::Transient { message }) if message.contains("server_error")), "{r:?}");
     let max = api.config().max_retries;
     assert_eq!(sb.stats().token.calls - before, u64::from(max) + 1);
 
@@ -202,20 +161,13 @@ async fn token_server_errors_are_retried_then_transient() {
     c.max_retries = 10;
     let patient = TikTokClient::new(c).expect("client");
     for _ in 0..5 {
-        patient
-            .refresh(&g.refresh_token)
-            .await
-            .expect("eventually refreshed");
+        patient.refresh(&g.refresh_token).await.expect("eventually refreshed");
     }
 }
 
 #[tokio::test]
 async fn a_timed_out_refresh_is_not_replayed() {
-    let (sb, cfg) = sandbox(SandboxConfig {
-        rotation: Rotation::Strict,
-        ..sandbox_cfg()
-    })
-    .await;
+    let (sb, cfg) = sandbox(SandboxConfig { rotation: Rotation::Strict, ..sandbox_cfg() }).await;
     let api = client(&sb, &cfg);
     let g = connect(&api).await;
     let before = sb.stats().token.calls;
@@ -223,23 +175,11 @@ async fn a_timed_out_refresh_is_not_replayed() {
     let mut c = client_cfg(&sb, &cfg);
     c.timeout = Duration::from_millis(300);
     let hasty = TikTokClient::new(c).expect("client");
-    sb.update(|k| {
-        k.latency_ms = Some(LatencyMs {
-            min: 1500,
-            max: 1500,
-        })
-    });
+    sb.update(|k| k.latency_ms = Some(LatencyMs { min: 1500, max: 1500 }));
     let start = Instant::now();
     let r = hasty.refresh(&g.refresh_token).await;
-    assert!(
-        matches!(&r, Err(TikTokError::Transient { message }) if message.contains("timed out")),
-        "{r:?}"
-    );
-    assert!(
-        start.elapsed() < Duration::from_millis(1400),
-        "{:?}",
-        start.elapsed()
-    );
+    assert!(matches!(&r, Err(TikTokError::Transient { message }) if message.contains("timed out")), "{r:?}");
+    assert!(start.elapsed() < Duration::from_millis(1400), "{:?}", start.elapsed());
     // The answer was lost, not refused: the server may have rotated the token, so a
     // retry could replay a dead refresh token and kill the grant. Exactly one attempt.
     assert_eq!(sb.stats().token.calls - before, 1);
@@ -248,9 +188,7 @@ async fn a_timed_out_refresh_is_not_replayed() {
 
 /// A fake server that answers every request with a redirect to `target`.
 async fn redirecting_server(target: String) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = listener.accept().await {
@@ -281,13 +219,6 @@ async fn the_token_call_never_follows_a_redirect() {
     c.api_base_url = fake;
     let redirected = TikTokClient::new(c).expect("client");
     let r = redirected.refresh(&g.refresh_token).await;
-    assert!(
-        matches!(&r, Err(TikTokError::Rejected { code, .. }) if code == "http_307"),
-        "{r:?}"
-    );
-    assert_eq!(
-        sb.stats().token.calls,
-        before,
-        "the secret never reached the redirect target"
-    );
+    assert!(matches!(&r, Err(TikTokError::Rejected { code, .. }) if code == "http_307"), "{r:?}");
+    assert_eq!(sb.stats().token.calls, before, "the secret never reached the redirect target");
 }
