@@ -497,3 +497,15 @@ async fn control_routes_accounts_videos_and_mint() {
     assert!(r.headers().contains_key("x-tt-logid"));
     t.sb.stop().await;
 }
+
+#[tokio::test]
+async fn ten_thousand_accounts_start_instantly() {
+    let started = Instant::now();
+    let t = start(SandboxConfig { accounts: 10_000, workers: 1, ..Default::default() }).await;
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    let tok = t.sb.issue_tokens(9_999, ALL_SCOPES);
+    let (s, b) = t.user_info(&tok.access_token, "display_name,video_count").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["data"]["user"]["display_name"], "Sandbox Store 9999");
+    t.sb.stop().await;
+}
