@@ -113,6 +113,17 @@ impl Drop for Held {
 
 /// Builds an engine over `world`, with `tiktok` as TikTok and a clock fixed at `now`.
 pub fn engine(world: &Shared, tiktok: MockTikTokApi, now: DateTime<Utc>, config: EngineConfig) -> Engine {
+    engine_with_cipher(world, tiktok, now, config, cipher())
+}
+
+/// [`engine`] with a given token cipher (key rotation tests).
+pub fn engine_with_cipher(
+    world: &Shared,
+    tiktok: MockTikTokApi,
+    now: DateTime<Utc>,
+    config: EngineConfig,
+    token_cipher: Arc<AesGcmCipher>,
+) -> Engine {
     let w = world;
     let mut stores = MockStoreRepo::new();
     let s = w.clone();
@@ -208,6 +219,25 @@ pub fn engine(world: &Shared, tiktok: MockTikTokApi, now: DateTime<Utc>, config:
             .collect();
         due.sort_by_key(|a| a.token_expires_at);
         Ok(due)
+    });
+    let s = w.clone();
+    accounts.expect_list_with_tokens_after().returning(move |after, limit| {
+        let w = s.lock().unwrap();
+        let mut rows: Vec<Account> =
+            w.accounts.values().filter(|a| a.id > after && a.tokens.is_some()).cloned().collect();
+        rows.sort_by_key(|a| a.id);
+        rows.truncate(limit as usize);
+        Ok(rows)
+    });
+    let s = w.clone();
+    accounts.expect_replace_ciphertexts().returning(move |id, expected, new| {
+        let mut w = s.lock().unwrap();
+        let a = w.accounts.values_mut().find(|a| a.id == id).ok_or(RepoError::NotFound)?;
+        if a.tokens.as_ref() != Some(expected) {
+            return Ok(false);
+        }
+        a.tokens = Some(new.clone());
+        Ok(true)
     });
     let s = w.clone();
     accounts.expect_save_connected().returning(move |c, audit| {
@@ -406,7 +436,7 @@ pub fn engine(world: &Shared, tiktok: MockTikTokApi, now: DateTime<Utc>, config:
         locks: Arc::new(locks),
         health: Arc::new(health),
         tiktok: Arc::new(tiktok),
-        cipher: cipher(),
+        cipher: token_cipher,
         clock: Arc::new(clock),
     };
     Engine::new(ports, config, STATE_SECRET)
