@@ -22,10 +22,7 @@ pub struct ConfigError {
 }
 
 fn bad(var: &'static str, expected: impl Into<String>) -> ConfigError {
-    ConfigError {
-        var,
-        expected: expected.into(),
-    }
+    ConfigError { var, expected: expected.into() }
 }
 
 /// `development` or `production`.
@@ -66,20 +63,13 @@ impl IpNet {
     /// Whether `ip` is inside this network.
     pub fn contains(&self, ip: IpAddr) -> bool {
         fn masked(bits: u128, prefix: u8, width: u8) -> u128 {
-            if prefix == 0 {
-                0
-            } else {
-                bits >> (width - prefix)
-            }
+            if prefix == 0 { 0 } else { bits >> (width - prefix) }
         }
         match (self.addr, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                masked(u32::from(n).into(), self.prefix, 32)
-                    == masked(u32::from(a).into(), self.prefix, 32)
+                masked(u32::from(n).into(), self.prefix, 32) == masked(u32::from(a).into(), self.prefix, 32)
             }
-            (IpAddr::V6(n), IpAddr::V6(a)) => {
-                masked(n.into(), self.prefix, 128) == masked(a.into(), self.prefix, 128)
-            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => masked(n.into(), self.prefix, 128) == masked(a.into(), self.prefix, 128),
             _ => false,
         }
     }
@@ -90,10 +80,7 @@ impl FromStr for IpNet {
 
     fn from_str(s: &str) -> Result<Self, ()> {
         let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (
-                a.parse::<IpAddr>().map_err(|_| ())?,
-                Some(p.parse::<u8>().map_err(|_| ())?),
-            ),
+            Some((a, p)) => (a.parse::<IpAddr>().map_err(|_| ())?, Some(p.parse::<u8>().map_err(|_| ())?)),
             None => (s.parse::<IpAddr>().map_err(|_| ())?, None),
         };
         let width = if addr.is_ipv4() { 32 } else { 128 };
@@ -166,27 +153,17 @@ struct Reader<F: Fn(&str) -> Option<String>> {
 impl<F: Fn(&str) -> Option<String>> Reader<F> {
     /// The trimmed value, `None` when unset or blank.
     fn opt(&self, var: &str) -> Option<String> {
-        (self.get)(var)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
+        (self.get)(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
     }
 
     fn required(&self, var: &'static str, expected: &str) -> Result<String, ConfigError> {
-        self.opt(var)
-            .ok_or_else(|| bad(var, format!("is required: {expected}")))
+        self.opt(var).ok_or_else(|| bad(var, format!("is required: {expected}")))
     }
 
-    fn parse<T: FromStr>(
-        &self,
-        var: &'static str,
-        default: T,
-        expected: &str,
-    ) -> Result<T, ConfigError> {
+    fn parse<T: FromStr>(&self, var: &'static str, default: T, expected: &str) -> Result<T, ConfigError> {
         match self.opt(var) {
             None => Ok(default),
-            Some(v) => v
-                .parse()
-                .map_err(|_| bad(var, format!("must be {expected}"))),
+            Some(v) => v.parse().map_err(|_| bad(var, format!("must be {expected}"))),
         }
     }
 
@@ -199,11 +176,7 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
     ) -> Result<T, ConfigError> {
         let expected = format!("must be a whole number from {min} to {max}");
         let v = self.parse(var, default, &expected)?;
-        if v < min || v > max {
-            Err(bad(var, expected))
-        } else {
-            Ok(v)
-        }
+        if v < min || v > max { Err(bad(var, expected)) } else { Ok(v) }
     }
 
     fn flag(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
@@ -220,12 +193,7 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
     fn tz(&self, var: &'static str) -> Result<Tz, ConfigError> {
         match self.opt(var) {
             None => Ok(Tz::UTC),
-            Some(v) => v.parse().map_err(|_| {
-                bad(
-                    var,
-                    "must be an IANA time zone name such as UTC or Asia/Jakarta",
-                )
-            }),
+            Some(v) => v.parse().map_err(|_| bad(var, "must be an IANA time zone name such as UTC or Asia/Jakarta")),
         }
     }
 
@@ -234,9 +202,7 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
             Some(d) => self.opt(var).unwrap_or_else(|| d.to_owned()),
             None => self.required(var, "an http(s) URL")?,
         };
-        if !(v.starts_with("https://") || v.starts_with("http://"))
-            || v.contains(char::is_whitespace)
-        {
+        if !(v.starts_with("https://") || v.starts_with("http://")) || v.contains(char::is_whitespace) {
             return Err(bad(var, "must be an http:// or https:// URL"));
         }
         Ok(v.trim_end_matches('/').to_owned())
@@ -247,27 +213,20 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         let fields = v.split_whitespace().count();
         // Five fields as in crontab; the cron crate wants seconds first.
         if fields != 5 || cron::Schedule::from_str(&format!("0 {v}")).is_err() {
-            return Err(bad(
-                var,
-                "must be a five-field crontab expression such as \"0 2 * * *\"",
-            ));
+            return Err(bad(var, "must be a five-field crontab expression such as \"0 2 * * *\""));
         }
         Ok(v)
     }
 
     fn list(&self, var: &str) -> Vec<String> {
         self.opt(var)
-            .map(|v| {
-                v.split(',')
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
+            .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
             .unwrap_or_default()
     }
 }
 
-const KEY_EXPECTED: &str = "must be 64 hex characters (32 bytes), or a comma-separated list of id:64-hex keys with the newest first";
+const KEY_EXPECTED: &str =
+    "must be 64 hex characters (32 bytes), or a comma-separated list of id:64-hex keys with the newest first";
 
 fn parse_token_keys(raw: &str) -> Result<Vec<TokenKey>, ConfigError> {
     let mut keys: Vec<TokenKey> = Vec::new();
@@ -277,8 +236,7 @@ fn parse_token_keys(raw: &str) -> Result<Vec<TokenKey>, ConfigError> {
             None if i == 0 && !raw.contains(',') => ("k1".to_owned(), entry),
             None => return Err(bad("TOKEN_ENC_KEY", KEY_EXPECTED)),
         };
-        let id_ok =
-            !id.is_empty() && id.len() <= 16 && id.bytes().all(|b| b.is_ascii_alphanumeric());
+        let id_ok = !id.is_empty() && id.len() <= 16 && id.bytes().all(|b| b.is_ascii_alphanumeric());
         let mut key = [0u8; 32];
         if !id_ok || hex_key.len() != 64 || hex::decode_to_slice(hex_key, &mut key).is_err() {
             return Err(bad("TOKEN_ENC_KEY", KEY_EXPECTED));
@@ -286,10 +244,7 @@ fn parse_token_keys(raw: &str) -> Result<Vec<TokenKey>, ConfigError> {
         if keys.iter().any(|k| k.id == id) {
             return Err(bad("TOKEN_ENC_KEY", "must not repeat a key id"));
         }
-        keys.push(TokenKey {
-            id,
-            key: Secret::new(key),
-        });
+        keys.push(TokenKey { id, key: Secret::new(key) });
     }
     Ok(keys)
 }
@@ -306,14 +261,10 @@ impl Config {
 
         let database_url = r.required("DATABASE_URL", "a postgres:// URL")?;
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(bad(
-                "DATABASE_URL",
-                "must be a postgres:// or postgresql:// URL",
-            ));
+            return Err(bad("DATABASE_URL", "must be a postgres:// or postgresql:// URL"));
         }
         let tiktok_client_key = r.required("TIKTOK_CLIENT_KEY", "your TikTok app's client key")?;
-        let tiktok_client_secret =
-            r.required("TIKTOK_CLIENT_SECRET", "your TikTok app's client secret")?;
+        let tiktok_client_secret = r.required("TIKTOK_CLIENT_SECRET", "your TikTok app's client secret")?;
         let tiktok_redirect_uri = r.url("TIKTOK_REDIRECT_URI", None)?;
         if tiktok_redirect_uri.contains(['?', '#']) {
             return Err(bad(
@@ -324,11 +275,7 @@ impl Config {
         // TikTok compares it byte for byte: keep it exactly as given.
         let tiktok_redirect_uri = r.opt("TIKTOK_REDIRECT_URI").unwrap_or(tiktok_redirect_uri);
         let token_keys = parse_token_keys(&r.required("TOKEN_ENC_KEY", KEY_EXPECTED)?)?;
-        let admin_api_keys: Vec<Secret<String>> = r
-            .list("ADMIN_API_KEY")
-            .into_iter()
-            .map(Secret::new)
-            .collect();
+        let admin_api_keys: Vec<Secret<String>> = r.list("ADMIN_API_KEY").into_iter().map(Secret::new).collect();
         if admin_api_keys.is_empty() {
             return Err(bad(
                 "ADMIN_API_KEY",
@@ -336,20 +283,11 @@ impl Config {
             ));
         }
         if admin_api_keys.iter().any(|k| k.expose().len() < 32) {
-            return Err(bad(
-                "ADMIN_API_KEY",
-                "must hold keys of at least 32 characters each",
-            ));
+            return Err(bad("ADMIN_API_KEY", "must hold keys of at least 32 characters each"));
         }
-        let state_secret = r.required(
-            "STATE_SECRET",
-            "at least 32 random characters (e.g. 64 hex)",
-        )?;
+        let state_secret = r.required("STATE_SECRET", "at least 32 random characters (e.g. 64 hex)")?;
         if state_secret.len() < 32 {
-            return Err(bad(
-                "STATE_SECRET",
-                "must be at least 32 characters (e.g. 64 hex)",
-            ));
+            return Err(bad("STATE_SECRET", "must be at least 32 characters (e.g. 64 hex)"));
         }
 
         let app_env = match r.opt("APP_ENV").or_else(|| r.opt("NODE_ENV")).as_deref() {
@@ -357,19 +295,11 @@ impl Config {
             Some("production") => AppEnv::Production,
             Some(_) => return Err(bad("APP_ENV", "must be development or production")),
         };
-        let log_level = match r
-            .opt("LOG_LEVEL")
-            .unwrap_or_else(|| "info".into())
-            .to_ascii_lowercase()
-            .as_str()
-        {
+        let log_level = match r.opt("LOG_LEVEL").unwrap_or_else(|| "info".into()).to_ascii_lowercase().as_str() {
             l @ ("trace" | "debug" | "info" | "warn" | "error") => l.to_owned(),
             "fatal" => "error".to_owned(),
             _ => {
-                return Err(bad(
-                    "LOG_LEVEL",
-                    "must be trace, debug, info, warn, error or fatal",
-                ));
+                return Err(bad("LOG_LEVEL", "must be trace, debug, info, warn, error or fatal"));
             }
         };
         let log_format = match r.opt("LOG_FORMAT").as_deref() {
@@ -379,12 +309,10 @@ impl Config {
         };
         let mut trusted_proxies = Vec::new();
         for p in r.list("TRUSTED_PROXIES") {
-            trusted_proxies.push(p.parse().map_err(|()| {
-                bad(
-                    "TRUSTED_PROXIES",
-                    "must be comma-separated IP addresses or CIDR networks",
-                )
-            })?);
+            trusted_proxies.push(
+                p.parse()
+                    .map_err(|()| bad("TRUSTED_PROXIES", "must be comma-separated IP addresses or CIDR networks"))?,
+            );
         }
         let public_base_url = match r.opt("PUBLIC_BASE_URL") {
             Some(_) => r.url("PUBLIC_BASE_URL", None)?,
@@ -405,28 +333,15 @@ impl Config {
             tiktok_client_secret: Secret::new(tiktok_client_secret),
             tiktok_redirect_uri,
             tiktok_auth_base_url: r.url("TIKTOK_AUTH_BASE_URL", Some("https://www.tiktok.com"))?,
-            tiktok_api_base_url: r
-                .url("TIKTOK_API_BASE_URL", Some("https://open.tiktokapis.com"))?,
-            tiktok_rate_limit_per_min: r.ranged(
-                "TIKTOK_RATE_LIMIT_PER_MIN",
-                570u32,
-                1,
-                1_000_000,
-            )?,
-            tiktok_timeout: Duration::from_secs(r.ranged(
-                "TIKTOK_TIMEOUT_SECONDS",
-                20u64,
-                1,
-                600,
-            )?),
+            tiktok_api_base_url: r.url("TIKTOK_API_BASE_URL", Some("https://open.tiktokapis.com"))?,
+            tiktok_rate_limit_per_min: r.ranged("TIKTOK_RATE_LIMIT_PER_MIN", 570u32, 1, 1_000_000)?,
+            tiktok_timeout: Duration::from_secs(r.ranged("TIKTOK_TIMEOUT_SECONDS", 20u64, 1, 600)?),
             token_keys,
             admin_api_keys,
             state_secret: Secret::new(state_secret.into_bytes()),
             sync_concurrency: r.ranged("SYNC_CONCURRENCY", 30usize, 1, 1000)?,
             video_sync_concurrency: r.ranged("VIDEO_SYNC_CONCURRENCY", 20usize, 1, 1000)?,
-            token_refresh_window: Duration::from_secs(
-                3600 * r.ranged("TOKEN_REFRESH_WINDOW_HOURS", 6u64, 1, 24 * 30)?,
-            ),
+            token_refresh_window: Duration::from_secs(3600 * r.ranged("TOKEN_REFRESH_WINDOW_HOURS", 6u64, 1, 24 * 30)?),
             report_tz: r.tz("REPORT_TZ")?,
             cron_enabled: r.flag("CRON_ENABLED", true)?,
             tz: r.tz("TZ")?,
@@ -439,20 +354,11 @@ impl Config {
             rate_limit_admin_per_min: r.ranged("RATE_LIMIT_ADMIN_PER_MIN", 100u32, 0, 1_000_000)?,
             rate_limit_oauth_per_min: r.ranged("RATE_LIMIT_OAUTH_PER_MIN", 10u32, 0, 1_000_000)?,
             auth_failure_max: r.ranged("AUTH_FAILURE_MAX", 5u32, 0, 1_000_000)?,
-            auth_failure_block: Duration::from_secs(
-                60 * r.ranged("AUTH_FAILURE_BLOCK_MINUTES", 15u64, 0, 24 * 60)?,
-            ),
+            auth_failure_block: Duration::from_secs(60 * r.ranged("AUTH_FAILURE_BLOCK_MINUTES", 15u64, 0, 24 * 60)?),
             trusted_proxies,
             oauth_open_connect: r.flag("OAUTH_OPEN_CONNECT", false)?,
-            connect_link_ttl: Duration::from_secs(
-                3600 * r.ranged("CONNECT_LINK_TTL_HOURS", 72u64, 1, 24 * 30)?,
-            ),
-            shutdown_grace: Duration::from_secs(r.ranged(
-                "SHUTDOWN_GRACE_SECONDS",
-                30u64,
-                0,
-                3600,
-            )?),
+            connect_link_ttl: Duration::from_secs(3600 * r.ranged("CONNECT_LINK_TTL_HOURS", 72u64, 1, 24 * 30)?),
+            shutdown_grace: Duration::from_secs(r.ranged("SHUTDOWN_GRACE_SECONDS", 30u64, 0, 3600)?),
             metrics_addr: r.opt("METRICS_ADDR"),
         })
     }
@@ -480,19 +386,10 @@ mod tests {
             ("DATABASE_URL", "postgres://hub:pw@localhost/hub".to_owned()),
             ("TIKTOK_CLIENT_KEY", "ck".to_owned()),
             ("TIKTOK_CLIENT_SECRET", "canary-client-secret".to_owned()),
-            (
-                "TIKTOK_REDIRECT_URI",
-                "https://hub.example.com/auth/tiktok/callback".to_owned(),
-            ),
+            ("TIKTOK_REDIRECT_URI", "https://hub.example.com/auth/tiktok/callback".to_owned()),
             ("TOKEN_ENC_KEY", KEY.to_owned()),
-            (
-                "ADMIN_API_KEY",
-                "canary-admin-key-0123456789abcdefghij".to_owned(),
-            ),
-            (
-                "STATE_SECRET",
-                "canary-state-secret-0123456789abcdef".to_owned(),
-            ),
+            ("ADMIN_API_KEY", "canary-admin-key-0123456789abcdefghij".to_owned()),
+            ("STATE_SECRET", "canary-state-secret-0123456789abcdef".to_owned()),
         ])
     }
 
@@ -514,14 +411,7 @@ mod tests {
         assert_eq!(c.token_keys.len(), 1);
         assert_eq!(c.token_keys[0].id, "k1");
         assert_eq!(c.tiktok_api_base_url, "https://open.tiktokapis.com");
-        assert_eq!(
-            (
-                c.rate_limit_admin_per_min,
-                c.rate_limit_oauth_per_min,
-                c.auth_failure_max
-            ),
-            (100, 10, 5)
-        );
+        assert_eq!((c.rate_limit_admin_per_min, c.rate_limit_oauth_per_min, c.auth_failure_max), (100, 10, 5));
         assert!(!c.oauth_open_connect);
     }
 
@@ -558,13 +448,7 @@ mod tests {
             assert_eq!(err.var, *var, "{var}={value:?} → {err}");
             let line = err.to_string();
             assert!(!line.contains('\n'));
-            let secret = [
-                "DATABASE_URL",
-                "TOKEN_ENC_KEY",
-                "ADMIN_API_KEY",
-                "STATE_SECRET",
-                "TIKTOK_CLIENT_SECRET",
-            ];
+            let secret = ["DATABASE_URL", "TOKEN_ENC_KEY", "ADMIN_API_KEY", "STATE_SECRET", "TIKTOK_CLIENT_SECRET"];
             if secret.contains(var) && value.len() >= 3 {
                 assert!(!line.contains(value), "{line} echoes the secret value");
             }
@@ -637,14 +521,8 @@ mod docs_tests {
             .collect();
         let undocumented: Vec<_> = read.difference(&documented).collect();
         let unknown: Vec<_> = documented.difference(&read).collect();
-        assert!(
-            undocumented.is_empty(),
-            "read but not in .env.example: {undocumented:?}"
-        );
-        assert!(
-            unknown.is_empty(),
-            "in .env.example but never read: {unknown:?}"
-        );
+        assert!(undocumented.is_empty(), "read but not in .env.example: {undocumented:?}");
+        assert!(unknown.is_empty(), "in .env.example but never read: {unknown:?}");
     }
 
     /// The example file itself is a valid configuration.
@@ -654,10 +532,7 @@ mod docs_tests {
         let map: std::collections::HashMap<String, String> = example
             .lines()
             .filter(|l| !l.starts_with('#'))
-            .filter_map(|l| {
-                l.split_once('=')
-                    .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-            })
+            .filter_map(|l| l.split_once('=').map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())))
             .collect();
         super::Config::from_lookup(|k| map.get(k).cloned()).expect(".env.example must parse");
     }

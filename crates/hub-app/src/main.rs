@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod config;
 mod telemetry;
+mod wiring;
 
 use config::Config;
 
@@ -27,16 +28,24 @@ enum Command {
     Migrate,
     /// Check the configuration and print it with secrets redacted.
     CheckConfig,
+    /// Run a sync job once, now, and print its summary as JSON.
+    Sync {
+        /// all | user | video | refresh_tokens
+        #[arg(long, default_value = "all")]
+        job: String,
+        /// Sync only this store.
+        #[arg(long)]
+        store: Option<String>,
+    },
+    /// Re-encrypt every stored token with the newest TOKEN_ENC_KEY (safe to interrupt and rerun).
+    Reencrypt,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A `.env` file fills in what the environment lacks; it never overrides.
     let _ = dotenvy::dotenv();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("tiktok-hub: cannot start the async runtime: {e}");
@@ -65,6 +74,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::CheckConfig => {
             println!("{config:#?}");
+            Ok(())
+        }
+        Command::Sync { job, store } => {
+            let selection = hub_engine::JobSelection::parse(&job)
+                .with_context(|| format!("--job must be all, user, video or refresh_tokens, not {job:?}"))?;
+            let hub = wiring::build(&config).await?;
+            let json = match store {
+                Some(code) => {
+                    let code = hub_domain::StoreCode::parse(&code).map_err(|e| anyhow::anyhow!("--store: {e}"))?;
+                    serde_json::to_string_pretty(&hub.engine.sync_store(&code, selection).await?)?
+                }
+                None => serde_json::to_string_pretty(
+                    &hub.engine.run_sync(selection, None, hub_domain::RunTrigger::Cli).await?,
+                )?,
+            };
+            println!("{json}");
+            Ok(())
+        }
+        Command::Reencrypt => {
+            let hub = wiring::build(&config).await?;
+            let report = hub.engine.reencrypt_tokens(500).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
     }

@@ -1,0 +1,104 @@
+//! The composition root: adapters built from the config and plugged into the engine.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use hub_engine::{AesGcmCipher, Engine, EngineConfig, Ports};
+use hub_ports::SystemClock;
+use hub_postgres::{Db, DbConfig};
+use hub_tiktok::{TikTokClient, TikTokConfig};
+
+use crate::config::Config;
+
+/// Everything a running hub holds.
+pub struct Hub {
+    pub engine: Arc<Engine>,
+    pub db: Db,
+    pub tiktok: Arc<TikTokClient>,
+    pub cipher: Arc<AesGcmCipher>,
+}
+
+/// A name for this process in sync runs and refresh leases: host, pid and a random suffix.
+fn instance_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
+    let host = if host.is_empty() { "hub".to_owned() } else { host };
+    let suffix = &hub_engine::state::random_token(4)[..4];
+    let id = format!("{host}:{}:{suffix}", std::process::id());
+    id.chars().take(100).collect()
+}
+
+/// Connects to the database (pre-warming `DB_POOL_MIN` connections) and wires the engine.
+pub async fn build(config: &Config) -> anyhow::Result<Hub> {
+    let db = Db::connect(&DbConfig {
+        url: config.database_url.expose().clone(),
+        max_size: config.db_pool_size,
+        wait_timeout: Duration::from_secs(10),
+    })
+    .await?;
+    let warm: Vec<_> = futures_warm(&db, config.db_pool_min).await;
+    drop(warm);
+
+    let keys: Vec<(String, hub_domain::Secret<[u8; 32]>)> =
+        config.token_keys.iter().map(|k| (k.id.clone(), k.key.clone())).collect();
+    let cipher = Arc::new(AesGcmCipher::new(&keys).context("TOKEN_ENC_KEY")?);
+    if !cipher.self_test() {
+        anyhow::bail!("TOKEN_ENC_KEY failed the encryption self-test");
+    }
+
+    let mut tiktok_config = TikTokConfig::new(
+        config.tiktok_client_key.clone(),
+        config.tiktok_client_secret.clone(),
+        config.tiktok_redirect_uri.clone(),
+    );
+    tiktok_config.auth_base_url = config.tiktok_auth_base_url.clone();
+    tiktok_config.api_base_url = config.tiktok_api_base_url.clone();
+    tiktok_config.rate_limit_per_min = config.tiktok_rate_limit_per_min;
+    tiktok_config.burst = config.tiktok_rate_limit_per_min.min(600).saturating_sub(570).clamp(1, 10);
+    tiktok_config.timeout = config.tiktok_timeout;
+    let tiktok = Arc::new(TikTokClient::new(tiktok_config).context("TikTok client")?);
+
+    let repos = Arc::new(db.clone());
+    let ports = Ports {
+        stores: repos.clone(),
+        accounts: repos.clone(),
+        snapshots: repos.clone(),
+        sync_logs: repos.clone(),
+        sync_runs: repos.clone(),
+        audit: repos.clone(),
+        connect: repos.clone(),
+        locks: repos.clone(),
+        health: repos,
+        tiktok: tiktok.clone(),
+        cipher: cipher.clone(),
+        clock: Arc::new(SystemClock),
+    };
+    let engine_config = EngineConfig {
+        sync_concurrency: config.sync_concurrency,
+        video_sync_concurrency: config.video_sync_concurrency,
+        refresh_window: config.token_refresh_window,
+        report_tz: config.report_tz,
+        public_base_url: config.public_base_url.clone(),
+        open_connect: config.oauth_open_connect,
+        connect_link_ttl: config.connect_link_ttl,
+        instance_id: instance_id(),
+        ..EngineConfig::default()
+    };
+    let engine = Arc::new(Engine::new(ports, engine_config, config.state_secret.expose()));
+    Ok(Hub { engine, db, tiktok, cipher })
+}
+
+/// Opens up to `n` pool connections at once and returns them (dropping them keeps them idle).
+async fn futures_warm(db: &Db, n: usize) -> Vec<impl Sized> {
+    let mut conns = Vec::with_capacity(n);
+    for _ in 0..n {
+        match db.conn().await {
+            Ok(c) => conns.push(c),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not pre-warm a database connection");
+                break;
+            }
+        }
+    }
+    conns
+}
