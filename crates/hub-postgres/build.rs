@@ -26,11 +26,7 @@ fn main() {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for path in &all {
         println!("cargo:rerun-if-changed={}", path.display());
-        let rel = path
-            .strip_prefix(root)
-            .unwrap_or(path)
-            .to_string_lossy()
-            .into_owned();
+        let rel = path.strip_prefix(root).unwrap_or(path).to_string_lossy().into_owned();
         let bytes = std::fs::read(path).unwrap_or_default();
         for b in rel.bytes().chain([0u8]).chain(bytes).chain([0u8]) {
             hash ^= u64::from(b);

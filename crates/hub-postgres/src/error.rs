@@ -9,15 +9,11 @@ use hub_ports::RepoError;
 pub(crate) fn repo_err(e: DieselError) -> RepoError {
     match e {
         DieselError::NotFound => RepoError::NotFound,
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-            RepoError::Conflict(info.constraint_name().map_or_else(
-                || info.message().to_owned(),
-                |c| format!("{c} already holds this value"),
-            ))
-        }
-        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
-            RepoError::NotFound
-        }
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => RepoError::Conflict(
+            info.constraint_name()
+                .map_or_else(|| info.message().to_owned(), |c| format!("{c} already holds this value")),
+        ),
+        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => RepoError::NotFound,
         // tokio-postgres reports a statement it cannot encode (e.g. over 65,535 binds) the
         // same way as a lost connection; only the latter is worth retrying.
         DieselError::DatabaseError(DatabaseErrorKind::UnableToSendCommand, info)
@@ -47,12 +43,8 @@ pub(crate) fn repo_err(e: DieselError) -> RepoError {
 /// Messages of the server going away (shutdown, restart, recovery), which diesel reports as
 /// `Unknown` because it does not keep the SQLSTATE.
 fn is_unavailable(message: &str) -> bool {
-    const SIGNS: [&str; 4] = [
-        "terminating connection",
-        "the database system is",
-        "connection closed",
-        "server closed the connection",
-    ];
+    const SIGNS: [&str; 4] =
+        ["terminating connection", "the database system is", "connection closed", "server closed the connection"];
     SIGNS.iter().any(|s| message.contains(s))
 }
 

@@ -38,27 +38,19 @@ impl HeldLock for PgHeldLock {}
 #[async_trait]
 impl JobLock for Db {
     async fn try_acquire(&self, key: &str) -> RepoResult<Option<Box<dyn HeldLock>>> {
-        let mut conn =
-            tokio::time::timeout(CONNECT_TIMEOUT, AsyncPgConnection::establish(self.url()))
-                .await
-                .map_err(|_| RepoError::Unavailable("timed out opening a lock connection".into()))?
-                .map_err(|e| {
-                    tracing::warn!(error = %e, "cannot open a lock connection");
-                    RepoError::Unavailable(e.to_string())
-                })?;
-        let taken: Taken =
-            diesel::sql_query("SELECT pg_try_advisory_lock($1, hashtext($2)) AS taken")
-                .bind::<diesel::sql_types::Integer, _>(JOB_LOCK_NAMESPACE)
-                .bind::<Text, _>(key)
-                .get_result(&mut conn)
-                .await
-                .map_err(repo_err)?;
-        if taken.taken {
-            Ok(Some(Box::new(PgHeldLock {
-                _conn: std::sync::Mutex::new(conn),
-            })))
-        } else {
-            Ok(None)
-        }
+        let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, AsyncPgConnection::establish(self.url()))
+            .await
+            .map_err(|_| RepoError::Unavailable("timed out opening a lock connection".into()))?
+            .map_err(|e| {
+                tracing::warn!(error = %e, "cannot open a lock connection");
+                RepoError::Unavailable(e.to_string())
+            })?;
+        let taken: Taken = diesel::sql_query("SELECT pg_try_advisory_lock($1, hashtext($2)) AS taken")
+            .bind::<diesel::sql_types::Integer, _>(JOB_LOCK_NAMESPACE)
+            .bind::<Text, _>(key)
+            .get_result(&mut conn)
+            .await
+            .map_err(repo_err)?;
+        if taken.taken { Ok(Some(Box::new(PgHeldLock { _conn: std::sync::Mutex::new(conn) }))) } else { Ok(None) }
     }
 }

@@ -12,7 +12,7 @@ use crate::pool::{PgError, check_url};
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
 
 /// Advisory-lock key that serialises migration runs ("hubmigr" in ASCII).
-const MIGRATION_LOCK: i64 = 0x6875_626d_6967_72;
+const MIGRATION_LOCK: i64 = 0x0068_7562_6d69_6772;
 
 type SyncConn = AsyncConnectionWrapper<AsyncPgConnection>;
 
@@ -27,14 +27,12 @@ pub async fn run_migrations(url: &str) -> Result<Vec<String>, PgError> {
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || {
         let mut conn = open(&url)?;
-        diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
-            .execute(&mut conn)?;
+        diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).execute(&mut conn)?;
         let result = conn
             .run_pending_migrations(MIGRATIONS)
             .map(|done| done.iter().map(ToString::to_string).collect())
             .map_err(|e| PgError::Migration(e.to_string()));
-        diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
-            .execute(&mut conn)?;
+        diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(&mut conn)?;
         result
     })
     .await
@@ -46,14 +44,9 @@ pub async fn reset_schema(url: &str) -> Result<(), PgError> {
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || {
         let mut conn = open(&url)?;
-        diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
-            .execute(&mut conn)?;
-        let result = conn
-            .revert_all_migrations(MIGRATIONS)
-            .map(|_| ())
-            .map_err(|e| PgError::Migration(e.to_string()));
-        diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
-            .execute(&mut conn)?;
+        diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).execute(&mut conn)?;
+        let result = conn.revert_all_migrations(MIGRATIONS).map(|_| ()).map_err(|e| PgError::Migration(e.to_string()));
+        diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(&mut conn)?;
         result
     })
     .await

@@ -3,10 +3,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use hub_domain::{
-    Account, AccountId, AuditEntry, AuditOutcome, ConnectInvite, ConnectionStatus, EncryptedTokens,
-    JobKind, NewAuditEntry, NewOAuthState, NewSyncLog, OAuthState, RunCounts, RunStatus,
-    RunTrigger, Store, StoreCode, SyncLog, SyncLogStatus, SyncRun, UserSnapshot, UserSnapshotRow,
-    VideoId, VideoSnapshot, VideoSnapshotRow,
+    Account, AccountId, AuditEntry, AuditOutcome, ConnectInvite, ConnectionStatus, EncryptedTokens, JobKind,
+    NewAuditEntry, NewOAuthState, NewSyncLog, OAuthState, RunCounts, RunStatus, RunTrigger, Store, StoreCode, SyncLog,
+    SyncLogStatus, SyncRun, UserSnapshot, UserSnapshotRow, VideoId, VideoSnapshot, VideoSnapshotRow,
 };
 use hub_ports::RepoError;
 
@@ -35,11 +34,7 @@ pub(crate) fn join_scopes(scopes: &[String]) -> String {
 }
 
 fn split_scopes(raw: &str) -> Vec<String> {
-    raw.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+    raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
 #[derive(Queryable, Selectable)]
@@ -93,10 +88,7 @@ impl TryFrom<AccountRow> for Account {
             (Some(access), Some(refresh)) => Some(EncryptedTokens { access, refresh }),
             (None, None) => None,
             _ => {
-                tracing::warn!(
-                    account.id = r.id,
-                    "account holds only one of its two tokens"
-                );
+                tracing::warn!(account.id = r.id, "account holds only one of its two tokens");
                 None
             }
         };
@@ -320,8 +312,7 @@ impl TryFrom<AuditRow> for AuditEntry {
         Ok(AuditEntry {
             id: r.id,
             entry: NewAuditEntry {
-                outcome: AuditOutcome::parse(&r.outcome)
-                    .ok_or_else(|| corrupt("audit outcome", &r.outcome))?,
+                outcome: AuditOutcome::parse(&r.outcome).ok_or_else(|| corrupt("audit outcome", &r.outcome))?,
                 actor: r.actor,
                 action: r.action,
                 store_code: opt_store_code(r.store_code)?,
@@ -358,8 +349,7 @@ impl TryFrom<SyncLogRow> for SyncLog {
                 run_id: r.run_id,
                 store_code: opt_store_code(r.store_code)?,
                 job: JobKind::parse(&r.job_name).ok_or_else(|| corrupt("job name", &r.job_name))?,
-                status: SyncLogStatus::parse(&r.status)
-                    .ok_or_else(|| corrupt("sync log status", &r.status))?,
+                status: SyncLogStatus::parse(&r.status).ok_or_else(|| corrupt("sync log status", &r.status))?,
                 message: r.message.unwrap_or_default(),
                 raw_error: r.raw_error,
                 duration_ms: r.duration_ms.unwrap_or(0),
@@ -397,8 +387,7 @@ impl TryFrom<SyncRunRow> for SyncRun {
             id: r.id,
             job: JobKind::parse(&r.job_name).ok_or_else(|| corrupt("job name", &r.job_name))?,
             scheduled_date: r.scheduled_date,
-            trigger: RunTrigger::parse(&r.trigger)
-                .ok_or_else(|| corrupt("run trigger", &r.trigger))?,
+            trigger: RunTrigger::parse(&r.trigger).ok_or_else(|| corrupt("run trigger", &r.trigger))?,
             status: RunStatus::parse(&r.status).ok_or_else(|| corrupt("run status", &r.status))?,
             counts: RunCounts {
                 total: r.total,

@@ -40,10 +40,7 @@ pub struct DbConfig {
 
 impl std::fmt::Debug for DbConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DbConfig")
-            .field("url", &"<redacted>")
-            .field("max_size", &self.max_size)
-            .finish()
+        f.debug_struct("DbConfig").field("url", &"<redacted>").field("max_size", &self.max_size).finish()
     }
 }
 
@@ -51,18 +48,16 @@ impl std::fmt::Debug for DbConfig {
 /// asks for TLS fails loudly instead of silently connecting in plain text.
 pub fn check_url(url: &str) -> Result<(), PgError> {
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        return Err(PgError::BadUrl(
-            "must start with postgres:// or postgresql://",
-        ));
+        return Err(PgError::BadUrl("must start with postgres:// or postgresql://"));
     }
     let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
     for pair in query.split('&') {
-        if let Some(mode) = pair.strip_prefix("sslmode=") {
-            if matches!(mode, "require" | "verify-ca" | "verify-full") {
-                return Err(PgError::BadUrl(
-                    "asks for TLS (sslmode=require/verify-*), which this build does not speak: connect over a private network, a Unix socket or a TLS-terminating proxy, with sslmode=disable or prefer",
-                ));
-            }
+        if let Some(mode) = pair.strip_prefix("sslmode=")
+            && matches!(mode, "require" | "verify-ca" | "verify-full")
+        {
+            return Err(PgError::BadUrl(
+                "asks for TLS (sslmode=require/verify-*), which this build does not speak: connect over a private network, a Unix socket or a TLS-terminating proxy, with sslmode=disable or prefer",
+            ));
         }
     }
     Ok(())
@@ -102,22 +97,14 @@ impl Db {
             .runtime(deadpool::Runtime::Tokio1)
             .build()
             .map_err(|e| PgError::Connect(e.to_string()))?;
-        let db = Self {
-            pool,
-            url: Arc::from(config.url.as_str()),
-        };
+        let db = Self { pool, url: Arc::from(config.url.as_str()) };
         db.ping().await?;
         Ok(db)
     }
 
     /// [`Db::connect`] with a 10-second wait for a free connection.
     pub async fn from_url(url: &str, max_size: usize) -> Result<Self, PgError> {
-        Self::connect(&DbConfig {
-            url: url.to_owned(),
-            max_size,
-            wait_timeout: Duration::from_secs(10),
-        })
-        .await
+        Self::connect(&DbConfig { url: url.to_owned(), max_size, wait_timeout: Duration::from_secs(10) }).await
     }
 
     /// The URL the pool connects to (holds a password: never print it).
@@ -135,10 +122,7 @@ impl Db {
 
     /// A pooled connection.
     pub async fn conn(&self) -> Result<Object<AsyncPgConnection>, PgError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| PgError::Connect(e.to_string()))
+        self.pool.get().await.map_err(|e| PgError::Connect(e.to_string()))
     }
 
     /// One round trip (`SELECT 1`).
@@ -152,12 +136,7 @@ impl Db {
     /// Pool figures for `hub_ports::DbHealth`.
     pub(crate) fn pool_stats_raw(&self) -> hub_ports::PoolStats {
         let s = self.pool.status();
-        hub_ports::PoolStats {
-            size: s.size,
-            idle: s.available,
-            waiting: s.waiting,
-            max_size: s.max_size,
-        }
+        hub_ports::PoolStats { size: s.size, idle: s.available, waiting: s.waiting, max_size: s.max_size }
     }
 
     /// Pool figures: (open connections, idle connections, callers waiting).
@@ -172,9 +151,7 @@ impl Db {
 pub async fn execute_batch(url: &str, sql: &str) -> Result<(), PgError> {
     use diesel_async::{AsyncConnection, SimpleAsyncConnection};
     check_url(url)?;
-    let mut conn = AsyncPgConnection::establish(url)
-        .await
-        .map_err(|e| PgError::Connect(e.to_string()))?;
+    let mut conn = AsyncPgConnection::establish(url).await.map_err(|e| PgError::Connect(e.to_string()))?;
     conn.batch_execute(sql).await?;
     Ok(())
 }
@@ -189,9 +166,7 @@ pub async fn query_i64(url: &str, sql: &str) -> Result<i64, PgError> {
         n: i64,
     }
     check_url(url)?;
-    let mut conn = AsyncPgConnection::establish(url)
-        .await
-        .map_err(|e| PgError::Connect(e.to_string()))?;
+    let mut conn = AsyncPgConnection::establish(url).await.map_err(|e| PgError::Connect(e.to_string()))?;
     let row: N = diesel::sql_query(sql).get_result(&mut conn).await?;
     Ok(row.n)
 }

@@ -23,7 +23,7 @@ pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres
 pub const MIGRATIONS_HASH: &str = env!("HUB_MIGRATIONS_HASH");
 
 /// Advisory-lock key guarding template creation ("hubtmpl" in ASCII).
-const TEMPLATE_LOCK: i64 = 0x6875_6274_6d70_6c;
+const TEMPLATE_LOCK: i64 = 0x0068_7562_746d_706c;
 
 /// Connections in each test database's pool.
 const POOL_SIZE: usize = 8;
@@ -46,10 +46,7 @@ impl std::fmt::Debug for TestDb {
 
 /// The admin URL: `DATABASE_URL` or [`DEFAULT_ADMIN_URL`].
 pub fn admin_url() -> String {
-    std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_ADMIN_URL.to_owned())
+    std::env::var("DATABASE_URL").ok().filter(|u| !u.trim().is_empty()).unwrap_or_else(|| DEFAULT_ADMIN_URL.to_owned())
 }
 
 /// `url` with its database name replaced by `db`.
@@ -59,9 +56,7 @@ pub fn with_database(url: &str, db: &str) -> String {
         None => (url, None),
     };
     let after_scheme = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[after_scheme..]
-        .find('/')
-        .map_or(base.len(), |i| after_scheme + i);
+    let host_end = base[after_scheme..].find('/').map_or(base.len(), |i| after_scheme + i);
     let mut out = format!("{}/{db}", &base[..host_end]);
     if let Some(q) = query {
         out.push('?');
@@ -91,33 +86,24 @@ async fn ensure_template(admin_url: &str) -> String {
         .execute(&mut conn)
         .await
         .expect("template lock");
-    let ready: Exists = diesel::sql_query(
-        "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate) AS exists",
-    )
-    .bind::<Text, _>(&template)
-    .get_result(&mut conn)
-    .await
-    .expect("look up template");
+    let ready: Exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate) AS exists")
+            .bind::<Text, _>(&template)
+            .get_result(&mut conn)
+            .await
+            .expect("look up template");
     if !ready.exists {
         // A half-built template (a crashed builder) is not marked as template: rebuild it.
         // One statement per call: several would run as one implicit transaction, which
         // CREATE/DROP DATABASE refuse.
-        conn.batch_execute(&format!(
-            "DROP DATABASE IF EXISTS \"{template}\" WITH (FORCE)"
-        ))
-        .await
-        .expect("drop half-built template");
-        conn.batch_execute(&format!("CREATE DATABASE \"{template}\""))
+        conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{template}\" WITH (FORCE)"))
             .await
-            .expect("create template");
-        run_migrations(&with_database(admin_url, &template))
+            .expect("drop half-built template");
+        conn.batch_execute(&format!("CREATE DATABASE \"{template}\"")).await.expect("create template");
+        run_migrations(&with_database(admin_url, &template)).await.expect("migrate template");
+        conn.batch_execute(&format!("ALTER DATABASE \"{template}\" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"))
             .await
-            .expect("migrate template");
-        conn.batch_execute(&format!(
-            "ALTER DATABASE \"{template}\" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"
-        ))
-        .await
-        .expect("mark template");
+            .expect("mark template");
     }
     diesel::sql_query(format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})"))
         .execute(&mut conn)
@@ -131,31 +117,16 @@ impl TestDb {
     pub async fn new() -> Self {
         let admin_url = admin_url();
         let template = ensure_template(&admin_url).await;
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let name = format!(
-            "hub_test_{}_{}_{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let name = format!("hub_test_{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
         let mut conn = admin(&admin_url).await;
-        conn.batch_execute(&format!(
-            "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
-        ))
-        .await
-        .expect("create test database");
+        conn.batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""))
+            .await
+            .expect("create test database");
         drop(conn);
         let url = with_database(&admin_url, &name);
-        let db = Db::from_url(&url, POOL_SIZE)
-            .await
-            .expect("connect test database");
-        Self {
-            name,
-            url,
-            admin_url,
-            db: Some(db),
-        }
+        let db = Db::from_url(&url, POOL_SIZE).await.expect("connect test database");
+        Self { name, url, admin_url, db: Some(db) }
     }
 
     /// The test database's URL.
@@ -181,14 +152,10 @@ impl Drop for TestDb {
         let name = self.name.clone();
         // A thread with its own runtime: Drop may run inside (or outside) any runtime.
         let done = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             rt.block_on(async {
                 let mut conn = AsyncPgConnection::establish(&admin_url).await?;
-                conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .await?;
+                conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await?;
                 Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
             })
         })

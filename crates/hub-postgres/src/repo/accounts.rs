@@ -7,9 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use hub_domain::{
-    Account, AccountId, ConnectionStatus, EncryptedTokens, NewAuditEntry, StoreCode, TokenMeta,
-};
+use hub_domain::{Account, AccountId, ConnectionStatus, EncryptedTokens, NewAuditEntry, StoreCode, TokenMeta};
 use hub_ports::{AccountRepo, ConnectedAccount, RepoError, RepoResult};
 
 use crate::Db;
@@ -54,11 +52,7 @@ impl AccountRepo for Db {
             .transpose()
     }
 
-    async fn save_connected(
-        &self,
-        account: &ConnectedAccount,
-        audit: &[NewAuditEntry],
-    ) -> RepoResult<Account> {
+    async fn save_connected(&self, account: &ConnectedAccount, audit: &[NewAuditEntry]) -> RepoResult<Account> {
         let mut conn = self.repo_conn().await?;
         let scopes = join_scopes(&account.meta.scopes);
         let audit_rows: Vec<NewAuditRow<'_>> = audit.iter().map(NewAuditRow::from).collect();
@@ -96,10 +90,7 @@ impl AccountRepo for Db {
                     .get_result(conn)
                     .await?;
                 if !audit_rows.is_empty() {
-                    diesel::insert_into(audit_logs::table)
-                        .values(&audit_rows)
-                        .execute(conn)
-                        .await?;
+                    diesel::insert_into(audit_logs::table).values(&audit_rows).execute(conn).await?;
                 }
                 Ok(row)
             })
@@ -117,32 +108,24 @@ impl AccountRepo for Db {
         at: DateTime<Utc>,
     ) -> RepoResult<bool> {
         let mut conn = self.repo_conn().await?;
-        let n = diesel::update(
-            sa::table
-                .filter(sa::id.eq(id.0))
-                .filter(sa::encrypted_refresh_token.eq(expected_refresh)),
-        )
-        .set((
-            sa::encrypted_access_token.eq(&tokens.access),
-            sa::encrypted_refresh_token.eq(&tokens.refresh),
-            sa::token_expires_at.eq(meta.access_expires_at),
-            sa::refresh_token_expires_at.eq(meta.refresh_expires_at),
-            sa::scopes.eq(join_scopes(&meta.scopes)),
-            sa::last_refresh_at.eq(at),
-            sa::updated_at.eq(now),
-        ))
-        .execute(&mut conn)
-        .await
-        .repo()?;
+        let n =
+            diesel::update(sa::table.filter(sa::id.eq(id.0)).filter(sa::encrypted_refresh_token.eq(expected_refresh)))
+                .set((
+                    sa::encrypted_access_token.eq(&tokens.access),
+                    sa::encrypted_refresh_token.eq(&tokens.refresh),
+                    sa::token_expires_at.eq(meta.access_expires_at),
+                    sa::refresh_token_expires_at.eq(meta.refresh_expires_at),
+                    sa::scopes.eq(join_scopes(&meta.scopes)),
+                    sa::last_refresh_at.eq(at),
+                    sa::updated_at.eq(now),
+                ))
+                .execute(&mut conn)
+                .await
+                .repo()?;
         Ok(n == 1)
     }
 
-    async fn set_status(
-        &self,
-        id: AccountId,
-        status: ConnectionStatus,
-        at: DateTime<Utc>,
-    ) -> RepoResult<()> {
+    async fn set_status(&self, id: AccountId, status: ConnectionStatus, at: DateTime<Utc>) -> RepoResult<()> {
         let mut conn = self.repo_conn().await?;
         let n = diesel::update(sa::table.find(id.0))
             .set((
@@ -178,11 +161,7 @@ impl AccountRepo for Db {
         let rows = sa::table
             .filter(sa::status.eq(ConnectionStatus::Connected.as_str()))
             .filter(sa::encrypted_refresh_token.is_not_null())
-            .filter(
-                sa::token_expires_at
-                    .lt(before)
-                    .or(sa::token_expires_at.is_null()),
-            )
+            .filter(sa::token_expires_at.lt(before).or(sa::token_expires_at.is_null()))
             .order((sa::token_expires_at.asc().nulls_first(), sa::id.asc()))
             .select(AccountRow::as_select())
             .load(&mut conn)
@@ -220,10 +199,7 @@ impl AccountRepo for Db {
                     .or(sa::refresh_lease_owner.eq(owner)),
             ),
         )
-        .set((
-            sa::refresh_lease_owner.eq(owner),
-            sa::refresh_lease_until.eq(until),
-        ))
+        .set((sa::refresh_lease_owner.eq(owner), sa::refresh_lease_until.eq(until)))
         .execute(&mut conn)
         .await
         .repo()?;
@@ -232,34 +208,19 @@ impl AccountRepo for Db {
 
     async fn release_refresh_lease(&self, id: AccountId, owner: &str) -> RepoResult<()> {
         let mut conn = self.repo_conn().await?;
-        diesel::update(
-            sa::table
-                .filter(sa::id.eq(id.0))
-                .filter(sa::refresh_lease_owner.eq(owner)),
-        )
-        .set((
-            sa::refresh_lease_owner.eq(None::<&str>),
-            sa::refresh_lease_until.eq(None::<DateTime<Utc>>),
-        ))
-        .execute(&mut conn)
-        .await
-        .repo()?;
+        diesel::update(sa::table.filter(sa::id.eq(id.0)).filter(sa::refresh_lease_owner.eq(owner)))
+            .set((sa::refresh_lease_owner.eq(None::<&str>), sa::refresh_lease_until.eq(None::<DateTime<Utc>>)))
+            .execute(&mut conn)
+            .await
+            .repo()?;
         Ok(())
     }
 
-    async fn list_with_tokens_after(
-        &self,
-        after: AccountId,
-        limit: i64,
-    ) -> RepoResult<Vec<Account>> {
+    async fn list_with_tokens_after(&self, after: AccountId, limit: i64) -> RepoResult<Vec<Account>> {
         let mut conn = self.repo_conn().await?;
         let rows = sa::table
             .filter(sa::id.gt(after.0))
-            .filter(
-                sa::encrypted_access_token
-                    .is_not_null()
-                    .or(sa::encrypted_refresh_token.is_not_null()),
-            )
+            .filter(sa::encrypted_access_token.is_not_null().or(sa::encrypted_refresh_token.is_not_null()))
             .order(sa::id.asc())
             .limit(limit.max(0))
             .select(AccountRow::as_select())

@@ -14,11 +14,7 @@ use crate::schema::{audit_logs, connect_invites as ci, oauth_states as os};
 
 #[async_trait]
 impl ConnectRepo for Db {
-    async fn create_invite(
-        &self,
-        invite: &NewConnectInvite,
-        audit: &NewAuditEntry,
-    ) -> RepoResult<ConnectInvite> {
+    async fn create_invite(&self, invite: &NewConnectInvite, audit: &NewAuditEntry) -> RepoResult<ConnectInvite> {
         let mut conn = self.repo_conn().await?;
         let row = conn
             .transaction::<_, diesel::result::Error, _>(async |conn| {
@@ -32,10 +28,7 @@ impl ConnectRepo for Db {
                     .returning(InviteRow::as_returning())
                     .get_result(conn)
                     .await?;
-                diesel::insert_into(audit_logs::table)
-                    .values(NewAuditRow::from(audit))
-                    .execute(conn)
-                    .await?;
+                diesel::insert_into(audit_logs::table).values(NewAuditRow::from(audit)).execute(conn).await?;
                 Ok(row)
             })
             .await
@@ -59,10 +52,7 @@ impl ConnectRepo for Db {
     async fn consume_invite(&self, id: i64, now: DateTime<Utc>) -> RepoResult<bool> {
         let mut conn = self.repo_conn().await?;
         let n = diesel::update(
-            ci::table
-                .filter(ci::id.eq(id))
-                .filter(ci::used_at.is_null())
-                .filter(ci::expires_at.gt(now)),
+            ci::table.filter(ci::id.eq(id)).filter(ci::used_at.is_null()).filter(ci::expires_at.gt(now)),
         )
         .set(ci::used_at.eq(now))
         .execute(&mut conn)
@@ -88,11 +78,7 @@ impl ConnectRepo for Db {
         Ok(())
     }
 
-    async fn consume_state(
-        &self,
-        nonce_hash: &str,
-        now: DateTime<Utc>,
-    ) -> RepoResult<Option<OAuthState>> {
+    async fn consume_state(&self, nonce_hash: &str, now: DateTime<Utc>) -> RepoResult<Option<OAuthState>> {
         let mut conn = self.repo_conn().await?;
         diesel::update(
             os::table
@@ -113,12 +99,8 @@ impl ConnectRepo for Db {
     async fn purge_expired(&self, before: DateTime<Utc>) -> RepoResult<u64> {
         let mut conn = self.repo_conn().await?;
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-            let states = diesel::delete(os::table.filter(os::expires_at.lt(before)))
-                .execute(conn)
-                .await?;
-            let invites = diesel::delete(ci::table.filter(ci::expires_at.lt(before)))
-                .execute(conn)
-                .await?;
+            let states = diesel::delete(os::table.filter(os::expires_at.lt(before))).execute(conn).await?;
+            let invites = diesel::delete(ci::table.filter(ci::expires_at.lt(before))).execute(conn).await?;
             Ok((states + invites) as u64)
         })
         .await

@@ -11,10 +11,7 @@ use crate::error::RepoResultExt;
 impl DbHealth for Db {
     async fn ping(&self) -> RepoResult<()> {
         let mut conn = self.repo_conn().await?;
-        diesel::sql_query("SELECT 1")
-            .execute(&mut conn)
-            .await
-            .repo()?;
+        diesel::sql_query("SELECT 1").execute(&mut conn).await.repo()?;
         Ok(())
     }
 

@@ -9,16 +9,13 @@ use diesel::prelude::*;
 use diesel::sql_types::{Date, Nullable, Text, Timestamptz};
 use diesel::upsert::excluded;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use hub_domain::{
-    KnownVideo, StoreCode, UserSnapshot, UserSnapshotRow, VideoSnapshot, VideoSnapshotRow,
-};
+use hub_domain::{KnownVideo, StoreCode, UserSnapshot, UserSnapshotRow, VideoSnapshot, VideoSnapshotRow};
 use hub_ports::{RepoResult, SnapshotRepo};
 
 use crate::Db;
 use crate::error::{RepoResultExt, repo_err};
 use crate::models::{
-    NewUserRow, NewVideoRow, USER_ROW_BINDS, UserRow, VIDEO_ROW_BINDS, VideoRow, convert_all,
-    video_id,
+    NewUserRow, NewVideoRow, USER_ROW_BINDS, UserRow, VIDEO_ROW_BINDS, VideoRow, convert_all, video_id,
 };
 use crate::schema::{tiktok_user_daily as ud, tiktok_video_daily as vd};
 
@@ -31,10 +28,7 @@ pub const VIDEO_ROWS_PER_STATEMENT: usize = MAX_BIND_PARAMS / VIDEO_ROW_BINDS;
 
 /// Keeps the last row of each key: one statement may not touch a row twice
 /// (`ON CONFLICT DO UPDATE command cannot affect row a second time`).
-fn last_per_key<'a, T, K: Eq + std::hash::Hash>(
-    rows: &'a [T],
-    key: impl Fn(&T) -> K,
-) -> Vec<&'a T> {
+fn last_per_key<T, K: Eq + std::hash::Hash>(rows: &[T], key: impl Fn(&T) -> K) -> Vec<&T> {
     let mut index: HashMap<K, usize> = HashMap::with_capacity(rows.len());
     let mut out: Vec<&T> = Vec::with_capacity(rows.len());
     for row in rows {
@@ -71,10 +65,7 @@ impl SnapshotRepo for Db {
             return Ok(0);
         }
         let rows: Vec<NewUserRow<'_>> =
-            last_per_key(rows, |r| (r.store_code.clone(), r.snapshot_date))
-                .into_iter()
-                .map(NewUserRow::from)
-                .collect();
+            last_per_key(rows, |r| (r.store_code.clone(), r.snapshot_date)).into_iter().map(NewUserRow::from).collect();
         let mut conn = self.repo_conn().await?;
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
             let mut written = 0u64;
@@ -105,12 +96,11 @@ impl SnapshotRepo for Db {
         if rows.is_empty() {
             return Ok(0);
         }
-        let rows: Vec<NewVideoRow<'_>> = last_per_key(rows, |r| {
-            (r.store_code.clone(), r.snapshot_date, r.video_id.clone())
-        })
-        .into_iter()
-        .map(NewVideoRow::from)
-        .collect();
+        let rows: Vec<NewVideoRow<'_>> =
+            last_per_key(rows, |r| (r.store_code.clone(), r.snapshot_date, r.video_id.clone()))
+                .into_iter()
+                .map(NewVideoRow::from)
+                .collect();
         let mut conn = self.repo_conn().await?;
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
             let mut written = 0u64;
@@ -141,11 +131,7 @@ impl SnapshotRepo for Db {
         .map_err(repo_err)
     }
 
-    async fn user_history(
-        &self,
-        code: &StoreCode,
-        since: NaiveDate,
-    ) -> RepoResult<Vec<UserSnapshotRow>> {
+    async fn user_history(&self, code: &StoreCode, since: NaiveDate) -> RepoResult<Vec<UserSnapshotRow>> {
         let mut conn = self.repo_conn().await?;
         let rows = ud::table
             .filter(ud::store_code.eq(code.as_str()))
@@ -158,20 +144,12 @@ impl SnapshotRepo for Db {
         convert_all(rows)
     }
 
-    async fn video_history(
-        &self,
-        code: &StoreCode,
-        since: NaiveDate,
-    ) -> RepoResult<Vec<VideoSnapshotRow>> {
+    async fn video_history(&self, code: &StoreCode, since: NaiveDate) -> RepoResult<Vec<VideoSnapshotRow>> {
         let mut conn = self.repo_conn().await?;
         let rows = vd::table
             .filter(vd::store_code.eq(code.as_str()))
             .filter(vd::snapshot_date.ge(since))
-            .order((
-                vd::snapshot_date.desc(),
-                vd::view_count.desc().nulls_last(),
-                vd::video_id.asc(),
-            ))
+            .order((vd::snapshot_date.desc(), vd::view_count.desc().nulls_last(), vd::video_id.asc()))
             .select(VideoRow::as_select())
             .load(&mut conn)
             .await
@@ -179,11 +157,7 @@ impl SnapshotRepo for Db {
         convert_all(rows)
     }
 
-    async fn known_videos(
-        &self,
-        code: &StoreCode,
-        before: NaiveDate,
-    ) -> RepoResult<Vec<KnownVideo>> {
+    async fn known_videos(&self, code: &StoreCode, before: NaiveDate) -> RepoResult<Vec<KnownVideo>> {
         let mut conn = self.repo_conn().await?;
         let rows: Vec<KnownVideoRow> = diesel::sql_query(
             "SELECT v.video_id, v.create_time
@@ -202,12 +176,7 @@ impl SnapshotRepo for Db {
         .await
         .repo()?;
         rows.into_iter()
-            .map(|r| {
-                Ok(KnownVideo {
-                    video_id: video_id(r.video_id)?,
-                    create_time: r.create_time,
-                })
-            })
+            .map(|r| Ok(KnownVideo { video_id: video_id(r.video_id)?, create_time: r.create_time }))
             .collect()
     }
 }

@@ -6,8 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hub_domain::{
-    AccountId, LatestUserStats, LatestVideoStats, NewAuditEntry, NewStore, Store, StoreCode,
-    StoreOverview,
+    AccountId, LatestUserStats, LatestVideoStats, NewAuditEntry, NewStore, Store, StoreCode, StoreOverview,
 };
 use hub_ports::{RepoError, RepoResult, StoreRepo};
 
@@ -95,11 +94,7 @@ struct OverviewRow {
 impl TryFrom<OverviewRow> for StoreOverview {
     type Error = RepoError;
     fn try_from(r: OverviewRow) -> Result<Self, RepoError> {
-        let connection_status = r
-            .status
-            .as_deref()
-            .map(|s| status(s, r.status_reason.as_deref()))
-            .transpose()?;
+        let connection_status = r.status.as_deref().map(|s| status(s, r.status_reason.as_deref())).transpose()?;
         Ok(StoreOverview {
             store: Store {
                 code: store_code(r.store_code)?,
@@ -145,17 +140,12 @@ impl StoreRepo for Db {
                     .returning(StoreRow::as_returning())
                     .get_result(conn)
                     .await?;
-                diesel::insert_into(audit_logs::table)
-                    .values(NewAuditRow::from(audit))
-                    .execute(conn)
-                    .await?;
+                diesel::insert_into(audit_logs::table).values(NewAuditRow::from(audit)).execute(conn).await?;
                 Ok(row)
             })
             .await
             .map_err(|e| match repo_err(e) {
-                RepoError::Conflict(_) => {
-                    RepoError::Conflict(format!("store {} already exists", store.code))
-                }
+                RepoError::Conflict(_) => RepoError::Conflict(format!("store {} already exists", store.code)),
                 other => other,
             })?;
         row.try_into()

@@ -4,9 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use hub_domain::{
-    JobKind, NewSyncLog, RunCounts, RunStatus, RunTrigger, StoreCode, SyncLog, SyncRun,
-};
+use hub_domain::{JobKind, NewSyncLog, RunCounts, RunStatus, RunTrigger, StoreCode, SyncLog, SyncRun};
 use hub_ports::{RepoError, RepoResult, SyncLogRepo, SyncRunRepo};
 
 use crate::Db;
@@ -57,11 +55,7 @@ impl SyncLogRepo for Db {
 }
 
 fn one_row(n: usize) -> RepoResult<()> {
-    if n == 0 {
-        Err(RepoError::NotFound)
-    } else {
-        Ok(())
-    }
+    if n == 0 { Err(RepoError::NotFound) } else { Ok(()) }
 }
 
 #[async_trait]
@@ -179,25 +173,12 @@ impl SyncRunRepo for Db {
         convert_all(rows)
     }
 
-    async fn interrupt_stale(
-        &self,
-        stale_before: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> RepoResult<u64> {
+    async fn interrupt_stale(&self, stale_before: DateTime<Utc>, now: DateTime<Utc>) -> RepoResult<u64> {
         let mut conn = self.repo_conn().await?;
-        let n = diesel::update(
-            sr::table
-                .filter(sr::status.eq(RunStatus::Running.as_str()))
-                .filter(
-                    sr::heartbeat_at.lt(stale_before).or(sr::heartbeat_at
-                        .is_null()
-                        .and(sr::started_at.lt(stale_before))),
-                ),
-        )
-        .set((
-            sr::status.eq(RunStatus::Interrupted.as_str()),
-            sr::finished_at.eq(now),
+        let n = diesel::update(sr::table.filter(sr::status.eq(RunStatus::Running.as_str())).filter(
+            sr::heartbeat_at.lt(stale_before).or(sr::heartbeat_at.is_null().and(sr::started_at.lt(stale_before))),
         ))
+        .set((sr::status.eq(RunStatus::Interrupted.as_str()), sr::finished_at.eq(now)))
         .execute(&mut conn)
         .await
         .repo()?;

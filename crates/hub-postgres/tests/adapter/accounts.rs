@@ -21,13 +21,7 @@ async fn save_connected_inserts_then_replaces_in_place_with_audit() {
     assert_eq!(first.tokens, Some(tokens("one")));
     assert_eq!(first.scopes, vec!["user.info.basic", "video.list"]);
     assert_eq!(first.platform, "tiktok");
-    db.set_status(
-        first.id,
-        ConnectionStatus::NeedReconnect(ReconnectReason::ScopeMissing),
-        t0(),
-    )
-    .await
-    .unwrap();
+    db.set_status(first.id, ConnectionStatus::NeedReconnect(ReconnectReason::ScopeMissing), t0()).await.unwrap();
 
     let later = t0() + Duration::days(3);
     let again = ConnectedAccount {
@@ -37,10 +31,7 @@ async fn save_connected_inserts_then_replaces_in_place_with_audit() {
         meta: meta(later),
         connected_at: later,
     };
-    let audits = [
-        audit("account.connect", Some("s1")),
-        audit("connect_link.use", Some("s1")),
-    ];
+    let audits = [audit("account.connect", Some("s1")), audit("connect_link.use", Some("s1"))];
     let second = db.save_connected(&again, &audits).await.unwrap();
     assert_eq!(second.id, first.id, "a reconnect keeps the row");
     assert_eq!(second.status, ConnectionStatus::Connected, "reason cleared");
@@ -50,14 +41,7 @@ async fn save_connected_inserts_then_replaces_in_place_with_audit() {
     assert_eq!(count(db, "store_accounts").await, 1);
     assert_eq!(db.get(first.id).await.unwrap(), Some(second.clone()));
     assert_eq!(db.for_store(&code("s1")).await.unwrap(), Some(second));
-    let rows = db
-        .list(&AuditFilter {
-            action: None,
-            store_code: Some(code("s1")),
-            limit: 10,
-        })
-        .await
-        .unwrap();
+    let rows = db.list(&AuditFilter { action: None, store_code: Some(code("s1")), limit: 10 }).await.unwrap();
     assert_eq!(rows.len(), 3); // store.create + the two above
 }
 
@@ -72,10 +56,7 @@ async fn save_connected_for_an_unknown_store_writes_nothing() {
         meta: meta(t0()),
         connected_at: t0(),
     };
-    let err = db
-        .save_connected(&acc, &[audit("account.connect", Some("ghost"))])
-        .await
-        .unwrap_err();
+    let err = db.save_connected(&acc, &[audit("account.connect", Some("ghost"))]).await.unwrap_err();
     assert_eq!(err, RepoError::NotFound);
     assert_eq!(count(db, "audit_logs").await, 0);
 }
@@ -89,37 +70,18 @@ async fn save_refreshed_is_compare_and_swap() {
     let at = t0() + Duration::hours(20);
 
     // Stale expectation: nothing changes.
-    assert!(
-        !db.save_refreshed(acc.id, "refresh-zero", &tokens("two"), &meta(at), at)
-            .await
-            .unwrap()
-    );
-    assert_eq!(
-        db.get(acc.id).await.unwrap().unwrap().tokens,
-        Some(tokens("one"))
-    );
+    assert!(!db.save_refreshed(acc.id, "refresh-zero", &tokens("two"), &meta(at), at).await.unwrap());
+    assert_eq!(db.get(acc.id).await.unwrap().unwrap().tokens, Some(tokens("one")));
 
-    assert!(
-        db.save_refreshed(acc.id, "refresh-one", &tokens("two"), &meta(at), at)
-            .await
-            .unwrap()
-    );
+    assert!(db.save_refreshed(acc.id, "refresh-one", &tokens("two"), &meta(at), at).await.unwrap());
     let now = db.get(acc.id).await.unwrap().unwrap();
     assert_eq!(now.tokens, Some(tokens("two")));
     assert_eq!(now.last_refresh_at, Some(at));
     assert_eq!(now.token_expires_at, Some(meta(at).access_expires_at));
     // The old refresh token is no longer the expected one.
-    assert!(
-        !db.save_refreshed(acc.id, "refresh-one", &tokens("three"), &meta(at), at)
-            .await
-            .unwrap()
-    );
+    assert!(!db.save_refreshed(acc.id, "refresh-one", &tokens("three"), &meta(at), at).await.unwrap());
     // Unknown id.
-    assert!(
-        !db.save_refreshed(AccountId(999), "refresh-two", &tokens("x"), &meta(at), at)
-            .await
-            .unwrap()
-    );
+    assert!(!db.save_refreshed(AccountId(999), "refresh-two", &tokens("x"), &meta(at), at).await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -132,15 +94,7 @@ async fn concurrent_refreshes_have_one_winner() {
         .map(|i| {
             let db = db.clone();
             tokio::spawn(async move {
-                db.save_refreshed(
-                    acc.id,
-                    "refresh-one",
-                    &tokens(&format!("n{i}")),
-                    &meta(t0()),
-                    t0(),
-                )
-                .await
-                .unwrap()
+                db.save_refreshed(acc.id, "refresh-one", &tokens(&format!("n{i}")), &meta(t0()), t0()).await.unwrap()
             })
         })
         .collect();
@@ -159,25 +113,10 @@ async fn replace_ciphertexts_needs_both_expected_values() {
     let acc = connect(db, "s1", "one").await;
     let mut half = tokens("one");
     half.access = "access-other".into();
-    assert!(
-        !db.replace_ciphertexts(acc.id, &half, &tokens("re"))
-            .await
-            .unwrap()
-    );
-    assert!(
-        db.replace_ciphertexts(acc.id, &tokens("one"), &tokens("re"))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !db.replace_ciphertexts(acc.id, &tokens("one"), &tokens("re2"))
-            .await
-            .unwrap()
-    );
-    assert_eq!(
-        db.get(acc.id).await.unwrap().unwrap().tokens,
-        Some(tokens("re"))
-    );
+    assert!(!db.replace_ciphertexts(acc.id, &half, &tokens("re")).await.unwrap());
+    assert!(db.replace_ciphertexts(acc.id, &tokens("one"), &tokens("re")).await.unwrap());
+    assert!(!db.replace_ciphertexts(acc.id, &tokens("one"), &tokens("re2")).await.unwrap());
+    assert_eq!(db.get(acc.id).await.unwrap().unwrap().tokens, Some(tokens("re")));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -193,26 +132,12 @@ async fn set_status_writes_status_and_reason() {
         db.set_status(acc.id, status, t0()).await.unwrap();
         assert_eq!(db.get(acc.id).await.unwrap().unwrap().status, status);
         let with_reason = count(db, "store_accounts WHERE status_reason IS NOT NULL").await;
-        assert_eq!(
-            with_reason,
-            i64::from(status.reason().is_some()),
-            "{status:?}"
-        );
+        assert_eq!(with_reason, i64::from(status.reason().is_some()), "{status:?}");
     }
-    assert_eq!(
-        db.set_status(AccountId(999), ConnectionStatus::Connected, t0())
-            .await,
-        Err(RepoError::NotFound)
-    );
-    assert_eq!(
-        db.mark_synced(AccountId(999), t0()).await,
-        Err(RepoError::NotFound)
-    );
+    assert_eq!(db.set_status(AccountId(999), ConnectionStatus::Connected, t0()).await, Err(RepoError::NotFound));
+    assert_eq!(db.mark_synced(AccountId(999), t0()).await, Err(RepoError::NotFound));
     db.mark_synced(acc.id, t0()).await.unwrap();
-    assert_eq!(
-        db.get(acc.id).await.unwrap().unwrap().last_sync_time,
-        Some(t0())
-    );
+    assert_eq!(db.get(acc.id).await.unwrap().unwrap().last_sync_time, Some(t0()));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -232,13 +157,7 @@ async fn lists_of_connected_and_due_accounts() {
            WHERE store_code = 'd';",
     )
     .await;
-    let connected: Vec<String> = db
-        .list_connected()
-        .await
-        .unwrap()
-        .iter()
-        .map(|a| a.store_code.to_string())
-        .collect();
+    let connected: Vec<String> = db.list_connected().await.unwrap().iter().map(|a| a.store_code.to_string()).collect();
     assert_eq!(connected, ["a", "b", "c"]);
     let cases = [
         (t0(), vec![]),
@@ -247,13 +166,8 @@ async fn lists_of_connected_and_due_accounts() {
         (t0() + Duration::hours(48), vec!["b", "c", "a"]),
     ];
     for (before, want) in cases {
-        let due: Vec<String> = db
-            .list_due_for_refresh(before)
-            .await
-            .unwrap()
-            .iter()
-            .map(|a| a.store_code.to_string())
-            .collect();
+        let due: Vec<String> =
+            db.list_due_for_refresh(before).await.unwrap().iter().map(|a| a.store_code.to_string()).collect();
         assert_eq!(due, want, "before {before}");
     }
 }
@@ -277,30 +191,15 @@ async fn refresh_lease_is_exclusive_until_it_expires_or_is_released() {
         ("w1", until, now + m(10), false),
     ];
     for (owner, at, lease_until, want) in steps {
-        let got = db
-            .try_lease_refresh(id, owner, at, lease_until)
-            .await
-            .unwrap();
+        let got = db.try_lease_refresh(id, owner, at, lease_until).await.unwrap();
         assert_eq!(got, want, "{owner} at {at}");
     }
     // Only the holder can release.
     db.release_refresh_lease(id, "w1").await.unwrap();
-    assert!(
-        !db.try_lease_refresh(id, "w1", until, until + m(5))
-            .await
-            .unwrap()
-    );
+    assert!(!db.try_lease_refresh(id, "w1", until, until + m(5)).await.unwrap());
     db.release_refresh_lease(id, "w2").await.unwrap();
-    assert!(
-        db.try_lease_refresh(id, "w1", until, until + m(5))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !db.try_lease_refresh(AccountId(999), "w1", now, until)
-            .await
-            .unwrap()
-    );
+    assert!(db.try_lease_refresh(id, "w1", until, until + m(5)).await.unwrap());
+    assert!(!db.try_lease_refresh(AccountId(999), "w1", now, until).await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -313,9 +212,7 @@ async fn concurrent_lease_takers_have_one_winner() {
         .map(|i| {
             let db = db.clone();
             tokio::spawn(async move {
-                db.try_lease_refresh(id, &format!("w{i}"), t0(), t0() + Duration::minutes(5))
-                    .await
-                    .unwrap()
+                db.try_lease_refresh(id, &format!("w{i}"), t0(), t0() + Duration::minutes(5)).await.unwrap()
             })
         })
         .collect();
@@ -342,12 +239,7 @@ async fn list_with_tokens_after_pages_by_id() {
     )
     .await;
     let page = |after: AccountId, limit| async move {
-        db.list_with_tokens_after(after, limit)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|a| a.id)
-            .collect::<Vec<_>>()
+        db.list_with_tokens_after(after, limit).await.unwrap().into_iter().map(|a| a.id).collect::<Vec<_>>()
     };
     assert_eq!(page(AccountId(0), 2).await, [ids[0], ids[1]]);
     assert_eq!(page(ids[1], 2).await, [ids[3], ids[4]]);

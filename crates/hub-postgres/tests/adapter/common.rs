@@ -34,19 +34,13 @@ pub fn audit(action: &str, store: Option<&str>) -> NewAuditEntry {
 }
 
 pub async fn store(db: &Db, raw: &str) -> StoreCode {
-    let new =
-        NewStore::parse(raw, &format!("Store {raw}"), "Ann", Some("ann@example.com")).unwrap();
-    db.create(&new, &audit("store.create", Some(raw)))
-        .await
-        .unwrap();
+    let new = NewStore::parse(raw, &format!("Store {raw}"), "Ann", Some("ann@example.com")).unwrap();
+    db.create(&new, &audit("store.create", Some(raw))).await.unwrap();
     code(raw)
 }
 
 pub fn tokens(tag: &str) -> EncryptedTokens {
-    EncryptedTokens {
-        access: format!("access-{tag}"),
-        refresh: format!("refresh-{tag}"),
-    }
+    EncryptedTokens { access: format!("access-{tag}"), refresh: format!("refresh-{tag}") }
 }
 
 pub fn meta(at: DateTime<Utc>) -> TokenMeta {
@@ -107,11 +101,7 @@ pub async fn count(db: &Db, table: &str) -> i64 {
         n: i64,
     }
     let mut conn = db.conn().await.unwrap();
-    diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
-        .get_result::<N>(&mut conn)
-        .await
-        .unwrap()
-        .n
+    diesel::sql_query(format!("SELECT count(*) AS n FROM {table}")).get_result::<N>(&mut conn).await.unwrap().n
 }
 
 /// Runs SQL written by the test itself.

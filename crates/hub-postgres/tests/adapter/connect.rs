@@ -34,44 +34,20 @@ async fn invites_are_stored_with_audit_and_found_by_hash() {
     let t = TestDb::new().await;
     let db = t.db();
     store(db, "s1").await;
-    let inv = db
-        .create_invite(
-            &invite("h1", "s1"),
-            &audit("connect_link.create", Some("s1")),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        (inv.token_hash.as_str(), inv.used_at, inv.expires_at),
-        ("h1", None, t0() + Duration::days(7))
-    );
+    let inv = db.create_invite(&invite("h1", "s1"), &audit("connect_link.create", Some("s1"))).await.unwrap();
+    assert_eq!((inv.token_hash.as_str(), inv.used_at, inv.expires_at), ("h1", None, t0() + Duration::days(7)));
     assert_eq!(db.find_invite("h1").await.unwrap(), Some(inv));
     assert_eq!(db.find_invite("h2").await.unwrap(), None);
-    assert_eq!(
-        count(db, "audit_logs WHERE action = 'connect_link.create'").await,
-        1
-    );
+    assert_eq!(count(db, "audit_logs WHERE action = 'connect_link.create'").await, 1);
 
     // Same hash again: conflict, and neither row written.
-    let err = db
-        .create_invite(
-            &invite("h1", "s1"),
-            &audit("connect_link.again", Some("s1")),
-        )
-        .await
-        .unwrap_err();
+    let err = db.create_invite(&invite("h1", "s1"), &audit("connect_link.again", Some("s1"))).await.unwrap_err();
     assert!(matches!(err, RepoError::Conflict(_)), "{err:?}");
     // Unknown store: not found, nothing written.
-    let err = db
-        .create_invite(&invite("h3", "ghost"), &audit("connect_link.again", None))
-        .await
-        .unwrap_err();
+    let err = db.create_invite(&invite("h3", "ghost"), &audit("connect_link.again", None)).await.unwrap_err();
     assert_eq!(err, RepoError::NotFound);
     assert_eq!(count(db, "connect_invites").await, 1);
-    assert_eq!(
-        count(db, "audit_logs WHERE action = 'connect_link.again'").await,
-        0
-    );
+    assert_eq!(count(db, "audit_logs WHERE action = 'connect_link.again'").await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -79,14 +55,8 @@ async fn consume_invite_once_and_only_before_expiry() {
     let t = TestDb::new().await;
     let db = t.db();
     store(db, "s1").await;
-    let a = db
-        .create_invite(&invite("a", "s1"), &audit("x", None))
-        .await
-        .unwrap();
-    let b = db
-        .create_invite(&invite("b", "s1"), &audit("x", None))
-        .await
-        .unwrap();
+    let a = db.create_invite(&invite("a", "s1"), &audit("x", None)).await.unwrap();
+    let b = db.create_invite(&invite("b", "s1"), &audit("x", None)).await.unwrap();
     let expiry = t0() + Duration::days(7);
     // (id, now, expected)
     let cases = [
@@ -97,16 +67,9 @@ async fn consume_invite_once_and_only_before_expiry() {
         (999, t0(), false),
     ];
     for (id, now, want) in cases {
-        assert_eq!(
-            db.consume_invite(id, now).await.unwrap(),
-            want,
-            "{id} at {now}"
-        );
+        assert_eq!(db.consume_invite(id, now).await.unwrap(), want, "{id} at {now}");
     }
-    assert_eq!(
-        db.find_invite("a").await.unwrap().unwrap().used_at,
-        Some(t0())
-    );
+    assert_eq!(db.find_invite("a").await.unwrap().unwrap().used_at, Some(t0()));
     assert_eq!(db.find_invite("b").await.unwrap().unwrap().used_at, None);
 }
 
@@ -115,10 +78,7 @@ async fn twenty_concurrent_invite_consumers_one_success() {
     let t = TestDb::new().await;
     let db = Arc::new(t.db().clone());
     store(&db, "s1").await;
-    let inv = db
-        .create_invite(&invite("a", "s1"), &audit("x", None))
-        .await
-        .unwrap();
+    let inv = db.create_invite(&invite("a", "s1"), &audit("x", None)).await.unwrap();
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let db = db.clone();
@@ -137,36 +97,17 @@ async fn consume_state_returns_it_once_before_expiry() {
     let t = TestDb::new().await;
     let db = t.db();
     store(db, "s1").await;
-    let inv = db
-        .create_invite(&invite("i", "s1"), &audit("x", None))
-        .await
-        .unwrap();
+    let inv = db.create_invite(&invite("i", "s1"), &audit("x", None)).await.unwrap();
     let s = state("n1", "s1", Some(inv.id));
     db.insert_state(&s).await.unwrap();
     db.insert_state(&state("n2", "s1", None)).await.unwrap();
-    assert!(matches!(
-        db.insert_state(&s).await,
-        Err(RepoError::Conflict(_))
-    ));
-    assert_eq!(
-        db.insert_state(&state("n3", "ghost", None)).await,
-        Err(RepoError::NotFound)
-    );
+    assert!(matches!(db.insert_state(&s).await, Err(RepoError::Conflict(_))));
+    assert_eq!(db.insert_state(&state("n3", "ghost", None)).await, Err(RepoError::NotFound));
 
     let got = db.consume_state("n1", t0()).await.unwrap().unwrap();
     assert_eq!(got.state, s);
-    assert_eq!(
-        db.consume_state("n1", t0()).await.unwrap(),
-        None,
-        "single use"
-    );
-    assert_eq!(
-        db.consume_state("n2", t0() + Duration::minutes(10))
-            .await
-            .unwrap(),
-        None,
-        "expired"
-    );
+    assert_eq!(db.consume_state("n1", t0()).await.unwrap(), None, "single use");
+    assert_eq!(db.consume_state("n2", t0() + Duration::minutes(10)).await.unwrap(), None, "expired");
     assert_eq!(db.consume_state("unknown", t0()).await.unwrap(), None);
     assert!(db.consume_state("n2", t0()).await.unwrap().is_some());
 }
@@ -195,9 +136,7 @@ async fn purge_removes_only_what_expired_before() {
     let t = TestDb::new().await;
     let db = t.db();
     store(db, "s1").await;
-    db.create_invite(&invite("keep", "s1"), &audit("x", None))
-        .await
-        .unwrap();
+    db.create_invite(&invite("keep", "s1"), &audit("x", None)).await.unwrap();
     let mut old = invite("old", "s1");
     old.expires_at = t0() - Duration::days(1);
     db.create_invite(&old, &audit("x", None)).await.unwrap();
@@ -218,11 +157,7 @@ async fn audit_list_filters_newest_first() {
     let t = TestDb::new().await;
     let db = t.db();
     let mut ids = Vec::new();
-    for (action, store) in [
-        ("sync.run", None),
-        ("store.create", Some("s1")),
-        ("sync.run", Some("s1")),
-    ] {
+    for (action, store) in [("sync.run", None), ("store.create", Some("s1")), ("sync.run", Some("s1"))] {
         ids.push(AuditRepo::insert(db, &audit(action, store)).await.unwrap());
     }
     let mut denied = audit("auth", None);
@@ -241,16 +176,9 @@ async fn audit_list_filters_newest_first() {
         (list(None, None, 1), vec![ids[3]]),
     ];
     for (filter, want) in cases {
-        let got: Vec<i64> = AuditRepo::list(db, &filter)
-            .await
-            .unwrap()
-            .iter()
-            .map(|e| e.id)
-            .collect();
+        let got: Vec<i64> = AuditRepo::list(db, &filter).await.unwrap().iter().map(|e| e.id).collect();
         assert_eq!(got, want, "{filter:?}");
     }
-    let all = AuditRepo::list(db, &list(Some("auth"), None, 10))
-        .await
-        .unwrap();
+    let all = AuditRepo::list(db, &list(Some("auth"), None, 10)).await.unwrap();
     assert_eq!(all[0].entry, denied);
 }

@@ -14,10 +14,7 @@ async fn a_held_lock_excludes_others_until_dropped() {
     let other = format!("refresh_tokens:{}", t.name());
 
     let guard = db.try_acquire(&key).await.unwrap().expect("free lock");
-    assert!(
-        db.try_acquire(&key).await.unwrap().is_none(),
-        "second acquire while held"
-    );
+    assert!(db.try_acquire(&key).await.unwrap().is_none(), "second acquire while held");
     // A second Db (another instance) is refused too.
     let db2 = hub_postgres::Db::from_url(t.url(), 2).await.unwrap();
     assert!(db2.try_acquire(&key).await.unwrap().is_none());
@@ -31,10 +28,7 @@ async fn a_held_lock_excludes_others_until_dropped() {
         if let Some(g) = db2.try_acquire(&key).await.unwrap() {
             break g;
         }
-        assert!(
-            Instant::now() < deadline,
-            "lock not released after the guard dropped"
-        );
+        assert!(Instant::now() < deadline, "lock not released after the guard dropped");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(db.try_acquire(&key).await.unwrap().is_none());

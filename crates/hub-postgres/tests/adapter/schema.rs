@@ -26,10 +26,7 @@ fn declared() -> Columns {
                 Some(inner) => (inner.trim_end_matches('>'), true),
                 None => (ty, false),
             };
-            out.insert(
-                (t.clone(), col.trim().to_owned()),
-                (ty.to_owned(), nullable),
-            );
+            out.insert((t.clone(), col.trim().to_owned()), (ty.to_owned(), nullable));
         }
     }
     out
@@ -103,20 +100,11 @@ async fn indexes_and_constraints(db: &Db) -> Vec<IndexInfo> {
 async fn schema_rs_matches_the_migrated_database() {
     let t = TestDb::new().await;
     let declared = declared();
-    assert!(
-        declared.len() > 50,
-        "parsed only {} columns of schema.rs",
-        declared.len()
-    );
+    assert!(declared.len() > 50, "parsed only {} columns of schema.rs", declared.len());
     let actual: Columns = columns(t.db())
         .await
         .into_iter()
-        .map(|c| {
-            (
-                (c.table_name, c.column_name),
-                (c.data_type, c.is_nullable == "YES"),
-            )
-        })
+        .map(|c| ((c.table_name, c.column_name), (c.data_type, c.is_nullable == "YES")))
         .collect();
     let mut problems = Vec::new();
     for (key, (ty, nullable)) in &declared {
@@ -127,9 +115,7 @@ async fn schema_rs_matches_the_migrated_database() {
                     problems.push(format!("{key:?}: schema.rs {ty}, database {sql}"));
                 }
                 if nullable != sql_nullable {
-                    problems.push(format!(
-                        "{key:?}: schema.rs nullable={nullable}, database nullable={sql_nullable}"
-                    ));
+                    problems.push(format!("{key:?}: schema.rs nullable={nullable}, database nullable={sql_nullable}"));
                 }
             }
         }
@@ -137,11 +123,7 @@ async fn schema_rs_matches_the_migrated_database() {
     for key in actual.keys().filter(|k| !declared.contains_key(*k)) {
         problems.push(format!("{key:?} is in the database, not in schema.rs"));
     }
-    assert!(
-        problems.is_empty(),
-        "schema.rs drifted:\n{}",
-        problems.join("\n")
-    );
+    assert!(problems.is_empty(), "schema.rs drifted:\n{}", problems.join("\n"));
 }
 
 #[test]
@@ -166,17 +148,10 @@ async fn migrations_up_down_up_leave_the_same_schema() {
     let cols_before = columns(t.db()).await;
     let idx_before = indexes_and_constraints(t.db()).await;
     assert!(cols_before.len() > 50);
-    assert!(
-        idx_before
-            .iter()
-            .any(|i| i.indexname == "tiktok_video_daily_store_date_video_key")
-    );
+    assert!(idx_before.iter().any(|i| i.indexname == "tiktok_video_daily_store_date_video_key"));
 
     reset_schema(t.url()).await.unwrap();
-    assert!(
-        columns(t.db()).await.is_empty(),
-        "down.sql left tables behind"
-    );
+    assert!(columns(t.db()).await.is_empty(), "down.sql left tables behind");
 
     let applied = run_migrations(t.url()).await.unwrap();
     assert!(!applied.is_empty());

@@ -13,11 +13,7 @@ async fn user_upsert_is_idempotent_and_updates() {
     let db = t.db();
     store(db, "s1").await;
     store(db, "s2").await;
-    let batch = vec![
-        user_snap("s1", day(22), 10),
-        user_snap("s1", day(23), 11),
-        user_snap("s2", day(23), 20),
-    ];
+    let batch = vec![user_snap("s1", day(22), 10), user_snap("s1", day(23), 11), user_snap("s2", day(23), 20)];
     assert_eq!(db.upsert_user(&batch).await.unwrap(), 3);
     assert_eq!(db.upsert_user(&batch).await.unwrap(), 3);
     assert_eq!(count(db, "tiktok_user_daily").await, 3);
@@ -27,26 +23,13 @@ async fn user_upsert_is_idempotent_and_updates() {
     changed[1].display_name = None;
     db.upsert_user(&changed).await.unwrap();
     assert_eq!(count(db, "tiktok_user_daily").await, 3);
-    assert_eq!(
-        count(db, "tiktok_user_daily WHERE updated_at > created_at").await,
-        3
-    );
+    assert_eq!(count(db, "tiktok_user_daily WHERE updated_at > created_at").await, 3);
 
     let hist = db.user_history(&code("s1"), day(1)).await.unwrap();
     let got: Vec<_> = hist.iter().map(|r| r.snapshot.clone()).collect();
-    assert_eq!(
-        got,
-        vec![changed[1].clone(), changed[0].clone()],
-        "newest first"
-    );
-    assert_eq!(
-        db.user_history(&code("s1"), day(23)).await.unwrap().len(),
-        1
-    );
-    assert_eq!(
-        db.user_history(&code("s1"), day(24)).await.unwrap().len(),
-        0
-    );
+    assert_eq!(got, vec![changed[1].clone(), changed[0].clone()], "newest first");
+    assert_eq!(db.user_history(&code("s1"), day(23)).await.unwrap().len(), 1);
+    assert_eq!(db.user_history(&code("s1"), day(24)).await.unwrap().len(), 0);
     assert_eq!(db.upsert_user(&[]).await.unwrap(), 0);
 }
 
@@ -61,10 +44,7 @@ async fn repeated_keys_in_one_batch_keep_the_last() {
     assert_eq!(hist.len(), 1);
     assert_eq!(hist[0].snapshot.follower_count, 2);
 
-    let videos = [
-        video_snap("s1", day(23), 1, 5),
-        video_snap("s1", day(23), 1, 6),
-    ];
+    let videos = [video_snap("s1", day(23), 1, 5), video_snap("s1", day(23), 1, 6)];
     db.upsert_videos(&videos).await.unwrap();
     let hist = db.video_history(&code("s1"), day(1)).await.unwrap();
     assert_eq!(hist.len(), 1);
@@ -96,9 +76,8 @@ async fn a_failing_chunk_rolls_the_whole_batch_back() {
     let t = TestDb::new().await;
     let db = t.db();
     store(db, "s1").await;
-    let mut batch: Vec<_> = (0..VIDEO_ROWS_PER_STATEMENT + 10)
-        .map(|i| video_snap("s1", day(23), i as u64, 1))
-        .collect();
+    let mut batch: Vec<_> =
+        (0..VIDEO_ROWS_PER_STATEMENT + 10).map(|i| video_snap("s1", day(23), i as u64, 1)).collect();
     // The last row (second statement) names a store that does not exist.
     batch.last_mut().unwrap().store_code = code("ghost");
     assert_eq!(db.upsert_videos(&batch).await, Err(RepoError::NotFound));
@@ -121,25 +100,10 @@ async fn video_history_is_newest_day_then_most_viewed() {
     ];
     db.upsert_videos(&batch).await.unwrap();
     let hist = db.video_history(&code("s1"), day(22)).await.unwrap();
-    let got: Vec<_> = hist
-        .iter()
-        .map(|r| (r.snapshot.snapshot_date, r.snapshot.view_count))
-        .collect();
-    assert_eq!(
-        got,
-        [
-            (day(23), 80),
-            (day(23), 60),
-            (day(23), 5),
-            (day(22), 70),
-            (day(22), 50)
-        ]
-    );
+    let got: Vec<_> = hist.iter().map(|r| (r.snapshot.snapshot_date, r.snapshot.view_count)).collect();
+    assert_eq!(got, [(day(23), 80), (day(23), 60), (day(23), 5), (day(22), 70), (day(22), 50)]);
     assert_eq!(hist[0].snapshot, batch[3]);
-    assert_eq!(
-        db.video_history(&code("s1"), day(23)).await.unwrap().len(),
-        3
-    );
+    assert_eq!(db.video_history(&code("s1"), day(23)).await.unwrap().len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -158,11 +122,7 @@ async fn known_videos_come_from_the_latest_day_before() {
     ])
     .await
     .unwrap();
-    let ids = |v: Vec<hub_domain::KnownVideo>| {
-        v.into_iter()
-            .map(|k| k.video_id.to_string())
-            .collect::<Vec<_>>()
-    };
+    let ids = |v: Vec<hub_domain::KnownVideo>| v.into_iter().map(|k| k.video_id.to_string()).collect::<Vec<_>>();
     let vid = |n: u64| (7_000_000_000_000_000_000u64 + n).to_string();
     // (before, expected ids, newest create_time first: smaller n is newer)
     let cases = [
@@ -173,16 +133,7 @@ async fn known_videos_come_from_the_latest_day_before() {
         (day(25), vec![vid(9)]),
     ];
     for (before, want) in cases {
-        assert_eq!(
-            ids(db.known_videos(&code("s1"), before).await.unwrap()),
-            want,
-            "{before}"
-        );
+        assert_eq!(ids(db.known_videos(&code("s1"), before).await.unwrap()), want, "{before}");
     }
-    assert!(
-        db.known_videos(&code("nobody"), day(25))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(db.known_videos(&code("nobody"), day(25)).await.unwrap().is_empty());
 }

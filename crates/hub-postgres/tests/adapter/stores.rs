@@ -11,27 +11,15 @@ async fn create_writes_the_store_and_its_audit_row_together() {
     let t = TestDb::new().await;
     let db = t.db();
     let new = NewStore::parse("store_jkt_01", " Jakarta ", "Ann", None).unwrap();
-    let created = db
-        .create(&new, &audit("store.create", Some("store_jkt_01")))
-        .await
-        .unwrap();
+    let created = db.create(&new, &audit("store.create", Some("store_jkt_01"))).await.unwrap();
     assert_eq!(created.code.as_str(), "store_jkt_01");
     assert_eq!(created.name, "Jakarta");
     assert_eq!(created.pic_contact, None);
-    assert_eq!(
-        StoreRepo::get(db, &code("store_jkt_01")).await.unwrap(),
-        Some(created)
-    );
+    assert_eq!(StoreRepo::get(db, &code("store_jkt_01")).await.unwrap(), Some(created));
     assert_eq!(StoreRepo::get(db, &code("nope")).await.unwrap(), None);
 
-    let rows = db
-        .list(&AuditFilter {
-            action: Some("store.create".into()),
-            store_code: None,
-            limit: 10,
-        })
-        .await
-        .unwrap();
+    let rows =
+        db.list(&AuditFilter { action: Some("store.create".into()), store_code: None, limit: 10 }).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].entry, audit("store.create", Some("store_jkt_01")));
 }
@@ -42,29 +30,13 @@ async fn duplicate_store_is_a_conflict_and_writes_nothing() {
     let db = t.db();
     store(db, "dup").await;
     let again = NewStore::parse("dup", "Other name", "Bob", None).unwrap();
-    let err = db
-        .create(&again, &audit("store.create.again", Some("dup")))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, RepoError::Conflict(ref m) if m.contains("dup")),
-        "{err:?}"
-    );
+    let err = db.create(&again, &audit("store.create.again", Some("dup"))).await.unwrap_err();
+    assert!(matches!(err, RepoError::Conflict(ref m) if m.contains("dup")), "{err:?}");
     assert_eq!(count(db, "stores").await, 1);
-    assert_eq!(
-        StoreRepo::get(db, &code("dup"))
-            .await
-            .unwrap()
-            .unwrap()
-            .name,
-        "Store dup"
-    );
+    assert_eq!(StoreRepo::get(db, &code("dup")).await.unwrap().unwrap().name, "Store dup");
     // The audit row of the failed attempt was rolled back with it.
     assert_eq!(count(db, "audit_logs").await, 1);
-    assert_eq!(
-        count(db, "audit_logs WHERE action = 'store.create.again'").await,
-        0
-    );
+    assert_eq!(count(db, "audit_logs WHERE action = 'store.create.again'").await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -73,10 +45,7 @@ async fn a_failing_audit_row_rolls_the_store_back() {
     let db = t.db();
     let mut bad = audit("store.create", Some("s1"));
     bad.actor = "x".repeat(101); // longer than VARCHAR(100)
-    let err = db
-        .create(&NewStore::parse("s1", "S", "Ann", None).unwrap(), &bad)
-        .await
-        .unwrap_err();
+    let err = db.create(&NewStore::parse("s1", "S", "Ann", None).unwrap(), &bad).await.unwrap_err();
     assert!(matches!(err, RepoError::Other(_)), "{err:?}");
     assert_eq!(count(db, "stores").await, 0);
     assert_eq!(count(db, "audit_logs").await, 0);
@@ -93,13 +62,7 @@ async fn list_overview_matches_independently_inserted_data() {
     }
     let b = connect(db, "b_store", "b").await;
     let c = connect(db, "c_store", "c").await;
-    db.set_status(
-        c.id,
-        ConnectionStatus::NeedReconnect(ReconnectReason::Revoked),
-        t0(),
-    )
-    .await
-    .unwrap();
+    db.set_status(c.id, ConnectionStatus::NeedReconnect(ReconnectReason::Revoked), t0()).await.unwrap();
     exec(
         db,
         "INSERT INTO tiktok_user_daily (store_code, snapshot_date, follower_count, likes_count, video_count)
@@ -119,12 +82,7 @@ async fn list_overview_matches_independently_inserted_data() {
 
     let a = &list[0];
     assert_eq!(
-        (
-            a.account_id,
-            a.connection_status,
-            a.latest_user_stats,
-            a.latest_video_stats
-        ),
+        (a.account_id, a.connection_status, a.latest_user_stats, a.latest_video_stats),
         (None, None, None, None)
     );
 
@@ -134,36 +92,19 @@ async fn list_overview_matches_independently_inserted_data() {
     assert_eq!(ob.account_identifier.as_deref(), Some("open-b_store"));
     assert_eq!(ob.token_expires_at, b.token_expires_at);
     let u = ob.latest_user_stats.unwrap();
-    assert_eq!(
-        (
-            u.snapshot_date,
-            u.follower_count,
-            u.likes_count,
-            u.video_count
-        ),
-        (day(23), 100, 1000, 9)
-    );
+    assert_eq!((u.snapshot_date, u.follower_count, u.likes_count, u.video_count), (day(23), 100, 1000, 9));
     let v = ob.latest_video_stats.unwrap();
-    assert_eq!(
-        (v.snapshot_date, v.total_videos, v.total_views),
-        (day(23), 2, 30)
-    );
+    assert_eq!((v.snapshot_date, v.total_videos, v.total_views), (day(23), 2, 30));
 
     let oc = &list[2];
-    assert_eq!(
-        oc.connection_status,
-        Some(ConnectionStatus::NeedReconnect(ReconnectReason::Revoked))
-    );
+    assert_eq!(oc.connection_status, Some(ConnectionStatus::NeedReconnect(ReconnectReason::Revoked)));
     assert_eq!(oc.latest_user_stats.unwrap().likes_count, 0);
     assert_eq!(oc.latest_video_stats, None);
 
     let od = &list[3];
     assert_eq!(od.latest_user_stats, None);
     let v = od.latest_video_stats.unwrap();
-    assert_eq!(
-        (v.snapshot_date, v.total_videos, v.total_views),
-        (day(21), 1, 0)
-    );
+    assert_eq!((v.snapshot_date, v.total_videos, v.total_views), (day(21), 1, 0));
 
     // overview(code) is the same row as in the list.
     for o in &list {
@@ -172,20 +113,9 @@ async fn list_overview_matches_independently_inserted_data() {
     assert_eq!(db.overview(&code("missing")).await.unwrap(), None);
 
     // Upserting through the repository moves the numbers.
-    db.upsert_videos(&[video_snap("d_store", day(24), 1, 7)])
-        .await
-        .unwrap();
-    let v = db
-        .overview(&code("d_store"))
-        .await
-        .unwrap()
-        .unwrap()
-        .latest_video_stats
-        .unwrap();
-    assert_eq!(
-        (v.snapshot_date, v.total_videos, v.total_views),
-        (day(24), 1, 7)
-    );
+    db.upsert_videos(&[video_snap("d_store", day(24), 1, 7)]).await.unwrap();
+    let v = db.overview(&code("d_store")).await.unwrap().unwrap().latest_video_stats.unwrap();
+    assert_eq!((v.snapshot_date, v.total_videos, v.total_views), (day(24), 1, 7));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -195,13 +125,7 @@ async fn list_overview_orders_codes_bytewise() {
     for s in ["b", "a-1", "a_1", "B", "a1"] {
         store(db, s).await;
     }
-    let codes: Vec<String> = db
-        .list_overview()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|o| o.store.code.to_string())
-        .collect();
+    let codes: Vec<String> = db.list_overview().await.unwrap().into_iter().map(|o| o.store.code.to_string()).collect();
     let mut want = codes.clone();
     want.sort();
     assert_eq!(codes, want);
