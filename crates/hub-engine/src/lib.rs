@@ -26,7 +26,7 @@ pub use connect::{CallbackParams, ConnectError, ConnectLink, ConnectStart, Conne
 pub use context::Actor;
 pub use reencrypt::{ReencryptError, ReencryptReport};
 pub use state::StateCodec;
-pub use sync::{JobSelection, JobSummary, LiveRun, RefreshSummary, StoreSyncResult, SyncError, SyncSummary};
+pub use sync::{JobSelection, JobSummary, LiveRun, RefreshSummary, RunScope, StoreSyncResult, SyncError, SyncSummary};
 pub use tokens::{TokenError, Tokens};
 
 /// Every port the engine uses.

@@ -55,6 +55,17 @@ impl JobSelection {
     }
 }
 
+/// Which stores a run covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunScope {
+    /// Every store.
+    All,
+    /// One store.
+    Store(StoreCode),
+    /// Connected stores that have no snapshot for today yet (retries later the same day).
+    MissingToday,
+}
+
 /// Why a sync could not run at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SyncError {
@@ -259,7 +270,18 @@ impl Engine {
         store: Option<&StoreCode>,
         trigger: RunTrigger,
     ) -> Result<SyncSummary, SyncError> {
-        let opened = self.open_all(selection, store, trigger).await?;
+        let scope = store.map_or(RunScope::All, |c| RunScope::Store(c.clone()));
+        self.run_sync_scoped(selection, &scope, trigger).await
+    }
+
+    /// Runs `selection` over the stores of `scope`, and waits for it.
+    pub async fn run_sync_scoped(
+        &self,
+        selection: JobSelection,
+        scope: &RunScope,
+        trigger: RunTrigger,
+    ) -> Result<SyncSummary, SyncError> {
+        let opened = self.open_all(selection, scope, trigger).await?;
         Ok(self.drive_all(opened).await)
     }
 
@@ -270,7 +292,7 @@ impl Engine {
         selection: JobSelection,
         trigger: RunTrigger,
     ) -> Result<Vec<i64>, SyncError> {
-        let opened = self.open_all(selection, None, trigger).await?;
+        let opened = self.open_all(selection, &RunScope::All, trigger).await?;
         let ids = opened.iter().map(|o| o.run_id).collect();
         let engine = Arc::clone(self);
         tokio::spawn(async move {
@@ -283,12 +305,12 @@ impl Engine {
     async fn open_all(
         &self,
         selection: JobSelection,
-        store: Option<&StoreCode>,
+        scope: &RunScope,
         trigger: RunTrigger,
     ) -> Result<Vec<OpenRun>, SyncError> {
         let mut opened: Vec<OpenRun> = Vec::new();
         for &job in selection.jobs() {
-            match self.open_run(job, trigger, store).await {
+            match self.open_run(job, trigger, scope).await {
                 Ok(o) => opened.push(o),
                 Err(e) => {
                     for o in opened {
@@ -400,34 +422,40 @@ impl Engine {
     }
 
     /// Opens a run of `job`: takes the job's lock, lists its work, writes the `sync_runs` row.
-    async fn open_run(
-        &self,
-        job: JobKind,
-        trigger: RunTrigger,
-        only: Option<&StoreCode>,
-    ) -> Result<OpenRun, SyncError> {
+    async fn open_run(&self, job: JobKind, trigger: RunTrigger, scope: &RunScope) -> Result<OpenRun, SyncError> {
         let p = &self.ports;
         let lock = p.locks.try_acquire(&format!("job:{job}")).await?.ok_or(SyncError::AlreadyRunning(job))?;
         let now = p.clock.now();
+        let date = business_date(now, self.config.report_tz);
         let work = if job == JobKind::RefreshTokens {
             let window = chrono::Duration::from_std(self.config.refresh_window).unwrap_or(chrono::Duration::hours(6));
             let mut due = p.accounts.list_due_for_refresh(now + window).await?;
-            if let Some(code) = only {
+            if let RunScope::Store(code) = scope {
                 due.retain(|a| &a.store_code == code);
             }
             Work::Accounts(due)
         } else {
             let mut stores = p.stores.list_overview().await?;
-            if let Some(code) = only {
-                stores.retain(|s| &s.store.code == code);
-                if stores.is_empty() {
-                    return Err(SyncError::StoreNotFound);
+            match scope {
+                RunScope::All => {}
+                RunScope::Store(code) => {
+                    stores.retain(|s| &s.store.code == code);
+                    if stores.is_empty() {
+                        return Err(SyncError::StoreNotFound);
+                    }
                 }
+                RunScope::MissingToday => stores.retain(|s| {
+                    let connected = s.connection_status == Some(hub_domain::ConnectionStatus::Connected);
+                    let latest = match job {
+                        JobKind::SyncUserDaily => s.latest_user_stats.map(|u| u.snapshot_date),
+                        _ => s.latest_video_stats.map(|v| v.snapshot_date),
+                    };
+                    connected && latest.is_none_or(|d| d < date)
+                }),
             }
             Work::Stores(stores)
         };
         let total = work.len() as i64;
-        let date = business_date(now, self.config.report_tz);
         let run = p.sync_runs.start(job, date, trigger, total, &self.config.instance_id, now).await?;
         tracing::info!(job = %job, run.id = run.id, total, date = %date, "sync started");
         let tracker = Arc::new(Tracker {

@@ -383,3 +383,35 @@ async fn single_store_sync_reports_its_result() {
     assert_eq!(r.records_processed, 1);
     assert_eq!(engine.sync_store(&code("zz"), JobSelection::User).await.unwrap_err(), SyncError::StoreNotFound);
 }
+
+#[tokio::test]
+async fn retry_scope_covers_only_connected_stores_missing_today() {
+    let w = world(&["done", "failed", "gone"]);
+    for s in ["done", "failed", "gone"] {
+        w.lock().unwrap().connect(s, Duration::hours(20));
+    }
+    w.lock().unwrap().accounts.get_mut("gone").unwrap().status =
+        ConnectionStatus::NeedReconnect(ReconnectReason::Revoked);
+    let mut tiktok = MockTikTokApi::new();
+    tiktok.expect_user_info().times(2).returning(|t| match t.expose().as_str() {
+        "act.done" => Ok(user("open-done", 1)),
+        _ => Err(TikTokError::Transient { message: "503".into() }),
+    });
+    let engine = engine(&w, tiktok, t0(), EngineConfig::default());
+    engine.run_sync(JobSelection::User, None, RunTrigger::Cron).await.unwrap();
+
+    let mut tiktok = MockTikTokApi::new();
+    tiktok.expect_user_info().times(1).returning(|t| {
+        assert_eq!(t.expose(), "act.failed", "only the store that failed is retried");
+        Ok(user("open-failed", 2))
+    });
+    let engine = support::engine(&w, tiktok, t0() + Duration::hours(2), EngineConfig::default());
+    let s = engine
+        .run_sync_scoped(JobSelection::User, &hub_engine::RunScope::MissingToday, RunTrigger::Retry)
+        .await
+        .unwrap()
+        .user_sync
+        .unwrap();
+    assert_eq!((s.total, s.successful), (1, 1));
+    assert_eq!(w.lock().unwrap().user_rows.len(), 2);
+}

@@ -97,7 +97,17 @@ impl World {
             connected_at: a.and_then(|a| a.connected_at),
             last_sync_time: a.and_then(|a| a.last_sync_time),
             token_expires_at: a.and_then(|a| a.token_expires_at),
-            latest_user_stats: None,
+            latest_user_stats: self
+                .user_rows
+                .iter()
+                .filter(|r| r.store_code == s.code)
+                .max_by_key(|r| r.snapshot_date)
+                .map(|r| LatestUserStats {
+                    snapshot_date: r.snapshot_date,
+                    follower_count: r.follower_count,
+                    likes_count: r.likes_count,
+                    video_count: r.video_count,
+                }),
             latest_video_stats: None,
         }
     }
