@@ -19,11 +19,7 @@ use anyhow::{Context, Result, bail};
 
 /// Runs a future on a fresh runtime.
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(f)
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime").block_on(f)
 }
 
 /// Stores per generated statement.
@@ -47,19 +43,14 @@ fn parse_args(args: &[String]) -> Result<Args> {
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = |name: &str| -> Result<u64> {
-            let raw = it
-                .next()
-                .with_context(|| format!("{name} needs a number"))?;
-            raw.parse()
-                .with_context(|| format!("{name} needs a number, got {raw:?}"))
+            let raw = it.next().with_context(|| format!("{name} needs a number"))?;
+            raw.parse().with_context(|| format!("{name} needs a number, got {raw:?}"))
         };
         match flag.as_str() {
             "--stores" => stores = Some(value("--stores")?),
             "--days" => days = Some(value("--days")?),
             "--videos" => videos = value("--videos")?,
-            other => bail!(
-                "unknown argument {other:?}; usage: cargo xtask seed --stores N --days D [--videos V]"
-            ),
+            other => bail!("unknown argument {other:?}; usage: cargo xtask seed --stores N --days D [--videos V]"),
         }
     }
     let (Some(stores), Some(days)) = (stores, days) else {
@@ -74,11 +65,7 @@ fn parse_args(args: &[String]) -> Result<Args> {
     if videos > 1000 {
         bail!("--videos must be 0..=1000");
     }
-    Ok(Args {
-        stores,
-        days,
-        videos,
-    })
+    Ok(Args { stores, days, videos })
 }
 
 /// The SQL for stores `first..=last`: stores, accounts, user days, video days. Only numbers
@@ -162,19 +149,14 @@ pub fn run(args: &[String]) -> Result<()> {
                     hub_postgres::execute_batch(&url, &sql)
                         .await
                         .with_context(|| format!("seeding stores {first}..={last}"))?;
-                    eprintln!(
-                        "xtask: seeded stores {first}..={last} ({:.0}s)",
-                        started.elapsed().as_secs_f64()
-                    );
+                    eprintln!("xtask: seeded stores {first}..={last} ({:.0}s)", started.elapsed().as_secs_f64());
                 }
             }));
         }
         for w in workers {
             w.await??;
         }
-        let count = |table: &str| {
-            format!("SELECT count(*) AS n FROM {table} WHERE store_code LIKE 'seed\\_%'")
-        };
+        let count = |table: &str| format!("SELECT count(*) AS n FROM {table} WHERE store_code LIKE 'seed\\_%'");
         let stores = hub_postgres::query_i64(&url, &count("stores")).await?;
         let users = hub_postgres::query_i64(&url, &count("tiktok_user_daily")).await?;
         let videos = hub_postgres::query_i64(&url, &count("tiktok_video_daily")).await?;
@@ -196,19 +178,10 @@ mod tests {
 
     #[test]
     fn args_table() {
-        let ok = |stores, days, videos| {
-            Some(Args {
-                stores,
-                days,
-                videos,
-            })
-        };
+        let ok = |stores, days, videos| Some(Args { stores, days, videos });
         let cases: &[(&[&str], Option<Args>)] = &[
             (&["--stores", "10", "--days", "3"], ok(10, 3, 20)),
-            (
-                &["--days", "30", "--stores", "10000", "--videos", "5"],
-                ok(10000, 30, 5),
-            ),
+            (&["--days", "30", "--stores", "10000", "--videos", "5"], ok(10000, 30, 5)),
             (&["--stores", "10"], None),
             (&["--stores", "0", "--days", "1"], None),
             (&["--stores", "100000", "--days", "1"], None),
