@@ -33,10 +33,7 @@ fn up_inner(verbose: bool) -> Result<String> {
                 }
                 return Ok(url);
             }
-            eprintln!(
-                "xtask: DATABASE_URL ({}) does not answer; using the private cluster",
-                redact(&url)
-            );
+            eprintln!("xtask: DATABASE_URL ({}) does not answer; using the private cluster", redact(&url));
         }
     }
     let pg = PrivateCluster::new()?;
@@ -48,12 +45,7 @@ fn up_inner(verbose: bool) -> Result<String> {
 pub fn down() -> Result<()> {
     let pg = PrivateCluster::new()?;
     if pg.data.join("PG_VERSION").exists() && pg.running() {
-        pg.as_owner(
-            Command::new(pg.bin("pg_ctl"))
-                .arg("-D")
-                .arg(&pg.data)
-                .args(["-m", "fast", "-w", "stop"]),
-        )?;
+        pg.as_owner(Command::new(pg.bin("pg_ctl")).arg("-D").arg(&pg.data).args(["-m", "fast", "-w", "stop"]))?;
         eprintln!("xtask: private PostgreSQL stopped");
     } else {
         eprintln!("xtask: private PostgreSQL is not running");
@@ -64,10 +56,9 @@ pub fn down() -> Result<()> {
 /// Whether a PostgreSQL server answers at `url` (`pg_isready`).
 fn answers(url: &str) -> bool {
     match find_bin_dir() {
-        Ok(dir) => util::succeeds(
-            dir.join("pg_isready").to_str().unwrap_or("pg_isready"),
-            &["-q", "-t", "3", "-d", url],
-        ),
+        Ok(dir) => {
+            util::succeeds(dir.join("pg_isready").to_str().unwrap_or("pg_isready"), &["-q", "-t", "3", "-d", url])
+        }
         Err(_) => util::succeeds("pg_isready", &["-q", "-t", "3", "-d", url]),
     }
 }
@@ -144,12 +135,7 @@ impl PrivateCluster {
         } else {
             None
         };
-        Ok(Self {
-            bin: find_bin_dir()?,
-            data: dir.join("data"),
-            dir,
-            run_as,
-        })
+        Ok(Self { bin: find_bin_dir()?, data: dir.join("data"), dir, run_as })
     }
 
     fn bin(&self, name: &str) -> PathBuf {
@@ -166,54 +152,36 @@ impl PrivateCluster {
             None => util::output(cmd),
             Some(user) => {
                 let mut wrapped = Command::new("runuser");
-                wrapped
-                    .args(["-u", user, "--"])
-                    .arg(cmd.get_program())
-                    .args(cmd.get_args());
+                wrapped.args(["-u", user, "--"]).arg(cmd.get_program()).args(cmd.get_args());
                 util::output(&mut wrapped)
             }
         }
     }
 
     fn running(&self) -> bool {
-        self.as_owner(
-            Command::new(self.bin("pg_ctl"))
-                .arg("-D")
-                .arg(&self.data)
-                .arg("status"),
-        )
-        .is_ok()
+        self.as_owner(Command::new(self.bin("pg_ctl")).arg("-D").arg(&self.data).arg("status")).is_ok()
     }
 
     fn ensure_running(&self, verbose: bool) -> Result<()> {
-        std::fs::create_dir_all(&self.dir)
-            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        std::fs::create_dir_all(&self.dir).with_context(|| format!("cannot create {}", self.dir.display()))?;
         if let Some(user) = &self.run_as {
             util::output(Command::new("chown").arg(format!("{user}:")).arg(&self.dir))?;
         }
         if !self.data.join("PG_VERSION").exists() {
             if verbose {
-                eprintln!(
-                    "xtask: creating a private PostgreSQL cluster in {}",
-                    self.data.display()
-                );
+                eprintln!("xtask: creating a private PostgreSQL cluster in {}", self.data.display());
             }
-            self.as_owner(
-                Command::new(self.bin("initdb"))
-                    .arg("-D")
-                    .arg(&self.data)
-                    .args([
-                        "-U",
-                        "postgres",
-                        "-A",
-                        "trust",
-                        "-E",
-                        "UTF8",
-                        "--locale=C",
-                        "--no-sync",
-                        "--no-instructions",
-                    ]),
-            )?;
+            self.as_owner(Command::new(self.bin("initdb")).arg("-D").arg(&self.data).args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+                "--no-instructions",
+            ]))?;
         }
         if !self.running() {
             if verbose {

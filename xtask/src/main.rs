@@ -66,13 +66,7 @@ fn test(extra: &[String]) -> Result<()> {
     let nextest = util::succeeds("cargo", &["nextest", "--version"]);
     let mut cmd = std::process::Command::new(util::cargo());
     if nextest {
-        cmd.args([
-            "nextest",
-            "run",
-            "--workspace",
-            "--all-features",
-            "--no-fail-fast",
-        ]);
+        cmd.args(["nextest", "run", "--workspace", "--all-features", "--no-fail-fast"]);
     } else {
         cmd.args(["test", "--workspace", "--all-features", "--no-fail-fast"]);
     }

@@ -43,20 +43,13 @@ pub fn run() -> Result<()> {
 
 /// Checks with `cargo tree` that no core crate reaches an adapter or a wire/driver crate.
 fn boundaries() -> Result<()> {
-    let members = util::output(Command::new(util::cargo()).args([
-        "metadata",
-        "--no-deps",
-        "--format-version",
-        "1",
-    ]))?;
+    let members = util::output(Command::new(util::cargo()).args(["metadata", "--no-deps", "--format-version", "1"]))?;
     let mut problems = Vec::new();
-    for krate in CORE
-        .iter()
-        .filter(|k| members.contains(&format!("\"name\":\"{k}\"")))
-    {
-        let tree = util::output(Command::new(util::cargo()).args([
-            "tree", "-p", krate, "-e", "normal", "--prefix", "none", "--format", "{p}",
-        ]))?;
+    for krate in CORE.iter().filter(|k| members.contains(&format!("\"name\":\"{k}\""))) {
+        let tree = util::output(
+            Command::new(util::cargo())
+                .args(["tree", "-p", krate, "-e", "normal", "--prefix", "none", "--format", "{p}"]),
+        )?;
         for line in tree.lines() {
             let name = line.split_whitespace().next().unwrap_or_default();
             if FORBIDDEN.contains(&name) {

@@ -72,6 +72,9 @@ pub enum SyncError {
     /// Another run of this job holds its lock (here or on another instance).
     #[error("{0} is already running")]
     AlreadyRunning(JobKind),
+    /// This scheduler tick of the job already ran (on another instance).
+    #[error("{0} already ran for this schedule tick")]
+    AlreadyDone(JobKind),
     /// No such store.
     #[error("store not found")]
     StoreNotFound,
@@ -285,6 +288,55 @@ impl Engine {
         Ok(self.drive_all(opened).await)
     }
 
+    /// Runs `selection` for a scheduler tick at `tick`. Across instances each tick runs once:
+    /// whoever takes a job's lock first runs it, and a job whose cron run already started at
+    /// or after `tick` is not run again ([`SyncError::AlreadyDone`]).
+    pub async fn run_scheduled(&self, selection: JobSelection, tick: DateTime<Utc>) -> Result<SyncSummary, SyncError> {
+        let mut opened: Vec<OpenRun> = Vec::new();
+        for &job in selection.jobs() {
+            match self.open_run_for_tick(job, tick).await {
+                Ok(o) => opened.push(o),
+                Err(e) => {
+                    self.close_unstarted(opened, &e).await;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(self.drive_all(opened).await)
+    }
+
+    async fn open_run_for_tick(&self, job: JobKind, tick: DateTime<Utc>) -> Result<OpenRun, SyncError> {
+        let open = self.open_run(job, RunTrigger::Cron, &RunScope::All).await?;
+        // Holding the lock now: has another instance already run this tick?
+        let earlier = self.ports.sync_runs.latest_for_tick(job, tick, open.run_id).await;
+        match earlier {
+            Ok(true) => {
+                let e = SyncError::AlreadyDone(job);
+                self.close_unstarted(vec![open], &e).await;
+                Err(e)
+            }
+            Ok(false) => Ok(open),
+            Err(e) => {
+                let e = SyncError::Storage(e);
+                self.close_unstarted(vec![open], &e).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn close_unstarted(&self, opened: Vec<OpenRun>, why: &SyncError) {
+        for o in opened {
+            self.live.lock().expect("live runs poisoned").remove(&o.run_id);
+            let msg = format!("not started: {why}");
+            let now = self.ports.clock.now();
+            if let Err(e2) =
+                self.ports.sync_runs.finish(o.run_id, RunStatus::Failed, &RunCounts::default(), Some(msg), now).await
+            {
+                tracing::warn!(run.id = o.run_id, error = %e2, "could not close an unstarted run");
+            }
+        }
+    }
+
     /// Opens the runs of `selection` (taking their locks and writing their `sync_runs`
     /// rows), then drives them in the background. Returns the run ids at once.
     pub async fn start_sync(
@@ -313,18 +365,7 @@ impl Engine {
             match self.open_run(job, trigger, scope).await {
                 Ok(o) => opened.push(o),
                 Err(e) => {
-                    for o in opened {
-                        let msg = format!("not started: {e}");
-                        let now = self.ports.clock.now();
-                        if let Err(e2) = self
-                            .ports
-                            .sync_runs
-                            .finish(o.run_id, RunStatus::Failed, &RunCounts::default(), Some(msg), now)
-                            .await
-                        {
-                            tracing::warn!(run.id = o.run_id, error = %e2, "could not close an unstarted run");
-                        }
-                    }
+                    self.close_unstarted(opened, &e).await;
                     return Err(e);
                 }
             }

@@ -415,3 +415,23 @@ async fn retry_scope_covers_only_connected_stores_missing_today() {
     assert_eq!((s.total, s.successful), (1, 1));
     assert_eq!(w.lock().unwrap().user_rows.len(), 2);
 }
+
+#[tokio::test]
+async fn a_schedule_tick_runs_once_across_instances() {
+    let w = world(&["a"]);
+    w.lock().unwrap().connect("a", Duration::hours(20));
+    let tick = t0();
+    let mut tiktok = MockTikTokApi::new();
+    tiktok.expect_user_info().times(1).returning(|_| Ok(user("open-a", 1)));
+    let first = engine(&w, tiktok, tick + Duration::seconds(1), EngineConfig::default());
+    first.run_scheduled(JobSelection::User, tick).await.unwrap();
+    // A second instance whose timer fired late, after the first finished: same tick.
+    let second = support::engine(&w, MockTikTokApi::new(), tick + Duration::seconds(30), EngineConfig::default());
+    let err = second.run_scheduled(JobSelection::User, tick).await.unwrap_err();
+    assert_eq!(err, SyncError::AlreadyDone(JobKind::SyncUserDaily));
+    let w = w.lock().unwrap();
+    assert_eq!(w.user_rows.len(), 1);
+    assert_eq!(w.runs.iter().filter(|r| r.status == RunStatus::Failed).count(), 1, "the refused run is closed");
+    // The next day's tick runs again.
+    drop(w);
+}

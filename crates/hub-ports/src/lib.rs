@@ -8,20 +8,17 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use hub_domain::{
-    Account, AccountId, AuditEntry, AuditFilter, ConnectInvite, ConnectionStatus, EncryptedTokens,
-    JobKind, KnownVideo, NewAuditEntry, NewConnectInvite, NewOAuthState, NewStore, NewSyncLog,
-    OAuthState, RunCounts, RunStatus, RunTrigger, Store, StoreCode, StoreOverview, SyncLog,
-    SyncRun, TokenMeta, UserSnapshot, UserSnapshotRow, VideoSnapshot, VideoSnapshotRow,
+    Account, AccountId, AuditEntry, AuditFilter, ConnectInvite, ConnectionStatus, EncryptedTokens, JobKind, KnownVideo,
+    NewAuditEntry, NewConnectInvite, NewOAuthState, NewStore, NewSyncLog, OAuthState, RunCounts, RunStatus, RunTrigger,
+    Store, StoreCode, StoreOverview, SyncLog, SyncRun, TokenMeta, UserSnapshot, UserSnapshotRow, VideoSnapshot,
+    VideoSnapshotRow,
 };
 
 #[cfg(any(test, feature = "mock"))]
 pub use mockall;
 
 mod tiktok;
-pub use tiktok::{
-    CipherError, TikTokApi, TikTokError, TikTokUser, TikTokVideo, TokenCipher, TokenGrant,
-    VideoPage,
-};
+pub use tiktok::{CipherError, TikTokApi, TikTokError, TikTokUser, TikTokVideo, TokenCipher, TokenGrant, VideoPage};
 #[cfg(any(test, feature = "mock"))]
 pub use tiktok::{MockTikTokApi, MockTokenCipher};
 
@@ -80,11 +77,7 @@ pub trait AccountRepo: Send + Sync {
     async fn get(&self, id: AccountId) -> RepoResult<Option<Account>>;
     /// Inserts the store's account, or replaces its identity and tokens on reconnect, with
     /// status `CONNECTED`; writes every `audit` row in the same transaction.
-    async fn save_connected(
-        &self,
-        account: &ConnectedAccount,
-        audit: &[NewAuditEntry],
-    ) -> RepoResult<Account>;
+    async fn save_connected(&self, account: &ConnectedAccount, audit: &[NewAuditEntry]) -> RepoResult<Account>;
     /// Stores a refreshed token pair atomically, only while the stored refresh ciphertext is
     /// still `expected_refresh` (compare-and-swap). `Ok(false)` when another writer got there first.
     async fn save_refreshed(
@@ -96,12 +89,7 @@ pub trait AccountRepo: Send + Sync {
         at: DateTime<Utc>,
     ) -> RepoResult<bool>;
     /// Sets the connection status (and its reason).
-    async fn set_status(
-        &self,
-        id: AccountId,
-        status: ConnectionStatus,
-        at: DateTime<Utc>,
-    ) -> RepoResult<()>;
+    async fn set_status(&self, id: AccountId, status: ConnectionStatus, at: DateTime<Utc>) -> RepoResult<()>;
     /// Every `CONNECTED` account, ordered by store code.
     async fn list_connected(&self) -> RepoResult<Vec<Account>>;
     /// `CONNECTED` accounts whose access token expires before `before`, soonest first.
@@ -120,11 +108,7 @@ pub trait AccountRepo: Send + Sync {
     /// Gives the lease back if `owner` holds it.
     async fn release_refresh_lease(&self, id: AccountId, owner: &str) -> RepoResult<()>;
     /// Up to `limit` accounts holding tokens with id greater than `after`, by id (re-encryption).
-    async fn list_with_tokens_after(
-        &self,
-        after: AccountId,
-        limit: i64,
-    ) -> RepoResult<Vec<Account>>;
+    async fn list_with_tokens_after(&self, after: AccountId, limit: i64) -> RepoResult<Vec<Account>>;
     /// Replaces both ciphertexts only while they still equal `expected`. `Ok(false)` otherwise.
     async fn replace_ciphertexts(
         &self,
@@ -144,23 +128,11 @@ pub trait SnapshotRepo: Send + Sync {
     /// Inserts or updates video snapshots in one statement per batch; returns the rows written.
     async fn upsert_videos(&self, rows: &[VideoSnapshot]) -> RepoResult<u64>;
     /// The store's user snapshots dated `since` or later, newest first.
-    async fn user_history(
-        &self,
-        code: &StoreCode,
-        since: NaiveDate,
-    ) -> RepoResult<Vec<UserSnapshotRow>>;
+    async fn user_history(&self, code: &StoreCode, since: NaiveDate) -> RepoResult<Vec<UserSnapshotRow>>;
     /// The store's video snapshots dated `since` or later, newest date first, then most viewed.
-    async fn video_history(
-        &self,
-        code: &StoreCode,
-        since: NaiveDate,
-    ) -> RepoResult<Vec<VideoSnapshotRow>>;
+    async fn video_history(&self, code: &StoreCode, since: NaiveDate) -> RepoResult<Vec<VideoSnapshotRow>>;
     /// The videos of the store's latest snapshot day before `before`, newest first.
-    async fn known_videos(
-        &self,
-        code: &StoreCode,
-        before: NaiveDate,
-    ) -> RepoResult<Vec<KnownVideo>>;
+    async fn known_videos(&self, code: &StoreCode, before: NaiveDate) -> RepoResult<Vec<KnownVideo>>;
 }
 
 /// The per-store and per-job log lines of sync jobs.
@@ -204,12 +176,11 @@ pub trait SyncRunRepo: Send + Sync {
     async fn latest(&self, job: JobKind) -> RepoResult<Option<SyncRun>>;
     /// Every `RUNNING` run.
     async fn running(&self) -> RepoResult<Vec<SyncRun>>;
+    /// Whether a `cron` run of `job` other than `except` started at or after `tick` (so this
+    /// scheduler tick was already taken by another instance).
+    async fn latest_for_tick(&self, job: JobKind, tick: DateTime<Utc>, except: i64) -> RepoResult<bool>;
     /// Marks `RUNNING` runs whose heartbeat is older than `stale_before` as `INTERRUPTED`.
-    async fn interrupt_stale(
-        &self,
-        stale_before: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> RepoResult<u64>;
+    async fn interrupt_stale(&self, stale_before: DateTime<Utc>, now: DateTime<Utc>) -> RepoResult<u64>;
 }
 
 /// The audit trail.
@@ -227,11 +198,7 @@ pub trait AuditRepo: Send + Sync {
 #[async_trait]
 pub trait ConnectRepo: Send + Sync {
     /// Stores an invite and its audit row in one transaction.
-    async fn create_invite(
-        &self,
-        invite: &NewConnectInvite,
-        audit: &NewAuditEntry,
-    ) -> RepoResult<ConnectInvite>;
+    async fn create_invite(&self, invite: &NewConnectInvite, audit: &NewAuditEntry) -> RepoResult<ConnectInvite>;
     /// The invite with this token hash, used or not.
     async fn find_invite(&self, token_hash: &str) -> RepoResult<Option<ConnectInvite>>;
     /// Marks the invite used if it is unused and unexpired at `now`; `Ok(false)` otherwise.
@@ -239,11 +206,7 @@ pub trait ConnectRepo: Send + Sync {
     /// Remembers a state nonce until the callback.
     async fn insert_state(&self, state: &NewOAuthState) -> RepoResult<()>;
     /// Atomically marks the state used and returns it, if it is unused and unexpired at `now`.
-    async fn consume_state(
-        &self,
-        nonce_hash: &str,
-        now: DateTime<Utc>,
-    ) -> RepoResult<Option<OAuthState>>;
+    async fn consume_state(&self, nonce_hash: &str, now: DateTime<Utc>) -> RepoResult<Option<OAuthState>>;
     /// Deletes states and invites that expired before `before`; returns how many.
     async fn purge_expired(&self, before: DateTime<Utc>) -> RepoResult<u64>;
 }
@@ -310,20 +273,13 @@ mod tests {
     #[tokio::test]
     async fn mocks_are_usable_as_trait_objects() {
         let mut lock = MockJobLock::new();
-        lock.expect_try_acquire()
-            .times(1)
-            .returning(|_| Ok(Some(Box::new(Held))));
+        lock.expect_try_acquire().times(1).returning(|_| Ok(Some(Box::new(Held))));
         let lock: std::sync::Arc<dyn JobLock> = std::sync::Arc::new(lock);
         assert!(lock.try_acquire("sync_user_daily").await.unwrap().is_some());
 
         let mut stores = MockStoreRepo::new();
-        stores
-            .expect_get()
-            .returning(|_| Err(RepoError::Unavailable("down".into())));
+        stores.expect_get().returning(|_| Err(RepoError::Unavailable("down".into())));
         let code = StoreCode::parse("s1").unwrap();
-        assert_eq!(
-            stores.get(&code).await,
-            Err(RepoError::Unavailable("down".into()))
-        );
+        assert_eq!(stores.get(&code).await, Err(RepoError::Unavailable("down".into())));
     }
 }

@@ -114,11 +114,7 @@ pub trait TikTokApi: Send + Sync {
     /// `code_challenge`.
     fn authorize_url(&self, state: &str, code_challenge: &str) -> String;
     /// Exchanges an authorization code (with its PKCE verifier) for tokens.
-    async fn exchange_code(
-        &self,
-        code: &str,
-        code_verifier: &str,
-    ) -> Result<TokenGrant, TikTokError>;
+    async fn exchange_code(&self, code: &str, code_verifier: &str) -> Result<TokenGrant, TikTokError>;
     /// Refreshes a token pair. The answer's refresh token replaces the old one.
     async fn refresh(&self, refresh_token: &Secret<String>) -> Result<TokenGrant, TikTokError>;
     /// Revokes the grant behind an access token.
@@ -133,11 +129,8 @@ pub trait TikTokApi: Send + Sync {
         max_count: u8,
     ) -> Result<VideoPage, TikTokError>;
     /// Current statistics of up to 20 of the account's videos (others are silently absent).
-    async fn video_query(
-        &self,
-        access_token: &Secret<String>,
-        ids: &[String],
-    ) -> Result<Vec<TikTokVideo>, TikTokError>;
+    async fn video_query(&self, access_token: &Secret<String>, ids: &[String])
+    -> Result<Vec<TikTokVideo>, TikTokError>;
 }
 
 /// Why a ciphertext did not decrypt.

@@ -360,6 +360,14 @@ pub fn engine_with_cipher(
         Ok(())
     });
 
+    let s = w.clone();
+    sync_runs.expect_latest_for_tick().returning(move |job, tick, except| {
+        let w = s.lock().unwrap();
+        Ok(w.runs
+            .iter()
+            .any(|r| r.id != except && r.job == job && r.trigger == RunTrigger::Cron && r.started_at >= tick))
+    });
+
     let mut audit = MockAuditRepo::new();
     let s = w.clone();
     audit.expect_insert().returning(move |e| {

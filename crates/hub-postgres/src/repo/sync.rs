@@ -173,6 +173,20 @@ impl SyncRunRepo for Db {
         convert_all(rows)
     }
 
+    async fn latest_for_tick(&self, job: JobKind, tick: DateTime<Utc>, except: i64) -> RepoResult<bool> {
+        let mut conn = self.repo_conn().await?;
+        let found: i64 = sr::table
+            .filter(sr::job_name.eq(job.as_str()))
+            .filter(sr::trigger.eq(RunTrigger::Cron.as_str()))
+            .filter(sr::started_at.ge(tick))
+            .filter(sr::id.ne(except))
+            .count()
+            .get_result(&mut conn)
+            .await
+            .repo()?;
+        Ok(found > 0)
+    }
+
     async fn interrupt_stale(&self, stale_before: DateTime<Utc>, now: DateTime<Utc>) -> RepoResult<u64> {
         let mut conn = self.repo_conn().await?;
         let n = diesel::update(sr::table.filter(sr::status.eq(RunStatus::Running.as_str())).filter(

@@ -138,3 +138,21 @@ async fn interrupt_stale_marks_only_silent_running_runs() {
     }
     assert_eq!(db.interrupt_stale(t0() - m(10), now).await.unwrap(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn latest_for_tick_sees_other_cron_runs_of_the_job_since_the_tick() {
+    let t = TestDb::new().await;
+    let db = t.db();
+    let tick = t0();
+    let s = Duration::seconds;
+    let mine = db.start(JobKind::SyncUserDaily, day(24), RunTrigger::Cron, 1, "a", tick + s(2)).await.unwrap();
+    assert!(!db.latest_for_tick(JobKind::SyncUserDaily, tick, mine.id).await.unwrap(), "only my own run");
+    // Runs that do not count: before the tick, another job, a manual run.
+    db.start(JobKind::SyncUserDaily, day(24), RunTrigger::Cron, 1, "b", tick - s(1)).await.unwrap();
+    db.start(JobKind::SyncVideoDaily, day(24), RunTrigger::Cron, 1, "b", tick + s(1)).await.unwrap();
+    db.start(JobKind::SyncUserDaily, day(24), RunTrigger::Manual, 1, "b", tick + s(1)).await.unwrap();
+    assert!(!db.latest_for_tick(JobKind::SyncUserDaily, tick, mine.id).await.unwrap());
+    // Another instance's cron run of this tick.
+    db.start(JobKind::SyncUserDaily, day(24), RunTrigger::Cron, 1, "b", tick + s(1)).await.unwrap();
+    assert!(db.latest_for_tick(JobKind::SyncUserDaily, tick, mine.id).await.unwrap());
+}
