@@ -25,16 +25,16 @@ pub fn up_quiet() -> Result<String> {
 }
 
 fn up_inner(verbose: bool) -> Result<String> {
-    if let Ok(url) = std::env::var("DATABASE_URL") {
-        if !url.trim().is_empty() {
-            if answers(&url) {
-                if verbose {
-                    eprintln!("xtask: using DATABASE_URL ({})", redact(&url));
-                }
-                return Ok(url);
+    if let Ok(url) = std::env::var("DATABASE_URL")
+        && !url.trim().is_empty()
+    {
+        if answers(&url) {
+            if verbose {
+                eprintln!("xtask: using DATABASE_URL ({})", redact(&url));
             }
-            eprintln!("xtask: DATABASE_URL ({}) does not answer; using the private cluster", redact(&url));
+            return Ok(url);
         }
+        eprintln!("xtask: DATABASE_URL ({}) does not answer; using the private cluster", redact(&url));
     }
     let pg = PrivateCluster::new()?;
     pg.ensure_running(verbose)?;

@@ -5,8 +5,10 @@
 //! cargo xtask seed --stores N --days D       synthetic stores with D days of history
 //! cargo xtask test [ARGS…]                   the whole test suite (brings the database up first)
 //! cargo xtask tidy                           fmt, clippy -D warnings, crate-boundary checks
+//! cargo xtask bench sync --stores N --videos M   the daily sync against tiktok-sandbox at TikTok's limits
 //! ```
 
+mod bench;
 mod db;
 mod seed;
 mod tidy;
@@ -27,6 +29,10 @@ usage: cargo xtask <command>
                synthetic stores with D days of user and video history (idempotent)
   test [ARGS]  bring the database up and run every test (ARGS go to the test runner)
   tidy         cargo fmt --check, clippy -D warnings, crate-boundary checks
+  bench sync --stores N --videos M [--time-scale K] [--latency MIN-MAX] [--release|--debug]
+               run `tiktok-hub sync --job all` twice (day 1, day 2) against tiktok-sandbox at
+               TikTok's limits in a fresh database tiktok_hub_bench; one line per day with
+               wall time, the rate-limit floor, 429s, failures and peak RSS (docs/PERFORMANCE.md)
 ";
 
 fn main() {
@@ -51,6 +57,7 @@ fn run() -> Result<()> {
         Some("seed") => seed::run(rest),
         Some("test") => test(rest),
         Some("tidy") => tidy::run(),
+        Some("bench") => bench::run(rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())

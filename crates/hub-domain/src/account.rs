@@ -36,13 +36,8 @@ pub enum ReconnectReason {
 
 impl ReconnectReason {
     /// Every reason, for tables and tests.
-    pub const ALL: [Self; 5] = [
-        Self::Revoked,
-        Self::RefreshExpired,
-        Self::ScopeMissing,
-        Self::GrantInvalid,
-        Self::TokenInvalid,
-    ];
+    pub const ALL: [Self; 5] =
+        [Self::Revoked, Self::RefreshExpired, Self::ScopeMissing, Self::GrantInvalid, Self::TokenInvalid];
 
     /// The stored and displayed spelling.
     pub const fn as_str(self) -> &'static str {
@@ -65,15 +60,9 @@ impl ReconnectReason {
         match self {
             Self::Revoked => "access was revoked on TikTok; send the store a new connect link",
             Self::RefreshExpired => "the refresh token expired; send the store a new connect link",
-            Self::ScopeMissing => {
-                "a required permission was not granted; reconnect and allow every permission"
-            }
-            Self::GrantInvalid => {
-                "TikTok refused the stored grant; send the store a new connect link"
-            }
-            Self::TokenInvalid => {
-                "TikTok refuses the access token even after a refresh; reconnect the store"
-            }
+            Self::ScopeMissing => "a required permission was not granted; reconnect and allow every permission",
+            Self::GrantInvalid => "TikTok refused the stored grant; send the store a new connect link",
+            Self::TokenInvalid => "TikTok refuses the access token even after a refresh; reconnect the store",
         }
     }
 }
@@ -119,9 +108,9 @@ impl ConnectionStatus {
             "CONNECTED" => Some(Self::Connected),
             "DISCONNECTED" => Some(Self::Disconnected),
             // A NEED_RECONNECT row written without a reason reads as a refused grant.
-            "NEED_RECONNECT" => Some(Self::NeedReconnect(
-                reason.map_or(Some(ReconnectReason::GrantInvalid), ReconnectReason::parse)?,
-            )),
+            "NEED_RECONNECT" => {
+                Some(Self::NeedReconnect(reason.map_or(Some(ReconnectReason::GrantInvalid), ReconnectReason::parse)?))
+            }
             _ => None,
         }
     }
@@ -204,10 +193,7 @@ mod tests {
             store_code: StoreCode::parse("s1").unwrap(),
             platform: "tiktok".into(),
             open_id: Some("open".into()),
-            tokens: Some(EncryptedTokens {
-                access: "a".into(),
-                refresh: "r".into(),
-            }),
+            tokens: Some(EncryptedTokens { access: "a".into(), refresh: "r".into() }),
             token_expires_at: Some(now + Duration::hours(expires_in_h)),
             refresh_token_expires_at: Some(now + Duration::days(365)),
             scopes: vec![],
@@ -229,19 +215,11 @@ mod tests {
             (ConnectionStatus::Connected, 6, true),
             (ConnectionStatus::Connected, 1, true),
             (ConnectionStatus::Connected, -1, true),
-            (
-                ConnectionStatus::NeedReconnect(ReconnectReason::Revoked),
-                1,
-                false,
-            ),
+            (ConnectionStatus::NeedReconnect(ReconnectReason::Revoked), 1, false),
             (ConnectionStatus::Disconnected, 1, false),
         ];
         for (status, hours, due) in cases {
-            assert_eq!(
-                account(status, hours).refresh_due(now, window),
-                due,
-                "{status:?} {hours}"
-            );
+            assert_eq!(account(status, hours).refresh_due(now, window), due, "{status:?} {hours}");
         }
     }
 
@@ -250,36 +228,22 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 1, 24, 0, 0, 0).unwrap();
         assert!(account(ConnectionStatus::Connected, 1).has_valid_token(now));
         assert!(!account(ConnectionStatus::Connected, -1).has_valid_token(now));
-        assert!(
-            !account(
-                ConnectionStatus::NeedReconnect(ReconnectReason::ScopeMissing),
-                1
-            )
-            .has_valid_token(now)
-        );
+        assert!(!account(ConnectionStatus::NeedReconnect(ReconnectReason::ScopeMissing), 1).has_valid_token(now));
     }
 
     #[test]
     fn tokens_debug_is_redacted() {
-        let t = EncryptedTokens {
-            access: "secret-a".into(),
-            refresh: "secret-r".into(),
-        };
+        let t = EncryptedTokens { access: "secret-a".into(), refresh: "secret-r".into() };
         assert!(!format!("{t:?}").contains("secret"));
     }
 
     #[test]
     fn unknown_status_is_rejected() {
         assert_eq!(ConnectionStatus::from_parts("BOGUS", None), None);
-        assert_eq!(
-            ConnectionStatus::from_parts("NEED_RECONNECT", Some("BOGUS")),
-            None
-        );
+        assert_eq!(ConnectionStatus::from_parts("NEED_RECONNECT", Some("BOGUS")), None);
         assert_eq!(
             ConnectionStatus::from_parts("NEED_RECONNECT", None),
-            Some(ConnectionStatus::NeedReconnect(
-                ReconnectReason::GrantInvalid
-            ))
+            Some(ConnectionStatus::NeedReconnect(ReconnectReason::GrantInvalid))
         );
     }
 

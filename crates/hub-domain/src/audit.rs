@@ -28,9 +28,7 @@ impl AuditOutcome {
 
     /// Parses the stored spelling.
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Success, Self::Failure, Self::Denied]
-            .into_iter()
-            .find(|o| o.as_str() == raw)
+        [Self::Success, Self::Failure, Self::Denied].into_iter().find(|o| o.as_str() == raw)
     }
 }
 

@@ -13,21 +13,14 @@ pub mod snapshot;
 pub mod store;
 pub mod sync;
 
-pub use account::{
-    Account, AccountId, ConnectionStatus, EncryptedTokens, ReconnectReason, TokenMeta,
-};
+pub use account::{Account, AccountId, ConnectionStatus, EncryptedTokens, ReconnectReason, TokenMeta};
 pub use audit::{AuditEntry, AuditFilter, AuditOutcome, NewAuditEntry};
 pub use error::DomainError;
 pub use oauth::{ConnectInvite, NewConnectInvite, NewOAuthState, OAuthState};
 pub use scope::{REQUIRED_SCOPES, Scope, missing_scopes, parse_scopes};
 pub use secret::Secret;
-pub use snapshot::{
-    KnownVideo, UserSnapshot, UserSnapshotRow, VideoId, VideoSnapshot, VideoSnapshotRow,
-};
+pub use snapshot::{KnownVideo, UserSnapshot, UserSnapshotRow, VideoId, VideoSnapshot, VideoSnapshotRow};
 pub use store::{
-    LatestUserStats, LatestVideoStats, NewStore, PersonName, PicContact, Store, StoreCode,
-    StoreName, StoreOverview,
+    LatestUserStats, LatestVideoStats, NewStore, PersonName, PicContact, Store, StoreCode, StoreName, StoreOverview,
 };
-pub use sync::{
-    JobKind, NewSyncLog, RunCounts, RunStatus, RunTrigger, SyncLog, SyncLogStatus, SyncRun,
-};
+pub use sync::{JobKind, NewSyncLog, RunCounts, RunStatus, RunTrigger, SyncLog, SyncLogStatus, SyncRun};

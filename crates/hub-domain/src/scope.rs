@@ -20,10 +20,7 @@ pub fn parse_scopes(raw: &str) -> Vec<String> {
 
 /// The required scopes that `granted` lacks, in [`REQUIRED_SCOPES`] order.
 pub fn missing_scopes<S: AsRef<str>>(granted: &[S]) -> Vec<Scope> {
-    REQUIRED_SCOPES
-        .into_iter()
-        .filter(|need| !granted.iter().any(|g| g.as_ref() == *need))
-        .collect()
+    REQUIRED_SCOPES.into_iter().filter(|need| !granted.iter().any(|g| g.as_ref() == *need)).collect()
 }
 
 #[cfg(test)]
@@ -39,10 +36,7 @@ mod tests {
             ("user.info.basic", &["user.info.stats", "video.list"]),
             ("user.info.basic,video.list", &["user.info.stats"]),
             ("", &["user.info.basic", "user.info.stats", "video.list"]),
-            (
-                "user.info.basic,user.info.profile,video.list,user.info.stats",
-                &[],
-            ),
+            ("user.info.basic,user.info.profile,video.list,user.info.stats", &[]),
         ];
         for (raw, want) in cases {
             assert_eq!(missing_scopes(&parse_scopes(raw)), *want, "{raw:?}");

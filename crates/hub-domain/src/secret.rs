@@ -45,10 +45,7 @@ mod tests {
     #[test]
     fn never_formats_the_value() {
         let s = Secret::new("hunter2-canary".to_owned());
-        assert_eq!(
-            format!("{s:?} {s} {s:#?}"),
-            "[redacted] [redacted] [redacted]"
-        );
+        assert_eq!(format!("{s:?} {s} {s:#?}"), "[redacted] [redacted] [redacted]");
         assert_eq!(s.expose(), "hunter2-canary");
     }
 }

@@ -20,10 +20,7 @@ impl VideoId {
         if !raw.is_empty() && raw.len() <= 32 && raw.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(DomainError::invalid(
-                "video_id",
-                "must be 1-32 decimal digits",
-            ))
+            Err(DomainError::invalid("video_id", "must be 1-32 decimal digits"))
         }
     }
 

@@ -16,21 +16,14 @@ pub struct StoreCode(String);
 impl StoreCode {
     /// The longest code accepted.
     pub const MAX_LEN: usize = 50;
-    const EXPECTED: &'static str =
-        "must be 1-50 alphanumeric characters with underscores or hyphens";
+    const EXPECTED: &'static str = "must be 1-50 alphanumeric characters with underscores or hyphens";
 
     /// Parses a store code, rejecting anything outside `[A-Za-z0-9_-]{1,50}`.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let ok = !raw.is_empty()
             && raw.len() <= Self::MAX_LEN
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if ok {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(DomainError::invalid("store_code", Self::EXPECTED))
-        }
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if ok { Ok(Self(raw.to_owned())) } else { Err(DomainError::invalid("store_code", Self::EXPECTED)) }
     }
 
     /// The code as text.
@@ -59,21 +52,10 @@ impl AsRef<str> for StoreCode {
 }
 
 /// Parses free text of 1..=`max` characters that is not blank and holds no control characters.
-fn bounded_text(
-    raw: &str,
-    max: usize,
-    field: &'static str,
-    expected: &'static str,
-) -> Result<String, DomainError> {
+fn bounded_text(raw: &str, max: usize, field: &'static str, expected: &'static str) -> Result<String, DomainError> {
     let trimmed = raw.trim();
-    let ok = !trimmed.is_empty()
-        && trimmed.chars().count() <= max
-        && !trimmed.chars().any(char::is_control);
-    if ok {
-        Ok(trimmed.to_owned())
-    } else {
-        Err(DomainError::invalid(field, expected))
-    }
+    let ok = !trimmed.is_empty() && trimmed.chars().count() <= max && !trimmed.chars().any(char::is_control);
+    if ok { Ok(trimmed.to_owned()) } else { Err(DomainError::invalid(field, expected)) }
 }
 
 macro_rules! text_newtype {
@@ -130,12 +112,7 @@ pub struct NewStore {
 
 impl NewStore {
     /// Validates raw fields, reporting the first invalid one (in the API's field order).
-    pub fn parse(
-        code: &str,
-        name: &str,
-        pic_name: &str,
-        pic_contact: Option<&str>,
-    ) -> Result<Self, DomainError> {
+    pub fn parse(code: &str, name: &str, pic_name: &str, pic_contact: Option<&str>) -> Result<Self, DomainError> {
         Ok(Self {
             code: StoreCode::parse(code)?,
             name: StoreName::parse(name)?,
@@ -221,10 +198,7 @@ mod tests {
     fn store_code_error_names_field() {
         let err = StoreCode::parse("bad code").unwrap_err();
         assert_eq!(err.field(), "store_code");
-        assert_eq!(
-            err.to_string(),
-            "store_code must be 1-50 alphanumeric characters with underscores or hyphens"
-        );
+        assert_eq!(err.to_string(), "store_code must be 1-50 alphanumeric characters with underscores or hyphens");
     }
 
     #[test]
@@ -235,22 +209,18 @@ mod tests {
 
     #[test]
     fn new_store_reports_first_bad_field() {
-        let cases: &[((&str, &str, &str, Option<&str>), Result<(), &str>)] = &[
+        type Case<'a> = ((&'a str, &'a str, &'a str, Option<&'a str>), Result<(), &'a str>);
+        let cases: &[Case<'_>] = &[
             (("s1", "Store", "Ann", None), Ok(())),
             (("s1", "Store", "Ann", Some("  ")), Ok(())),
             (("s 1", "Store", "Ann", None), Err("store_code")),
             (("s1", "   ", "Ann", None), Err("store_name")),
             (("s1", "Store", "", None), Err("pic_name")),
-            (
-                ("s1", "Store", "Ann", Some(&*"c".repeat(256))),
-                Err("pic_contact"),
-            ),
+            (("s1", "Store", "Ann", Some(&*"c".repeat(256))), Err("pic_contact")),
             (("s1", "Tab\tname", "Ann", None), Err("store_name")),
         ];
         for ((c, n, p, k), want) in cases {
-            let got = NewStore::parse(c, n, p, *k)
-                .map(|_| ())
-                .map_err(|e| e.field());
+            let got = NewStore::parse(c, n, p, *k).map(|_| ()).map_err(|e| e.field());
             assert_eq!(got, *want, "{c:?} {n:?} {p:?} {k:?}");
         }
     }

@@ -191,10 +191,10 @@ impl Engine {
         let auth_code = params.code.as_deref().filter(|c| !c.is_empty()).ok_or(ConnectError::MissingCode)?;
 
         // 3. The invite is spent now, before any token call.
-        if let Some(invite_id) = state.invite_id {
-            if !p.connect.consume_invite(invite_id, now).await? {
-                return Err(ConnectError::InviteInvalid);
-            }
+        if let Some(invite_id) = state.invite_id
+            && !p.connect.consume_invite(invite_id, now).await?
+        {
+            return Err(ConnectError::InviteInvalid);
         }
 
         // 4. Tokens.

@@ -612,14 +612,13 @@ impl Engine {
             job = %job, run_id = run_id, status = %status, succeeded = live.succeeded, failed = live.failed,
             skipped = live.skipped, records = live.records, duration_ms = elapsed_ms, "sync finished"
         );
-        let summary = JobSummary {
+        JobSummary {
             total: live.total,
             successful: live.succeeded,
             failed: live.failed,
             skipped: live.skipped,
             total_videos: (job == JobKind::SyncVideoDaily).then_some(live.records),
-        };
-        summary
+        }
     }
 
     /// Persists progress at most once a second and logs a progress line every 10 %.
@@ -644,12 +643,11 @@ impl Engine {
                 false
             }
         };
-        if due {
-            if let Err(e) =
+        if due
+            && let Err(e) =
                 self.ports.sync_runs.progress(live.run_id, &Tracker::counts(live), self.ports.clock.now()).await
-            {
-                tracing::warn!(run.id = live.run_id, error = %e, "could not persist sync progress");
-            }
+        {
+            tracing::warn!(run.id = live.run_id, error = %e, "could not persist sync progress");
         }
     }
 
