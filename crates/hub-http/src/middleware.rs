@@ -1,0 +1,271 @@
+//! The two middlewares:
+//! - [`request_context`] (outermost): request id (accepted or generated, echoed, in a tracing
+//!   span around the whole request and in every error body), client address, CORS, security
+//!   headers, one access-log line, and the envelope for any error response the adapter did
+//!   not render itself (unknown method, framework errors).
+//! - [`guard`]: per-IP rate limits for admin and OAuth routes, the auth-failure block and the
+//!   API-key check for admin routes.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
+use hub_engine::Actor;
+use tracing::Instrument;
+
+use crate::AppState;
+use crate::error::{ApiError, Code, REQUEST_ID, Rendered};
+
+/// The request id header.
+pub(crate) const REQUEST_ID_HEADER: &str = "x-request-id";
+/// The API key header.
+pub(crate) const API_KEY_HEADER: &str = "x-api-key";
+
+/// The request's id, in the request extensions.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestId(pub String);
+
+/// The client's address, in the request extensions.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientIp(pub Option<IpAddr>);
+
+/// An incoming id is kept when it is 1–64 characters of `[A-Za-z0-9._-]`.
+fn sane_request_id(raw: &str) -> bool {
+    !raw.is_empty()
+        && raw.len() <= 64
+        && raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn new_request_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+fn state(req: &ServiceRequest) -> Option<web::Data<AppState>> {
+    req.app_data::<web::Data<AppState>>().cloned()
+}
+
+/// Which limits a path falls under. Matched on the path the router sees (percent-decoded
+/// where decoding is safe), so `/%61dmin` is an admin path too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RouteClass {
+    Admin,
+    OAuth,
+    Other,
+}
+
+fn classify(path: &str) -> RouteClass {
+    let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    if under("/admin") {
+        RouteClass::Admin
+    } else if under("/connect") || under("/auth") {
+        RouteClass::OAuth
+    } else {
+        RouteClass::Other
+    }
+}
+
+/// The CORS headers for `origin`, when it is allowed.
+fn cors_origin(state: &AppState, headers: &HeaderMap) -> Option<HeaderValue> {
+    let origin = headers.get(header::ORIGIN)?;
+    let allowed = &state.config.cors_origins;
+    if allowed.iter().any(|o| o == "*") {
+        return Some(HeaderValue::from_static("*"));
+    }
+    let o = origin.to_str().ok()?;
+    allowed.iter().any(|a| a.trim_end_matches('/') == o).then(|| origin.clone())
+}
+
+fn is_preflight(req: &ServiceRequest) -> bool {
+    req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
+/// The envelope for an error response the adapter did not render (empty 405s, framework
+/// errors). The status is kept.
+fn envelope_for(res: &ServiceResponse<BoxBody>) -> ApiError {
+    let status = res.status();
+    let (method, path) = (res.request().method().clone(), res.request().path().to_owned());
+    match status {
+        StatusCode::NOT_FOUND => ApiError::not_found(format!("No route for {method} {path}")),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ApiError::new(status, Code::InvalidRequest, format!("Method {method} is not allowed on {path}"))
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, Code::InvalidRequest, "Request body is too large"),
+        StatusCode::UNAUTHORIZED => ApiError::unauthorized("Unauthorized"),
+        StatusCode::FORBIDDEN => ApiError::forbidden("Forbidden"),
+        s if s.is_server_error() => {
+            let cause = res.response().error().map_or_else(|| s.to_string(), ToString::to_string);
+            ApiError::internal(&cause)
+        }
+        s => ApiError::new(s, Code::InvalidRequest, "Malformed request"),
+    }
+}
+
+fn set(headers: &mut HeaderMap, name: HeaderName, value: HeaderValue) {
+    headers.insert(name, value);
+}
+
+/// The outermost middleware.
+pub(crate) async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(state) = state(&req) else {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| sane_request_id(v))
+        .map_or_else(new_request_id, str::to_owned);
+    let peer = req.peer_addr().map(|a| a.ip());
+    let forwarded = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).collect::<Vec<_>>();
+    let ip = crate::limits::client_ip(peer, forwarded.into_iter(), &state.config.trusted_proxies);
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    req.extensions_mut().insert(ClientIp(ip));
+
+    // The query string is never logged: it may carry a connect-link invite.
+    let span = tracing::info_span!(
+        "http",
+        request_id = %request_id,
+        method = %req.method(),
+        path = %req.path(),
+        client_ip = %ip.map_or_else(|| "-".to_owned(), |i| i.to_string()),
+    );
+    let allow_origin = cors_origin(&state, req.headers());
+    let html_page = classify(req.match_info().as_str()) == RouteClass::OAuth;
+    let admin = classify(req.match_info().as_str()) == RouteClass::Admin;
+    let started = Instant::now();
+    let http_req = req.request().clone();
+    let preflight = is_preflight(&req);
+    let scoped_id = request_id.clone();
+
+    let work = async move {
+        let mut res = if preflight && allow_origin.is_some() {
+            let mut res = HttpResponse::NoContent().finish();
+            let h = res.headers_mut();
+            set(h, header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
+            set(
+                h,
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("X-API-KEY, Content-Type, X-Request-Id"),
+            );
+            set(h, header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+            ServiceResponse::new(http_req, res)
+        } else {
+            match next.call(req).await {
+                Ok(res) => res.map_into_boxed_body(),
+                Err(e) => ServiceResponse::new(http_req, e.error_response()),
+            }
+        };
+        if res.status().as_u16() >= 400 && res.response().extensions().get::<Rendered>().is_none() {
+            let err = envelope_for(&res);
+            res = res.into_response(err.error_response());
+        }
+        let status = res.status();
+        let h = res.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            set(h, HeaderName::from_static(REQUEST_ID_HEADER), v);
+        }
+        set(h, header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        set(h, header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        if html_page || admin {
+            // Admin data and OAuth pages are never cached by browsers or proxies.
+            set(h, header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        if html_page {
+            set(h, header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        }
+        if let Some(origin) = allow_origin {
+            set(h, header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            set(h, header::VARY, HeaderValue::from_static("Origin"));
+            set(h, header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("X-Request-Id, Retry-After"));
+        }
+        tracing::info!(status = status.as_u16(), duration_ms = started.elapsed().as_millis() as u64, "request");
+        Ok(res)
+    };
+    REQUEST_ID.scope(scoped_id, work.instrument(span)).await
+}
+
+/// Rate limits, the auth-failure block and the API-key check.
+pub(crate) async fn guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(state) = state(&req) else {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    let ip = req.extensions().get::<ClientIp>().and_then(|c| c.0);
+    let key_ip = ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    match classify(req.match_info().as_str()) {
+        RouteClass::Admin => {
+            let now = Instant::now();
+            if let Some(left) = state.auth_failures.blocked(key_ip, now) {
+                return Err(ApiError::rate_limited(
+                    "Too many failed API key attempts from this address; try again later",
+                    left.as_secs().max(1),
+                )
+                .into());
+            }
+            if let Some(limiter) = &state.admin_limiter {
+                limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
+            }
+            let presented = req.headers().get(API_KEY_HEADER).map(HeaderValue::as_bytes);
+            match presented {
+                None => return Err(ApiError::unauthorized("Missing API key: send it in the X-API-KEY header").into()),
+                Some(key) if state.keys.verify(key) => {
+                    state.auth_failures.record_success(key_ip);
+                    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+                    let actor = Actor { who: crate::auth::fingerprint(key), request_id, ip: ip.map(|i| i.to_string()) };
+                    req.extensions_mut().insert(actor);
+                }
+                Some(_) => {
+                    if state.auth_failures.record_failure(key_ip, now).is_some() {
+                        tracing::warn!("API key failures reached the limit; address blocked");
+                    }
+                    return Err(ApiError::unauthorized("Invalid API key").into());
+                }
+            }
+        }
+        RouteClass::OAuth => {
+            if let Some(limiter) = &state.oauth_limiter {
+                limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
+            }
+        }
+        RouteClass::Other => {}
+    }
+    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_id_rules() {
+        for ok in ["abc", "A-b_c.9", &"x".repeat(64)] {
+            assert!(sane_request_id(ok), "{ok}");
+        }
+        for bad in ["", &"x".repeat(65), "a b", "a\nb", "ä", "a/b", "<script>"] {
+            assert!(!sane_request_id(bad), "{bad:?}");
+        }
+        assert_eq!(new_request_id().len(), 16);
+    }
+
+    #[test]
+    fn route_classes() {
+        assert_eq!(classify("/admin"), RouteClass::Admin);
+        assert_eq!(classify("/admin/stores"), RouteClass::Admin);
+        assert_eq!(classify("/administrator"), RouteClass::Other);
+        assert_eq!(classify("/connect/tiktok"), RouteClass::OAuth);
+        assert_eq!(classify("/auth/url"), RouteClass::OAuth);
+        assert_eq!(classify("/auth/tiktok/callback"), RouteClass::OAuth);
+        assert_eq!(classify("/health"), RouteClass::Other);
+        assert_eq!(classify("/api/docs"), RouteClass::Other);
+    }
+}

@@ -1,0 +1,57 @@
+//! The audit trail.
+
+use hub_domain::AuditFilter;
+use paperclip::actix::web::{self, Json};
+use paperclip::actix::{Apiv2Schema, api_v2_operation};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::dto::AuditLogsResponse;
+use crate::error::ApiError;
+use crate::extract::AdminKey;
+use crate::routes::store_code;
+
+/// `?limit=&action=&store_code=`.
+#[derive(Debug, Deserialize, Apiv2Schema)]
+pub struct AuditQuery {
+    /// Rows to return, 1-500 (default 50).
+    #[serde(default, deserialize_with = "crate::extract::limit")]
+    pub limit: Option<u32>,
+    /// Only this action, e.g. `store.create`, `connect_link.create`, `sync.run`, `account.connect`.
+    pub action: Option<String>,
+    /// Only this store's rows.
+    pub store_code: Option<String>,
+}
+
+fn action(raw: &str) -> Result<String, ApiError> {
+    let ok =
+        !raw.is_empty() && raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.');
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(ApiError::invalid("action must be 1-64 lowercase letters, dots or underscores"))
+    }
+}
+
+/// Audit logs
+///
+/// Admin actions, newest first: who (an API key's fingerprint, never the key), what, which
+/// store, outcome, request id and client address.
+#[api_v2_operation(tags(Audit))]
+async fn audit_logs(
+    _key: AdminKey,
+    state: web::Data<AppState>,
+    query: web::Query<AuditQuery>,
+) -> Result<Json<AuditLogsResponse>, ApiError> {
+    let filter = AuditFilter {
+        action: query.action.as_deref().map(action).transpose()?,
+        store_code: query.store_code.as_deref().map(store_code).transpose()?,
+        limit: i64::from(query.limit.unwrap_or(50)),
+    };
+    let rows = state.engine.audit_logs(&filter).await?;
+    Ok(Json(AuditLogsResponse::new(rows.into_iter().map(Into::into).collect())))
+}
+
+pub(crate) fn config(cfg: &mut web::ServiceConfig<'_>) {
+    cfg.service(web::resource("/admin/audit-logs").route(web::get().to(audit_logs)));
+}

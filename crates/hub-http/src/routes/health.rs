@@ -1,0 +1,148 @@
+//! `GET /health` (real checks) and `GET /` (what the service is).
+
+use std::time::{Duration, Instant};
+
+use actix_web::HttpRequest;
+use actix_web::http::StatusCode;
+use chrono::{DateTime, Utc};
+use paperclip::actix::web::{self, Json};
+use paperclip::actix::{Apiv2Schema, api_v2_operation};
+use serde::Serialize;
+
+use crate::AppState;
+use crate::dto::rfc3339;
+use crate::extract::request_id;
+use crate::routes::{json_with, reply};
+
+/// How long the database ping may take before it counts as down.
+const DB_PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What each check found.
+#[derive(Debug, Serialize, Apiv2Schema)]
+pub struct HealthChecks {
+    /// `ok` or `error` (one round trip, 2 s at most).
+    pub database: String,
+    /// `ok` or `error` (a canary encrypted and decrypted with the token keys).
+    pub encryption: String,
+    /// `enabled` or `disabled`.
+    pub scheduler: String,
+}
+
+/// The service's health.
+#[derive(Debug, Serialize, Apiv2Schema)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthJson {
+    /// `healthy` or `unhealthy`.
+    pub status: String,
+    pub timestamp: String,
+    /// Seconds since start.
+    pub uptime: u64,
+    pub version: String,
+    pub request_id: String,
+    pub checks: HealthChecks,
+    /// Milliseconds the checks took.
+    pub response_time: u64,
+}
+
+reply!(
+    /// 200 healthy, 503 unhealthy.
+    HealthReply {
+        200 => HealthJson: "Healthy",
+        503 => HealthJson: "Unhealthy: the database or the token cipher fails",
+    }
+);
+
+/// Health check
+///
+/// Checks the database (one round trip), the token cipher (encrypts and decrypts a canary)
+/// and reports whether the scheduler runs. No authentication.
+#[api_v2_operation(tags(Health))]
+async fn health(req: HttpRequest, state: web::Data<AppState>) -> HealthReply {
+    let started = Instant::now();
+    let ports = state.engine.ports();
+    let database = match tokio::time::timeout(DB_PING_TIMEOUT, ports.health.ping()).await {
+        Ok(Ok(())) => true,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health: database ping failed");
+            false
+        }
+        Err(_) => {
+            tracing::warn!("health: database ping timed out");
+            false
+        }
+    };
+    let encryption = {
+        const CANARY: &str = "health-check-canary";
+        let sealed = ports.cipher.encrypt(CANARY, "health/canary");
+        ports.cipher.decrypt(&sealed, "health/canary").is_ok_and(|plain| plain.expose() == CANARY)
+    };
+    let healthy = database && encryption;
+    let ok = |b: bool| if b { "ok" } else { "error" }.to_owned();
+    let now: DateTime<Utc> = ports.clock.now();
+    let body = HealthJson {
+        status: if healthy { "healthy" } else { "unhealthy" }.to_owned(),
+        timestamp: rfc3339(&now),
+        uptime: state.started.elapsed().as_secs(),
+        version: state.config.version.clone(),
+        request_id: request_id(&req).unwrap_or_default(),
+        checks: HealthChecks {
+            database: ok(database),
+            encryption: ok(encryption),
+            scheduler: if state.scheduler.enabled() { "enabled" } else { "disabled" }.to_owned(),
+        },
+        response_time: started.elapsed().as_millis() as u64,
+    };
+    let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    HealthReply(json_with(status, &body))
+}
+
+/// The service's name, version and endpoints.
+#[derive(Debug, Serialize, Apiv2Schema)]
+pub struct RootJson {
+    pub name: String,
+    pub version: String,
+    /// Swagger UI.
+    pub documentation: String,
+    /// Route summary.
+    pub endpoints: serde_json::Value,
+}
+
+/// Service information
+///
+/// Name, version, where the documentation is, and the endpoints. No authentication.
+#[api_v2_operation(tags(Health))]
+async fn root(state: web::Data<AppState>) -> Json<RootJson> {
+    Json(RootJson {
+        name: crate::API_TITLE.into(),
+        version: state.config.version.clone(),
+        documentation: "/docs".into(),
+        endpoints: serde_json::json!({
+            "health": "GET /health",
+            "connect": "GET /connect/tiktok?store_code=xxx&invite=xxx (the link from POST /admin/stores/{store_code}/connect-link)",
+            "authUrl": "GET /auth/url?store_code=xxx&invite=xxx",
+            "callback": "GET /auth/tiktok/callback",
+            "docs": "GET /api/docs",
+            "openapi": "GET /api/openapi.json",
+            "admin": {
+                "listStores": "GET /admin/stores",
+                "createStore": "POST /admin/stores",
+                "getStore": "GET /admin/stores/{store_code}",
+                "accounts": "GET /admin/stores/{store_code}/accounts",
+                "userStats": "GET /admin/stores/{store_code}/user-stats?days=30",
+                "videoStats": "GET /admin/stores/{store_code}/video-stats?days=30",
+                "storeSyncLogs": "GET /admin/stores/{store_code}/sync-logs?limit=50",
+                "connectLink": "POST /admin/stores/{store_code}/connect-link",
+                "runSync": "POST /admin/sync/run",
+                "syncStatus": "GET /admin/sync/status",
+                "syncLogs": "GET /admin/sync/logs?store_code=xxx&limit=50",
+                "syncRun": "GET /admin/sync/runs/{id}",
+                "auditLogs": "GET /admin/audit-logs?limit=50&action=xxx&store_code=xxx"
+            }
+        }),
+    })
+}
+
+pub(crate) fn config(cfg: &mut web::ServiceConfig<'_>) {
+    cfg.service(web::resource("/health").route(web::get().to(health)))
+        .service(web::resource("/").route(web::get().to(root)));
+}

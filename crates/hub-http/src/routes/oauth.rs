@@ -1,0 +1,182 @@
+//! The public OAuth flow: connect (redirect to TikTok), the auth URL as JSON, and the
+//! callback page. Without a valid admin-issued connect link the flow stops with 403 before
+//! TikTok is contacted (unless the engine's `open_connect` is on).
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
+use hub_engine::{CallbackParams, ConnectError, ConnectStart};
+use paperclip::actix::web::{self};
+use paperclip::actix::{Apiv2Schema, api_v2_operation};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::dto::{AuthUrlJson, AuthUrlResponse};
+use crate::error::{ApiError, Code};
+use crate::extract::client_ip;
+use crate::html;
+use crate::routes::{NoSchema, json_with, reply, store_code};
+
+/// The browser-binding cookie of the OAuth flow (sent back only to `/auth/...`).
+pub(crate) const BINDING_COOKIE: &str = "hub_oauth_binding";
+
+/// `?store_code=&invite=`.
+#[derive(Debug, Deserialize, Apiv2Schema)]
+pub struct ConnectQuery {
+    /// The store to connect.
+    pub store_code: Option<String>,
+    /// The connect link's single-use token (from `POST /admin/stores/{store_code}/connect-link`).
+    pub invite: Option<String>,
+}
+
+/// What TikTok passes to the callback.
+#[derive(Debug, Deserialize, Apiv2Schema)]
+pub struct CallbackQuery {
+    /// Authorization code.
+    pub code: Option<String>,
+    /// The signed state of the flow.
+    pub state: Option<String>,
+    /// Granted scopes, comma-separated.
+    pub scopes: Option<String>,
+    /// Set when the user did not authorize.
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// A connect-flow refusal in the JSON envelope.
+pub(crate) fn connect_error(e: ConnectError) -> ApiError {
+    match e {
+        ConnectError::StoreNotFound => ApiError::store_not_found(),
+        ConnectError::InviteInvalid => ApiError::forbidden(e.to_string()),
+        ConnectError::Storage(cause) => ApiError::internal(&cause),
+        ConnectError::TikTok(_) => ApiError::new(StatusCode::BAD_GATEWAY, Code::InternalError, e.to_string()),
+        ConnectError::Denied(_) => ApiError::forbidden(e.to_string()),
+        ConnectError::InvalidState | ConnectError::ScopeMissing(_) | ConnectError::MissingCode => {
+            ApiError::invalid(e.to_string())
+        }
+    }
+}
+
+/// A connect-flow refusal as the error page.
+fn error_page(e: ConnectError) -> HttpResponse {
+    let err = connect_error(e);
+    let message = if err.status.is_server_error() && err.code == Code::InternalError && err.status == 500 {
+        "Internal error; please try again later".to_owned()
+    } else {
+        err.message
+    };
+    html::failure(err.status, &message)
+}
+
+fn binding_cookie(state: &AppState, start: &ConnectStart) -> Cookie<'static> {
+    Cookie::build(BINDING_COOKIE, start.browser_cookie.clone())
+        .path("/auth")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.secure_cookies)
+        .max_age(actix_web::cookie::time::Duration::seconds(start.ttl.num_seconds()))
+        .finish()
+}
+
+/// Validates the query and starts the flow.
+async fn begin(state: &AppState, query: &ConnectQuery) -> Result<ConnectStart, ApiError> {
+    let raw = query.store_code.as_deref().ok_or_else(|| ApiError::invalid("store_code is required"))?;
+    let code = store_code(raw)?;
+    state.engine.begin_connect(&code, query.invite.as_deref()).await.map_err(connect_error)
+}
+
+reply!(
+    /// 302 to TikTok, or an HTML error page.
+    ConnectReply {
+        302 => NoSchema: "Redirect to TikTok's consent page; sets the browser-binding cookie",
+        400 => NoSchema: "HTML error page: store_code missing or invalid",
+        403 => NoSchema: "HTML error page: no valid connect link (TikTok is not contacted)",
+        404 => NoSchema: "HTML error page: store not found",
+    }
+);
+
+/// Connect a TikTok account (redirect)
+///
+/// Opened by the store's staff from the connect link an admin issued. Redirects to TikTok's
+/// consent page and sets a browser-binding cookie (HttpOnly, SameSite=Lax, Path=/auth).
+#[api_v2_operation(tags(OAuth), produces = "text/html")]
+async fn connect(state: web::Data<AppState>, query: web::Query<ConnectQuery>) -> ConnectReply {
+    match begin(&state, &query).await {
+        Ok(start) => ConnectReply(
+            HttpResponse::Found()
+                .insert_header((header::LOCATION, start.authorize_url.clone()))
+                .cookie(binding_cookie(&state, &start))
+                .finish(),
+        ),
+        Err(err) => {
+            let message = if err.status.is_server_error() {
+                "Internal error; please try again later".to_owned()
+            } else {
+                err.message
+            };
+            ConnectReply(html::failure(err.status, &message))
+        }
+    }
+}
+
+reply!(
+    /// The consent URL, with the browser-binding cookie.
+    AuthUrlReply {
+        200 => AuthUrlResponse: "TikTok's consent URL; sets the browser-binding cookie",
+    }
+);
+
+/// Get the TikTok OAuth URL
+///
+/// The same as `/connect/tiktok`, answered as JSON instead of a redirect (the cookie is set
+/// the same way, so open the URL in the same browser).
+#[api_v2_operation(tags(OAuth))]
+async fn auth_url(state: web::Data<AppState>, query: web::Query<ConnectQuery>) -> Result<AuthUrlReply, ApiError> {
+    let start = begin(&state, &query).await?;
+    let mut res =
+        json_with(StatusCode::OK, &AuthUrlResponse::new(AuthUrlJson { auth_url: start.authorize_url.clone() }));
+    res.add_cookie(&binding_cookie(&state, &start)).map_err(|e| ApiError::internal(&e))?;
+    Ok(AuthUrlReply(res))
+}
+
+reply!(
+    /// The result page.
+    CallbackReply {
+        200 => NoSchema: "HTML success page",
+        400 => NoSchema: "HTML error page: invalid state (forged, expired, replayed or another browser), missing code or scopes",
+        403 => NoSchema: "HTML error page: authorization denied, or the connect link was used meanwhile",
+    }
+);
+
+/// OAuth callback
+///
+/// Called by TikTok after the user decided. Shows a success or error page.
+#[api_v2_operation(tags(OAuth), produces = "text/html")]
+async fn callback(req: HttpRequest, state: web::Data<AppState>, query: web::Query<CallbackQuery>) -> CallbackReply {
+    let q = query.into_inner();
+    let params = CallbackParams {
+        code: q.code,
+        state: q.state,
+        scopes: q.scopes,
+        error: q.error,
+        error_description: q.error_description,
+    };
+    let cookie = req.cookie(BINDING_COOKIE).map(|c| c.value().to_owned());
+    match state.engine.complete_connect(&params, cookie.as_deref(), client_ip(&req)).await {
+        Ok(done) => {
+            let mut res = html::success(done.store_code.as_str());
+            let mut gone = Cookie::build(BINDING_COOKIE, "").path("/auth").http_only(true).finish();
+            gone.make_removal();
+            let _ = res.add_cookie(&gone);
+            CallbackReply(res)
+        }
+        Err(e) => CallbackReply(error_page(e)),
+    }
+}
+
+pub(crate) fn config(cfg: &mut web::ServiceConfig<'_>) {
+    cfg.service(web::resource("/connect/tiktok").route(web::get().to(connect)))
+        .service(web::resource("/auth/url").route(web::get().to(auth_url)))
+        .service(web::resource("/auth/tiktok/callback").route(web::get().to(callback)));
+}
