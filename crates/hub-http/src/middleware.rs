@@ -141,7 +141,6 @@ pub(crate) async fn request_context(
     let html_page = classify(req.match_info().as_str()) == RouteClass::OAuth;
     let admin = classify(req.match_info().as_str()) == RouteClass::Admin;
     let started = Instant::now();
-    let http_req = req.request().clone();
     let preflight = is_preflight(&req);
     let scoped_id = request_id.clone();
 
@@ -156,12 +155,11 @@ pub(crate) async fn request_context(
                 HeaderValue::from_static("X-API-KEY, Content-Type, X-Request-Id"),
             );
             set(h, header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
-            ServiceResponse::new(http_req, res)
+            req.into_response(res)
         } else {
-            match next.call(req).await {
-                Ok(res) => res.map_into_boxed_body(),
-                Err(e) => ServiceResponse::new(http_req, e.error_response()),
-            }
+            // The inner middleware and handlers answer errors as responses; an `Err` here is
+            // the framework's own and is rendered by it.
+            next.call(req).await?.map_into_boxed_body()
         };
         if res.status().as_u16() >= 400 && res.response().extensions().get::<Rendered>().is_none() {
             let err = envelope_for(&res);
@@ -200,6 +198,15 @@ pub(crate) async fn guard(
     let Some(state) = state(&req) else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
+    match check(&state, &req) {
+        Ok(()) => next.call(req).await.map(ServiceResponse::map_into_boxed_body),
+        // Answered here (not as `Err`) so the response is built inside the request's scope.
+        Err(e) => Ok(req.into_response(e.error_response())),
+    }
+}
+
+/// The checks of [`guard`].
+fn check(state: &AppState, req: &ServiceRequest) -> Result<(), ApiError> {
     let ip = req.extensions().get::<ClientIp>().and_then(|c| c.0);
     let key_ip = ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     match classify(req.match_info().as_str()) {
@@ -209,15 +216,14 @@ pub(crate) async fn guard(
                 return Err(ApiError::rate_limited(
                     "Too many failed API key attempts from this address; try again later",
                     left.as_secs().max(1),
-                )
-                .into());
+                ));
             }
             if let Some(limiter) = &state.admin_limiter {
                 limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
             }
             let presented = req.headers().get(API_KEY_HEADER).map(HeaderValue::as_bytes);
             match presented {
-                None => return Err(ApiError::unauthorized("Missing API key: send it in the X-API-KEY header").into()),
+                None => return Err(ApiError::unauthorized("Missing API key: send it in the X-API-KEY header")),
                 Some(key) if state.keys.verify(key) => {
                     state.auth_failures.record_success(key_ip);
                     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
@@ -228,7 +234,7 @@ pub(crate) async fn guard(
                     if state.auth_failures.record_failure(key_ip, now).is_some() {
                         tracing::warn!("API key failures reached the limit; address blocked");
                     }
-                    return Err(ApiError::unauthorized("Invalid API key").into());
+                    return Err(ApiError::unauthorized("Invalid API key"));
                 }
             }
         }
@@ -239,7 +245,7 @@ pub(crate) async fn guard(
         }
         RouteClass::Other => {}
     }
-    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -84,6 +84,9 @@ macro_rules! reply {
 pub(crate) use reply;
 
 /// A JSON answer with a status other than 200 (the status is documented by the reply type).
+/// Marked as rendered on purpose, so the request middleware keeps it as it is.
 pub(crate) fn json_with(status: actix_web::http::StatusCode, body: &impl serde::Serialize) -> HttpResponse {
-    HttpResponse::build(status).json(body)
+    let mut res = HttpResponse::build(status).json(body);
+    res.extensions_mut().insert(crate::error::Rendered);
+    res
 }
