@@ -1,0 +1,202 @@
+//! API key, auth-failure block, rate limits, client addresses, request ids, CORS, headers.
+
+mod support;
+
+use actix_web::test::TestRequest;
+use hub_http::HttpConfig;
+use support::*;
+
+fn from(peer: &str, uri: &str) -> TestRequest {
+    TestRequest::get().uri(uri).peer_addr(format!("{peer}:5000").parse().unwrap())
+}
+
+#[actix_web::test]
+async fn the_api_key_is_required_compared_and_never_read_from_the_query() {
+    let h = Harness::new();
+    let app = app!(h);
+    let cases = [
+        ("missing", get("/admin/stores"), "Missing API key"),
+        ("wrong", get("/admin/stores").insert_header(("X-API-KEY", "wrong-key")), "Invalid API key"),
+        ("prefix of a key", get("/admin/stores").insert_header(("X-API-KEY", &KEY_1[..10])), "Invalid API key"),
+        ("query string", get(&format!("/admin/stores?api_key={KEY_1}&X-API-KEY={KEY_1}")), "Missing API key"),
+        ("encoded admin path", get("/%61dmin/stores"), "Missing API key"),
+        ("unknown admin path", get("/admin/nothing-here"), "Missing API key"),
+    ];
+    for (name, req, want) in cases {
+        let (status, _, body) = call_json!(app, req);
+        assert_eq!(status, 401, "{name}: {body}");
+        assert!(assert_error(&body, "UNAUTHORIZED").starts_with(want), "{name}");
+        assert!(!body.to_string().contains(KEY_1), "{name}: the key is never echoed");
+    }
+    for key in [KEY_1, KEY_2] {
+        let (status, _, _) = call_json!(app, get("/admin/stores").insert_header(("X-API-KEY", key)));
+        assert_eq!(status, 200, "every configured key works");
+    }
+    // Public routes need no key.
+    let (status, _, _) = call_json!(app, get("/health"));
+    assert_eq!(status, 200);
+}
+
+#[actix_web::test]
+async fn repeated_key_failures_block_the_address() {
+    let config = HttpConfig { auth_failure_max: 3, ..http_config() };
+    let h = Harness::with(config, Default::default());
+    let app = app!(h);
+    let bad = || from("203.0.113.7", "/admin/stores").insert_header(("X-API-KEY", "guess"));
+    for i in 0..3 {
+        let (status, _, _) = call_json!(app, bad());
+        assert_eq!(status, 401, "attempt {i}");
+    }
+    // Blocked now, even with a good key.
+    let (status, headers, body) =
+        call_json!(app, from("203.0.113.7", "/admin/stores").insert_header(("X-API-KEY", KEY_1)));
+    assert_eq!(status, 429, "{body}");
+    assert_error(&body, "RATE_LIMIT_EXCEEDED");
+    let retry: u64 = headers.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    assert!((890..=900).contains(&retry), "{retry}");
+    // Another address is not affected.
+    let (status, _, _) = call_json!(app, from("203.0.113.8", "/admin/stores").insert_header(("X-API-KEY", KEY_1)));
+    assert_eq!(status, 200);
+}
+
+#[actix_web::test]
+async fn admin_and_oauth_routes_have_their_own_limits() {
+    let config = HttpConfig { rate_limit_admin_per_min: 3, rate_limit_oauth_per_min: 2, ..http_config() };
+    let h = Harness::with(config, Default::default());
+    let app = app!(h);
+    let peer = "192.0.2.10";
+    for i in 0..3 {
+        let (status, _, _) = call_json!(app, from(peer, "/admin/stores").insert_header(("X-API-KEY", KEY_1)));
+        assert_eq!(status, 200, "admin request {i}");
+    }
+    let (status, headers, body) = call_json!(app, from(peer, "/admin/stores").insert_header(("X-API-KEY", KEY_1)));
+    assert_eq!(status, 429);
+    assert_eq!(assert_error(&body, "RATE_LIMIT_EXCEEDED"), "Too many requests");
+    let retry: u64 = headers.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    assert!((1..=20).contains(&retry), "{retry}");
+
+    // OAuth routes count separately (a 400 still counts as a request).
+    for i in 0..2 {
+        let (status, _, _) = call!(app, from(peer, "/auth/url"));
+        assert_eq!(status, 400, "oauth request {i}");
+    }
+    let (status, headers, _) = call!(app, from(peer, "/auth/url"));
+    assert_eq!(status, 429);
+    assert!(headers.contains_key("retry-after"));
+    // Health is not limited.
+    let (status, _, _) = call!(app, from(peer, "/health"));
+    assert_eq!(status, 200);
+    // Another client is not limited.
+    let (status, _, _) = call!(app, from("192.0.2.11", "/admin/stores").insert_header(("X-API-KEY", KEY_1)));
+    assert_eq!(status, 200);
+}
+
+#[actix_web::test]
+async fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    let config = HttpConfig {
+        rate_limit_admin_per_min: 1,
+        trusted_proxies: vec![("10.0.0.0".parse().unwrap(), 8)],
+        ..http_config()
+    };
+    let h = Harness::with(config, Default::default());
+    let app = app!(h);
+    let via = |peer: &str, xff: &str| {
+        from(peer, "/admin/stores").insert_header(("X-API-KEY", KEY_1)).insert_header(("X-Forwarded-For", xff))
+    };
+    // Behind the trusted proxy each real client has its own allowance...
+    for client in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+        let (status, _, _) = call!(app, via("10.1.2.3", &format!("6.6.6.6, {client}")));
+        assert_eq!(status, 200, "{client}");
+    }
+    let (status, _, _) = call!(app, via("10.1.2.3", "198.51.100.1"));
+    assert_eq!(status, 429, "the same client again");
+    // ...while an untrusted peer cannot pick its address with the header.
+    let (status, _, _) = call!(app, via("203.0.113.50", "198.51.100.90"));
+    assert_eq!(status, 200);
+    let (status, _, _) = call!(app, via("203.0.113.50", "198.51.100.91"));
+    assert_eq!(status, 429);
+
+    // The audit row records the forwarded client.
+    let body = serde_json::json!({"store_code": "s9", "store_name": "n", "pic_name": "p"});
+    let req = actix_web::test::TestRequest::post()
+        .uri("/admin/stores")
+        .peer_addr("10.9.9.9:1".parse().unwrap())
+        .insert_header(("X-API-KEY", KEY_1))
+        .insert_header(("X-Forwarded-For", "198.51.100.77"))
+        .set_json(&body);
+    let (status, _, _) = call!(app, req);
+    assert_eq!(status, 201);
+    assert_eq!(h.world().audit_for("store.create")[0].ip.as_deref(), Some("198.51.100.77"));
+}
+
+#[actix_web::test]
+async fn request_ids_are_echoed_or_generated_and_in_error_bodies() {
+    let h = Harness::new();
+    let app = app!(h);
+    let (_, headers, body) = call_json!(app, get("/nope").insert_header(("X-Request-Id", "client-id_1.2")));
+    assert_eq!(headers.get("x-request-id").unwrap(), "client-id_1.2");
+    assert_eq!(body["error"]["requestId"], "client-id_1.2");
+
+    for insane in ["has space", "<script>", &"x".repeat(65)] {
+        let (_, headers, body) = call_json!(app, get("/nope").insert_header(("X-Request-Id", insane)));
+        let id = headers.get("x-request-id").unwrap().to_str().unwrap().to_owned();
+        assert_ne!(id, insane);
+        assert_eq!(id.len(), 16);
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(body["error"]["requestId"], id.as_str());
+    }
+    let (_, a, _) = call!(app, get("/health"));
+    let (_, b, _) = call!(app, get("/health"));
+    assert_ne!(a.get("x-request-id"), b.get("x-request-id"));
+
+    // The id reaches the audit row.
+    let body = serde_json::json!({"store_code": "s1", "store_name": "n", "pic_name": "p"});
+    let (status, _, _) =
+        call!(app, admin_post("/admin/stores").insert_header(("X-Request-Id", "req-42")).set_json(&body));
+    assert_eq!(status, 201);
+    assert_eq!(h.world().audit_for("store.create")[0].request_id.as_deref(), Some("req-42"));
+}
+
+#[actix_web::test]
+async fn security_headers_on_every_response() {
+    let h = Harness::new();
+    let app = app!(h);
+    for req in
+        [get("/health"), get("/nope"), admin_get("/admin/stores"), get("/admin/stores"), get("/api/docs/index.html")]
+    {
+        let (_, headers, _) = call!(app, req);
+        assert_eq!(headers.get("x-content-type-options").unwrap(), "nosniff");
+        assert_eq!(headers.get("x-frame-options").unwrap(), "DENY");
+        assert!(headers.contains_key("x-request-id"));
+    }
+}
+
+#[actix_web::test]
+async fn cors_only_for_configured_origins() {
+    let config = HttpConfig { cors_origins: vec!["https://dash.example.com".into()], ..http_config() };
+    let h = Harness::with(config, Default::default());
+    let app = app!(h);
+    let (_, headers, _) = call!(app, admin_get("/admin/stores").insert_header(("Origin", "https://dash.example.com")));
+    assert_eq!(headers.get("access-control-allow-origin").unwrap(), "https://dash.example.com");
+    assert!(headers.get("access-control-allow-credentials").is_none());
+    assert_eq!(headers.get("vary").unwrap(), "Origin");
+
+    let preflight = TestRequest::default()
+        .method(actix_web::http::Method::OPTIONS)
+        .uri("/admin/stores")
+        .insert_header(("Origin", "https://dash.example.com"))
+        .insert_header(("Access-Control-Request-Method", "POST"))
+        .insert_header(("Access-Control-Request-Headers", "x-api-key, content-type"));
+    let (status, headers, _) = call!(app, preflight);
+    assert_eq!(status, 204);
+    assert!(headers.get("access-control-allow-headers").unwrap().to_str().unwrap().contains("X-API-KEY"));
+
+    let (_, headers, _) = call!(app, admin_get("/admin/stores").insert_header(("Origin", "https://evil.example.com")));
+    assert!(headers.get("access-control-allow-origin").is_none());
+
+    // No origins configured: no CORS headers at all.
+    let h = Harness::new();
+    let app = app!(h);
+    let (_, headers, _) = call!(app, admin_get("/admin/stores").insert_header(("Origin", "https://dash.example.com")));
+    assert!(headers.get("access-control-allow-origin").is_none());
+}
