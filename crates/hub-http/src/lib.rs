@@ -189,7 +189,9 @@ pub fn build_app(
         .configure(routes::sync::config)
         .configure(routes::audit::config)
         .configure(routes::oauth::config)
-        .with_json_spec_v3_at(routes::docs::SPEC_PATH)
+        // paperclip's UI needs a spec path; the OpenAPI 2 form is served there as a bonus.
+        .with_json_spec_at(routes::docs::SPEC_V2_PATH)
+        .with_raw_json_spec_v3(|app, spec| app.route(routes::docs::SPEC_PATH, routes::docs::spec_route(spec)))
         .with_swagger_ui_at(routes::docs::UI_PATH)
         .default_service(web::to(routes::not_found))
         .wrap(actix_web::middleware::from_fn(middleware::guard))

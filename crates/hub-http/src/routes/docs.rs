@@ -8,11 +8,15 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, guard, web};
+use paperclip::actix::HttpResponseWrapper;
+use serde_json::Value;
 
 use crate::error::ApiError;
 
 /// Where the OpenAPI 3 document is served.
 pub(crate) const SPEC_PATH: &str = "/api/openapi.json";
+/// Where the OpenAPI 2 form (paperclip's own) is served.
+pub(crate) const SPEC_V2_PATH: &str = "/api/openapi-v2.json";
 /// Where Swagger UI is served.
 pub(crate) const UI_PATH: &str = "/api/docs";
 
@@ -93,4 +97,43 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
                 .guard(guard::fn_guard(|ctx| !is_known_asset(ctx.head().uri.path())))
                 .to(unknown_asset),
         );
+}
+
+/// OpenAPI 2 (paperclip's model) has no `nullable`: an optional property of a response is
+/// sent as `null`, so in the OpenAPI 3 document every property that is not required is
+/// marked `nullable: true`, recursively.
+pub(crate) fn mark_nullable(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            let required: Vec<String> = map
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default();
+            if let Some(Value::Object(props)) = map.get_mut("properties") {
+                for (name, prop) in props.iter_mut() {
+                    if !required.contains(name) {
+                        if let Value::Object(p) = prop {
+                            if !p.contains_key("$ref") {
+                                p.insert("nullable".into(), Value::Bool(true));
+                            }
+                        }
+                    }
+                }
+            }
+            map.values_mut().for_each(mark_nullable);
+        }
+        Value::Array(items) => items.iter_mut().for_each(mark_nullable),
+        _ => {}
+    }
+}
+
+/// The route serving the finished OpenAPI 3 document (built once per worker).
+pub(crate) fn spec_route(mut spec: Value) -> paperclip::actix::web::Route {
+    mark_nullable(&mut spec);
+    let body = web::Bytes::from(spec.to_string());
+    paperclip::actix::web::get().to(move || {
+        let body = body.clone();
+        async move { HttpResponseWrapper(HttpResponse::Ok().content_type("application/json").body(body)) }
+    })
 }
