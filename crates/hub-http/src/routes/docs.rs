@@ -112,12 +112,11 @@ pub(crate) fn mark_nullable(v: &mut Value) {
                 .unwrap_or_default();
             if let Some(Value::Object(props)) = map.get_mut("properties") {
                 for (name, prop) in props.iter_mut() {
-                    if !required.contains(name) {
-                        if let Value::Object(p) = prop {
-                            if !p.contains_key("$ref") {
-                                p.insert("nullable".into(), Value::Bool(true));
-                            }
-                        }
+                    if let Value::Object(p) = prop
+                        && !required.contains(name)
+                        && !p.contains_key("$ref")
+                    {
+                        p.insert("nullable".into(), Value::Bool(true));
                     }
                 }
             }
