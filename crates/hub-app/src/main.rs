@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 mod config;
+mod serve;
 mod telemetry;
 mod wiring;
 
@@ -24,6 +25,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the admin API, the OAuth pages and the docs, and run the scheduled jobs.
+    Serve,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Check the configuration and print it with secrets redacted.
@@ -66,6 +69,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::from_env().context("configuration")?;
     telemetry::init(&config);
     match cli.command {
+        Command::Serve => serve::run(&config).await,
         Command::Migrate => {
             let applied = hub_postgres::run_migrations(config.database_url.expose()).await?;
             tracing::info!(applied = applied.len(), "migrations applied");

@@ -14,9 +14,6 @@ use crate::config::Config;
 /// Everything a running hub holds.
 pub struct Hub {
     pub engine: Arc<Engine>,
-    pub db: Db,
-    pub tiktok: Arc<TikTokClient>,
-    pub cipher: Arc<AesGcmCipher>,
 }
 
 /// A name for this process in sync runs and refresh leases: host, pid and a random suffix.
@@ -69,8 +66,8 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         connect: repos.clone(),
         locks: repos.clone(),
         health: repos,
-        tiktok: tiktok.clone(),
-        cipher: cipher.clone(),
+        tiktok,
+        cipher,
         clock: Arc::new(SystemClock),
     };
     let engine_config = EngineConfig {
@@ -85,7 +82,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         ..EngineConfig::default()
     };
     let engine = Arc::new(Engine::new(ports, engine_config, config.state_secret.expose()));
-    Ok(Hub { engine, db, tiktok, cipher })
+    Ok(Hub { engine })
 }
 
 /// Opens up to `n` pool connections at once and returns them (dropping them keeps them idle).
