@@ -156,6 +156,17 @@ impl Engine {
         cookie: Option<&str>,
         ip: Option<String>,
     ) -> Result<Connected, ConnectError> {
+        self.complete_connect_as(params, cookie, ip, None).await
+    }
+
+    /// [`Engine::complete_connect`], with the request id written into the audit rows.
+    pub async fn complete_connect_as(
+        &self,
+        params: &CallbackParams,
+        cookie: Option<&str>,
+        ip: Option<String>,
+        request_id: Option<String>,
+    ) -> Result<Connected, ConnectError> {
         let p = &self.ports;
         let now = p.clock.now();
         // 1. The state: signature and age, then single use, then the browser.
@@ -175,7 +186,7 @@ impl Engine {
             return Err(ConnectError::InvalidState);
         }
         let code = state.store_code.clone();
-        let actor = Actor { who: "store-staff".into(), request_id: None, ip };
+        let actor = Actor { who: "store-staff".into(), request_id, ip };
 
         // 2. What the user decided on TikTok's page.
         if let Some(error) = params.error.as_deref() {

@@ -670,6 +670,10 @@ impl Engine {
         let result = match job {
             JobKind::SyncUserDaily => self.sync_user(account, date).await,
             JobKind::SyncVideoDaily => self.sync_videos(account, date).await,
+            JobKind::RefreshTokens => match self.tokens.refresh(&account).await {
+                Ok(_) => Ok(Outcome::Success { message: "Token refreshed".into(), records: 1 }),
+                Err(e) => Err(Outcome::from_token_error(e)),
+            },
             _ => {
                 return Outcome::Skipped { message: format!("{job} is not a per-store sync job") };
             }

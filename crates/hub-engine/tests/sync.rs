@@ -435,3 +435,19 @@ async fn a_schedule_tick_runs_once_across_instances() {
     // The next day's tick runs again.
     drop(w);
 }
+
+#[tokio::test]
+async fn single_store_token_refresh() {
+    let w = world(&["a"]);
+    w.lock().unwrap().connect("a", Duration::hours(20));
+    let mut tiktok = MockTikTokApi::new();
+    tiktok.expect_refresh().times(1).returning(|_| Ok(grant("open-a", "act.n", "rft.n")));
+    let engine = engine(&w, tiktok, t0(), EngineConfig::default());
+    let r = engine.sync_store(&code("a"), JobSelection::RefreshTokens).await.unwrap();
+    assert!(r.success, "{}", r.message);
+    assert_eq!(r.message, "Token refreshed");
+    let w = w.lock().unwrap();
+    let t = w.accounts["a"].tokens.as_ref().unwrap();
+    assert_eq!(cipher().decrypt(&t.access, "a/access").unwrap().expose(), "act.n");
+    assert_eq!(w.log_for("a", JobKind::RefreshTokens)[0].status, SyncLogStatus::Success);
+}
