@@ -311,7 +311,7 @@ pub fn engine_with_cipher(
             .filter(|r| &r.store_code == c && Some(r.snapshot_date) == last)
             .map(|r| KnownVideo { video_id: r.video_id.clone(), create_time: r.create_time })
             .collect();
-        rows.sort_by(|a, b| b.create_time.cmp(&a.create_time));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.create_time));
         Ok(rows)
     });
 
