@@ -23,6 +23,9 @@ use serde::Serialize;
 use crate::Engine;
 use crate::tokens::TokenError;
 
+/// How often a running job writes its heartbeat even when no store finishes.
+pub const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// What `POST /admin/sync/run` may ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobSelection {
@@ -242,6 +245,16 @@ impl Tracker {
     }
 }
 
+/// A connected store without a snapshot of `job`'s kind dated `date`.
+fn missing(job: JobKind, s: &StoreOverview, date: NaiveDate) -> bool {
+    let connected = s.connection_status == Some(hub_domain::ConnectionStatus::Connected);
+    let latest = match job {
+        JobKind::SyncUserDaily => s.latest_user_stats.map(|u| u.snapshot_date),
+        _ => s.latest_video_stats.map(|v| v.snapshot_date),
+    };
+    connected && latest.is_none_or(|d| d < date)
+}
+
 /// The business day of `now` in the report time zone.
 pub fn business_date(now: DateTime<Utc>, tz: chrono_tz::Tz) -> NaiveDate {
     now.with_timezone(&tz).date_naive()
@@ -306,22 +319,7 @@ impl Engine {
     }
 
     async fn open_run_for_tick(&self, job: JobKind, tick: DateTime<Utc>) -> Result<OpenRun, SyncError> {
-        let open = self.open_run(job, RunTrigger::Cron, &RunScope::All).await?;
-        // Holding the lock now: has another instance already run this tick?
-        let earlier = self.ports.sync_runs.latest_for_tick(job, tick, open.run_id).await;
-        match earlier {
-            Ok(true) => {
-                let e = SyncError::AlreadyDone(job);
-                self.close_unstarted(vec![open], &e).await;
-                Err(e)
-            }
-            Ok(false) => Ok(open),
-            Err(e) => {
-                let e = SyncError::Storage(e);
-                self.close_unstarted(vec![open], &e).await;
-                Err(e)
-            }
-        }
+        self.open_run_checked(job, RunTrigger::Cron, &RunScope::All, Some(tick)).await
     }
 
     async fn close_unstarted(&self, opened: Vec<OpenRun>, why: &SyncError) {
@@ -373,20 +371,32 @@ impl Engine {
         Ok(opened)
     }
 
-    /// Drives opened runs: the refresh job first, then user and video side by side (they use
-    /// different TikTok budgets).
+    /// Drives opened runs side by side: refresh, user and video use different TikTok budgets
+    /// (token endpoint; user/info; video/list and video/query). No sync waits for the refresh
+    /// job to end: a store's token session refreshes a token that is about to expire before
+    /// using it (and once more on `access_token_invalid`), under the same per-account lock as
+    /// the refresh job, so each due account is still refreshed once — whoever comes second
+    /// finds the pair rotated. Run one after the other, the refresh job was a barrier that
+    /// left both data budgets idle while it paced through the token budget.
     async fn drive_all(&self, opened: Vec<OpenRun>) -> SyncSummary {
         let mut summary = SyncSummary { run_ids: opened.iter().map(|o| o.run_id).collect(), ..Default::default() };
+        let mut refresh = None;
         let mut user = None;
         let mut video = None;
         for o in opened {
             match o.job {
-                JobKind::RefreshTokens => summary.refresh_tokens = Some(self.drive_refresh(o).await),
+                JobKind::RefreshTokens => refresh = Some(o),
                 JobKind::SyncUserDaily => user = Some(o),
                 _ => video = Some(o),
             }
         }
-        let (u, v) = tokio::join!(
+        let (r, u, v) = tokio::join!(
+            async {
+                match refresh {
+                    Some(o) => Some(self.drive_refresh(o).await),
+                    None => None,
+                }
+            },
             async {
                 match user {
                     Some(o) => Some(self.drive_run(o).await),
@@ -400,6 +410,7 @@ impl Engine {
                 }
             },
         );
+        summary.refresh_tokens = r;
         summary.user_sync = u;
         summary.video_sync = v;
         summary
@@ -423,7 +434,7 @@ impl Engine {
         };
         for job in jobs {
             let t = Instant::now();
-            let outcome = self.store_task(job, &overview, date).await;
+            let outcome = self.store_task(job, &overview, date, &CallSplit::default()).await;
             self.write_store_log(None, job, code, &outcome, t.elapsed().as_millis() as i64).await;
             match &outcome {
                 Outcome::Success { records: r, .. } => records += r,
@@ -464,8 +475,25 @@ impl Engine {
 
     /// Opens a run of `job`: takes the job's lock, lists its work, writes the `sync_runs` row.
     async fn open_run(&self, job: JobKind, trigger: RunTrigger, scope: &RunScope) -> Result<OpenRun, SyncError> {
+        self.open_run_checked(job, trigger, scope, None).await
+    }
+
+    /// Opens a run; with `tick`, first checks (holding the lock, before writing anything)
+    /// that no instance already ran that scheduler tick.
+    async fn open_run_checked(
+        &self,
+        job: JobKind,
+        trigger: RunTrigger,
+        scope: &RunScope,
+        tick: Option<DateTime<Utc>>,
+    ) -> Result<OpenRun, SyncError> {
         let p = &self.ports;
         let lock = p.locks.try_acquire(&format!("job:{job}")).await?.ok_or(SyncError::AlreadyRunning(job))?;
+        if let Some(tick) = tick
+            && p.sync_runs.latest_for_tick(job, tick).await?
+        {
+            return Err(SyncError::AlreadyDone(job));
+        }
         let now = p.clock.now();
         let date = business_date(now, self.config.report_tz);
         let work = if job == JobKind::RefreshTokens {
@@ -485,14 +513,7 @@ impl Engine {
                         return Err(SyncError::StoreNotFound);
                     }
                 }
-                RunScope::MissingToday => stores.retain(|s| {
-                    let connected = s.connection_status == Some(hub_domain::ConnectionStatus::Connected);
-                    let latest = match job {
-                        JobKind::SyncUserDaily => s.latest_user_stats.map(|u| u.snapshot_date),
-                        _ => s.latest_video_stats.map(|v| v.snapshot_date),
-                    };
-                    connected && latest.is_none_or(|d| d < date)
-                }),
+                RunScope::MissingToday => stores.retain(|s| missing(job, s, date)),
             }
             Work::Stores(stores)
         };
@@ -533,12 +554,13 @@ impl Engine {
         }
         .max(1);
         let outages = AtomicUsize::new(0);
+        let split = CallSplit::default();
         let shutdown = self.shutdown.subscribe();
         let not_done = AtomicUsize::new(0);
 
-        futures::stream::iter(stores)
+        let work = futures::stream::iter(stores)
             .map(|store| {
-                let (outages, tracker, shutdown, not_done) = (&outages, &tracker, &shutdown, &not_done);
+                let (outages, tracker, shutdown, not_done, split) = (&outages, &tracker, &shutdown, &not_done, &split);
                 async move {
                     // After a shutdown request no store is started; the ones in flight finish.
                     if *shutdown.borrow() {
@@ -556,7 +578,7 @@ impl Engine {
                             raw: None,
                         }
                     } else {
-                        self.store_task(job, &store, date).await
+                        self.store_task(job, &store, date, split).await
                     };
                     if outcome.is_outage() {
                         outages.fetch_add(1, Ordering::Relaxed);
@@ -570,8 +592,8 @@ impl Engine {
                 }
             })
             .buffer_unordered(concurrency)
-            .collect::<()>()
-            .await;
+            .collect::<()>();
+        self.with_heartbeat(&tracker, work).await;
         let interrupted = not_done.load(Ordering::Relaxed) > 0;
 
         let live = tracker.live.lock().expect("tracker poisoned").clone();
@@ -621,6 +643,26 @@ impl Engine {
         }
     }
 
+    /// Drives `work` while writing the run's heartbeat every [`HEARTBEAT_EVERY`], so a run
+    /// whose stores are slow (a 429 storm, a huge account) is never taken for a dead one.
+    async fn with_heartbeat(&self, tracker: &Tracker, work: impl std::future::Future<Output = ()>) {
+        let beat = async {
+            loop {
+                tokio::time::sleep(HEARTBEAT_EVERY).await;
+                let live = tracker.live.lock().expect("tracker poisoned").clone();
+                if let Err(e) =
+                    self.ports.sync_runs.progress(live.run_id, &Tracker::counts(&live), self.ports.clock.now()).await
+                {
+                    tracing::warn!(run.id = live.run_id, error = %e, "could not write the run's heartbeat");
+                }
+            }
+        };
+        tokio::select! {
+            () = work => {}
+            () = beat => {}
+        }
+    }
+
     /// Persists progress at most once a second and logs a progress line every 10 %.
     async fn after_store(&self, tracker: &Tracker, live: &LiveRun) {
         let decile = if live.total > 0 { (live.processed * 10 / live.total) as usize } else { 10 };
@@ -652,7 +694,7 @@ impl Engine {
     }
 
     /// One store in one job. Never fails: every problem becomes the store's outcome.
-    async fn store_task(&self, job: JobKind, store: &StoreOverview, date: NaiveDate) -> Outcome {
+    async fn store_task(&self, job: JobKind, store: &StoreOverview, date: NaiveDate, split: &CallSplit) -> Outcome {
         let code = &store.store.code;
         let account = match self.ports.accounts.for_store(code).await {
             Ok(Some(a)) => a,
@@ -669,7 +711,7 @@ impl Engine {
         };
         let result = match job {
             JobKind::SyncUserDaily => self.sync_user(account, date).await,
-            JobKind::SyncVideoDaily => self.sync_videos(account, date).await,
+            JobKind::SyncVideoDaily => self.sync_videos(account, date, split).await,
             JobKind::RefreshTokens => match self.tokens.refresh(&account).await {
                 Ok(_) => Ok(Outcome::Success { message: "Token refreshed".into(), records: 1 }),
                 Err(e) => Err(Outcome::from_token_error(e)),
@@ -714,7 +756,7 @@ impl Engine {
         })
     }
 
-    async fn sync_videos(&self, account: Account, date: NaiveDate) -> Result<Outcome, Outcome> {
+    async fn sync_videos(&self, account: Account, date: NaiveDate, split: &CallSplit) -> Result<Outcome, Outcome> {
         let p = &self.ports;
         let code = account.store_code.clone();
         let known: Vec<KnownVideo> = p.snapshots.known_videos(&code, date).await.map_err(storage)?;
@@ -723,11 +765,15 @@ impl Engine {
         let tiktok = Arc::clone(&p.tiktok);
         let page_size = self.config.video_page_size;
 
-        // Newest pages through video/list until a page reaches videos we already know.
+        // Newest pages through video/list until a page reaches videos we already know (new
+        // videos can only be found there); then on while video/list's budget is the less used
+        // one, so that the known videos left for video/query spread the work over both.
         let mut seen: HashMap<String, TikTokVideo> = HashMap::new();
         let mut cursor: Option<i64> = None;
         let mut list_calls = 0usize;
+        let mut reached_known = false;
         loop {
+            split.list.fetch_add(1, Ordering::Relaxed);
             let page = session
                 .call(|t| {
                     let tiktok = Arc::clone(&tiktok);
@@ -736,12 +782,18 @@ impl Engine {
                 .await
                 .map_err(Outcome::from_token_error)?;
             list_calls += 1;
-            let reached_known = page.videos.iter().any(|v| known_ids.contains(v.id.as_str()));
+            reached_known |= page.videos.iter().any(|v| known_ids.contains(v.id.as_str()));
             for v in page.videos {
                 seen.insert(v.id.clone(), v);
             }
-            if !page.has_more || reached_known || page.cursor.is_none() || page.cursor == cursor {
+            if !page.has_more || page.cursor.is_none() || page.cursor == cursor {
                 break;
+            }
+            if reached_known {
+                let unseen_known = known_ids.iter().filter(|id| !seen.contains_key(**id)).count();
+                if !split.keep_listing(unseen_known) {
+                    break;
+                }
             }
             cursor = page.cursor;
             if list_calls > 10_000 {
@@ -757,6 +809,7 @@ impl Engine {
         let rest: Vec<String> =
             known.iter().map(|k| k.video_id.as_str().to_owned()).filter(|id| !seen.contains_key(id)).collect();
         for chunk in rest.chunks(20) {
+            split.query.fetch_add(1, Ordering::Relaxed);
             let ids = chunk.to_vec();
             let found = session
                 .call(|t| {
@@ -790,7 +843,7 @@ impl Engine {
         let Work::Accounts(due) = work else { unreachable!("the refresh run works on accounts") };
         let started = Instant::now();
         let summary = Mutex::new(RefreshSummary { total: due.len() as i64, ..Default::default() });
-        futures::stream::iter(due)
+        let work = futures::stream::iter(due)
             .map(|account| {
                 let (summary, tracker) = (&summary, &tracker);
                 async move {
@@ -817,8 +870,8 @@ impl Engine {
                 }
             })
             .buffer_unordered(self.config.sync_concurrency.max(1))
-            .collect::<()>()
-            .await;
+            .collect::<()>();
+        self.with_heartbeat(&tracker, work).await;
         self.live.lock().expect("live runs poisoned").remove(&run_id);
         let summary = summary.into_inner().expect("summary poisoned");
         let counts = RunCounts {
@@ -849,12 +902,38 @@ impl Engine {
         summary
     }
 
+    /// How many connected stores have no snapshot of `job`'s kind for today yet (what a
+    /// `RunScope::MissingToday` run would cover).
+    pub async fn missing_today(&self, job: JobKind) -> Result<usize, SyncError> {
+        let date = business_date(self.ports.clock.now(), self.config.report_tz);
+        let stores = self.ports.stores.list_overview().await?;
+        Ok(stores.iter().filter(|s| missing(job, s, date)).count())
+    }
+
     /// Live progress of the runs in progress in this process.
     pub fn live_runs(&self) -> Vec<LiveRun> {
         let live = self.live.lock().expect("live runs poisoned");
         let mut runs: Vec<LiveRun> = live.values().map(|l| l.lock().expect("tracker poisoned").clone()).collect();
         runs.sort_by_key(|r| r.run_id);
         runs
+    }
+}
+
+/// Calls a video run has started on `video/list` and `video/query`. The two endpoints have
+/// equal, separate budgets, so the run is done soonest when it spends them evenly.
+#[derive(Debug, Default)]
+pub(crate) struct CallSplit {
+    list: AtomicUsize,
+    query: AtomicUsize,
+}
+
+impl CallSplit {
+    /// Whether a store that has reached its known videos, with `unseen_known` of them not
+    /// seen yet, should fetch its next `video/list` page rather than leave them to
+    /// `video/query`: only while `video/list` is the less used budget. Either way every
+    /// known video is fetched (a page and a query call each bring up to 20).
+    fn keep_listing(&self, unseen_known: usize) -> bool {
+        unseen_known > 0 && self.list.load(Ordering::Relaxed) < self.query.load(Ordering::Relaxed)
     }
 }
 
@@ -885,4 +964,25 @@ pub(crate) struct OpenRun {
     work: Work,
     tracker: Arc<Tracker>,
     _lock: Box<dyn HeldLock>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_keeps_paging_only_while_its_budget_is_the_less_used() {
+        let split = CallSplit::default();
+        // A run's first stores: nothing queried yet, so the known videos go to video/query.
+        split.list.store(1, Ordering::Relaxed);
+        assert!(!split.keep_listing(30));
+        // video/query is busier: page on through video/list instead.
+        split.query.store(2, Ordering::Relaxed);
+        assert!(split.keep_listing(30));
+        // Nothing left to fetch: stop whatever the budgets.
+        assert!(!split.keep_listing(0));
+        // Even: video/query takes the rest.
+        split.list.store(2, Ordering::Relaxed);
+        assert!(!split.keep_listing(30));
+    }
 }

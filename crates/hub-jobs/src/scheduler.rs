@@ -9,7 +9,7 @@ use apalis::prelude::{BoxDynError, Data, WorkerBuilder, WorkerError};
 use apalis_cron::{CronScheduler, Tick};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use hub_domain::{ConnectionStatus, JobKind, RunStatus, RunTrigger, SyncRun};
+use hub_domain::{JobKind, RunStatus, RunTrigger, SyncRun};
 use hub_engine::sync::business_date;
 use hub_engine::{Engine, JobSelection, JobSummary, RunScope, SyncError};
 use serde::Serialize;
@@ -394,7 +394,7 @@ impl Inner {
         if business_date(prev, self.engine.config().report_tz) != self.today() {
             return;
         }
-        match self.engine.ports().sync_runs.latest_for_tick(def.kind, prev, 0).await {
+        match self.engine.ports().sync_runs.latest_for_tick(def.kind, prev).await {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!(job = def.kind.as_str(), tick = %prev, "today's tick was missed; running it now");
@@ -441,7 +441,7 @@ impl Inner {
                 tracing::info!(job = name, date = %date, "business day over; same-day retries stop");
                 return;
             }
-            match self.missing_today(kind).await {
+            match self.engine.missing_today(kind).await {
                 Ok(0) => {
                     tracing::info!(job = name, attempt, "every connected store has today's snapshot; retries stop");
                     return;
@@ -465,7 +465,7 @@ impl Inner {
                 Err(e) => tracing::error!(job = name, attempt, error = %e, "same-day retry could not start"),
             }
         }
-        match self.missing_today(kind).await {
+        match self.engine.missing_today(kind).await {
             Ok(0) => {}
             Ok(missing) => tracing::warn!(
                 job = name,
@@ -475,23 +475,6 @@ impl Inner {
             ),
             Err(e) => tracing::warn!(job = name, error = %e, "same-day retries exhausted"),
         }
-    }
-
-    /// Connected stores without a snapshot of today for `kind` (what `RunScope::MissingToday`
-    /// selects), counted before a retry so that a day already complete opens no empty run.
-    async fn missing_today(&self, kind: JobKind) -> Result<usize, hub_ports::RepoError> {
-        let today = self.today();
-        let stores = self.engine.ports().stores.list_overview().await?;
-        Ok(stores
-            .iter()
-            .filter(|s| {
-                let latest = match kind {
-                    JobKind::SyncUserDaily => s.latest_user_stats.map(|u| u.snapshot_date),
-                    _ => s.latest_video_stats.map(|v| v.snapshot_date),
-                };
-                s.connection_status == Some(ConnectionStatus::Connected) && latest.is_none_or(|d| d < today)
-            })
-            .count())
     }
 
     /// At start and every `sweep_every`: RUNNING runs with a stale heartbeat (a killed

@@ -17,7 +17,11 @@ use hub_domain::{
 #[cfg(any(test, feature = "mock"))]
 pub use mockall;
 
+mod report;
 mod tiktok;
+pub use report::{ReportRepo, StoreImportRepo, SyncLogCursor, VideoCursor};
+#[cfg(any(test, feature = "mock"))]
+pub use report::{MockReportRepo, MockStoreImportRepo};
 pub use tiktok::{CipherError, TikTokApi, TikTokError, TikTokUser, TikTokVideo, TokenCipher, TokenGrant, VideoPage};
 #[cfg(any(test, feature = "mock"))]
 pub use tiktok::{MockTikTokApi, MockTokenCipher};
@@ -159,7 +163,8 @@ pub trait SyncRunRepo: Send + Sync {
         owner: &str,
         now: DateTime<Utc>,
     ) -> RepoResult<SyncRun>;
-    /// Updates the live counters and the heartbeat.
+    /// Updates the live counters and the heartbeat of a `RUNNING` run; [`RepoError::NotFound`]
+    /// when the run is not running (any more).
     async fn progress(&self, id: i64, counts: &RunCounts, now: DateTime<Utc>) -> RepoResult<()>;
     /// Closes the run with its final status and counters.
     async fn finish(
@@ -176,9 +181,9 @@ pub trait SyncRunRepo: Send + Sync {
     async fn latest(&self, job: JobKind) -> RepoResult<Option<SyncRun>>;
     /// Every `RUNNING` run.
     async fn running(&self) -> RepoResult<Vec<SyncRun>>;
-    /// Whether a `cron` run of `job` other than `except` started at or after `tick` (so this
-    /// scheduler tick was already taken by another instance).
-    async fn latest_for_tick(&self, job: JobKind, tick: DateTime<Utc>, except: i64) -> RepoResult<bool>;
+    /// Whether a `cron` run of `job` started at or after `tick` (so this scheduler tick was
+    /// already taken, here or by another instance).
+    async fn latest_for_tick(&self, job: JobKind, tick: DateTime<Utc>) -> RepoResult<bool>;
     /// Marks `RUNNING` runs whose heartbeat is older than `stale_before` as `INTERRUPTED`.
     async fn interrupt_stale(&self, stale_before: DateTime<Utc>, now: DateTime<Utc>) -> RepoResult<u64>;
 }

@@ -380,11 +380,9 @@ pub fn engine(world: &Shared, tiktok: Arc<FakeTikTok>, config: EngineConfig) -> 
         Ok(s.lock().unwrap().runs.iter().filter(|r| r.status == RunStatus::Running).cloned().collect())
     });
     let s = w.clone();
-    sync_runs.expect_latest_for_tick().returning(move |job, tick, except| {
+    sync_runs.expect_latest_for_tick().returning(move |job, tick| {
         let w = s.lock().unwrap();
-        Ok(w.runs
-            .iter()
-            .any(|r| r.id != except && r.job == job && r.trigger == RunTrigger::Cron && r.started_at >= tick))
+        Ok(w.runs.iter().any(|r| r.job == job && r.trigger == RunTrigger::Cron && r.started_at >= tick))
     });
     let s = w.clone();
     sync_runs.expect_interrupt_stale().returning(move |stale_before, now| {

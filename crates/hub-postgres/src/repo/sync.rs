@@ -90,7 +90,7 @@ impl SyncRunRepo for Db {
 
     async fn progress(&self, id: i64, counts: &RunCounts, now: DateTime<Utc>) -> RepoResult<()> {
         let mut conn = self.repo_conn().await?;
-        let n = diesel::update(sr::table.find(id))
+        let n = diesel::update(sr::table.find(id).filter(sr::status.eq(RunStatus::Running.as_str())))
             .set((
                 sr::total.eq(counts.total),
                 sr::processed.eq(counts.processed),
@@ -173,13 +173,12 @@ impl SyncRunRepo for Db {
         convert_all(rows)
     }
 
-    async fn latest_for_tick(&self, job: JobKind, tick: DateTime<Utc>, except: i64) -> RepoResult<bool> {
+    async fn latest_for_tick(&self, job: JobKind, tick: DateTime<Utc>) -> RepoResult<bool> {
         let mut conn = self.repo_conn().await?;
         let found: i64 = sr::table
             .filter(sr::job_name.eq(job.as_str()))
             .filter(sr::trigger.eq(RunTrigger::Cron.as_str()))
             .filter(sr::started_at.ge(tick))
-            .filter(sr::id.ne(except))
             .count()
             .get_result(&mut conn)
             .await

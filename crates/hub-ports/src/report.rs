@@ -1,0 +1,95 @@
+//! The reporting ports: cross-store reads of the snapshot tables, keyset pages for streamed
+//! exports, and the one-transaction store import.
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use hub_domain::{
+    ConnectionStatus, DateRange, DayTotals, ImportPlan, NewAuditEntry, StoreCode, StoreEnds, StoreGaps,
+    StoreOverview, StoreReportQuery, Store, SyncLog, TopVideo, TopVideosQuery, UserSnapshotRow, VideoId,
+    VideoSnapshotRow,
+};
+
+use crate::RepoResult;
+
+/// Where a keyset page of a store's video snapshots resumes: after this (date, video) in the
+/// export order (newest date first, then video id descending).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VideoCursor {
+    pub date: NaiveDate,
+    pub video_id: VideoId,
+}
+
+/// Where a keyset page of sync-log lines resumes: after this line in the order newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncLogCursor {
+    pub run_time: chrono::DateTime<chrono::Utc>,
+    pub id: i64,
+}
+
+/// Read-only reports. Every call reads only the dates it needs, through the
+/// `(store_code, snapshot_date)` unique indexes and the `(snapshot_date)` indexes.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait ReportRepo: Send + Sync {
+    /// How many stores are in each connection status now (`None`: never connected).
+    async fn connection_counts(&self) -> RepoResult<Vec<(Option<ConnectionStatus>, i64)>>;
+    /// The cross-store totals of each date, in the order given (a date without snapshots has
+    /// zero counts).
+    async fn day_totals(&self, dates: &[NaiveDate]) -> RepoResult<Vec<DayTotals>>;
+    /// One page of the store report (every store, sorted, nulls last, then by code), and the
+    /// number of stores in all pages.
+    async fn store_report(&self, query: &StoreReportQuery) -> RepoResult<(Vec<StoreEnds>, i64)>;
+    /// The videos at `query.range.to` with their views at `from`, best first.
+    async fn top_videos(&self, query: &TopVideosQuery) -> RepoResult<Vec<TopVideo>>;
+    /// Days without a user snapshot in `[max(from, connected date), to]` of each store that
+    /// has been connected, for stores with code after `after` (up to `limit` stores, by code).
+    /// `tz` (an IANA name) turns `connected_at` into a date. Stores without gaps are left out
+    /// unless `all`.
+    async fn gaps(
+        &self,
+        range: DateRange,
+        tz: &str,
+        all: bool,
+        after: Option<StoreCode>,
+        limit: i64,
+    ) -> RepoResult<Vec<StoreGaps>>;
+
+    /// Up to `limit` stores with their overview after `after`, by code (byte order).
+    async fn stores_page(&self, after: Option<StoreCode>, limit: i64) -> RepoResult<Vec<StoreOverview>>;
+    /// Up to `limit` of the store's user snapshots in `range`, newest first, older than `before`.
+    async fn user_stats_page(
+        &self,
+        code: &StoreCode,
+        range: DateRange,
+        before: Option<NaiveDate>,
+        limit: i64,
+    ) -> RepoResult<Vec<UserSnapshotRow>>;
+    /// Up to `limit` of the store's video snapshots in `range`, newest date first then video
+    /// id descending, after `after` in that order.
+    async fn video_stats_page(
+        &self,
+        code: &StoreCode,
+        range: DateRange,
+        after: Option<VideoCursor>,
+        limit: i64,
+    ) -> RepoResult<Vec<VideoSnapshotRow>>;
+    /// Up to `limit` sync-log lines (of one store when given), newest first, after `after`.
+    async fn sync_logs_page(
+        &self,
+        store: Option<StoreCode>,
+        after: Option<SyncLogCursor>,
+        limit: i64,
+    ) -> RepoResult<Vec<SyncLog>>;
+}
+
+/// The store import's storage.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait StoreImportRepo: Send + Sync {
+    /// The stores stored under any of `codes`.
+    async fn stores_by_code(&self, codes: &[StoreCode]) -> RepoResult<Vec<Store>>;
+    /// Creates and updates the plan's stores and writes `audit`, all in one transaction.
+    /// [`crate::RepoError::Conflict`] when a store to create exists by now, [`crate::RepoError::NotFound`]
+    /// when a store to update is gone: nothing is written then.
+    async fn apply_import(&self, plan: &ImportPlan, audit: &NewAuditEntry) -> RepoResult<()>;
+}
