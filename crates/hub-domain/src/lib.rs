@@ -7,6 +7,7 @@ pub mod account;
 pub mod audit;
 pub mod error;
 pub mod oauth;
+pub mod report;
 pub mod scope;
 pub mod secret;
 pub mod snapshot;
@@ -17,6 +18,11 @@ pub use account::{Account, AccountId, ConnectionStatus, EncryptedTokens, Reconne
 pub use audit::{AuditEntry, AuditFilter, AuditOutcome, NewAuditEntry};
 pub use error::DomainError;
 pub use oauth::{ConnectInvite, NewConnectInvite, NewOAuthState, OAuthState};
+pub use report::{
+    ConnectionCounts, DateRange, DayTotals, GapsQuery, ImportAction, ImportCounts, ImportPlan, ImportRowReport,
+    MetricDeltas, OnConflict, Overview, SortOrder, StoreEnds, StoreGaps, StoreReportPage, StoreReportQuery,
+    StoreReportRow, StoreSort, TopVideo, TopVideosQuery, VideoSort, parse_report_date, plan_import,
+};
 pub use scope::{REQUIRED_SCOPES, Scope, missing_scopes, parse_scopes};
 pub use secret::Secret;
 pub use snapshot::{KnownVideo, UserSnapshot, UserSnapshotRow, VideoId, VideoSnapshot, VideoSnapshotRow};

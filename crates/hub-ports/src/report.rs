@@ -4,9 +4,8 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use hub_domain::{
-    ConnectionStatus, DateRange, DayTotals, ImportPlan, NewAuditEntry, StoreCode, StoreEnds, StoreGaps,
-    StoreOverview, StoreReportQuery, Store, SyncLog, TopVideo, TopVideosQuery, UserSnapshotRow, VideoId,
-    VideoSnapshotRow,
+    ConnectionStatus, DateRange, DayTotals, ImportPlan, NewAuditEntry, Store, StoreCode, StoreEnds, StoreGaps,
+    StoreOverview, StoreReportQuery, SyncLog, TopVideo, TopVideosQuery, UserSnapshotRow, VideoId, VideoSnapshotRow,
 };
 
 use crate::RepoResult;
