@@ -19,9 +19,9 @@ pub use mockall;
 
 mod report;
 mod tiktok;
-pub use report::{ReportRepo, StoreImportRepo, SyncLogCursor, VideoCursor};
 #[cfg(any(test, feature = "mock"))]
 pub use report::{MockReportRepo, MockStoreImportRepo};
+pub use report::{ReportRepo, StoreImportRepo, SyncLogCursor, VideoCursor};
 pub use tiktok::{CipherError, TikTokApi, TikTokError, TikTokUser, TikTokVideo, TokenCipher, TokenGrant, VideoPage};
 #[cfg(any(test, feature = "mock"))]
 pub use tiktok::{MockTikTokApi, MockTokenCipher};
