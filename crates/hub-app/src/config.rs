@@ -193,9 +193,8 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
 
     fn cron(&self, var: &'static str, default: &str) -> Result<String, ConfigError> {
         let v = self.opt(var).unwrap_or_else(|| default.to_owned());
-        let fields = v.split_whitespace().count();
-        // Five fields as in crontab; the cron crate wants seconds first.
-        if fields != 5 || cron::Schedule::from_str(&format!("0 {v}")).is_err() {
+        // Five fields as in crontab (Sunday = 0 or 7), read by the scheduler's own parser.
+        if hub_jobs::parse_schedule(&v).is_err() {
             return Err(bad(var, "must be a five-field crontab expression such as \"0 2 * * *\""));
         }
         Ok(v)

@@ -4,9 +4,10 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use anyhow::Context;
-use chrono::Utc;
-use hub_engine::Engine;
+use std::sync::Mutex;
+
 use hub_http::{AppState, HttpConfig, ScheduledJob, SchedulerView};
+use hub_jobs::{Scheduler, SchedulerConfig};
 
 use crate::config::Config;
 use crate::wiring;
@@ -36,8 +37,14 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind((config.host.as_str(), config.port))
         .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
     let addr = listener.local_addr()?;
-    let scheduler: Arc<dyn SchedulerView> = Arc::new(ConfigSchedule::new(config, Arc::clone(&hub.engine))?);
-    let state = AppState::new(Arc::clone(&hub.engine), scheduler, http_config(config));
+    let scheduler = Scheduler::start(Arc::clone(&hub.engine), scheduler_config(config))?;
+    let view = Arc::new(JobsView {
+        scheduler: Mutex::new(Some(scheduler)),
+        enabled: config.cron_enabled,
+        timezone: config.tz.name().to_owned(),
+    });
+    let state =
+        AppState::new(Arc::clone(&hub.engine), Arc::clone(&view) as Arc<dyn SchedulerView>, http_config(config));
     let server = hub_http::serve(listener, state)?;
     let handle = server.handle();
     let server_task = tokio::spawn(server);
@@ -47,16 +54,22 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
 
     shutdown_signal().await;
     tracing::info!("shutting down");
-    hub.engine.begin_shutdown();
     let grace = config.shutdown_grace;
+    let scheduler = view.scheduler.lock().expect("scheduler view poisoned").take();
     let stopped = tokio::time::timeout(grace, async {
-        handle.stop(true).await;
-        while !hub.engine.live_runs().is_empty() {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        // Stop taking requests and ticks; let in-flight store syncs finish.
+        let http = handle.stop(true);
+        let jobs = async {
+            match scheduler {
+                Some(s) => s.shutdown(grace).await,
+                None => true,
+            }
+        };
+        let ((), finished) = tokio::join!(http, jobs);
+        finished
     })
     .await;
-    if stopped.is_err() {
+    if !matches!(stopped, Ok(true)) {
         tracing::warn!(grace_s = grace.as_secs(), "shutdown deadline passed; unfinished work is recorded as not done");
     }
     server_task.abort();
@@ -85,53 +98,47 @@ async fn shutdown_signal() {
     }
 }
 
-/// The configured schedules, as `GET /admin/sync/status` shows them.
-struct ConfigSchedule {
+/// The scheduler, as `GET /admin/sync/status` and `/health` see it. Shutdown takes it out.
+struct JobsView {
+    scheduler: Mutex<Option<Scheduler>>,
     enabled: bool,
-    tz: chrono_tz::Tz,
-    jobs: Vec<(&'static str, String, cron::Schedule)>,
-    engine: Arc<Engine>,
+    timezone: String,
 }
 
-impl ConfigSchedule {
-    fn new(config: &Config, engine: Arc<Engine>) -> anyhow::Result<Self> {
-        let mut jobs = Vec::new();
-        for (name, expr) in [
-            ("refresh_tokens", &config.cron_token_refresh),
-            ("sync_user_daily", &config.cron_sync_user_daily),
-            ("sync_video_daily", &config.cron_sync_video_daily),
-        ] {
-            let schedule: cron::Schedule =
-                format!("0 {expr}").parse().with_context(|| format!("schedule of {name}"))?;
-            jobs.push((name, expr.clone(), schedule));
-        }
-        Ok(Self { enabled: config.cron_enabled, tz: config.tz, jobs, engine })
-    }
-}
-
-impl SchedulerView for ConfigSchedule {
+impl SchedulerView for JobsView {
     fn enabled(&self) -> bool {
         self.enabled
     }
 
     fn timezone(&self) -> String {
-        self.tz.name().to_owned()
+        self.timezone.clone()
     }
 
     fn jobs(&self) -> Vec<ScheduledJob> {
-        let live = self.engine.live_runs();
-        self.jobs
-            .iter()
-            .map(|(name, expr, schedule)| ScheduledJob {
-                name: (*name).to_owned(),
-                schedule: expr.clone(),
-                next_run: if self.enabled {
-                    schedule.upcoming(self.tz).next().map(|t| t.with_timezone(&Utc))
-                } else {
-                    None
-                },
-                running: live.iter().any(|r| r.job == *name),
+        let guard = self.scheduler.lock().expect("scheduler view poisoned");
+        let Some(scheduler) = guard.as_ref() else { return Vec::new() };
+        scheduler
+            .status()
+            .jobs
+            .into_iter()
+            .map(|j| ScheduledJob {
+                name: j.name.to_owned(),
+                schedule: j.schedule,
+                next_run: j.next_run,
+                running: j.running,
             })
             .collect()
+    }
+}
+
+/// The scheduler's settings from the app's config.
+pub fn scheduler_config(config: &Config) -> SchedulerConfig {
+    SchedulerConfig {
+        enabled: config.cron_enabled,
+        timezone: config.tz,
+        token_refresh: config.cron_token_refresh.clone(),
+        user_daily: config.cron_sync_user_daily.clone(),
+        video_daily: config.cron_sync_video_daily.clone(),
+        ..SchedulerConfig::default()
     }
 }
