@@ -63,6 +63,19 @@ fn answers(url: &str) -> bool {
     }
 }
 
+/// `postgres://u:p@h:5432/db?x=1` with `db` replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> Result<String> {
+    let scheme_end = url.find("://").context("database URL without a scheme")? + 3;
+    let (base, query) = match url[scheme_end..].find('?') {
+        Some(q) => url.split_at(scheme_end + q),
+        None => (url, ""),
+    };
+    // The path starts at the first '/' after the authority (user info may hold a '/').
+    let authority_start = base[scheme_end..].rfind('@').map_or(scheme_end, |at| scheme_end + at + 1);
+    let host_end = base[authority_start..].find('/').map_or(base.len(), |p| authority_start + p);
+    Ok(format!("{}/{name}{query}", &base[..host_end]))
+}
+
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

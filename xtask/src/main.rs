@@ -10,6 +10,7 @@
 
 mod bench;
 mod db;
+mod demo;
 mod seed;
 mod tidy;
 mod util;
@@ -18,6 +19,11 @@ use anyhow::{Result, bail};
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
+
+  demo [--exit] [--stores N]
+               the hub's whole job end to end: a private PostgreSQL, the TikTok sandbox,
+               the real hub; N (300) stores created and connected, 30 days of history, the
+               daily sync with a progress bar, a report; the hub stays up until Ctrl-C
 
   db up        start the database: DATABASE_URL when it answers, else a private PostgreSQL
                cluster under target/pg (prints the URL; idempotent)
@@ -33,6 +39,7 @@ usage: cargo xtask <command>
                run `tiktok-hub sync --job all` twice (day 1, day 2) against tiktok-sandbox at
                TikTok's limits in a fresh database tiktok_hub_bench; one line per day with
                wall time, the rate-limit floor, 429s, failures and peak RSS (docs/PERFORMANCE.md)
+               schemathesis (all checks, 100 examples per operation) against tiktok-hub and
 ";
 
 fn main() {
@@ -57,6 +64,7 @@ fn run() -> Result<()> {
         Some("seed") => seed::run(rest),
         Some("test") => test(rest),
         Some("tidy") => tidy::run(),
+        Some("demo") => demo::run(rest),
         Some("bench") => bench::run(rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");

@@ -1,0 +1,497 @@
+//! `cargo xtask demo [--exit] [--stores N]`: the hub's whole job, end to end, on a laptop.
+//!
+//! A private PostgreSQL (or `DATABASE_URL`), the TikTok sandbox (N accounts, realistic
+//! latency and TikTok's per-endpoint limits, time-scaled ×4), and the real `tiktok-hub serve`
+//! with generated secrets. Then, over the admin API exactly as an admin would: N stores
+//! created, each connected through its connect link and the sandbox's consent page (a
+//! cookie-keeping browser flow), 29 earlier days of history taken from the sandbox's own
+//! past, today's daily sync with a live progress bar, and a short report. The hub keeps
+//! running until Ctrl-C (or, with `--exit`, everything stops after the report).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use futures::StreamExt;
+use hub_domain::{StoreCode, UserSnapshot, VideoId, VideoSnapshot};
+use hub_ports::SnapshotRepo;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::{Value, json};
+
+use crate::{db, util};
+
+const DEMO_DB: &str = "tiktok_hub_demo";
+const TIME_SCALE: u32 = 4;
+const PARALLEL: usize = 16;
+const HISTORY_DAYS: i64 = 30;
+
+struct Args {
+    exit: bool,
+    stores: usize,
+}
+
+fn parse(args: &[String]) -> Result<Args> {
+    let mut a = Args { exit: false, stores: 300 };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--exit" => a.exit = true,
+            "--stores" => {
+                a.stores = it.next().context("--stores needs a number")?.parse().context("--stores needs a number")?
+            }
+            other => bail!("unknown argument {other:?}; usage: cargo xtask demo [--exit] [--stores N]"),
+        }
+    }
+    if a.stores == 0 || a.stores > 5000 {
+        bail!("--stores must be 1 to 5000");
+    }
+    Ok(a)
+}
+
+/// A child process stopped (SIGTERM, then SIGKILL) when dropped.
+struct Proc {
+    name: &'static str,
+    child: Child,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("xtask: {} did not stop in time; killing it", self.name);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `cmd` and waits for its first stdout line that starts with `prefix`; returns the
+/// rest of that line. Everything the process prints goes to `log`.
+fn start(name: &'static str, cmd: &mut Command, prefix: &str, log: &PathBuf) -> Result<(Proc, String)> {
+    let log_file = std::fs::File::create(log)?;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log_file)
+        .spawn()
+        .with_context(|| format!("cannot start {name}"))?;
+    let stdout = child.stdout.take().expect("piped");
+    let proc = Proc { name, child };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let prefix = prefix.to_owned();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix(&prefix) {
+                let _ = tx.send(rest.to_owned());
+            }
+        }
+    });
+    let rest = rx
+        .recv_timeout(Duration::from_secs(120))
+        .map_err(|_| anyhow::anyhow!("{name} did not start (see {})", log.display()))?;
+    Ok((proc, rest))
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn random_hex(bytes: usize) -> String {
+    hub_engine::state::random_token(bytes * 2).bytes().take(bytes * 2).map(|b| format!("{:x}", b % 16)).collect()
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let args = parse(args)?;
+    let started = Instant::now();
+    eprintln!("xtask: building tiktok-hub and tiktok-sandbox");
+    util::run(Command::new(util::cargo()).args(["build", "--quiet", "-p", "hub-app", "-p", "tiktok-sandbox"]))?;
+    let bin = util::root().join("target").join("debug");
+    let admin_url = db::up()?;
+    let url = db::with_database(&admin_url, DEMO_DB)?;
+    crate::seed::block_on(async {
+        hub_postgres::execute_batch(&admin_url, &format!("DROP DATABASE IF EXISTS {DEMO_DB} WITH (FORCE)")).await?;
+        hub_postgres::execute_batch(&admin_url, &format!("CREATE DATABASE {DEMO_DB}")).await?;
+        hub_postgres::run_migrations(&url).await?;
+        anyhow::Ok(())
+    })?;
+
+    let hub_port = free_port()?;
+    let hub_base = format!("http://127.0.0.1:{hub_port}");
+    let redirect = format!("{hub_base}/auth/tiktok/callback");
+    let logs = util::root().join("target").join("demo");
+    std::fs::create_dir_all(&logs)?;
+    let (sandbox, sandbox_addr) = start(
+        "tiktok-sandbox",
+        Command::new(bin.join("tiktok-sandbox"))
+            .args(["--listen", "127.0.0.1:0", "--accounts", &args.stores.to_string(), "--videos-per-account", "50"])
+            .args(["--latency-ms", "300-800", "--rate-limit-per-min", "600", "--time-scale", &TIME_SCALE.to_string()])
+            .args(["--redirect-uri", &redirect])
+            .env("RUST_LOG", "warn"),
+        "tiktok-sandbox listening on http://",
+        &logs.join("sandbox.log"),
+    )?;
+    let sandbox_base = format!("http://{sandbox_addr}");
+    let api_key = random_hex(24);
+    let (hub, _) = start(
+        "tiktok-hub",
+        Command::new(bin.join("tiktok-hub"))
+            .arg("serve")
+            .env("DATABASE_URL", &url)
+            .env("TIKTOK_CLIENT_KEY", "sandbox-client-key")
+            .env("TIKTOK_CLIENT_SECRET", "sandbox-client-secret-0123456789abcdef")
+            .env("TIKTOK_REDIRECT_URI", &redirect)
+            .env("TIKTOK_AUTH_BASE_URL", &sandbox_base)
+            .env("TIKTOK_API_BASE_URL", &sandbox_base)
+            .env("TIKTOK_RATE_LIMIT_PER_MIN", (570 * TIME_SCALE).to_string())
+            .env("TOKEN_ENC_KEY", random_hex(32))
+            .env("ADMIN_API_KEY", &api_key)
+            .env("STATE_SECRET", random_hex(32))
+            .env("HOST", "127.0.0.1")
+            .env("PORT", hub_port.to_string())
+            // Every demo request comes from one address: the per-IP limits would throttle it.
+            .env("RATE_LIMIT_ADMIN_PER_MIN", "0")
+            .env("RATE_LIMIT_OAUTH_PER_MIN", "0")
+            .env("LOG_LEVEL", "info"),
+        "tiktok-hub listening on ",
+        &logs.join("hub.log"),
+    )?;
+    eprintln!(
+        "xtask: tiktok-sandbox on {sandbox_base} ({} accounts, 300-800 ms latency, 600/min per endpoint, time ×{TIME_SCALE})",
+        args.stores
+    );
+    eprintln!("xtask: tiktok-hub on {hub_base} (logs in target/demo/)");
+
+    let report = crate::seed::block_on(demo(&args, &hub_base, &sandbox_base, &api_key, &url))?;
+    println!("{report}");
+    println!("Demo finished in {:.0} s.", started.elapsed().as_secs_f64());
+    if args.exit {
+        drop(hub);
+        drop(sandbox);
+        return Ok(());
+    }
+    println!();
+    println!("The hub is still running. Try:");
+    println!("  Swagger UI:  {hub_base}/api/docs");
+    println!("  Admin key:   {api_key}");
+    println!("  curl -s -H 'X-API-KEY: {api_key}' {hub_base}/admin/stores | head -c 600");
+    println!("  curl -s -H 'X-API-KEY: {api_key}' '{hub_base}/admin/stores/demo_0001/user-stats?days=7'");
+    println!("  curl -s -H 'X-API-KEY: {api_key}' {hub_base}/admin/sync/status");
+    println!("Press Ctrl-C to stop everything.");
+    let (tx, rx) = std::sync::mpsc::channel();
+    crate::seed::block_on(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = tx.send(());
+    });
+    let _ = rx.recv();
+    drop(hub);
+    drop(sandbox);
+    Ok(())
+}
+
+struct Client {
+    http: reqwest::Client,
+    hub: String,
+    sandbox: String,
+    key: String,
+}
+
+impl Client {
+    async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
+        let mut req = self.http.request(method, format!("{}{path}", self.hub)).header("X-API-KEY", &self.key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let v: Value = resp.json().await?;
+        if !status.is_success() {
+            bail!("{path}: {status} {v}");
+        }
+        Ok(v)
+    }
+
+    async fn sandbox(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
+        let mut req = self.http.request(method, format!("{}{path}", self.sandbox));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Ok(req.send().await?.error_for_status()?.json().await?)
+    }
+
+    /// Store staff open the connect link in a browser and approve on TikTok's page.
+    async fn connect(&self, code: &str, account: usize) -> Result<()> {
+        let link = self.admin(reqwest::Method::POST, &format!("/admin/stores/{code}/connect-link"), None).await?;
+        let url = link["data"]["url"].as_str().context("connect link without url")?;
+        let r = self.http.get(url).send().await?;
+        let cookie = r
+            .headers()
+            .get(SET_COOKIE)
+            .context("no binding cookie")?
+            .to_str()?
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .to_owned();
+        let consent = format!(
+            "{}&sandbox_account={account}",
+            r.headers().get(LOCATION).context("no redirect to TikTok")?.to_str()?
+        );
+        let r = self.http.get(consent).send().await?;
+        let callback = r.headers().get(LOCATION).context("consent did not redirect back")?.to_str()?.to_owned();
+        let r = self.http.get(callback).header(COOKIE, cookie).send().await?;
+        if !r.status().is_success() {
+            bail!("{code}: callback answered {}", r.status());
+        }
+        Ok(())
+    }
+}
+
+fn code(i: usize) -> String {
+    format!("demo_{:04}", i + 1)
+}
+
+async fn demo(args: &Args, hub: &str, sandbox: &str, key: &str, url: &str) -> Result<String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let c = Arc::new(Client {
+        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?,
+        hub: hub.into(),
+        sandbox: sandbox.into(),
+        key: key.into(),
+    });
+    let n = args.stores;
+
+    // 1. Stores, through the admin API.
+    let t = Instant::now();
+    let created: Vec<Result<Value>> = futures::stream::iter(0..n)
+        .map(|i| {
+            let c = Arc::clone(&c);
+            async move {
+                let body = json!({"store_code": code(i), "store_name": format!("Demo Store {:04}", i + 1), "pic_name": "Demo PIC"});
+                c.admin(reqwest::Method::POST, "/admin/stores", Some(body)).await
+            }
+        })
+        .buffer_unordered(PARALLEL)
+        .collect()
+        .await;
+    created.into_iter().collect::<Result<Vec<_>>>()?;
+    eprintln!("xtask: {n} stores created in {:.1} s", t.elapsed().as_secs_f64());
+
+    // 2. Each connected through its own connect link and the consent page.
+    let t = Instant::now();
+    let mut done = 0;
+    let mut failures = Vec::new();
+    let mut results = futures::stream::iter(0..n)
+        .map(|i| {
+            let c = Arc::clone(&c);
+            async move { (i, c.connect(&code(i), i).await) }
+        })
+        .buffer_unordered(PARALLEL);
+    while let Some((i, r)) = results.next().await {
+        done += 1;
+        if let Err(e) = r {
+            failures.push(format!("{}: {e:#}", code(i)));
+        }
+        eprint!("\rxtask: connecting stores {done}/{n}");
+    }
+    eprintln!(" ({:.1} s)", t.elapsed().as_secs_f64());
+    if !failures.is_empty() {
+        bail!("{} stores failed to connect:\n  {}", failures.len(), failures.join("\n  "));
+    }
+
+    // 3. 29 earlier days, read from the sandbox's past and stored as the sync would have.
+    let t = Instant::now();
+    let db = hub_postgres::Db::from_url(url, 8).await?;
+    let now = Utc::now();
+    let today = now.date_naive();
+    for back in (1..HISTORY_DAYS).rev() {
+        let at = now - chrono::Duration::days(back);
+        c.sandbox(reqwest::Method::POST, "/sandbox/clock", Some(json!({"set": at.to_rfc3339()}))).await?;
+        let accounts = c.sandbox(reqwest::Method::GET, "/sandbox/accounts", None).await?;
+        let date = today - chrono::Duration::days(back);
+        let (users, videos) = history_day(&c, &accounts, date).await?;
+        db.upsert_user(&users).await?;
+        db.upsert_videos(&videos).await?;
+        eprint!("\rxtask: history {}/{} days", HISTORY_DAYS - back, HISTORY_DAYS - 1);
+    }
+    c.sandbox(reqwest::Method::POST, "/sandbox/clock", Some(json!({"set": Utc::now().to_rfc3339()}))).await?;
+    eprintln!(" ({:.1} s)", t.elapsed().as_secs_f64());
+
+    // 4. Today's daily sync, with a live progress bar.
+    let t = Instant::now();
+    let started = c.admin(reqwest::Method::POST, "/admin/sync/run", Some(json!({"job": "all", "wait": false}))).await?;
+    let ids: Vec<i64> =
+        started["data"]["runIds"].as_array().context("no run ids")?.iter().filter_map(Value::as_i64).collect();
+    loop {
+        let mut line = String::new();
+        let mut all_done = true;
+        for id in &ids {
+            let run = c.admin(reqwest::Method::GET, &format!("/admin/sync/runs/{id}"), None).await?;
+            let r = &run["data"];
+            let total = r["total"].as_i64().or_else(|| r["counts"]["total"].as_i64()).unwrap_or(0);
+            let processed = r["processed"].as_i64().or_else(|| r["counts"]["processed"].as_i64()).unwrap_or(0);
+            let status = r["status"].as_str().unwrap_or("?");
+            all_done &= status != "RUNNING";
+            let width = 16usize;
+            let filled = if total > 0 { (processed as usize * width) / total as usize } else { width };
+            let job = r["job"].as_str().or_else(|| r["jobName"].as_str()).unwrap_or("?");
+            line.push_str(&format!(
+                "{job} [{}{}] {processed}/{total}  ",
+                "#".repeat(filled),
+                "-".repeat(width - filled)
+            ));
+        }
+        eprint!("\r{line}");
+        std::io::stderr().flush().ok();
+        if all_done {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    eprintln!("({:.1} s)", t.elapsed().as_secs_f64());
+
+    report(&c, n).await
+}
+
+/// One day of snapshots for every account, as the sandbox shows them at its clock.
+async fn history_day(c: &Client, accounts: &Value, date: NaiveDate) -> Result<(Vec<UserSnapshot>, Vec<VideoSnapshot>)> {
+    let accounts = accounts.as_array().context("accounts")?;
+    let mut users = Vec::new();
+    let videos: Vec<Result<Vec<VideoSnapshot>>> = futures::stream::iter(accounts.iter())
+        .map(|a| async move {
+            let i = a["index"].as_u64().unwrap_or(0) as usize;
+            let store = StoreCode::parse(&code(i))?;
+            let open_id = a["open_id"].as_str().unwrap_or_default();
+            let list = c.sandbox(reqwest::Method::GET, &format!("/sandbox/accounts/{open_id}/videos"), None).await?;
+            Ok(list
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|v| {
+                    Some(VideoSnapshot {
+                        store_code: store.clone(),
+                        snapshot_date: date,
+                        video_id: VideoId::parse(v["id"].as_str()?).ok()?,
+                        view_count: v["view_count"].as_i64()?,
+                        like_count: v["like_count"].as_i64()?,
+                        comment_count: v["comment_count"].as_i64()?,
+                        share_count: v["share_count"].as_i64()?,
+                        description: v["video_description"].as_str().map(str::to_owned),
+                        title: v["title"].as_str().map(str::to_owned),
+                        create_time: v["create_time"].as_i64().and_then(|s| DateTime::from_timestamp(s, 0)),
+                        share_url: v["share_url"].as_str().map(str::to_owned),
+                        cover_image_url: None,
+                        duration: v["duration"].as_i64().and_then(|d| i32::try_from(d).ok()),
+                    })
+                })
+                .collect())
+        })
+        .buffer_unordered(PARALLEL)
+        .collect()
+        .await;
+    for a in accounts {
+        let i = a["index"].as_u64().unwrap_or(0) as usize;
+        users.push(UserSnapshot {
+            store_code: StoreCode::parse(&code(i))?,
+            snapshot_date: date,
+            follower_count: a["follower_count"].as_i64().unwrap_or(0),
+            following_count: a["following_count"].as_i64().unwrap_or(0),
+            likes_count: a["likes_count"].as_i64().unwrap_or(0),
+            video_count: a["video_count"].as_i64().unwrap_or(0),
+            display_name: a["display_name"].as_str().map(str::to_owned),
+            avatar_url: None,
+        });
+    }
+    let videos = videos.into_iter().collect::<Result<Vec<_>>>()?.into_iter().flatten().collect();
+    Ok((users, videos))
+}
+
+async fn report(c: &Client, n: usize) -> Result<String> {
+    let stores = c.admin(reqwest::Method::GET, "/admin/stores", None).await?;
+    let list = stores["data"].as_array().context("store list")?;
+    let connected = list.iter().filter(|s| s["connectionStatus"] == "CONNECTED").count();
+    let followers: i64 = list.iter().filter_map(|s| s["latestUserStats"]["followerCount"].as_i64()).sum();
+    let views: i64 = list.iter().filter_map(|s| s["latestVideoStats"]["totalViews"].as_i64()).sum();
+    let logs = c.admin(reqwest::Method::GET, "/admin/sync/logs?limit=500", None).await?;
+    let mut reasons: HashMap<String, usize> = HashMap::new();
+    for l in logs["data"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        if l["status"] == "FAILED" && !l["storeCode"].is_null() {
+            *reasons.entry(l["message"].as_str().unwrap_or("?").to_owned()).or_default() += 1;
+        }
+    }
+    let days = c.admin(reqwest::Method::GET, "/admin/stores/demo_0001/user-stats?days=30", None).await?;
+    let history_days = days["count"].as_i64().unwrap_or(0);
+    let mut growth: Vec<(i64, String)> = Vec::new();
+    let per_store: Vec<Result<(i64, String)>> =
+        futures::stream::iter(list.iter().filter_map(|s| s["storeCode"].as_str()))
+            .map(|code| async move {
+                let h =
+                    c.admin(reqwest::Method::GET, &format!("/admin/stores/{code}/user-stats?days=30"), None).await?;
+                let rows = h["data"].as_array().map(Vec::as_slice).unwrap_or_default();
+                let newest = rows.first().and_then(|r| r["followerCount"].as_i64()).unwrap_or(0);
+                let oldest = rows.last().and_then(|r| r["followerCount"].as_i64()).unwrap_or(0);
+                Ok((newest - oldest, code.to_owned()))
+            })
+            .buffer_unordered(PARALLEL)
+            .collect()
+            .await;
+    for r in per_store {
+        growth.push(r?);
+    }
+    growth.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+
+    let mut out = String::new();
+    out.push_str("\n── TikTok Content Reporting Hub: demo report ──────────────────────────\n");
+    out.push_str(&format!("Stores connected:      {connected}/{n}\n"));
+    out.push_str(&format!("Days of history:       {history_days}\n"));
+    if reasons.is_empty() {
+        out.push_str("Failures:              0\n");
+    } else {
+        out.push_str(&format!("Failures:              {}\n", reasons.values().sum::<usize>()));
+        for (reason, count) in &reasons {
+            out.push_str(&format!("  {count} × {reason}\n"));
+        }
+    }
+    out.push_str(&format!("Total followers today: {}\n", thousands(followers)));
+    out.push_str(&format!("Total video views:     {}\n", thousands(views)));
+    out.push_str("Most follower growth over 30 days:\n");
+    for (g, code) in growth.iter().take(5) {
+        out.push_str(&format!("  {code}  +{}\n", thousands(*g)));
+    }
+    if connected != n || !reasons.is_empty() || history_days != HISTORY_DAYS {
+        bail!("{out}\nthe demo did not complete cleanly");
+    }
+    Ok(out)
+}
+
+fn thousands(n: i64) -> String {
+    let s = n.abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_separators() {
+        for (n, want) in [(0, "0"), (999, "999"), (1000, "1,000"), (1234567, "1,234,567"), (-4200, "-4,200")] {
+            assert_eq!(super::thousands(n), want);
+        }
+    }
+}
