@@ -6,8 +6,10 @@
 //! cargo xtask test [ARGS…]                   the whole test suite (brings the database up first)
 //! cargo xtask tidy                           fmt, clippy -D warnings, crate-boundary checks
 //! cargo xtask bench sync --stores N --videos M   the daily sync against tiktok-sandbox at TikTok's limits
+//! cargo xtask apicheck [ARGS…]               schemathesis against the real hub (ARGS go to schemathesis)
 //! ```
 
+mod apicheck;
 mod bench;
 mod db;
 mod demo;
@@ -39,6 +41,9 @@ usage: cargo xtask <command>
                run `tiktok-hub sync --job all` twice (day 1, day 2) against tiktok-sandbox at
                TikTok's limits in a fresh database tiktok_hub_bench; one line per day with
                wall time, the rate-limit floor, 429s, failures and peak RSS (docs/PERFORMANCE.md)
+  apicheck [ARGS]
+               schemathesis (all checks, 100 examples per operation) against tiktok-hub and
+               tiktok-sandbox in a fresh database tiktok_hub_apicheck (ARGS go to schemathesis)
                schemathesis (all checks, 100 examples per operation) against tiktok-hub and
 ";
 
@@ -66,6 +71,7 @@ fn run() -> Result<()> {
         Some("tidy") => tidy::run(),
         Some("demo") => demo::run(rest),
         Some("bench") => bench::run(rest),
+        Some("apicheck") => apicheck::run(rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())

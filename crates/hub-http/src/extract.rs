@@ -61,24 +61,37 @@ pub(crate) fn path_config() -> web::PathConfig {
     })
 }
 
-/// Parses an optional whole number in `min..=max`; the error names the field.
-fn bounded<'de, D: Deserializer<'de>>(d: D, field: &str, min: u32, max: u32) -> Result<Option<u32>, D::Error> {
+/// The range and default of a whole-number query parameter; the OpenAPI document states the
+/// same bounds (see `openapi`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bounds {
+    pub field: &'static str,
+    pub min: u32,
+    pub max: u32,
+    pub default: u32,
+}
+
+/// `days`: 1–365, default 30.
+pub(crate) const DAYS: Bounds = Bounds { field: "days", min: 1, max: 365, default: 30 };
+/// `limit`: 1–500, default 50.
+pub(crate) const LIMIT: Bounds = Bounds { field: "limit", min: 1, max: 500, default: 50 };
+
+/// Parses an optional whole number within `b`; the error names the field.
+fn bounded<'de, D: Deserializer<'de>>(d: D, b: Bounds) -> Result<Option<u32>, D::Error> {
     let raw = String::deserialize(d)?;
-    raw.parse::<u32>()
-        .ok()
-        .filter(|n| (min..=max).contains(n))
-        .map(Some)
-        .ok_or_else(|| serde::de::Error::custom(format!("{field} must be a whole number from {min} to {max}")))
+    raw.parse::<u32>().ok().filter(|n| (b.min..=b.max).contains(n)).map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format!("{} must be a whole number from {} to {}", b.field, b.min, b.max))
+    })
 }
 
 /// `days`: 1–365.
 pub(crate) fn days<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-    bounded(d, "days", 1, 365)
+    bounded(d, DAYS)
 }
 
 /// `limit`: 1–500.
 pub(crate) fn limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-    bounded(d, "limit", 1, 500)
+    bounded(d, LIMIT)
 }
 
 /// The admin caller, put in the request by the API-key guard. Taking it in a handler both

@@ -12,6 +12,7 @@ mod extract;
 mod html;
 mod limits;
 mod middleware;
+mod openapi;
 mod routes;
 
 use std::net::IpAddr;
@@ -29,6 +30,7 @@ use paperclip::v2::models::{DefaultApiRaw, Info};
 
 pub use error::{ApiError, Code};
 pub use limits::{AuthFailures, IpLimiter};
+pub use openapi::STORE_CODE_EXAMPLE;
 
 /// The adapter's settings (from the app's typed config).
 #[derive(Debug, Clone)]
@@ -191,7 +193,16 @@ pub fn build_app(
         .configure(routes::oauth::config)
         // paperclip's UI needs a spec path; the OpenAPI 2 form is served there as a bonus.
         .with_json_spec_at(routes::docs::SPEC_V2_PATH)
-        .with_raw_json_spec_v3(|app, spec| app.route(routes::docs::SPEC_PATH, routes::docs::spec_route(spec)))
+        .with_raw_json_spec_v3(|app, spec| {
+            // Every route is registered by now: the document's paths (plus the documentation
+            // routes) are the method table of the `Allow` header on 405 answers.
+            let mut allow = openapi::AllowTable::from_spec(&spec);
+            for route in routes::docs::DOCS_ROUTES {
+                allow.add(route, [actix_web::http::Method::GET]);
+            }
+            app.app_data(web::Data::new(allow))
+                .service(paperclip::actix::web::resource(routes::docs::SPEC_PATH).route(routes::docs::spec_route(spec)))
+        })
         .with_swagger_ui_at(routes::docs::UI_PATH)
         .default_service(web::to(routes::not_found))
         .wrap(actix_web::middleware::from_fn(middleware::guard))

@@ -20,6 +20,7 @@ use tracing::Instrument;
 
 use crate::AppState;
 use crate::error::{ApiError, Code, REQUEST_ID, Rendered};
+use crate::openapi::AllowTable;
 
 /// The request id header.
 pub(crate) const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -105,6 +106,25 @@ fn envelope_for(res: &ServiceResponse<BoxBody>) -> ApiError {
     }
 }
 
+/// The `Allow` value of a 405 (RFC 9110: required): the methods of the matched route, from
+/// the table built with the OpenAPI document. A route missing from the table (a test
+/// checks there is none) gets an empty value, "no method", and a warning in the log.
+fn allow_header(res: &ServiceResponse<BoxBody>) -> HeaderValue {
+    let req = res.request();
+    let pattern = req.match_pattern();
+    let allow = req
+        .app_data::<web::Data<AllowTable>>()
+        .zip(pattern.as_deref())
+        .and_then(|(table, pattern)| table.allow(pattern));
+    match allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
+        Some(v) => v,
+        None => {
+            tracing::warn!(pattern = ?pattern, "405 on a route missing from the Allow table");
+            HeaderValue::from_static("")
+        }
+    }
+}
+
 fn set(headers: &mut HeaderMap, name: HeaderName, value: HeaderValue) {
     headers.insert(name, value);
 }
@@ -164,6 +184,10 @@ pub(crate) async fn request_context(
         if res.status().as_u16() >= 400 && res.response().extensions().get::<Rendered>().is_none() {
             let err = envelope_for(&res);
             res = res.into_response(err.error_response());
+        }
+        if res.status() == StatusCode::METHOD_NOT_ALLOWED && !res.headers().contains_key(header::ALLOW) {
+            let allow = allow_header(&res);
+            res.headers_mut().insert(header::ALLOW, allow);
         }
         let status = res.status();
         let h = res.headers_mut();

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::dto::AuditLogsResponse;
 use crate::error::ApiError;
-use crate::extract::AdminKey;
+use crate::extract::{AdminKey, LIMIT};
 use crate::routes::store_code;
 
 /// `?limit=&action=&store_code=`.
@@ -23,9 +23,13 @@ pub struct AuditQuery {
     pub store_code: Option<String>,
 }
 
+/// The longest `action` filter accepted (1–64 of `[a-z_.]`; the OpenAPI document says the same).
+pub(crate) const ACTION_MAX_LEN: usize = 64;
+
 fn action(raw: &str) -> Result<String, ApiError> {
-    let ok =
-        !raw.is_empty() && raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.');
+    let ok = !raw.is_empty()
+        && raw.len() <= ACTION_MAX_LEN
+        && raw.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.');
     if ok {
         Ok(raw.to_owned())
     } else {
@@ -46,7 +50,7 @@ async fn audit_logs(
     let filter = AuditFilter {
         action: query.action.as_deref().map(action).transpose()?,
         store_code: query.store_code.as_deref().map(store_code).transpose()?,
-        limit: i64::from(query.limit.unwrap_or(50)),
+        limit: i64::from(query.limit.unwrap_or(LIMIT.default)),
     };
     let rows = state.engine.audit_logs(&filter).await?;
     Ok(Json(AuditLogsResponse::new(rows.into_iter().map(Into::into).collect())))

@@ -88,16 +88,24 @@ fn is_known_asset(path: &str) -> bool {
 /// `/docs`, `/swagger`, `/api/docs`, `/api/docs/index.html` and the 404 for unknown assets.
 /// The document itself and the known assets are mounted by paperclip (see `build_app`).
 pub(crate) fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/docs", web::get().to(|| async { redirect(UI_PATH) }))
-        .route("/swagger", web::get().to(|| async { redirect(UI_PATH) }))
-        .route(UI_PATH, web::get().to(|| async { redirect("/api/docs/index.html") }))
-        .route("/api/docs/index.html", web::get().to(index))
+    // Resources (not `cfg.route`, which turns the method into a routing guard and answers
+    // 404 for another method): a wrong method is a 405 with `Allow`.
+    let get = |path: &str, route: actix_web::Route| web::resource(path.to_owned()).route(route);
+    cfg.service(get("/docs", web::get().to(|| async { redirect(UI_PATH) })))
+        .service(get("/swagger", web::get().to(|| async { redirect(UI_PATH) })))
+        .service(get(UI_PATH, web::get().to(|| async { redirect("/api/docs/index.html") })))
+        .service(get("/api/docs/index.html", web::get().to(index)))
         .service(
             web::resource("/api/docs/{filename:.*}")
                 .guard(guard::fn_guard(|ctx| !is_known_asset(ctx.head().uri.path())))
                 .to(unknown_asset),
         );
 }
+
+/// The documentation routes this module and paperclip register (every one answers GET
+/// only), for the `Allow` header of a 405. A test sends each a POST.
+pub(crate) const DOCS_ROUTES: &[&str] =
+    &["/docs", "/swagger", UI_PATH, "/api/docs/index.html", "/api/docs/{filename:.*}", SPEC_PATH, SPEC_V2_PATH];
 
 /// OpenAPI 2 (paperclip's model) has no `nullable`: an optional property of a response is
 /// sent as `null`, so in the OpenAPI 3 document every property that is not required is
@@ -117,6 +125,12 @@ pub(crate) fn mark_nullable(v: &mut Value) {
                         && !p.contains_key("$ref")
                     {
                         p.insert("nullable".into(), Value::Bool(true));
+                        // OpenAPI 3.0.3: an `enum` admits `null` only when it lists it.
+                        if let Some(Value::Array(values)) = p.get_mut("enum")
+                            && !values.contains(&Value::Null)
+                        {
+                            values.push(Value::Null);
+                        }
                     }
                 }
             }
@@ -127,9 +141,16 @@ pub(crate) fn mark_nullable(v: &mut Value) {
     }
 }
 
+/// The finished OpenAPI 3 document: optional properties nullable, and the rules the server
+/// enforces (see `crate::openapi`).
+pub(crate) fn finish(spec: &mut Value) {
+    mark_nullable(spec);
+    crate::openapi::constrain(spec);
+}
+
 /// The route serving the finished OpenAPI 3 document (built once per worker).
 pub(crate) fn spec_route(mut spec: Value) -> paperclip::actix::web::Route {
-    mark_nullable(&mut spec);
+    finish(&mut spec);
     let body = web::Bytes::from(spec.to_string());
     paperclip::actix::web::get().to(move || {
         let body = body.clone();

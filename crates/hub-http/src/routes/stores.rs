@@ -12,7 +12,7 @@ use crate::dto::{
     StoreListResponse, StoreResponse, SyncLogsResponse, UserStatsResponse, VideoStatsResponse,
 };
 use crate::error::ApiError;
-use crate::extract::{AdminKey, Fields, FromBody, JsonBody};
+use crate::extract::{AdminKey, DAYS, Fields, FromBody, JsonBody, LIMIT};
 use crate::routes::{oauth::connect_error, store_code};
 
 /// `POST /admin/stores` body.
@@ -155,7 +155,7 @@ async fn user_stats(
     query: web::Query<DaysQuery>,
 ) -> Result<Json<UserStatsResponse>, ApiError> {
     let code = store_code(&path)?;
-    let rows = state.engine.user_stats(&code, query.days.unwrap_or(30)).await?;
+    let rows = state.engine.user_stats(&code, query.days.unwrap_or(DAYS.default)).await?;
     Ok(Json(UserStatsResponse::new(rows.into_iter().map(Into::into).collect())))
 }
 
@@ -170,7 +170,7 @@ async fn video_stats(
     query: web::Query<DaysQuery>,
 ) -> Result<Json<VideoStatsResponse>, ApiError> {
     let code = store_code(&path)?;
-    let rows = state.engine.video_stats(&code, query.days.unwrap_or(30)).await?;
+    let rows = state.engine.video_stats(&code, query.days.unwrap_or(DAYS.default)).await?;
     Ok(Json(VideoStatsResponse::new(rows.into_iter().map(Into::into).collect())))
 }
 
@@ -185,7 +185,7 @@ async fn store_sync_logs(
     query: web::Query<LimitQuery>,
 ) -> Result<Json<SyncLogsResponse>, ApiError> {
     let code = store_code(&path)?;
-    let rows = state.engine.sync_logs(Some(&code), i64::from(query.limit.unwrap_or(50))).await?;
+    let rows = state.engine.sync_logs(Some(&code), i64::from(query.limit.unwrap_or(LIMIT.default))).await?;
     Ok(Json(SyncLogsResponse::new(rows.into_iter().map(Into::into).collect())))
 }
 

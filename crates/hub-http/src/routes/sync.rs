@@ -16,7 +16,7 @@ use crate::dto::{
     SyncRunResultResponse, SyncStartedResponse, SyncStatusJson, SyncStatusResponse,
 };
 use crate::error::{ApiError, Code};
-use crate::extract::{AdminKey, Fields, FromBody, JsonBody};
+use crate::extract::{AdminKey, Fields, FromBody, JsonBody, LIMIT};
 use crate::routes::{json_with, reply, store_code};
 
 /// Which jobs to run.
@@ -225,7 +225,7 @@ async fn logs(
     query: web::Query<SyncLogsQuery>,
 ) -> Result<Json<SyncLogsResponse>, ApiError> {
     let code = query.store_code.as_deref().map(store_code).transpose()?;
-    let rows = state.engine.sync_logs(code.as_ref(), i64::from(query.limit.unwrap_or(50))).await?;
+    let rows = state.engine.sync_logs(code.as_ref(), i64::from(query.limit.unwrap_or(LIMIT.default))).await?;
     Ok(Json(SyncLogsResponse::new(rows.into_iter().map(Into::into).collect())))
 }
 

@@ -1,0 +1,326 @@
+//! The finishing step of the served OpenAPI 3 document, and the `Allow` table of 405 answers.
+//!
+//! paperclip's OpenAPI 2 model has no `pattern`, `minimum`, `maximum`, `minLength` or
+//! `additionalProperties: false` on schemas, and it writes every parameter's type from the
+//! Rust type alone (`String`, `u32`). The server is stricter than that, so the document is
+//! finished here with what the server enforces, taken from the same constants the
+//! validators use:
+//!
+//! - parameters, by name ([`param_rule`]): `store_code` (path and query), `days`, `limit`,
+//!   `id`, `action`; the others are opaque tokens whose validity no schema can state (the
+//!   connect link's `invite`, TikTok's `code`, the signed `state`) or TikTok's own free text,
+//!   and a test (`tests/docs.rs`) fails on any new parameter that is in neither list;
+//! - query parameters the handlers require although their type is an `Option` (so they can
+//!   answer their own message): [`REQUIRED_QUERY`];
+//! - request bodies: `additionalProperties: false` (unknown fields are refused) and the
+//!   rules of each field ([`body_rule`]);
+//! - optional properties are `nullable` (see `routes::docs::mark_nullable`);
+//! - documented examples: the spec's example store `store_jakarta_01` for every `store_code`
+//!   and the spec's example bodies.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::Method;
+use hub_domain::{PersonName, PicContact, StoreCode, StoreName};
+use serde_json::{Map, Value, json};
+
+use crate::extract::{Bounds, DAYS, LIMIT};
+use crate::routes::audit::ACTION_MAX_LEN;
+
+/// The spec's example store, used as the documented example of every `store_code`.
+pub const STORE_CODE_EXAMPLE: &str = "store_jakarta_01";
+
+/// Unicode `White_Space`, what `str::trim` and `char::is_whitespace` remove (inclusive ranges).
+pub(crate) const WHITESPACE: &[(u32, u32)] = &[
+    (0x09, 0x0D),
+    (0x20, 0x20),
+    (0x85, 0x85),
+    (0xA0, 0xA0),
+    (0x1680, 0x1680),
+    (0x2000, 0x200A),
+    (0x2028, 0x2029),
+    (0x202F, 0x202F),
+    (0x205F, 0x205F),
+    (0x3000, 0x3000),
+];
+
+/// Unicode `Cc`, what `char::is_control` refuses (inclusive ranges).
+pub(crate) const CONTROL: &[(u32, u32)] = &[(0x00, 0x1F), (0x7F, 0x9F)];
+
+/// Query parameters that are `Option`s in Rust (so the handler can answer its own message)
+/// but that the handler requires: (path, name).
+pub(crate) const REQUIRED_QUERY: &[(&str, &str)] = &[("/connect/tiktok", "store_code"), ("/auth/url", "store_code")];
+
+/// A character class body (`\u0009-\u000D\u0020…`) from inclusive ranges.
+fn class(ranges: &[(u32, u32)]) -> String {
+    ranges
+        .iter()
+        .map(|&(lo, hi)| if lo == hi { format!("\\u{lo:04X}") } else { format!("\\u{lo:04X}-\\u{hi:04X}") })
+        .collect()
+}
+
+/// `[A-Za-z0-9_-]{1,50}`, what `StoreCode::parse` accepts.
+pub(crate) fn store_code_pattern() -> String {
+    format!("^[A-Za-z0-9_-]{{1,{}}}$", StoreCode::MAX_LEN)
+}
+
+/// What `bounded_text` of the domain accepts: any amount of white space around 1–`max`
+/// characters that start and end with a non-space and hold no control character. With
+/// `optional`, white space alone (or nothing) is accepted too (it reads as "none").
+pub(crate) fn text_pattern(max: usize, optional: bool) -> String {
+    let ws = class(WHITESPACE);
+    let ctl = class(CONTROL);
+    let (edge, inner, space) = (format!("[^{ws}{ctl}]"), format!("[^{ctl}]"), format!("[{ws}]"));
+    let body = format!("{edge}(?:{inner}{{0,{}}}{edge})?{space}*", max.saturating_sub(2));
+    if optional { format!("^{space}*(?:{body})?$") } else { format!("^{space}*{body}$") }
+}
+
+fn store_code_schema() -> Value {
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": StoreCode::MAX_LEN,
+        "pattern": store_code_pattern(),
+        "example": STORE_CODE_EXAMPLE,
+    })
+}
+
+fn bounded_schema(b: Bounds) -> Value {
+    json!({ "type": "integer", "format": "int32", "minimum": b.min, "maximum": b.max, "default": b.default })
+}
+
+/// The schema rules of a parameter, by name; `None` for the free-form ones.
+pub(crate) fn param_rule(name: &str) -> Option<Value> {
+    Some(match name {
+        "store_code" => store_code_schema(),
+        "days" => bounded_schema(DAYS),
+        "limit" => bounded_schema(LIMIT),
+        // A run id: a positive i64.
+        "id" => json!({ "type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX }),
+        "action" => json!({
+            "type": "string",
+            "minLength": 1,
+            "maxLength": ACTION_MAX_LEN,
+            "pattern": format!("^[a-z_.]{{1,{ACTION_MAX_LEN}}}$"),
+            "example": "store.create",
+        }),
+        _ => return None,
+    })
+}
+
+/// The schema rules of a request body's field, by name.
+pub(crate) fn body_rule(name: &str) -> Option<Value> {
+    let text = |max: usize, optional: bool| {
+        let mut v = json!({ "type": "string", "pattern": text_pattern(max, optional) });
+        if !optional {
+            v["minLength"] = json!(1);
+        }
+        v
+    };
+    Some(match name {
+        "store_code" => store_code_schema(),
+        "store_name" => text(StoreName::MAX_CHARS, false),
+        "pic_name" => text(PersonName::MAX_CHARS, false),
+        "pic_contact" => text(PicContact::MAX_CHARS, true),
+        _ => return None,
+    })
+}
+
+/// The documented example of a request body, by schema name.
+fn body_example(schema: &str) -> Option<Value> {
+    match schema {
+        "CreateStoreBody" => Some(json!({
+            "store_code": STORE_CODE_EXAMPLE,
+            "store_name": "Store Jakarta Pusat",
+            "pic_name": "John Doe",
+            "pic_contact": "john@example.com",
+        })),
+        "SyncRunBody" => Some(json!({ "store_code": STORE_CODE_EXAMPLE, "job": "user", "wait": true })),
+        _ => None,
+    }
+}
+
+/// Merges `rule`'s keys into `schema` (keeping its description and `nullable`).
+fn merge(schema: &mut Value, rule: Value) {
+    if let (Value::Object(target), Value::Object(rule)) = (schema, rule) {
+        target.extend(rule);
+    }
+}
+
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/// Adds what the server enforces to the OpenAPI 3 document (see the module's doc).
+pub(crate) fn constrain(spec: &mut Value) {
+    let mut body_schemas = Vec::new();
+    if let Some(Value::Object(paths)) = spec.get_mut("paths") {
+        for (path, item) in paths.iter_mut() {
+            let Value::Object(item) = item else { continue };
+            for (method, op) in item.iter_mut() {
+                if !METHODS.contains(&method.as_str()) {
+                    continue;
+                }
+                if let Some(Value::Array(params)) = op.get_mut("parameters") {
+                    for p in params.iter_mut() {
+                        let name = p["name"].as_str().unwrap_or_default().to_owned();
+                        if let Some(rule) = param_rule(&name) {
+                            merge(&mut p["schema"], rule);
+                        }
+                        if p["in"] == "query" && REQUIRED_QUERY.contains(&(path.as_str(), name.as_str())) {
+                            p["required"] = Value::Bool(true);
+                        }
+                    }
+                }
+                let body_ref = op
+                    .pointer("/requestBody/content/application~1json/schema/$ref")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"));
+                if let Some(name) = body_ref {
+                    body_schemas.push(name.to_owned());
+                }
+            }
+        }
+    }
+    for name in body_schemas {
+        let Some(schema) = spec.pointer_mut(&format!("/components/schemas/{name}")) else { continue };
+        schema["additionalProperties"] = Value::Bool(false);
+        if let Some(Value::Object(props)) = schema.get_mut("properties") {
+            for (field, prop) in props.iter_mut() {
+                if let Some(rule) = body_rule(field) {
+                    merge(prop, rule);
+                }
+            }
+        }
+        if let Some(example) = body_example(&name) {
+            schema["example"] = example;
+        }
+    }
+}
+
+/// The methods each route answers, for the `Allow` header of a 405: built from the OpenAPI
+/// document's paths (every API route is registered through paperclip, so it is there) plus
+/// the documentation routes. Keyed by the actix pattern (`/admin/stores/{store_code}`),
+/// which is what the document's paths are made from.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AllowTable(BTreeMap<String, Vec<Method>>);
+
+impl AllowTable {
+    /// The paths and methods of an OpenAPI document.
+    pub(crate) fn from_spec(spec: &Value) -> Self {
+        let mut table = Self::default();
+        if let Some(paths) = spec.get("paths").and_then(Value::as_object) {
+            for (path, item) in paths {
+                let methods = item
+                    .as_object()
+                    .into_iter()
+                    .flat_map(Map::keys)
+                    .filter(|m| METHODS.contains(&m.as_str()))
+                    .filter_map(|m| Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok());
+                table.add(path, methods);
+            }
+        }
+        table
+    }
+
+    /// Adds `methods` to the route `pattern`.
+    pub(crate) fn add(&mut self, pattern: &str, methods: impl IntoIterator<Item = Method>) {
+        let entry = self.0.entry(pattern.to_owned()).or_default();
+        for m in methods {
+            if !entry.contains(&m) {
+                entry.push(m);
+            }
+        }
+        let order = |m: &Method| METHODS.iter().position(|x| x.eq_ignore_ascii_case(m.as_str())).unwrap_or(usize::MAX);
+        entry.sort_by_key(order);
+    }
+
+    /// The `Allow` value of a route (`GET, POST`), when the route is known.
+    pub(crate) fn allow(&self, pattern: &str) -> Option<String> {
+        let methods = self.0.get(pattern)?;
+        Some(methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", "))
+    }
+
+    /// Every route pattern.
+    #[cfg(test)]
+    pub(crate) fn patterns(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_ranges(ranges: &[(u32, u32)], c: char) -> bool {
+        ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&u32::from(c)))
+    }
+
+    #[test]
+    fn character_classes_are_rusts() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            assert_eq!(in_ranges(WHITESPACE, c), c.is_whitespace(), "{:04X}", u32::from(c));
+            assert_eq!(in_ranges(CONTROL, c), c.is_control(), "{:04X}", u32::from(c));
+        }
+    }
+
+    #[test]
+    fn patterns_read_as_expected() {
+        assert_eq!(store_code_pattern(), "^[A-Za-z0-9_-]{1,50}$");
+        let p = text_pattern(255, false);
+        assert!(p.starts_with("^[\\u0009-\\u000D\\u0020\\u0085"), "{p}");
+        assert!(p.contains("{0,253}"), "{p}");
+        assert!(text_pattern(255, true).ends_with(")?$"));
+    }
+
+    #[test]
+    fn allow_table_orders_methods() {
+        let spec = json!({ "paths": {
+            "/a": { "post": {}, "get": {}, "parameters": [] },
+            "/b/{id}": { "delete": {} },
+        }});
+        let mut t = AllowTable::from_spec(&spec);
+        assert_eq!(t.allow("/a").as_deref(), Some("GET, POST"));
+        assert_eq!(t.allow("/b/{id}").as_deref(), Some("DELETE"));
+        assert_eq!(t.allow("/c"), None);
+        t.add("/a", [Method::GET]);
+        t.add("/c", [Method::GET]);
+        assert_eq!(t.allow("/a").as_deref(), Some("GET, POST"));
+        assert_eq!(t.patterns().collect::<Vec<_>>(), ["/a", "/b/{id}", "/c"]);
+    }
+
+    #[test]
+    fn bodies_and_parameters_get_their_rules() {
+        let mut spec = json!({
+            "paths": {
+                "/x/{store_code}": { "post": {
+                    "parameters": [
+                        { "in": "path", "name": "store_code", "required": true, "schema": { "type": "string" } },
+                        { "in": "query", "name": "days", "schema": { "type": "integer", "description": "d" } },
+                    ],
+                    "requestBody": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/CreateStoreBody" } } } }
+                }},
+                "/auth/url": { "get": { "parameters": [
+                    { "in": "query", "name": "store_code", "schema": { "type": "string" } },
+                    { "in": "query", "name": "invite", "schema": { "type": "string" } },
+                ]}},
+            },
+            "components": { "schemas": { "CreateStoreBody": { "type": "object", "properties": {
+                "store_code": { "type": "string" },
+                "pic_contact": { "type": "string", "nullable": true },
+            }}}}
+        });
+        constrain(&mut spec);
+        let params = &spec["paths"]["/x/{store_code}"]["post"]["parameters"];
+        assert_eq!(params[0]["schema"]["pattern"], "^[A-Za-z0-9_-]{1,50}$");
+        assert_eq!(params[1]["schema"]["maximum"], 365);
+        assert_eq!(params[1]["schema"]["description"], "d");
+        let auth = &spec["paths"]["/auth/url"]["get"]["parameters"];
+        assert_eq!(auth[0]["required"], true);
+        assert!(auth[1].get("required").is_none());
+        assert!(auth[1]["schema"].get("pattern").is_none());
+        let body = &spec["components"]["schemas"]["CreateStoreBody"];
+        assert_eq!(body["additionalProperties"], false);
+        assert_eq!(body["properties"]["pic_contact"]["nullable"], true);
+        assert!(body["properties"]["pic_contact"]["pattern"].is_string());
+        assert_eq!(body["example"]["store_code"], STORE_CODE_EXAMPLE);
+    }
+}
