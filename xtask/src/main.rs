@@ -44,7 +44,6 @@ usage: cargo xtask <command>
   apicheck [ARGS]
                schemathesis (all checks, 100 examples per operation) against tiktok-hub and
                tiktok-sandbox in a fresh database tiktok_hub_apicheck (ARGS go to schemathesis)
-               schemathesis (all checks, 100 examples per operation) against tiktok-hub and
 ";
 
 fn main() {
