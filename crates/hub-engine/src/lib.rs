@@ -7,6 +7,7 @@ pub mod cipher;
 pub mod connect;
 pub mod context;
 pub mod reencrypt;
+pub mod reports;
 pub mod state;
 pub mod sync;
 pub mod tokens;
@@ -25,6 +26,7 @@ pub use cipher::AesGcmCipher;
 pub use connect::{CallbackParams, ConnectError, ConnectLink, ConnectStart, Connected};
 pub use context::Actor;
 pub use reencrypt::{ReencryptError, ReencryptReport};
+pub use reports::{ImportReport, Pages, ReportError, Reporting};
 pub use state::StateCodec;
 pub use sync::{JobSelection, JobSummary, LiveRun, RefreshSummary, RunScope, StoreSyncResult, SyncError, SyncSummary};
 pub use tokens::{TokenError, Tokens};
@@ -91,6 +93,8 @@ pub struct Engine {
     pub(crate) state: StateCodec,
     pub(crate) live: Mutex<HashMap<i64, Arc<Mutex<LiveRun>>>>,
     pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
+    /// The reporting ports (see [`Engine::with_reports`]).
+    pub(crate) reporting: Option<Reporting>,
 }
 
 impl Engine {
@@ -111,6 +115,7 @@ impl Engine {
             state,
             live: Mutex::new(HashMap::new()),
             shutdown: tokio::sync::watch::channel(false).0,
+            reporting: None,
         }
     }
 

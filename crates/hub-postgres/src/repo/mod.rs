@@ -4,6 +4,7 @@ mod accounts;
 mod audit;
 mod connect;
 mod health;
+pub(crate) mod reports;
 pub(crate) mod snapshots;
-mod stores;
+pub(crate) mod stores;
 pub(crate) mod sync;

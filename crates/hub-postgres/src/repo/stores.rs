@@ -18,7 +18,7 @@ use crate::schema::{audit_logs, stores};
 /// Every store with its TikTok account, its latest user snapshot and the totals of its latest
 /// video day, in one statement. The two LATERAL subqueries walk the (store_code,
 /// snapshot_date[, video_id]) unique indexes backwards, so each is an index probe per store.
-const OVERVIEW_SELECT: &str = "\
+pub(crate) const OVERVIEW_SELECT: &str = "\
 SELECT s.store_code, s.store_name, s.pic_name, s.pic_contact, s.created_at,
        a.id AS account_id, a.status, a.status_reason, a.account_identifier,
        a.connected_at, a.last_sync_time, a.token_expires_at,
@@ -50,7 +50,7 @@ LEFT JOIN LATERAL (
 ) v ON true";
 
 #[derive(QueryableByName)]
-struct OverviewRow {
+pub(crate) struct OverviewRow {
     #[diesel(sql_type = Text)]
     store_code: String,
     #[diesel(sql_type = Text)]

@@ -5,6 +5,7 @@ mod accounts;
 mod common;
 mod connect;
 mod lock;
+mod reports;
 mod schema;
 mod snapshots;
 mod stores;

@@ -1,0 +1,551 @@
+//! `ReportRepo` and `StoreImportRepo`: cross-store reads of the snapshot tables, keyset pages
+//! for streamed exports, and the one-transaction store import.
+//!
+//! Every report reads only the dates it needs: one day across stores through the
+//! `(snapshot_date)` indexes, one store's days through the `(store_code, snapshot_date[,
+//! video_id])` unique indexes. Sort keys are chosen from closed enums, never spliced from input.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Date, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use hub_domain::{
+    ConnectionStatus, DateRange, DayTotals, ImportPlan, NewAuditEntry, SortOrder, Store, StoreCode, StoreEnds,
+    StoreGaps, StoreOverview, StoreReportQuery, StoreSort, SyncLog, TopVideo, TopVideosQuery, UserSnapshotRow,
+    VideoSnapshotRow, VideoSort,
+};
+use hub_ports::{RepoError, RepoResult, ReportRepo, StoreImportRepo, SyncLogCursor, VideoCursor};
+
+use crate::Db;
+use crate::error::{RepoResultExt, repo_err};
+use crate::models::{NewAuditRow, StoreRow, SyncLogRow, UserRow, VideoRow, convert_all, status, store_code, video_id};
+use crate::repo::stores::{OVERVIEW_SELECT, OverviewRow};
+use crate::schema::{audit_logs, stores, sync_logs as sl, tiktok_user_daily as ud, tiktok_video_daily as vd};
+
+#[derive(QueryableByName)]
+struct StatusCount {
+    #[diesel(sql_type = Nullable<Text>)]
+    status: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    status_reason: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct DayRow {
+    #[diesel(sql_type = BigInt)]
+    user_stores: i64,
+    #[diesel(sql_type = BigInt)]
+    followers: i64,
+    #[diesel(sql_type = BigInt)]
+    likes: i64,
+    #[diesel(sql_type = BigInt)]
+    videos: i64,
+    #[diesel(sql_type = BigInt)]
+    video_stores: i64,
+    #[diesel(sql_type = BigInt)]
+    video_rows: i64,
+    #[diesel(sql_type = BigInt)]
+    views: i64,
+}
+
+/// The totals of each date in `$1`, in its order. Each date is two index scans of one day.
+const DAY_TOTALS_SQL: &str = "\
+SELECT u.user_stores, u.followers, u.likes, u.videos, v.video_stores, v.video_rows, v.views
+FROM unnest($1::date[]) WITH ORDINALITY AS d(day, ord)
+CROSS JOIN LATERAL (
+    SELECT count(*) AS user_stores,
+           coalesce(sum(follower_count), 0)::bigint AS followers,
+           coalesce(sum(likes_count), 0)::bigint AS likes,
+           coalesce(sum(video_count), 0)::bigint AS videos
+    FROM tiktok_user_daily WHERE snapshot_date = d.day
+) u
+CROSS JOIN LATERAL (
+    SELECT count(*) AS video_stores,
+           coalesce(sum(n), 0)::bigint AS video_rows,
+           coalesce(sum(views), 0)::bigint AS views
+    FROM (SELECT count(*) AS n, sum(view_count) AS views
+          FROM tiktok_video_daily WHERE snapshot_date = d.day
+          GROUP BY store_code) per_store
+) v
+ORDER BY d.ord";
+
+#[derive(QueryableByName)]
+struct EndsRow {
+    #[diesel(sql_type = Text)]
+    store_code: String,
+    #[diesel(sql_type = Text)]
+    store_name: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    followers_from: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    followers_to: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    views_from: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    views_to: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    interactions_to: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+}
+
+/// Every store with its numbers at `$1` (from) and `$2` (to); `{order}` is filled from
+/// [`store_order`]. Four one-day reads.
+const STORE_REPORT_SQL: &str = "\
+WITH uf AS (SELECT store_code, follower_count FROM tiktok_user_daily WHERE snapshot_date = $1),
+     ut AS (SELECT store_code, follower_count FROM tiktok_user_daily WHERE snapshot_date = $2),
+     vf AS (SELECT store_code, sum(view_count)::bigint AS views
+            FROM tiktok_video_daily WHERE snapshot_date = $1 GROUP BY store_code),
+     vt AS (SELECT store_code, sum(view_count)::bigint AS views,
+                   sum(coalesce(like_count, 0) + coalesce(comment_count, 0) + coalesce(share_count, 0))::bigint
+                       AS interactions
+            FROM tiktok_video_daily WHERE snapshot_date = $2 GROUP BY store_code)
+SELECT s.store_code, s.store_name,
+       uf.follower_count AS followers_from, ut.follower_count AS followers_to,
+       vf.views AS views_from, vt.views AS views_to, vt.interactions AS interactions_to,
+       count(*) OVER () AS total
+FROM stores s
+LEFT JOIN uf ON uf.store_code = s.store_code
+LEFT JOIN ut ON ut.store_code = s.store_code
+LEFT JOIN vf ON vf.store_code = s.store_code
+LEFT JOIN vt ON vt.store_code = s.store_code
+ORDER BY {order} NULLS LAST, s.store_code COLLATE \"C\"
+LIMIT $3 OFFSET $4";
+
+fn store_order(sort: StoreSort, order: SortOrder) -> String {
+    let key = match sort {
+        StoreSort::Followers => "ut.follower_count",
+        StoreSort::FollowerGrowth => "(ut.follower_count - uf.follower_count)",
+        StoreSort::Views => "vt.views",
+        StoreSort::ViewGrowth => "(vt.views - vf.views)",
+        StoreSort::Engagement => "(vt.interactions::float8 / nullif(vt.views, 0))",
+    };
+    let dir = match order {
+        SortOrder::Asc => "ASC",
+        SortOrder::Desc => "DESC",
+    };
+    format!("{key} {dir}")
+}
+
+#[derive(QueryableByName)]
+struct TopRow {
+    #[diesel(sql_type = Text)]
+    store_code: String,
+    #[diesel(sql_type = Text)]
+    video_id: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    title: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    description: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    create_time: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    share_url: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    views: i64,
+    #[diesel(sql_type = BigInt)]
+    likes: i64,
+    #[diesel(sql_type = BigInt)]
+    comments: i64,
+    #[diesel(sql_type = BigInt)]
+    shares: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    views_from: Option<i64>,
+}
+
+/// The videos at `$2` (to) (of store `$3` when `one_store`), with their views at `$1`.
+/// The best `$4` are picked from the `(snapshot_date, store_code, video_id) INCLUDE (counts)`
+/// index alone (for `views_gained`, merged with the `from` day the same way); only those
+/// rows are then read from the table for their text columns.
+fn top_videos_sql(sort: VideoSort, one_store: bool) -> String {
+    let key = match sort {
+        VideoSort::Views => "k.view_count",
+        VideoSort::Likes => "k.like_count",
+        VideoSort::Engagement => {
+            "((coalesce(k.like_count, 0) + coalesce(k.comment_count, 0) + coalesce(k.share_count, 0))::float8
+              / nullif(k.view_count, 0))"
+        }
+        VideoSort::ViewsGained => "(k.view_count - k.views_from)",
+    };
+    let order = format!(
+        "{key} DESC NULLS LAST, k.view_count DESC NULLS LAST, k.store_code COLLATE \"C\", k.video_id COLLATE \"C\""
+    );
+    // `$3` is NULL then: a one-time filter, so the statement always binds four parameters.
+    let store = if one_store { "AND d.store_code = $3" } else { "AND $3::text IS NULL" };
+    let (from_col, from_join) = match sort {
+        VideoSort::ViewsGained => (
+            "f.view_count",
+            "LEFT JOIN tiktok_video_daily f
+               ON f.snapshot_date = $1 AND f.store_code = d.store_code AND f.video_id = d.video_id",
+        ),
+        _ => ("NULL::bigint", ""),
+    };
+    let late_from = match sort {
+        VideoSort::ViewsGained => "k.views_from",
+        _ => {
+            "(SELECT f.view_count FROM tiktok_video_daily f
+               WHERE f.snapshot_date = $1 AND f.store_code = k.store_code AND f.video_id = k.video_id)"
+        }
+    };
+    format!(
+        "SELECT k.store_code, k.video_id, t.title, t.description, t.create_time, t.share_url,
+                coalesce(k.view_count, 0) AS views, coalesce(k.like_count, 0) AS likes,
+                coalesce(k.comment_count, 0) AS comments, coalesce(k.share_count, 0) AS shares,
+                {late_from} AS views_from
+         FROM (SELECT * FROM (
+                   SELECT d.store_code, d.video_id, d.view_count, d.like_count, d.comment_count, d.share_count,
+                          {from_col} AS views_from
+                   FROM tiktok_video_daily d {from_join}
+                   WHERE d.snapshot_date = $2 {store}) k
+               ORDER BY {order} LIMIT $4) k
+         JOIN tiktok_video_daily t ON t.snapshot_date = $2 AND t.store_code = k.store_code AND t.video_id = k.video_id
+         ORDER BY {order}"
+    )
+}
+
+#[derive(QueryableByName)]
+struct GapRow {
+    #[diesel(sql_type = Text)]
+    store_code: String,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    status_reason: Option<String>,
+    #[diesel(sql_type = Date)]
+    expected_from: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    expected_days: i64,
+    #[diesel(sql_type = Array<Date>)]
+    missing: Vec<NaiveDate>,
+}
+
+/// Per connected-or-once-connected store after `$4` (by code, `$5` stores): the days in
+/// `[max($1, connected date in $3), $2]` without a user snapshot. The store's existing days in
+/// the range are one index range scan, hashed against the calendar.
+const GAPS_SQL: &str = "\
+SELECT a.store_code, a.status, a.status_reason, st.start AS expected_from,
+       g.expected_days, g.missing
+FROM store_accounts a
+CROSS JOIN LATERAL (SELECT greatest($1::date, (a.connected_at AT TIME ZONE $3)::date) AS start) st
+CROSS JOIN LATERAL (
+    SELECT count(d.day) AS expected_days,
+           coalesce(array_agg(d.day ORDER BY d.day) FILTER (WHERE h.snapshot_date IS NULL), '{}') AS missing
+    FROM (SELECT generate_series(st.start::timestamp, $2::date::timestamp, interval '1 day')::date AS day) d
+    LEFT JOIN (SELECT u.snapshot_date FROM tiktok_user_daily u
+               WHERE u.store_code = a.store_code AND u.snapshot_date BETWEEN st.start AND $2) h
+           ON h.snapshot_date = d.day
+) g
+WHERE a.platform = 'tiktok' AND a.connected_at IS NOT NULL
+  AND ($4::text IS NULL OR a.store_code COLLATE \"C\" > $4)
+  AND ($6 OR cardinality(g.missing) > 0)
+ORDER BY a.store_code COLLATE \"C\"
+LIMIT $5";
+
+#[async_trait]
+impl ReportRepo for Db {
+    async fn connection_counts(&self) -> RepoResult<Vec<(Option<ConnectionStatus>, i64)>> {
+        let mut conn = self.repo_conn().await?;
+        let rows: Vec<StatusCount> = diesel::sql_query(
+            "SELECT a.status, a.status_reason, count(*) AS n
+             FROM stores s
+             LEFT JOIN store_accounts a ON a.store_code = s.store_code AND a.platform = 'tiktok'
+             GROUP BY a.status, a.status_reason",
+        )
+        .load(&mut conn)
+        .await
+        .repo()?;
+        rows.into_iter()
+            .map(|r| Ok((r.status.as_deref().map(|s| status(s, r.status_reason.as_deref())).transpose()?, r.n)))
+            .collect()
+    }
+
+    async fn day_totals(&self, dates: &[NaiveDate]) -> RepoResult<Vec<DayTotals>> {
+        let mut conn = self.repo_conn().await?;
+        let rows: Vec<DayRow> =
+            diesel::sql_query(DAY_TOTALS_SQL).bind::<Array<Date>, _>(dates).load(&mut conn).await.repo()?;
+        Ok(rows
+            .into_iter()
+            .zip(dates)
+            .map(|(r, d)| DayTotals {
+                date: Some(*d),
+                user_stores: r.user_stores,
+                followers: r.followers,
+                likes: r.likes,
+                videos: r.videos,
+                video_stores: r.video_stores,
+                video_rows: r.video_rows,
+                views: r.views,
+            })
+            .collect())
+    }
+
+    async fn store_report(&self, q: &StoreReportQuery) -> RepoResult<(Vec<StoreEnds>, i64)> {
+        let mut conn = self.repo_conn().await?;
+        let sql = STORE_REPORT_SQL.replace("{order}", &store_order(q.sort, q.order));
+        let rows: Vec<EndsRow> = diesel::sql_query(sql)
+            .bind::<Date, _>(q.range.from)
+            .bind::<Date, _>(q.range.to)
+            .bind::<BigInt, _>(q.limit)
+            .bind::<BigInt, _>(q.offset)
+            .load(&mut conn)
+            .await
+            .repo()?;
+        let total = match <[EndsRow]>::first(&rows) {
+            Some(r) => r.total,
+            // Past the last page: the total still answers.
+            None if q.offset > 0 => stores::table.count().get_result(&mut conn).await.repo()?,
+            None => 0,
+        };
+        let rows = rows
+            .into_iter()
+            .map(|r| {
+                Ok(StoreEnds {
+                    store_code: store_code(r.store_code)?,
+                    store_name: r.store_name,
+                    followers_from: r.followers_from,
+                    followers_to: r.followers_to,
+                    views_from: r.views_from,
+                    views_to: r.views_to,
+                    interactions_to: r.interactions_to,
+                })
+            })
+            .collect::<RepoResult<_>>()?;
+        Ok((rows, total))
+    }
+
+    async fn top_videos(&self, q: &TopVideosQuery) -> RepoResult<Vec<TopVideo>> {
+        let mut conn = self.repo_conn().await?;
+        let rows: Vec<TopRow> = diesel::sql_query(top_videos_sql(q.sort, q.store.is_some()))
+            .bind::<Date, _>(q.range.from)
+            .bind::<Date, _>(q.range.to)
+            .bind::<Nullable<Text>, _>(q.store.as_ref().map(StoreCode::as_str))
+            .bind::<BigInt, _>(q.limit)
+            .load(&mut conn)
+            .await
+            .repo()?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(TopVideo {
+                    store_code: store_code(r.store_code)?,
+                    video_id: video_id(r.video_id)?,
+                    title: r.title,
+                    description: r.description,
+                    create_time: r.create_time,
+                    share_url: r.share_url,
+                    views: r.views,
+                    likes: r.likes,
+                    comments: r.comments,
+                    shares: r.shares,
+                    views_from: r.views_from,
+                })
+            })
+            .collect()
+    }
+
+    async fn gaps(
+        &self,
+        range: DateRange,
+        tz: &str,
+        all: bool,
+        after: Option<StoreCode>,
+        limit: i64,
+    ) -> RepoResult<Vec<StoreGaps>> {
+        let mut conn = self.repo_conn().await?;
+        let rows: Vec<GapRow> = diesel::sql_query(GAPS_SQL)
+            .bind::<Date, _>(range.from)
+            .bind::<Date, _>(range.to)
+            .bind::<Text, _>(tz)
+            .bind::<Nullable<Text>, _>(after.as_ref().map(StoreCode::as_str))
+            .bind::<BigInt, _>(limit)
+            .bind::<Bool, _>(all)
+            .load(&mut conn)
+            .await
+            .repo()?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(StoreGaps {
+                    store_code: store_code(r.store_code)?,
+                    status: status(&r.status, r.status_reason.as_deref())?,
+                    expected_from: r.expected_from,
+                    expected_days: r.expected_days,
+                    missing: r.missing,
+                })
+            })
+            .collect()
+    }
+
+    async fn stores_page(&self, after: Option<StoreCode>, limit: i64) -> RepoResult<Vec<StoreOverview>> {
+        let mut conn = self.repo_conn().await?;
+        let sql = format!(
+            "{OVERVIEW_SELECT}\nWHERE ($1::text IS NULL OR s.store_code COLLATE \"C\" > $1)\n\
+             ORDER BY s.store_code COLLATE \"C\"\nLIMIT $2"
+        );
+        let rows: Vec<OverviewRow> = diesel::sql_query(sql)
+            .bind::<Nullable<Text>, _>(after.as_ref().map(StoreCode::as_str))
+            .bind::<BigInt, _>(limit)
+            .load(&mut conn)
+            .await
+            .repo()?;
+        rows.into_iter().map(StoreOverview::try_from).collect()
+    }
+
+    async fn user_stats_page(
+        &self,
+        code: &StoreCode,
+        range: DateRange,
+        before: Option<NaiveDate>,
+        limit: i64,
+    ) -> RepoResult<Vec<UserSnapshotRow>> {
+        let mut conn = self.repo_conn().await?;
+        let mut query = ud::table
+            .filter(ud::store_code.eq(code.as_str()))
+            .filter(ud::snapshot_date.between(range.from, range.to))
+            .order(ud::snapshot_date.desc())
+            .limit(limit)
+            .select(UserRow::as_select())
+            .into_boxed();
+        if let Some(before) = before {
+            query = query.filter(ud::snapshot_date.lt(before));
+        }
+        convert_all(query.load(&mut conn).await.repo()?)
+    }
+
+    async fn video_stats_page(
+        &self,
+        code: &StoreCode,
+        range: DateRange,
+        after: Option<VideoCursor>,
+        limit: i64,
+    ) -> RepoResult<Vec<VideoSnapshotRow>> {
+        let mut conn = self.repo_conn().await?;
+        let mut query = vd::table
+            .filter(vd::store_code.eq(code.as_str()))
+            .filter(vd::snapshot_date.between(range.from, range.to))
+            .order((vd::snapshot_date.desc(), vd::video_id.desc()))
+            .limit(limit)
+            .select(VideoRow::as_select())
+            .into_boxed();
+        if let Some(c) = after {
+            // `date <= d` bounds the index scan; the OR only filters the rows of day `d`.
+            query = query
+                .filter(vd::snapshot_date.le(c.date))
+                .filter(vd::snapshot_date.lt(c.date).or(vd::video_id.lt(c.video_id.as_str().to_owned())));
+        }
+        convert_all(query.load(&mut conn).await.repo()?)
+    }
+
+    async fn sync_logs_page(
+        &self,
+        store: Option<StoreCode>,
+        after: Option<SyncLogCursor>,
+        limit: i64,
+    ) -> RepoResult<Vec<SyncLog>> {
+        let mut conn = self.repo_conn().await?;
+        let mut query = sl::table
+            .select(SyncLogRow::as_select())
+            .order((sl::run_time.desc(), sl::id.desc()))
+            .limit(limit)
+            .into_boxed();
+        if let Some(code) = &store {
+            query = query.filter(sl::store_code.eq(code.as_str().to_owned()));
+        }
+        if let Some(c) = after {
+            query = query.filter(sl::run_time.le(c.run_time)).filter(sl::run_time.lt(c.run_time).or(sl::id.lt(c.id)));
+        }
+        convert_all(query.load(&mut conn).await.repo()?)
+    }
+}
+
+/// The plan's stores as four parallel arrays (code, name, person, contact) for `unnest`.
+fn columns(stores: &[hub_domain::NewStore]) -> (Vec<&str>, Vec<&str>, Vec<&str>, Vec<Option<&str>>) {
+    let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for s in stores {
+        cols.0.push(s.code.as_str());
+        cols.1.push(s.name.as_str());
+        cols.2.push(s.pic_name.as_str());
+        cols.3.push(s.pic_contact.as_ref().map(|c| c.as_str()));
+    }
+    cols
+}
+
+#[async_trait]
+impl StoreImportRepo for Db {
+    async fn stores_by_code(&self, codes: &[StoreCode]) -> RepoResult<Vec<Store>> {
+        if codes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.repo_conn().await?;
+        let codes: Vec<&str> = codes.iter().map(StoreCode::as_str).collect();
+        let rows = stores::table
+            .filter(stores::store_code.eq_any(codes))
+            .select(StoreRow::as_select())
+            .load(&mut conn)
+            .await
+            .repo()?;
+        convert_all(rows)
+    }
+
+    async fn apply_import(&self, plan: &ImportPlan, audit: &NewAuditEntry) -> RepoResult<()> {
+        /// Why the transaction rolled back, beyond a driver error.
+        enum Abort {
+            Db(diesel::result::Error),
+            Exists(usize),
+            Gone,
+        }
+        impl From<diesel::result::Error> for Abort {
+            fn from(e: diesel::result::Error) -> Self {
+                Self::Db(e)
+            }
+        }
+        let mut conn = self.repo_conn().await?;
+        let (create, update) = (columns(&plan.create), columns(&plan.update));
+        let outcome = conn
+            .transaction::<_, Abort, _>(async |conn| {
+                if !plan.create.is_empty() {
+                    let n = diesel::sql_query(
+                        "INSERT INTO stores (store_code, store_name, pic_name, pic_contact)
+                         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+                         ON CONFLICT (store_code) DO NOTHING",
+                    )
+                    .bind::<Array<Text>, _>(&create.0)
+                    .bind::<Array<Text>, _>(&create.1)
+                    .bind::<Array<Text>, _>(&create.2)
+                    .bind::<Array<Nullable<Text>>, _>(&create.3)
+                    .execute(conn)
+                    .await?;
+                    if n != plan.create.len() {
+                        return Err(Abort::Exists(plan.create.len() - n));
+                    }
+                }
+                if !plan.update.is_empty() {
+                    let n = diesel::sql_query(
+                        "UPDATE stores s
+                         SET store_name = v.name, pic_name = v.pic, pic_contact = v.contact, updated_at = now()
+                         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS v(code, name, pic, contact)
+                         WHERE s.store_code = v.code",
+                    )
+                    .bind::<Array<Text>, _>(&update.0)
+                    .bind::<Array<Text>, _>(&update.1)
+                    .bind::<Array<Text>, _>(&update.2)
+                    .bind::<Array<Nullable<Text>>, _>(&update.3)
+                    .execute(conn)
+                    .await?;
+                    if n != plan.update.len() {
+                        return Err(Abort::Gone);
+                    }
+                }
+                diesel::insert_into(audit_logs::table).values(NewAuditRow::from(audit)).execute(conn).await?;
+                Ok(())
+            })
+            .await;
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(Abort::Db(e)) => Err(repo_err(e)),
+            Err(Abort::Exists(n)) => Err(RepoError::Conflict(format!("{n} store(s) to create exist by now"))),
+            Err(Abort::Gone) => Err(RepoError::NotFound),
+        }
+    }
+}
