@@ -187,6 +187,8 @@ pub fn build_app(
         .app_data(extract::path_config())
         .app_data(web::PayloadConfig::new(body_limit))
         .configure(routes::health::config)
+        // Before the store and sync routes: see `routes::reports::config`.
+        .configure(routes::reports::config)
         .configure(routes::stores::config)
         .configure(routes::sync::config)
         .configure(routes::audit::config)

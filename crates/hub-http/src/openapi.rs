@@ -162,7 +162,9 @@ pub(crate) fn constrain(spec: &mut Value) {
                 if let Some(Value::Array(params)) = op.get_mut("parameters") {
                     for p in params.iter_mut() {
                         let name = p["name"].as_str().unwrap_or_default().to_owned();
-                        if let Some(rule) = param_rule(&name) {
+                        if let Some(rule) =
+                            crate::routes::reports::param_rule(path, &name).or_else(|| param_rule(&name))
+                        {
                             merge(&mut p["schema"], rule);
                         }
                         if p["in"] == "query" && REQUIRED_QUERY.contains(&(path.as_str(), name.as_str())) {

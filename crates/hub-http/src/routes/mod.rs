@@ -5,6 +5,7 @@ pub(crate) mod audit;
 pub(crate) mod docs;
 pub(crate) mod health;
 pub(crate) mod oauth;
+pub(crate) mod reports;
 pub(crate) mod stores;
 pub(crate) mod sync;
 

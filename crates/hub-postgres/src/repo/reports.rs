@@ -459,8 +459,11 @@ impl ReportRepo for Db {
     }
 }
 
-/// The plan's stores as four parallel arrays (code, name, person, contact) for `unnest`.
-fn columns(stores: &[hub_domain::NewStore]) -> (Vec<&str>, Vec<&str>, Vec<&str>, Vec<Option<&str>>) {
+/// Four parallel arrays (code, name, person, contact).
+type Columns<'a> = (Vec<&'a str>, Vec<&'a str>, Vec<&'a str>, Vec<Option<&'a str>>);
+
+/// The plan's stores as four parallel arrays for `unnest`.
+fn columns(stores: &[hub_domain::NewStore]) -> Columns<'_> {
     let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for s in stores {
         cols.0.push(s.code.as_str());

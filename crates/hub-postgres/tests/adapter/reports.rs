@@ -272,6 +272,9 @@ async fn store_report_pages_match_the_rows() {
     }
 }
 
+/// (store, video, views, views at `from`, engagement, likes)
+type TopRow = (String, String, i64, Option<i64>, Option<f64>, i64);
+
 #[tokio::test(flavor = "multi_thread")]
 async fn top_videos_match_the_rows() {
     let t = TestDb::new().await;
@@ -294,7 +297,7 @@ async fn top_videos_match_the_rows() {
             };
             let got = db.top_videos(&q).await.unwrap();
             // Expected from the rows: the day's videos with their views at `from`.
-            let mut want: Vec<(String, String, i64, Option<i64>, Option<f64>, i64)> = w
+            let mut want: Vec<TopRow> = w
                 .day_videos(store, to)
                 .into_iter()
                 .map(|v| {
@@ -308,7 +311,7 @@ async fn top_videos_match_the_rows() {
                     (v.store_code.to_string(), v.video_id.to_string(), v.view_count, before, eng, v.like_count)
                 })
                 .collect();
-            let key = |r: &(String, String, i64, Option<i64>, Option<f64>, i64)| -> Option<f64> {
+            let key = |r: &TopRow| -> Option<f64> {
                 match sort {
                     VideoSort::Views => Some(r.2 as f64),
                     VideoSort::Likes => Some(r.5 as f64),
