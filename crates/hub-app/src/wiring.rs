@@ -81,7 +81,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         instance_id: instance_id(),
         ..EngineConfig::default()
     };
-    let engine = Arc::new(Engine::new(ports, engine_config, config.state_secret.expose()));
+    let reports = Arc::new(db.clone());
+    let engine = Arc::new(
+        Engine::new(ports, engine_config, config.state_secret.expose()).with_reports(reports.clone(), reports),
+    );
     Ok(Hub { engine })
 }
 
