@@ -4,7 +4,7 @@
 //! typed values. A missing or invalid value stops start-up with one line naming the variable
 //! and what it expects. Secrets are wrapped in [`Secret`] and never printed.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -126,6 +126,13 @@ pub struct Config {
     pub oauth_open_connect: bool,
     pub connect_link_ttl: Duration,
     pub shutdown_grace: Duration,
+
+    /// A second listener serving only `GET /metrics`, without the API key; `None` = off.
+    pub metrics_addr: Option<SocketAddr>,
+    /// A RUNNING run whose heartbeat is older than this is INTERRUPTED and its day retried.
+    pub sync_stale_after: Duration,
+    /// Same-day retries of the stores a run left, as delays after the run.
+    pub sync_retry_delays: Vec<Duration>,
 }
 
 /// Reads settings through `get` (the environment in production, a map in tests).
@@ -198,6 +205,23 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
             return Err(bad(var, "must be a five-field crontab expression such as \"0 2 * * *\""));
         }
         Ok(v)
+    }
+
+    /// A comma-separated list of minutes (decimals allowed, e.g. `0.5`), each at most a day.
+    fn minutes_list(&self, var: &'static str, default: &[u64]) -> Result<Vec<Duration>, ConfigError> {
+        let Some(raw) = self.opt(var) else {
+            return Ok(default.iter().map(|m| Duration::from_secs(m * 60)).collect());
+        };
+        let expected = "must be a comma-separated list of minutes from 0 to 1440 (e.g. 15,60,180)";
+        raw.split(',')
+            .map(|m| {
+                let m: f64 = m.trim().parse().map_err(|_| bad(var, expected))?;
+                if !(0.0..=1440.0).contains(&m) {
+                    return Err(bad(var, expected));
+                }
+                Ok(Duration::from_secs_f64(m * 60.0))
+            })
+            .collect()
     }
 
     fn list(&self, var: &str) -> Vec<String> {
@@ -301,6 +325,12 @@ impl Config {
             None => origin_of(&tiktok_redirect_uri),
         };
         let db_pool_size = r.ranged("DB_POOL_SIZE", 20usize, 1, 1000)?;
+        let metrics_addr = match r.opt("METRICS_ADDR") {
+            None => None,
+            Some(v) => {
+                Some(v.parse().map_err(|_| bad("METRICS_ADDR", "must be an address:port such as 127.0.0.1:9464"))?)
+            }
+        };
 
         Ok(Self {
             app_env,
@@ -341,6 +371,9 @@ impl Config {
             oauth_open_connect: r.flag("OAUTH_OPEN_CONNECT", false)?,
             connect_link_ttl: Duration::from_secs(3600 * r.ranged("CONNECT_LINK_TTL_HOURS", 72u64, 1, 24 * 30)?),
             shutdown_grace: Duration::from_secs(r.ranged("SHUTDOWN_GRACE_SECONDS", 30u64, 0, 3600)?),
+            metrics_addr,
+            sync_stale_after: Duration::from_secs(r.ranged("SYNC_STALE_AFTER_SECONDS", 120u64, 2, 86_400)?),
+            sync_retry_delays: r.minutes_list("SYNC_RETRY_DELAYS", &[15, 60, 180])?,
         })
     }
 }
@@ -423,6 +456,11 @@ mod tests {
             ("LOG_FORMAT", "xml"),
             ("TRUSTED_PROXIES", "10.0.0.0/33"),
             ("APP_ENV", "staging"),
+            ("METRICS_ADDR", "localhost"),
+            ("SYNC_STALE_AFTER_SECONDS", "1"),
+            ("SYNC_RETRY_DELAYS", "15,x"),
+            ("SYNC_RETRY_DELAYS", "-1"),
+            ("SYNC_RETRY_DELAYS", "2000"),
         ];
         for (var, value) in cases {
             let err = load(&[(var, value)]).expect_err(var);
@@ -434,6 +472,24 @@ mod tests {
                 assert!(!line.contains(value), "{line} echoes the secret value");
             }
         }
+    }
+
+    #[test]
+    fn operator_settings_of_metrics_and_scheduler() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.metrics_addr, None);
+        assert_eq!(c.sync_stale_after, Duration::from_secs(120));
+        let minutes: Vec<u64> = c.sync_retry_delays.iter().map(|d| d.as_secs() / 60).collect();
+        assert_eq!(minutes, [15, 60, 180]);
+        let c = load(&[
+            ("METRICS_ADDR", "127.0.0.1:9464"),
+            ("SYNC_STALE_AFTER_SECONDS", "4"),
+            ("SYNC_RETRY_DELAYS", "0.05, 1"),
+        ])
+        .unwrap();
+        assert_eq!(c.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(c.sync_stale_after, Duration::from_secs(4));
+        assert_eq!(c.sync_retry_delays, [Duration::from_secs(3), Duration::from_secs(60)]);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 mod config;
+mod metrics;
 mod serve;
 mod telemetry;
 mod wiring;

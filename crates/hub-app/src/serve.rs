@@ -43,8 +43,22 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         enabled: config.cron_enabled,
         timezone: config.tz.name().to_owned(),
     });
+    let source = crate::metrics::HubMetrics { engine: Arc::clone(&hub.engine), tiktok: Arc::clone(&hub.tiktok) };
     let state =
-        AppState::new(Arc::clone(&hub.engine), Arc::clone(&view) as Arc<dyn SchedulerView>, http_config(config));
+        AppState::new(Arc::clone(&hub.engine), Arc::clone(&view) as Arc<dyn SchedulerView>, http_config(config))
+            .with_metrics_source(Arc::new(source));
+    // GET /metrics without the key on its own (private) listener, when configured.
+    let metrics_server = match config.metrics_addr {
+        Some(at) => {
+            let l = TcpListener::bind(at).with_context(|| format!("cannot listen on METRICS_ADDR {at}"))?;
+            let metrics_at = l.local_addr()?;
+            let server = hub_http::serve_metrics(l, state.metrics())?;
+            println!("tiktok-hub metrics on http://{metrics_at}/metrics");
+            tracing::info!(addr = %metrics_at, "serving /metrics without a key");
+            Some((server.handle(), tokio::spawn(server)))
+        }
+        None => None,
+    };
     let server = hub_http::serve(listener, state)?;
     let handle = server.handle();
     let server_task = tokio::spawn(server);
@@ -57,15 +71,15 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     let grace = config.shutdown_grace;
     let scheduler = view.scheduler.lock().expect("scheduler view poisoned").take();
     let stopped = tokio::time::timeout(grace, async {
-        // Stop taking requests and ticks; let in-flight store syncs finish.
-        let http = handle.stop(true);
-        let jobs = async {
-            match scheduler {
-                Some(s) => s.shutdown(grace).await,
-                None => true,
-            }
+        // Stop taking connections and ticks; let in-flight store syncs finish. The HTTP
+        // workers stop only after the runs: a run started over the API lives on a worker's
+        // runtime, and would die with it before closing its row.
+        handle.pause().await;
+        let finished = match scheduler {
+            Some(s) => s.shutdown(grace).await,
+            None => true,
         };
-        let ((), finished) = tokio::join!(http, jobs);
+        handle.stop(true).await;
         finished
     })
     .await;
@@ -73,6 +87,10 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         tracing::warn!(grace_s = grace.as_secs(), "shutdown deadline passed; unfinished work is recorded as not done");
     }
     server_task.abort();
+    if let Some((metrics_handle, metrics_task)) = metrics_server {
+        metrics_handle.stop(false).await;
+        metrics_task.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -139,6 +157,10 @@ pub fn scheduler_config(config: &Config) -> SchedulerConfig {
         token_refresh: config.cron_token_refresh.clone(),
         user_daily: config.cron_sync_user_daily.clone(),
         video_daily: config.cron_sync_video_daily.clone(),
+        retry_delays: config.sync_retry_delays.clone(),
+        stale_after: config.sync_stale_after,
+        // At least twice per staleness period, and at least once a minute.
+        sweep_every: (config.sync_stale_after / 2).min(std::time::Duration::from_secs(60)),
         ..SchedulerConfig::default()
     }
 }

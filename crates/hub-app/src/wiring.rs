@@ -14,6 +14,8 @@ use crate::config::Config;
 /// Everything a running hub holds.
 pub struct Hub {
     pub engine: Arc<Engine>,
+    /// The TikTok adapter, for its per-endpoint counters (`/metrics`).
+    pub tiktok: Arc<TikTokClient>,
 }
 
 /// A name for this process in sync runs and refresh leases: host, pid and a random suffix.
@@ -66,7 +68,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         connect: repos.clone(),
         locks: repos.clone(),
         health: repos,
-        tiktok,
+        tiktok: tiktok.clone(),
         cipher,
         clock: Arc::new(SystemClock),
     };
@@ -79,13 +81,15 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         open_connect: config.oauth_open_connect,
         connect_link_ttl: config.connect_link_ttl,
         instance_id: instance_id(),
+        // A live run's heartbeat stays well inside the stale-run threshold of every instance.
+        heartbeat_every: hub_engine::sync::HEARTBEAT_EVERY.min(config.sync_stale_after / 4),
         ..EngineConfig::default()
     };
     let reports = Arc::new(db.clone());
     let engine = Arc::new(
         Engine::new(ports, engine_config, config.state_secret.expose()).with_reports(reports.clone(), reports),
     );
-    Ok(Hub { engine })
+    Ok(Hub { engine, tiktok })
 }
 
 /// Opens up to `n` pool connections at once and returns them (dropping them keeps them idle).

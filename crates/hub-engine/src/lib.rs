@@ -6,6 +6,7 @@ pub mod admin;
 pub mod cipher;
 pub mod connect;
 pub mod context;
+pub mod metrics;
 pub mod reencrypt;
 pub mod reports;
 pub mod state;
@@ -25,6 +26,7 @@ pub use admin::AdminError;
 pub use cipher::AesGcmCipher;
 pub use connect::{CallbackParams, ConnectError, ConnectLink, ConnectStart, Connected};
 pub use context::Actor;
+pub use metrics::{SyncMetrics, SyncMetricsSnapshot};
 pub use reencrypt::{ReencryptError, ReencryptReport};
 pub use reports::{ImportReport, Pages, ReportError, Reporting};
 pub use state::StateCodec;
@@ -65,6 +67,9 @@ pub struct EngineConfig {
     /// run is not attempted.
     pub breaker_threshold: usize,
     pub video_page_size: u8,
+    /// How often a running job writes its heartbeat even when no store finishes; keep it
+    /// well under the scheduler's stale-run threshold (`SYNC_STALE_AFTER_SECONDS`).
+    pub heartbeat_every: std::time::Duration,
 }
 
 impl Default for EngineConfig {
@@ -81,6 +86,7 @@ impl Default for EngineConfig {
             instance_id: "hub".into(),
             breaker_threshold: 20,
             video_page_size: 20,
+            heartbeat_every: sync::HEARTBEAT_EVERY,
         }
     }
 }
@@ -93,6 +99,8 @@ pub struct Engine {
     pub(crate) state: StateCodec,
     pub(crate) live: Mutex<HashMap<i64, Arc<Mutex<LiveRun>>>>,
     pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
+    /// Counters of finished runs (see [`Engine::sync_metrics`]).
+    pub(crate) sync_metrics: metrics::SyncMetrics,
     /// The reporting ports (see [`Engine::with_reports`]).
     pub(crate) reporting: Option<Reporting>,
 }
@@ -115,6 +123,7 @@ impl Engine {
             state,
             live: Mutex::new(HashMap::new()),
             shutdown: tokio::sync::watch::channel(false).0,
+            sync_metrics: metrics::SyncMetrics::default(),
             reporting: None,
         }
     }

@@ -23,7 +23,8 @@ use serde::Serialize;
 use crate::Engine;
 use crate::tokens::TokenError;
 
-/// How often a running job writes its heartbeat even when no store finishes.
+/// How often a running job writes its heartbeat even when no store finishes (the default of
+/// [`crate::EngineConfig::heartbeat_every`]).
 pub const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What `POST /admin/sync/run` may ask for.
@@ -597,7 +598,6 @@ impl Engine {
         let interrupted = not_done.load(Ordering::Relaxed) > 0;
 
         let live = tracker.live.lock().expect("tracker poisoned").clone();
-        self.live.lock().expect("live runs poisoned").remove(&run_id);
         let counts = Tracker::counts(&live);
         let status = if interrupted {
             RunStatus::Interrupted
@@ -607,6 +607,7 @@ impl Engine {
             RunStatus::Succeeded
         };
         let elapsed_ms = tracker.started.elapsed().as_millis() as i64;
+        self.sync_metrics.run_finished(job, status, &counts, tracker.started.elapsed(), p.clock.now());
         let message = format!(
             "Synced {}/{} stores, {} failed, {} skipped{}",
             live.succeeded,
@@ -630,6 +631,8 @@ impl Engine {
         if let Err(e) = p.sync_logs.insert(&summary_log).await {
             tracing::warn!(job = %job, error = %e, "could not write the job's summary log line");
         }
+        // Only now: a shutdown waits for `live` to empty, so the run's row is closed first.
+        self.live.lock().expect("live runs poisoned").remove(&run_id);
         tracing::info!(
             job = %job, run_id = run_id, status = %status, succeeded = live.succeeded, failed = live.failed,
             skipped = live.skipped, records = live.records, duration_ms = elapsed_ms, "sync finished"
@@ -643,12 +646,12 @@ impl Engine {
         }
     }
 
-    /// Drives `work` while writing the run's heartbeat every [`HEARTBEAT_EVERY`], so a run
+    /// Drives `work` while writing the run's heartbeat every `heartbeat_every`, so a run
     /// whose stores are slow (a 429 storm, a huge account) is never taken for a dead one.
     async fn with_heartbeat(&self, tracker: &Tracker, work: impl std::future::Future<Output = ()>) {
         let beat = async {
             loop {
-                tokio::time::sleep(HEARTBEAT_EVERY).await;
+                tokio::time::sleep(self.config.heartbeat_every).await;
                 let live = tracker.live.lock().expect("tracker poisoned").clone();
                 if let Err(e) =
                     self.ports.sync_runs.progress(live.run_id, &Tracker::counts(&live), self.ports.clock.now()).await
@@ -872,7 +875,6 @@ impl Engine {
             .buffer_unordered(self.config.sync_concurrency.max(1))
             .collect::<()>();
         self.with_heartbeat(&tracker, work).await;
-        self.live.lock().expect("live runs poisoned").remove(&run_id);
         let summary = summary.into_inner().expect("summary poisoned");
         let counts = RunCounts {
             total: summary.total,
@@ -884,6 +886,7 @@ impl Engine {
         };
         let message = format!("Refreshed {}/{} tokens, {} failed", summary.refreshed, summary.total, summary.failed);
         let status = if summary.failed > 0 { RunStatus::Partial } else { RunStatus::Succeeded };
+        self.sync_metrics.run_finished(job, status, &counts, started.elapsed(), p.clock.now());
         if let Err(e) = p.sync_runs.finish(run_id, status, &counts, Some(message.clone()), p.clock.now()).await {
             tracing::warn!(run.id = run_id, error = %e, "could not close the run");
         }
@@ -899,6 +902,7 @@ impl Engine {
         if let Err(e) = p.sync_logs.insert(&log).await {
             tracing::warn!(job = %job, error = %e, "could not write the job's summary log line");
         }
+        self.live.lock().expect("live runs poisoned").remove(&run_id);
         summary
     }
 

@@ -11,6 +11,7 @@ mod error;
 mod extract;
 mod html;
 mod limits;
+mod metrics;
 mod middleware;
 mod openapi;
 mod routes;
@@ -30,6 +31,7 @@ use paperclip::v2::models::{DefaultApiRaw, Info};
 
 pub use error::{ApiError, Code};
 pub use limits::{AuthFailures, IpLimiter};
+pub use metrics::{MetricFamily, MetricType, Metrics, MetricsSource, Sample, SampleValue, serve_metrics};
 pub use openapi::STORE_CODE_EXAMPLE;
 
 /// The adapter's settings (from the app's typed config).
@@ -122,6 +124,8 @@ pub struct AppState {
     pub(crate) scheduler: Arc<dyn SchedulerView>,
     pub(crate) config: HttpConfig,
     pub(crate) started: Instant,
+    /// What `/metrics` renders (see [`AppState::with_metrics_source`]).
+    pub(crate) metrics: Arc<metrics::Metrics>,
     pub(crate) keys: auth::ApiKeys,
     pub(crate) admin_limiter: Option<IpLimiter>,
     pub(crate) oauth_limiter: Option<IpLimiter>,
@@ -139,6 +143,7 @@ impl AppState {
             scheduler,
             config,
             started: Instant::now(),
+            metrics: Arc::new(metrics::Metrics::new(None)),
         }
     }
 
@@ -193,6 +198,7 @@ pub fn build_app(
         .configure(routes::sync::config)
         .configure(routes::audit::config)
         .configure(routes::oauth::config)
+        .configure(metrics::config)
         // paperclip's UI needs a spec path; the OpenAPI 2 form is served there as a bonus.
         .with_json_spec_at(routes::docs::SPEC_V2_PATH)
         .with_raw_json_spec_v3(|app, spec| {
@@ -209,6 +215,7 @@ pub fn build_app(
         .default_service(web::to(routes::not_found))
         .wrap(actix_web::middleware::from_fn(middleware::guard))
         .wrap(actix_web::middleware::from_fn(middleware::request_context))
+        .wrap(actix_web::middleware::from_fn(metrics::track))
         .build()
 }
 

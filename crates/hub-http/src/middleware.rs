@@ -61,7 +61,8 @@ enum RouteClass {
 
 fn classify(path: &str) -> RouteClass {
     let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
-    if under("/admin") {
+    // `/metrics` on the main port takes the admin key (METRICS_ADDR serves it without one).
+    if under("/admin") || path == "/metrics" {
         RouteClass::Admin
     } else if under("/connect") || under("/auth") {
         RouteClass::OAuth

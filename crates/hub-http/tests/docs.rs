@@ -25,6 +25,7 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("get", "/connect/tiktok", false),
     ("get", "/auth/url", false),
     ("get", "/auth/tiktok/callback", false),
+    ("get", "/metrics", true),
     ("get", "/admin/reports/overview", true),
     ("get", "/admin/reports/stores", true),
     ("get", "/admin/reports/videos/top", true),

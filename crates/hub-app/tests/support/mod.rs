@@ -19,17 +19,41 @@ pub const API_KEY_2: &str = "canary-second-key-0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d"
 pub const ENC_KEY: &str = "c4a7c4a7c4a7c4a7c4a7c4a7c4a7c4a7c4a7c4a7c4a7c4a7c4a7c4a7c4a7c4a7";
 pub const STATE_SECRET: &str = "canary-state-secret-a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6";
 
-pub struct Hub {
+/// One `tiktok-hub serve` process.
+pub struct Instance {
     pub base: String,
-    pub db: TestDb,
-    pub sandbox: SandboxHandle,
     pub http: reqwest::Client,
     child: Child,
     /// Everything the process wrote to stdout and stderr.
     pub output: Arc<Mutex<String>>,
 }
 
-fn free_port() -> u16 {
+/// A hub with a database and a sandbox of its own (more processes can join them with
+/// [`Hub::another`]). Derefs to its [`Instance`].
+pub struct Hub {
+    // Declared first: the process is stopped before the database is dropped.
+    pub instance: Instance,
+    pub db: TestDb,
+    pub sandbox: SandboxHandle,
+    /// The redirect URI registered with the sandbox.
+    pub redirect: String,
+}
+
+impl std::ops::Deref for Hub {
+    type Target = Instance;
+
+    fn deref(&self) -> &Instance {
+        &self.instance
+    }
+}
+
+impl std::ops::DerefMut for Hub {
+    fn deref_mut(&mut self) -> &mut Instance {
+        &mut self.instance
+    }
+}
+
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -39,8 +63,7 @@ impl Hub {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let db = TestDb::new().await;
         let port = free_port();
-        let base = format!("http://127.0.0.1:{port}");
-        let redirect = format!("{base}/auth/tiktok/callback");
+        let redirect = format!("http://127.0.0.1:{port}/auth/tiktok/callback");
         let sandbox = Sandbox::start(SandboxConfig {
             client_secret: CLIENT_SECRET.into(),
             redirect_uri: redirect.clone(),
@@ -48,16 +71,31 @@ impl Hub {
         })
         .await
         .expect("sandbox starts");
+        let instance = Instance::spawn(db.url(), &sandbox.base_url(), &redirect, port, env).await;
+        Self { instance, db, sandbox, redirect }
+    }
+
+    /// Another `tiktok-hub serve` process on this hub's database and sandbox (its OAuth
+    /// redirect stays this hub's: connect stores through this one).
+    pub async fn another(&self, env: &[(&str, &str)]) -> Instance {
+        Instance::spawn(self.db.url(), &self.sandbox.base_url(), &self.redirect, free_port(), env).await
+    }
+}
+
+impl Instance {
+    /// Starts `tiktok-hub serve` on `port` and waits until `/health` answers.
+    pub async fn spawn(db_url: &str, sandbox_url: &str, redirect: &str, port: u16, env: &[(&str, &str)]) -> Self {
+        let base = format!("http://127.0.0.1:{port}");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tiktok-hub"));
         cmd.arg("serve")
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", db.url())
+            .env("DATABASE_URL", db_url)
             .env("TIKTOK_CLIENT_KEY", "sandbox-client-key")
             .env("TIKTOK_CLIENT_SECRET", CLIENT_SECRET)
-            .env("TIKTOK_REDIRECT_URI", &redirect)
-            .env("TIKTOK_AUTH_BASE_URL", sandbox.base_url())
-            .env("TIKTOK_API_BASE_URL", sandbox.base_url())
+            .env("TIKTOK_REDIRECT_URI", redirect)
+            .env("TIKTOK_AUTH_BASE_URL", sandbox_url)
+            .env("TIKTOK_API_BASE_URL", sandbox_url)
             .env("TOKEN_ENC_KEY", ENC_KEY)
             .env("ADMIN_API_KEY", format!("{API_KEY},{API_KEY_2}"))
             .env("STATE_SECRET", STATE_SECRET)
@@ -91,9 +129,9 @@ impl Hub {
             });
         }
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let hub = Self { base, db, sandbox, http, child, output };
-        hub.wait_healthy().await;
-        hub
+        let instance = Self { base, http, child, output };
+        instance.wait_healthy().await;
+        instance
     }
 
     async fn wait_healthy(&self) {
@@ -178,12 +216,37 @@ impl Hub {
         }
     }
 
+    /// Sends SIGTERM and waits (without blocking the test's runtime, which also runs the
+    /// sandbox) for the exit status.
+    pub async fn stop(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "the hub did not stop after SIGTERM");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn logs(&self) -> String {
         self.output.lock().unwrap().clone()
     }
+
+    /// SIGKILL: the process dies at once, mid-whatever.
+    pub fn kill9(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
-impl Drop for Hub {
+impl Drop for Instance {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
