@@ -40,10 +40,11 @@ pub trait ReportRepo: Send + Sync {
     async fn store_report(&self, query: &StoreReportQuery) -> RepoResult<(Vec<StoreEnds>, i64)>;
     /// The videos at `query.range.to` with their views at `from`, best first.
     async fn top_videos(&self, query: &TopVideosQuery) -> RepoResult<Vec<TopVideo>>;
-    /// Days without a user snapshot in `[max(from, connected date), to]` of each store that
-    /// has been connected, for stores with code after `after` (up to `limit` stores, by code).
-    /// `tz` (an IANA name) turns `connected_at` into a date. Stores without gaps are left out
-    /// unless `all`.
+    /// Days without a user snapshot in `[max(from, connected date), to]` of the stores that
+    /// have been connected: the `limit` such stores with code after `after` (byte order) are
+    /// examined, and those without gaps are then left out unless `all` (so, without `all`, a
+    /// page may be short before the end: page with `all` and filter to walk every store).
+    /// `tz` (an IANA name) turns `connected_at` into a date.
     async fn gaps(
         &self,
         range: DateRange,

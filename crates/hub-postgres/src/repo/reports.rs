@@ -222,13 +222,22 @@ struct GapRow {
     missing: Vec<NaiveDate>,
 }
 
-/// Per connected-or-once-connected store after `$4` (by code, `$5` stores): the days in
-/// `[max($1, connected date in $3), $2]` without a user snapshot. The store's existing days in
-/// the range are one index range scan, hashed against the calendar.
+/// Per connected-or-once-connected store: the page of `$5` stores after `$4` (by code) is
+/// picked first, then for each the days in `[max($1, connected date in $3), $2]` without a
+/// user snapshot: the store's existing days in the range are one index range scan, hashed
+/// against the calendar. Stores without gaps are left out afterwards unless `$6`.
 const GAPS_SQL: &str = "\
+WITH page AS (
+    SELECT a.store_code, a.status, a.status_reason, a.connected_at
+    FROM store_accounts a
+    WHERE a.platform = 'tiktok' AND a.connected_at IS NOT NULL
+      AND ($4::text IS NULL OR a.store_code COLLATE \"C\" > $4)
+    ORDER BY a.store_code COLLATE \"C\"
+    LIMIT $5
+)
 SELECT a.store_code, a.status, a.status_reason, st.start AS expected_from,
        g.expected_days, g.missing
-FROM store_accounts a
+FROM page a
 CROSS JOIN LATERAL (SELECT greatest($1::date, (a.connected_at AT TIME ZONE $3)::date) AS start) st
 CROSS JOIN LATERAL (
     SELECT count(d.day) AS expected_days,
@@ -238,11 +247,8 @@ CROSS JOIN LATERAL (
                WHERE u.store_code = a.store_code AND u.snapshot_date BETWEEN st.start AND $2) h
            ON h.snapshot_date = d.day
 ) g
-WHERE a.platform = 'tiktok' AND a.connected_at IS NOT NULL
-  AND ($4::text IS NULL OR a.store_code COLLATE \"C\" > $4)
-  AND ($6 OR cardinality(g.missing) > 0)
-ORDER BY a.store_code COLLATE \"C\"
-LIMIT $5";
+WHERE $6 OR cardinality(g.missing) > 0
+ORDER BY a.store_code COLLATE \"C\"";
 
 #[async_trait]
 impl ReportRepo for Db {
