@@ -11,6 +11,8 @@ pub mod reencrypt;
 pub mod reports;
 pub mod state;
 pub mod sync;
+#[cfg(feature = "test-support")]
+pub mod testing;
 pub mod tokens;
 
 use std::collections::HashMap;

@@ -1,15 +1,13 @@
 //! Port-level tests of connecting a store: invites, state, PKCE, scopes, reconnects, and
 //! re-encryption after a key rotation.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 
 use chrono::Duration;
 use hub_domain::*;
+use hub_engine::testing::{self, *};
 use hub_engine::{Actor, AesGcmCipher, CallbackParams, ConnectError, Engine, EngineConfig};
 use hub_ports::*;
-use support::*;
 
 fn world() -> Shared {
     let w = Arc::new(Mutex::new(World::default()));
@@ -102,7 +100,7 @@ async fn without_a_valid_invite_nothing_reaches_tiktok() {
         assert_eq!(err, ConnectError::InviteInvalid, "{store} {invite:?}");
     }
     // Expired.
-    let later = support::engine(&w, MockTikTokApi::new(), t0() + Duration::hours(73), EngineConfig::default());
+    let later = testing::engine(&w, MockTikTokApi::new(), t0() + Duration::hours(73), EngineConfig::default());
     assert_eq!(later.begin_connect(&code("s1"), Some(&good)).await.unwrap_err(), ConnectError::InviteInvalid);
     assert!(w.lock().unwrap().states.is_empty(), "no state was issued");
 }
@@ -149,7 +147,7 @@ async fn expired_state_is_refused() {
     t.expect_authorize_url().returning(|s, _| format!("https://tiktok.test/auth?state={s}"));
     let engine = engine(&w, t, t0(), EngineConfig::default());
     let (state, cookie) = start(&engine).await;
-    let later = support::engine(&w, MockTikTokApi::new(), t0() + Duration::minutes(11), EngineConfig::default());
+    let later = testing::engine(&w, MockTikTokApi::new(), t0() + Duration::minutes(11), EngineConfig::default());
     assert_eq!(
         later.complete_connect(&callback(&state), Some(&cookie), None).await.unwrap_err(),
         ConnectError::InvalidState

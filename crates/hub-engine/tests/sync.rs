@@ -1,15 +1,13 @@
 //! Port-level tests of the sync jobs and token refresh, against mockall mocks.
 
-mod support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, NaiveDate};
 use hub_domain::*;
+use hub_engine::testing::{self, *};
 use hub_engine::{EngineConfig, JobSelection, SyncError};
 use hub_ports::*;
-use support::*;
 
 fn world(stores: &[&str]) -> Shared {
     let w = Arc::new(Mutex::new(World::default()));
@@ -42,14 +40,14 @@ async fn user_sync_writes_one_snapshot_per_connected_store_and_skips_the_rest() 
 
     let w = w.lock().unwrap();
     assert_eq!(w.user_rows.len(), 1);
-    let row = &w.user_rows[0];
+    let row = &w.user_rows[0].snapshot;
     assert_eq!((row.store_code.as_str(), row.follower_count, row.likes_count), ("a", 5000, 15000));
     assert_eq!(row.snapshot_date, NaiveDate::from_ymd_opt(2026, 1, 24).unwrap());
     let b = w.log_for("b", JobKind::SyncUserDaily);
     assert_eq!(b[0].status, SyncLogStatus::Skipped);
     assert!(b[0].message.contains("REVOKED"), "{}", b[0].message);
     assert_eq!(w.log_for("c", JobKind::SyncUserDaily)[0].status, SyncLogStatus::Skipped);
-    let summary_line = w.logs.iter().find(|l| l.store_code.is_none()).unwrap();
+    let summary_line = w.logs.iter().map(|l| &l.log).find(|l| l.store_code.is_none()).unwrap();
     assert_eq!(summary_line.message, "Synced 1/3 stores, 0 failed, 2 skipped");
     assert_eq!(w.runs[0].status, RunStatus::Succeeded);
     assert_eq!(w.runs[0].counts.processed, 3);
@@ -66,7 +64,7 @@ async fn snapshot_date_follows_report_tz() {
         tiktok.expect_user_info().returning(|_| Ok(user("open-a", 1)));
         let config = EngineConfig { report_tz: tz.parse().unwrap(), ..Default::default() };
         engine(&w, tiktok, t0(), config).run_sync(JobSelection::User, None, RunTrigger::Cron).await.unwrap();
-        assert_eq!(w.lock().unwrap().user_rows[0].snapshot_date.to_string(), want, "{tz}");
+        assert_eq!(w.lock().unwrap().user_rows[0].snapshot.snapshot_date.to_string(), want, "{tz}");
     }
 }
 
@@ -84,7 +82,7 @@ async fn rerunning_a_day_updates_instead_of_duplicating() {
     }
     let w = w.lock().unwrap();
     assert_eq!(w.user_rows.len(), 1);
-    assert_eq!(w.user_rows[0].follower_count, 102, "the last run's numbers win");
+    assert_eq!(w.user_rows[0].snapshot.follower_count, 102, "the last run's numbers win");
 }
 
 #[tokio::test]
@@ -266,7 +264,7 @@ async fn breaker_ends_the_run_when_tiktok_is_down() {
     assert_eq!(s.failed, 40, "every store has a recorded reason");
     assert_eq!(calls.load(Ordering::SeqCst), 5, "no calls after the breaker opened");
     let w = w.lock().unwrap();
-    let breaker = w.logs.iter().filter(|l| l.raw_error.as_deref() == Some("breaker_open")).count();
+    let breaker = w.logs.iter().filter(|l| l.log.raw_error.as_deref() == Some("breaker_open")).count();
     assert_eq!(breaker, 35);
 }
 
@@ -327,7 +325,7 @@ async fn video_sync_lists_new_pages_then_queries_known_videos() {
     assert_eq!(*queried.lock().unwrap(), vec![20, 10]);
     let w = w.lock().unwrap();
     let day2 = NaiveDate::from_ymd_opt(2026, 1, 25).unwrap();
-    assert_eq!(w.video_rows.iter().filter(|r| r.snapshot_date == day2).count(), 50);
+    assert_eq!(w.video_rows.iter().filter(|r| r.snapshot.snapshot_date == day2).count(), 50);
 }
 
 #[tokio::test]
@@ -367,7 +365,7 @@ async fn after_shutdown_no_store_is_started_and_the_run_is_interrupted() {
     let w = w.lock().unwrap();
     assert_eq!(w.runs[0].status, RunStatus::Interrupted);
     assert_eq!(w.runs[0].counts.processed, 0);
-    assert!(w.logs.iter().any(|l| l.message.contains("interrupted")));
+    assert!(w.logs.iter().any(|l| l.log.message.contains("interrupted")));
 }
 
 #[tokio::test]
@@ -405,7 +403,7 @@ async fn retry_scope_covers_only_connected_stores_missing_today() {
         assert_eq!(t.expose(), "act.failed", "only the store that failed is retried");
         Ok(user("open-failed", 2))
     });
-    let engine = support::engine(&w, tiktok, t0() + Duration::hours(2), EngineConfig::default());
+    let engine = testing::engine(&w, tiktok, t0() + Duration::hours(2), EngineConfig::default());
     let s = engine
         .run_sync_scoped(JobSelection::User, &hub_engine::RunScope::MissingToday, RunTrigger::Retry)
         .await
@@ -426,7 +424,7 @@ async fn a_schedule_tick_runs_once_across_instances() {
     let first = engine(&w, tiktok, tick + Duration::seconds(1), EngineConfig::default());
     first.run_scheduled(JobSelection::User, tick).await.unwrap();
     // A second instance whose timer fired late, after the first finished: same tick.
-    let second = support::engine(&w, MockTikTokApi::new(), tick + Duration::seconds(30), EngineConfig::default());
+    let second = testing::engine(&w, MockTikTokApi::new(), tick + Duration::seconds(30), EngineConfig::default());
     let err = second.run_scheduled(JobSelection::User, tick).await.unwrap_err();
     assert_eq!(err, SyncError::AlreadyDone(JobKind::SyncUserDaily));
     let w = w.lock().unwrap();

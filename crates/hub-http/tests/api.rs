@@ -46,9 +46,9 @@ async fn store_list_matches_the_spec_field_by_field() {
     let h = Harness::new();
     {
         let mut w = h.world();
-        w.add_store("store_jakarta_01", "Store Jakarta Pusat");
-        w.connect("store_jakarta_01");
-        w.add_store("store_new", "New Store");
+        w.add_spec_store("store_jakarta_01", "Store Jakarta Pusat");
+        w.connect_spec("store_jakarta_01");
+        w.add_spec_store("store_new", "New Store");
     }
     let app = app!(h);
     let (status, headers, body) = call_json!(app, admin_get("/admin/stores"));
@@ -87,9 +87,10 @@ async fn a_store_needing_reconnect_says_why() {
     let h = Harness::new();
     {
         let mut w = h.world();
-        w.add_store("s1", "S1");
-        w.connect("s1");
-        w.accounts[0].status = hub_domain::ConnectionStatus::NeedReconnect(hub_domain::ReconnectReason::Revoked);
+        w.add_spec_store("s1", "S1");
+        w.connect_spec("s1");
+        w.accounts.get_mut("s1").unwrap().status =
+            hub_domain::ConnectionStatus::NeedReconnect(hub_domain::ReconnectReason::Revoked);
     }
     let app = app!(h);
     let (_, _, body) = call_json!(app, admin_get("/admin/stores/s1"));
@@ -150,8 +151,8 @@ async fn get_store_and_unknown_store() {
     let h = Harness::new();
     {
         let mut w = h.world();
-        w.add_store("store_jakarta_01", "Store Jakarta Pusat");
-        w.connect("store_jakarta_01");
+        w.add_spec_store("store_jakarta_01", "Store Jakarta Pusat");
+        w.connect_spec("store_jakarta_01");
     }
     let app = app!(h);
     let (status, _, body) = call_json!(app, admin_get("/admin/stores/store_jakarta_01"));
@@ -177,8 +178,8 @@ async fn accounts_and_statistics_match_the_spec() {
     let h = Harness::new();
     {
         let mut w = h.world();
-        w.add_store("store_jakarta_01", "Store Jakarta Pusat");
-        w.connect("store_jakarta_01");
+        w.add_spec_store("store_jakarta_01", "Store Jakarta Pusat");
+        w.connect_spec("store_jakarta_01");
     }
     let app = app!(h);
     let (_, _, body) = call_json!(app, admin_get("/admin/stores/store_jakarta_01/accounts"));
@@ -235,7 +236,7 @@ async fn sync_logs_match_the_spec() {
     let h = Harness::new();
     {
         let mut w = h.world();
-        w.add_store("store_jakarta_01", "S");
+        w.add_spec_store("store_jakarta_01", "S");
         w.logs.push(hub_domain::SyncLog {
             id: 1,
             log: hub_domain::NewSyncLog {
@@ -274,7 +275,7 @@ async fn sync_logs_match_the_spec() {
 #[actix_web::test]
 async fn bad_input_is_400_naming_the_field() {
     let h = Harness::new();
-    h.world().add_store("s1", "S1");
+    h.world().add_spec_store("s1", "S1");
     let app = app!(h);
     let json_post = |uri: &str, body: &str| {
         admin_post(uri).insert_header(("content-type", "application/json")).set_payload(body.to_owned())
@@ -417,7 +418,7 @@ async fn audit_logs_list_what_was_done() {
 #[actix_web::test]
 async fn connect_link_is_issued_once_and_audited() {
     let h = Harness::new();
-    h.world().add_store("s1", "S1");
+    h.world().add_spec_store("s1", "S1");
     let app = app!(h);
     let (status, _, body) = call_json!(app, admin_post("/admin/stores/s1/connect-link"));
     assert_eq!(status, 200, "{body}");

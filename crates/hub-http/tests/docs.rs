@@ -283,7 +283,7 @@ async fn the_document_states_what_the_server_enforces() {
 async fn the_stated_rules_are_the_servers() {
     let h = Harness::new();
     let app = app!(h);
-    h.world.lock().unwrap().add_store("s1", "Store One");
+    h.world.lock().unwrap().add_spec_store("s1", "Store One");
     // At the documented bounds: accepted; one past them: refused.
     for (uri, ok) in [
         ("/admin/stores/s1/user-stats?days=1", true),

@@ -7,8 +7,8 @@ use support::*;
 
 fn connected_world(h: &Harness) {
     let mut w = h.world();
-    w.add_store("store_jakarta_01", "Store Jakarta Pusat");
-    w.connect("store_jakarta_01");
+    w.add_spec_store("store_jakarta_01", "Store Jakarta Pusat");
+    w.connect_spec("store_jakarta_01");
 }
 
 #[actix_web::test]
@@ -155,7 +155,7 @@ fn query_param(url: &str, name: &str) -> String {
 #[actix_web::test]
 async fn connect_needs_a_valid_invite_and_never_contacts_tiktok_without_one() {
     let h = Harness::new();
-    h.world().add_store("s1", "S1");
+    h.world().add_spec_store("s1", "S1");
     let app = app!(h);
     for uri in ["/connect/tiktok?store_code=s1", "/connect/tiktok?store_code=s1&invite=forged"] {
         let (status, headers, body) = call!(app, get(uri));
@@ -176,7 +176,7 @@ async fn connect_needs_a_valid_invite_and_never_contacts_tiktok_without_one() {
 #[actix_web::test]
 async fn the_whole_connect_flow_with_its_cookie_headers_and_pages() {
     let h = Harness::new();
-    h.world().add_store("s1", "S1");
+    h.world().add_spec_store("s1", "S1");
     let app = app!(h);
     let (_, _, link) = call_json!(app, admin_post("/admin/stores/s1/connect-link"));
     let token = query_param(link["data"]["url"].as_str().unwrap(), "invite");
@@ -207,7 +207,7 @@ async fn the_whole_connect_flow_with_its_cookie_headers_and_pages() {
     assert_eq!(headers.get("cache-control").unwrap(), "no-store");
     assert_eq!(headers.get("referrer-policy").unwrap(), "no-referrer");
     assert_eq!(headers.get("x-frame-options").unwrap(), "DENY");
-    assert_eq!(h.world().token_calls, 0);
+    assert_eq!(h.token_calls(), 0);
 
     // A fresh flow, denied on TikTok with a hostile description: escaped, 403, no token call.
     let (_, headers, _) = call!(app, get(&format!("/connect/tiktok?store_code=s1&invite={token}")));
@@ -223,7 +223,7 @@ async fn the_whole_connect_flow_with_its_cookie_headers_and_pages() {
     assert_eq!(status, 403);
     assert!(!body.contains("<script>"), "{body}");
     assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{body}");
-    assert_eq!(h.world().token_calls, 0);
+    assert_eq!(h.token_calls(), 0);
 
     // A granted callback with its cookie: the success page.
     let (_, headers, _) = call!(app, get(&format!("/connect/tiktok?store_code=s1&invite={token}")));
@@ -240,7 +240,7 @@ async fn the_whole_connect_flow_with_its_cookie_headers_and_pages() {
     assert!(body.contains("Your TikTok account has been connected to store: s1"));
     assert_eq!(headers.get("cache-control").unwrap(), "no-store");
     assert_eq!(headers.get("referrer-policy").unwrap(), "no-referrer");
-    assert_eq!(h.world().token_calls, 1);
+    assert_eq!(h.token_calls(), 1);
     assert_eq!(h.world().audit_for("account.connect").len(), 1);
 
     // Replaying the first state: 400.
@@ -255,7 +255,7 @@ async fn the_whole_connect_flow_with_its_cookie_headers_and_pages() {
 #[actix_web::test]
 async fn the_cookie_is_secure_when_configured() {
     let h = Harness::with(hub_http::HttpConfig { secure_cookies: true, ..http_config() }, Default::default());
-    h.world().add_store("s1", "S1");
+    h.world().add_spec_store("s1", "S1");
     let app = app!(h);
     let (_, _, link) = call_json!(app, admin_post("/admin/stores/s1/connect-link"));
     let token = query_param(link["data"]["url"].as_str().unwrap(), "invite");
@@ -268,7 +268,7 @@ async fn the_cookie_is_secure_when_configured() {
 async fn open_connect_restores_the_original_behaviour() {
     let engine_config = hub_engine::EngineConfig { open_connect: true, ..Default::default() };
     let h = Harness::with(http_config(), engine_config);
-    h.world().add_store("s1", "S1");
+    h.world().add_spec_store("s1", "S1");
     let app = app!(h);
     let (status, _, _) = call!(app, get("/connect/tiktok?store_code=s1"));
     assert_eq!(status, 302);

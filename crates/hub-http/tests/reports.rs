@@ -219,7 +219,7 @@ impl H {
         let h = Harness::new();
         let r: SharedReports = Arc::default();
         let (reports, imports) = report_mocks(&h.world, &r);
-        let engine = engine(&h.world, Arc::new(AtomicBool::new(true)), EngineConfig::default())
+        let engine = engine(&h.world, Arc::new(AtomicBool::new(true)), h.token_calls.clone(), EngineConfig::default())
             .with_reports(Arc::new(reports), Arc::new(imports));
         let state = web::Data::new(AppState::new(Arc::new(engine), Arc::new(FixedScheduler), http_config()));
         Self { h: Harness { state, ..h }, r }
@@ -422,7 +422,7 @@ async fn top_videos_shape_and_store_filter() {
     let h = H::new();
     {
         let mut w = h.h.world();
-        w.add_store("s1", "S1");
+        w.add_spec_store("s1", "S1");
     }
     h.reports().top = vec![
         TopVideo {
@@ -535,7 +535,7 @@ async fn gaps_shape_all_and_pages() {
 #[actix_web::test]
 async fn bad_input_names_the_field() {
     let h = H::new();
-    h.h.world().add_store("s1", "S1");
+    h.h.world().add_spec_store("s1", "S1");
     let app = app!(h.h);
     let cases = [
         ("/admin/reports/overview?date=2026-13-01", "date"),
@@ -586,9 +586,9 @@ async fn existing_routes_answer_csv_in_pages() {
         let mut w = h.h.world();
         // 2,345 stores: three pages of the export (1000, 1000, 345).
         for i in (0..2345).rev() {
-            w.add_store(&format!("st{i:05}"), &format!("Store, {i}"));
+            w.add_spec_store(&format!("st{i:05}"), &format!("Store, {i}"));
         }
-        w.connect("st00001");
+        w.connect_spec("st00001");
     }
     let app = app!(h.h);
     let (status, headers, text) = call!(app, admin_get("/admin/stores?format=csv"));
@@ -641,7 +641,7 @@ async fn existing_routes_answer_csv_in_pages() {
 #[actix_web::test]
 async fn sync_logs_csv_pages_and_limit() {
     let h = H::new();
-    h.h.world().add_store("s1", "S1");
+    h.h.world().add_spec_store("s1", "S1");
     h.reports().logs = (0..1500i64)
         .rev()
         .map(|i| SyncLog {
@@ -694,7 +694,7 @@ const FILE: &str =
 #[actix_web::test]
 async fn import_modes() {
     let h = H::new();
-    h.h.world().add_store("old1", "Old");
+    h.h.world().add_spec_store("old1", "Old");
     let app = app!(h.h);
     let actions = |body: &serde_json::Value| -> Vec<String> {
         body["data"]["rows"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap().to_owned()).collect()

@@ -1,48 +1,81 @@
-//! A small in-memory world behind mockall mocks of every repository port, so engine tests
-//! state only what TikTok does and check what was stored.
-#![allow(dead_code)]
+//! Test support (feature `test-support`): a small in-memory [`World`] behind mockall mocks of
+//! every repository port, so tests state only what TikTok does and check what was stored.
+//!
+//! Shared by this crate's tests and, through their dev-dependencies, by `hub-http`'s and
+//! `hub-jobs`'s. The extension points are the arguments of [`ports`] (any [`TikTokApi`] and
+//! [`Clock`]) and the fields of the [`Ports`] it returns, which a suite may replace before
+//! building the [`Engine`] (a health check that can fail, another cipher); the reporting ports
+//! are plugged with [`Engine::with_reports`].
+//!
+//! Times the database would set (a store's or invite's `created_at`, a log's `run_time`, a
+//! snapshot row's `created_at`) are [`t0`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use hub_domain::*;
-use hub_engine::{AesGcmCipher, Engine, EngineConfig, Ports};
 use hub_ports::*;
 
+use crate::{AesGcmCipher, Engine, EngineConfig, Ports};
+
+/// The secret the test engines sign OAuth states with.
 pub const STATE_SECRET: &[u8] = b"test-state-secret-0123456789abcdef";
 
+/// What the mocked repositories hold.
 #[derive(Default)]
 pub struct World {
     pub stores: Vec<Store>,
+    /// Accounts by store code.
     pub accounts: HashMap<String, Account>,
-    pub user_rows: Vec<UserSnapshot>,
-    pub video_rows: Vec<VideoSnapshot>,
-    pub logs: Vec<NewSyncLog>,
+    pub user_rows: Vec<UserSnapshotRow>,
+    pub video_rows: Vec<VideoSnapshotRow>,
+    pub logs: Vec<SyncLog>,
     pub audit: Vec<NewAuditEntry>,
     pub runs: Vec<SyncRun>,
     pub invites: Vec<ConnectInvite>,
+    /// OAuth states and whether each was consumed.
     pub states: Vec<(NewOAuthState, bool)>,
+    /// Refresh leases by account id: owner and until when.
     pub leases: HashMap<i64, (String, DateTime<Utc>)>,
+    /// Keys of the job locks held.
     pub held_locks: Vec<String>,
+    /// Video stats a store's overview reports instead of the ones computed from
+    /// [`World::video_rows`] (a fixture's summary).
+    pub video_stats: HashMap<String, LatestVideoStats>,
+    /// How often expired states and invites were purged.
+    pub purges: usize,
+    /// The last account id handed out.
     pub next_id: i64,
 }
 
+/// The world as the mocks share it.
 pub type Shared = Arc<Mutex<World>>;
 
+/// The tests' fixed "now": 2026-01-24 02:00 UTC.
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 24, 2, 0, 0).unwrap()
 }
 
+/// A store code that must parse.
 pub fn code(s: &str) -> StoreCode {
     StoreCode::parse(s).unwrap()
 }
 
+/// The token cipher of [`World::connect`] and [`engine`] (one key, `k1`).
 pub fn cipher() -> Arc<AesGcmCipher> {
     Arc::new(AesGcmCipher::new(&[("k1".to_owned(), Secret::new([42u8; 32]))]).unwrap())
 }
 
+/// A clock that always answers `now`.
+pub fn fixed_clock(now: DateTime<Utc>) -> Arc<dyn Clock> {
+    let mut clock = MockClock::new();
+    clock.expect_now().return_const(now);
+    Arc::new(clock)
+}
+
 impl World {
+    /// A store `Store <code>`, created at [`t0`].
     pub fn add_store(&mut self, c: &str) {
         self.stores.push(Store {
             code: code(c),
@@ -53,8 +86,14 @@ impl World {
         });
     }
 
-    /// A connected account whose tokens are `act.<code>` / `rft.<code>`, encrypted with [`cipher`].
+    /// A connected account whose tokens are `act.<code>` / `rft.<code>`, encrypted with
+    /// [`cipher`], connected at [`t0`].
     pub fn connect(&mut self, c: &str, access_expires_in: Duration) {
+        self.connect_at(c, t0(), access_expires_in);
+    }
+
+    /// [`World::connect`], connected at `at` (the refresh token lasts a year).
+    pub fn connect_at(&mut self, c: &str, at: DateTime<Utc>, access_expires_in: Duration) {
         let cipher = cipher();
         self.next_id += 1;
         let acct = Account {
@@ -66,29 +105,68 @@ impl World {
                 access: cipher.encrypt(&format!("act.{c}"), &format!("{c}/access")),
                 refresh: cipher.encrypt(&format!("rft.{c}"), &format!("{c}/refresh")),
             }),
-            token_expires_at: Some(t0() + access_expires_in),
-            refresh_token_expires_at: Some(t0() + Duration::days(365)),
+            token_expires_at: Some(at + access_expires_in),
+            refresh_token_expires_at: Some(at + Duration::days(365)),
             scopes: REQUIRED_SCOPES.iter().map(|s| s.to_string()).collect(),
             status: ConnectionStatus::Connected,
-            connected_at: Some(t0()),
+            connected_at: Some(at),
             last_sync_time: None,
             last_refresh_at: None,
-            created_at: t0(),
-            updated_at: t0(),
+            created_at: at,
+            updated_at: at,
         };
         self.accounts.insert(c.to_owned(), acct);
     }
 
+    /// The connection status of store `c`'s account.
     pub fn status(&self, c: &str) -> ConnectionStatus {
         self.accounts[c].status
     }
 
+    /// The log lines of `job` for store `c`, oldest first.
     pub fn log_for(&self, c: &str, job: JobKind) -> Vec<&NewSyncLog> {
-        self.logs.iter().filter(|l| l.job == job && l.store_code.as_ref().is_some_and(|s| s.as_str() == c)).collect()
+        self.logs
+            .iter()
+            .map(|l| &l.log)
+            .filter(|l| l.job == job && l.store_code.as_ref().is_some_and(|s| s.as_str() == c))
+            .collect()
+    }
+
+    /// The audit rows of `action`, oldest first.
+    pub fn audit_for(&self, action: &str) -> Vec<&NewAuditEntry> {
+        self.audit.iter().filter(|a| a.action == action).collect()
+    }
+
+    /// The runs of `job`, oldest first.
+    pub fn runs_of(&self, job: JobKind) -> Vec<SyncRun> {
+        self.runs.iter().filter(|r| r.job == job).cloned().collect()
+    }
+
+    /// Stores with a user snapshot of `date`, sorted.
+    pub fn user_snapshot_stores(&self, date: NaiveDate) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .user_rows
+            .iter()
+            .filter(|r| r.snapshot.snapshot_date == date)
+            .map(|r| r.snapshot.store_code.to_string())
+            .collect();
+        v.sort();
+        v
     }
 
     fn overview(&self, s: &Store) -> StoreOverview {
         let a = self.accounts.get(s.code.as_str());
+        let videos: Vec<&VideoSnapshot> =
+            self.video_rows.iter().map(|r| &r.snapshot).filter(|r| r.store_code == s.code).collect();
+        let last_video_date = videos.iter().map(|r| r.snapshot_date).max();
+        let computed_video_stats = last_video_date.map(|d| {
+            let day: Vec<&&VideoSnapshot> = videos.iter().filter(|r| r.snapshot_date == d).collect();
+            LatestVideoStats {
+                snapshot_date: d,
+                total_videos: day.len() as i64,
+                total_views: day.iter().map(|r| r.view_count).sum(),
+            }
+        });
         StoreOverview {
             store: s.clone(),
             account_id: a.map(|a| a.id),
@@ -100,6 +178,7 @@ impl World {
             latest_user_stats: self
                 .user_rows
                 .iter()
+                .map(|r| &r.snapshot)
                 .filter(|r| r.store_code == s.code)
                 .max_by_key(|r| r.snapshot_date)
                 .map(|r| LatestUserStats {
@@ -108,7 +187,7 @@ impl World {
                     likes_count: r.likes_count,
                     video_count: r.video_count,
                 }),
-            latest_video_stats: None,
+            latest_video_stats: self.video_stats.get(s.code.as_str()).copied().or(computed_video_stats),
         }
     }
 }
@@ -134,7 +213,32 @@ pub fn engine_with_cipher(
     config: EngineConfig,
     token_cipher: Arc<AesGcmCipher>,
 ) -> Engine {
-    let w = world;
+    let mut ports = ports(world, Arc::new(tiktok), fixed_clock(now));
+    ports.cipher = token_cipher;
+    Engine::new(ports, config, STATE_SECRET)
+}
+
+/// Every port over `world`: the repositories, job locks and a healthy database are mocks
+/// reading and writing it; TikTok and the clock are the given ones; the cipher is [`cipher`].
+/// Replace fields before `Engine::new(ports, config, STATE_SECRET)` to change one.
+pub fn ports(world: &Shared, tiktok: Arc<dyn TikTokApi>, clock: Arc<dyn Clock>) -> Ports {
+    Ports {
+        stores: Arc::new(stores(world)),
+        accounts: Arc::new(accounts(world)),
+        snapshots: Arc::new(snapshots(world)),
+        sync_logs: Arc::new(sync_logs(world)),
+        sync_runs: Arc::new(sync_runs(world)),
+        audit: Arc::new(audit(world)),
+        connect: Arc::new(connect(world)),
+        locks: Arc::new(locks(world)),
+        health: Arc::new(healthy()),
+        tiktok,
+        cipher: cipher(),
+        clock,
+    }
+}
+
+fn stores(w: &Shared) -> MockStoreRepo {
     let mut stores = MockStoreRepo::new();
     let s = w.clone();
     stores.expect_list_overview().returning(move || {
@@ -165,7 +269,10 @@ pub fn engine_with_cipher(
         w.audit.push(a.clone());
         Ok(store)
     });
+    stores
+}
 
+fn accounts(w: &Shared) -> MockAccountRepo {
     let mut accounts = MockAccountRepo::new();
     let s = w.clone();
     accounts.expect_for_store().returning(move |c| Ok(s.lock().unwrap().accounts.get(c.as_str()).cloned()));
@@ -274,14 +381,22 @@ pub fn engine_with_cipher(
         w.audit.extend(audit.iter().cloned());
         Ok(acct)
     });
+    accounts
+}
 
+fn snapshots(w: &Shared) -> MockSnapshotRepo {
     let mut snapshots = MockSnapshotRepo::new();
     let s = w.clone();
     snapshots.expect_upsert_user().returning(move |rows| {
         let mut w = s.lock().unwrap();
         for r in rows {
-            w.user_rows.retain(|x| !(x.store_code == r.store_code && x.snapshot_date == r.snapshot_date));
-            w.user_rows.push(r.clone());
+            let same = |x: &UserSnapshotRow| {
+                x.snapshot.store_code == r.store_code && x.snapshot.snapshot_date == r.snapshot_date
+            };
+            let id = w.user_rows.iter().find(|x| same(x)).map(|x| x.id);
+            let id = id.unwrap_or_else(|| w.user_rows.iter().map(|x| x.id).max().unwrap_or(0) + 1);
+            w.user_rows.retain(|x| !same(x));
+            w.user_rows.push(UserSnapshotRow { id, snapshot: r.clone(), created_at: t0() });
         }
         Ok(rows.len() as u64)
     });
@@ -289,40 +404,75 @@ pub fn engine_with_cipher(
     snapshots.expect_upsert_videos().returning(move |rows| {
         let mut w = s.lock().unwrap();
         for r in rows {
-            w.video_rows.retain(|x| {
-                !(x.store_code == r.store_code && x.snapshot_date == r.snapshot_date && x.video_id == r.video_id)
-            });
-            w.video_rows.push(r.clone());
+            let same = |x: &VideoSnapshotRow| {
+                x.snapshot.store_code == r.store_code
+                    && x.snapshot.snapshot_date == r.snapshot_date
+                    && x.snapshot.video_id == r.video_id
+            };
+            let id = w.video_rows.iter().find(|x| same(x)).map(|x| x.id);
+            let id = id.unwrap_or_else(|| w.video_rows.iter().map(|x| x.id).max().unwrap_or(0) + 1);
+            w.video_rows.retain(|x| !same(x));
+            w.video_rows.push(VideoSnapshotRow { id, snapshot: r.clone(), created_at: t0() });
         }
         Ok(rows.len() as u64)
     });
     let s = w.clone();
     snapshots.expect_known_videos().returning(move |c, before| {
         let w = s.lock().unwrap();
-        let last = w
-            .video_rows
-            .iter()
-            .filter(|r| &r.store_code == c && r.snapshot_date < before)
-            .map(|r| r.snapshot_date)
-            .max();
-        let mut rows: Vec<KnownVideo> = w
-            .video_rows
-            .iter()
-            .filter(|r| &r.store_code == c && Some(r.snapshot_date) == last)
+        let videos = || w.video_rows.iter().map(|r| &r.snapshot).filter(|r| &r.store_code == c);
+        let last = videos().filter(|r| r.snapshot_date < before).map(|r| r.snapshot_date).max();
+        let mut rows: Vec<KnownVideo> = videos()
+            .filter(|r| Some(r.snapshot_date) == last)
             .map(|r| KnownVideo { video_id: r.video_id.clone(), create_time: r.create_time })
             .collect();
         rows.sort_by_key(|r| std::cmp::Reverse(r.create_time));
         Ok(rows)
     });
+    let s = w.clone();
+    snapshots.expect_user_history().returning(move |c, since| {
+        let w = s.lock().unwrap();
+        Ok(w.user_rows
+            .iter()
+            .filter(|r| &r.snapshot.store_code == c && r.snapshot.snapshot_date >= since)
+            .cloned()
+            .collect())
+    });
+    let s = w.clone();
+    snapshots.expect_video_history().returning(move |c, since| {
+        let w = s.lock().unwrap();
+        Ok(w.video_rows
+            .iter()
+            .filter(|r| &r.snapshot.store_code == c && r.snapshot.snapshot_date >= since)
+            .cloned()
+            .collect())
+    });
+    snapshots
+}
 
+fn sync_logs(w: &Shared) -> MockSyncLogRepo {
     let mut sync_logs = MockSyncLogRepo::new();
     let s = w.clone();
     sync_logs.expect_insert().returning(move |l| {
         let mut w = s.lock().unwrap();
-        w.logs.push(l.clone());
-        Ok(w.logs.len() as i64)
+        let id = w.logs.len() as i64 + 1;
+        w.logs.push(SyncLog { id, log: l.clone(), run_time: t0() });
+        Ok(id)
     });
+    let s = w.clone();
+    sync_logs.expect_list().returning(move |store, limit| {
+        let w = s.lock().unwrap();
+        Ok(w.logs
+            .iter()
+            .rev()
+            .filter(|l| store.is_none() || l.log.store_code == store)
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    });
+    sync_logs
+}
 
+fn sync_runs(w: &Shared) -> MockSyncRunRepo {
     let mut sync_runs = MockSyncRunRepo::new();
     let s = w.clone();
     sync_runs.expect_start().returning(move |job, date, trigger, total, owner, now| {
@@ -344,9 +494,11 @@ pub fn engine_with_cipher(
         Ok(run)
     });
     let s = w.clone();
-    sync_runs.expect_progress().returning(move |id, counts, _| {
+    sync_runs.expect_progress().returning(move |id, counts, now| {
         let mut w = s.lock().unwrap();
-        w.runs[id as usize - 1].counts = *counts;
+        let run = &mut w.runs[id as usize - 1];
+        run.counts = *counts;
+        run.heartbeat_at = Some(now);
         Ok(())
     });
     let s = w.clone();
@@ -359,13 +511,39 @@ pub fn engine_with_cipher(
         run.finished_at = Some(now);
         Ok(())
     });
-
+    let s = w.clone();
+    sync_runs.expect_get().returning(move |id| Ok(s.lock().unwrap().runs.iter().find(|r| r.id == id).cloned()));
+    let s = w.clone();
+    sync_runs.expect_latest().returning(move |job| {
+        let w = s.lock().unwrap();
+        Ok(w.runs.iter().filter(|r| r.job == job).max_by_key(|r| (r.started_at, r.id)).cloned())
+    });
+    let s = w.clone();
+    sync_runs.expect_running().returning(move || {
+        Ok(s.lock().unwrap().runs.iter().filter(|r| r.status == RunStatus::Running).cloned().collect())
+    });
     let s = w.clone();
     sync_runs.expect_latest_for_tick().returning(move |job, tick| {
         let w = s.lock().unwrap();
         Ok(w.runs.iter().any(|r| r.job == job && r.trigger == RunTrigger::Cron && r.started_at >= tick))
     });
+    let s = w.clone();
+    sync_runs.expect_interrupt_stale().returning(move |stale_before, now| {
+        let mut w = s.lock().unwrap();
+        let mut n = 0;
+        for r in w.runs.iter_mut() {
+            if r.status == RunStatus::Running && r.heartbeat_at.unwrap_or(r.started_at) < stale_before {
+                r.status = RunStatus::Interrupted;
+                r.finished_at = Some(now);
+                n += 1;
+            }
+        }
+        Ok(n)
+    });
+    sync_runs
+}
 
+fn audit(w: &Shared) -> MockAuditRepo {
     let mut audit = MockAuditRepo::new();
     let s = w.clone();
     audit.expect_insert().returning(move |e| {
@@ -373,7 +551,23 @@ pub fn engine_with_cipher(
         w.audit.push(e.clone());
         Ok(w.audit.len() as i64)
     });
+    let s = w.clone();
+    audit.expect_list().returning(move |f| {
+        let w = s.lock().unwrap();
+        Ok(w.audit
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(_, e)| f.action.as_ref().is_none_or(|a| &e.action == a))
+            .filter(|(_, e)| f.store_code.is_none() || e.store_code == f.store_code)
+            .take(f.limit as usize)
+            .map(|(i, e)| AuditEntry { id: i as i64 + 1, entry: e.clone(), created_at: t0() })
+            .collect())
+    });
+    audit
+}
 
+fn connect(w: &Shared) -> MockConnectRepo {
     let mut connect = MockConnectRepo::new();
     let s = w.clone();
     connect.expect_create_invite().returning(move |inv, a| {
@@ -422,7 +616,19 @@ pub fn engine_with_cipher(
             None => Ok(None),
         }
     });
+    let s = w.clone();
+    connect.expect_purge_expired().returning(move |before| {
+        let mut w = s.lock().unwrap();
+        w.purges += 1;
+        let n = w.states.len() + w.invites.len();
+        w.states.retain(|(st, _)| st.expires_at >= before);
+        w.invites.retain(|i| i.expires_at >= before);
+        Ok((n - w.states.len() - w.invites.len()) as u64)
+    });
+    connect
+}
 
+fn locks(w: &Shared) -> MockJobLock {
     let mut locks = MockJobLock::new();
     let s = w.clone();
     locks.expect_try_acquire().returning(move |key| {
@@ -433,29 +639,14 @@ pub fn engine_with_cipher(
         w.held_locks.push(key.to_owned());
         Ok(Some(Box::new(Held(s.clone(), key.to_owned())) as Box<dyn HeldLock>))
     });
+    locks
+}
 
+fn healthy() -> MockDbHealth {
     let mut health = MockDbHealth::new();
     health.expect_ping().returning(|| Ok(()));
     health.expect_pool_stats().returning(PoolStats::default);
-
-    let mut clock = MockClock::new();
-    clock.expect_now().return_const(now);
-
-    let ports = Ports {
-        stores: Arc::new(stores),
-        accounts: Arc::new(accounts),
-        snapshots: Arc::new(snapshots),
-        sync_logs: Arc::new(sync_logs),
-        sync_runs: Arc::new(sync_runs),
-        audit: Arc::new(audit),
-        connect: Arc::new(connect),
-        locks: Arc::new(locks),
-        health: Arc::new(health),
-        tiktok: Arc::new(tiktok),
-        cipher: token_cipher,
-        clock: Arc::new(clock),
-    };
-    Engine::new(ports, config, STATE_SECRET)
+    health
 }
 
 /// A TikTok user with `followers` followers.
