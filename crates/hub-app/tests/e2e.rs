@@ -170,3 +170,78 @@ async fn table_dump(hub: &Hub) -> String {
     let audit = AuditRepo::list(db, &AuditFilter { limit: 10_000, ..Default::default() }).await.unwrap();
     format!("{logs:?}{audit:?}")
 }
+
+/// The rest of the spec's curl examples, each answered in the spec's shape.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_specs_curl_examples() {
+    let hub = Hub::start(sandbox(3), &[]).await;
+    let (status, _) = hub
+        .post("/admin/stores", json!({"store_code": "test_store", "store_name": "Test Store", "pic_name": "Tester"}))
+        .await;
+    assert_eq!(status, 201);
+    let (status, page) = hub.connect("test_store", None).await;
+    assert_eq!(status, 200, "{page}");
+
+    // GET /admin/stores/{store_code}
+    let (status, one) = hub.get("/admin/stores/test_store").await;
+    assert_eq!(status, 200);
+    for field in ["storeCode", "storeName", "picName", "connectionStatus", "latestUserStats", "latestVideoStats"] {
+        assert!(one["data"].get(field).is_some(), "{field} in {one}");
+    }
+    let (status, missing) = hub.get("/admin/stores/nope").await;
+    assert_eq!((status, missing["error"]["code"].as_str()), (404, Some("STORE_NOT_FOUND")));
+
+    // GET /admin/stores/{store_code}/accounts
+    let (_, accounts) = hub.get("/admin/stores/test_store/accounts").await;
+    assert_eq!(accounts["count"], 1);
+    let a = &accounts["data"][0];
+    assert_eq!((a["platform"].as_str(), a["hasValidToken"].as_bool()), (Some("tiktok"), Some(true)));
+    for field in ["id", "storeCode", "accountIdentifier", "lastSyncAt", "createdAt", "updatedAt"] {
+        assert!(a.get(field).is_some(), "{field} in {a}");
+    }
+
+    // The four jobs of POST /admin/sync/run, all stores.
+    for (job, keys) in [
+        ("user", &["user_sync"][..]),
+        ("video", &["video_sync"][..]),
+        ("refresh_tokens", &["refresh_tokens"][..]),
+        ("all", &["refresh_tokens", "user_sync", "video_sync"][..]),
+    ] {
+        let (status, run) = hub.post("/admin/sync/run", json!({"job": job})).await;
+        assert_eq!(status, 200, "{job}: {run}");
+        for k in keys {
+            assert!(run["data"].get(*k).is_some(), "{job}: {k} in {run}");
+        }
+    }
+    // Single store, refresh only.
+    let (status, refresh) =
+        hub.post("/admin/sync/run", json!({"store_code": "test_store", "job": "refresh_tokens"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(refresh["data"]["success"], true, "{refresh}");
+    let (status, unknown) = hub.post("/admin/sync/run", json!({"store_code": "nope", "job": "all"})).await;
+    assert_eq!((status, unknown["error"]["code"].as_str()), (404, Some("STORE_NOT_FOUND")));
+
+    // GET /admin/sync/status
+    let (_, st) = hub.get("/admin/sync/status").await;
+    let jobs: Vec<&str> = st["data"]["jobs"].as_array().unwrap().iter().filter_map(|j| j["name"].as_str()).collect();
+    assert_eq!(jobs, ["refresh_tokens", "sync_user_daily", "sync_video_daily"]);
+    assert_eq!(st["data"]["timezone"], "UTC");
+
+    // GET /admin/sync/logs?store_code=…&limit=…
+    let (_, logs) = hub.get("/admin/sync/logs?store_code=test_store&limit=3").await;
+    assert_eq!(logs["count"], 3);
+    assert!(logs["data"].as_array().unwrap().iter().all(|l| l["storeCode"] == "test_store"));
+    for field in ["id", "jobName", "status", "message", "rawError", "durationMs", "runTime"] {
+        assert!(logs["data"][0].get(field).is_some(), "{field}");
+    }
+
+    // GET /auth/url with a fresh connect link.
+    let (_, link) = hub.post("/admin/stores/test_store/connect-link", json!({})).await;
+    let invite = link["data"]["url"].as_str().unwrap().split("invite=").nth(1).unwrap().to_owned();
+    let r = hub.http.get(hub.url(&format!("/auth/url?store_code=test_store&invite={invite}"))).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["data"]["authUrl"].as_str().unwrap().contains("/v2/auth/authorize/"));
+    let r = hub.http.get(hub.url("/connect/tiktok?store_code=test_store")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 403, "no open connect without a link");
+}
