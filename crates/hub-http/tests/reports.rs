@@ -499,16 +499,16 @@ fn gap(c: &str, missing: &[u32]) -> StoreGaps {
 #[actix_web::test]
 async fn gaps_shape_all_and_pages() {
     let h = H::new();
-    // 450 stores: the engine reads them 200 at a time; every third has no gap.
-    h.reports().gaps = (0..450).map(|i| gap(&format!("s{i:03}"), if i % 3 == 0 { &[] } else { &[2, 5] })).collect();
+    // 2,450 stores: the engine reads them 1,000 at a time; every third has no gap.
+    h.reports().gaps = (0..2450).map(|i| gap(&format!("s{i:04}"), if i % 3 == 0 { &[] } else { &[2, 5] })).collect();
     let app = app!(h.h);
     let (status, _, body) = call_json!(app, admin_get("/admin/reports/gaps?from=2026-01-01&to=2026-01-10"));
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["count"], 300);
+    assert_eq!(body["count"], 1633);
     assert_eq!(
         body["data"][0],
         json!({
-            "storeCode": "s001", "connectionStatus": "NEED_RECONNECT", "connectionReason": "REVOKED",
+            "storeCode": "s0001", "connectionStatus": "NEED_RECONNECT", "connectionReason": "REVOKED",
             "expectedFrom": "2026-01-01", "expectedDays": 10, "missingCount": 2,
             "missingDates": ["2026-01-02", "2026-01-05"]
         })
@@ -516,20 +516,20 @@ async fn gaps_shape_all_and_pages() {
     {
         let r = h.reports();
         let afters: Vec<Option<String>> = r.gap_calls.iter().map(|c| c.2.as_ref().map(|s| s.to_string())).collect();
-        assert_eq!(afters, [None, Some("s199".into()), Some("s399".into())]);
+        assert_eq!(afters, [None, Some("s0999".into()), Some("s1999".into())]);
         assert_eq!(r.gap_calls[0].1, "UTC");
     }
     let (_, _, body) = call_json!(app, admin_get("/admin/reports/gaps?from=2026-01-01&to=2026-01-10&all=true"));
-    assert_eq!(body["count"], 450);
+    assert_eq!(body["count"], 2450);
     assert_eq!(body["data"][0]["missingDates"], json!([]));
     let (_, _, text) = call!(app, admin_get("/admin/reports/gaps?from=2026-01-01&to=2026-01-10&format=csv"));
     let lines: Vec<&str> = text.trim_end().split("\r\n").collect();
-    assert_eq!(lines.len(), 301);
+    assert_eq!(lines.len(), 1634);
     assert_eq!(
         lines[0],
         "storeCode,connectionStatus,connectionReason,expectedFrom,expectedDays,missingCount,missingDates"
     );
-    assert_eq!(lines[1], "s001,NEED_RECONNECT,REVOKED,2026-01-01,10,2,2026-01-02;2026-01-05");
+    assert_eq!(lines[1], "s0001,NEED_RECONNECT,REVOKED,2026-01-01,10,2,2026-01-02;2026-01-05");
 }
 
 #[actix_web::test]
