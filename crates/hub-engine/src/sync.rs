@@ -372,13 +372,12 @@ impl Engine {
         Ok(opened)
     }
 
-    /// Drives opened runs side by side: refresh, user and video use different TikTok budgets
-    /// (token endpoint; user/info; video/list and video/query). No sync waits for the refresh
-    /// job to end: a store's token session refreshes a token that is about to expire before
-    /// using it (and once more on `access_token_invalid`), under the same per-account lock as
-    /// the refresh job, so each due account is still refreshed once — whoever comes second
-    /// finds the pair rotated. Run one after the other, the refresh job was a barrier that
-    /// left both data budgets idle while it paced through the token budget.
+    /// Drives opened runs: user and video side by side, then the refresh job. No sync waits
+    /// for a refresh job: a store's token session refreshes a token that is about to expire
+    /// before using it (and once more on `access_token_invalid`), under the per-account lock
+    /// the refresh job also takes, so each due account is refreshed once. Run first, the
+    /// refresh job was a barrier that left both data budgets idle; run beside them, it spent
+    /// the token budget in another order than the stores are synced.
     async fn drive_all(&self, opened: Vec<OpenRun>) -> SyncSummary {
         let mut summary = SyncSummary { run_ids: opened.iter().map(|o| o.run_id).collect(), ..Default::default() };
         let mut refresh = None;
@@ -391,26 +390,36 @@ impl Engine {
                 _ => video = Some(o),
             }
         }
-        let (r, u, v) = tokio::join!(
-            async {
-                match refresh {
-                    Some(o) => Some(self.drive_refresh(o).await),
-                    None => None,
-                }
-            },
-            async {
-                match user {
-                    Some(o) => Some(self.drive_run(o).await),
-                    None => None,
-                }
-            },
-            async {
-                match video {
-                    Some(o) => Some(self.drive_run(o).await),
-                    None => None,
-                }
-            },
-        );
+        // User and video use different TikTok budgets: side by side. Each store's sync
+        // refreshes its own token first when it expires soon, in the order the stores are
+        // synced; the refresh job then tops up the rest (accounts refreshed meanwhile are
+        // seen as fresh and cost no token call). Running it first, or beside them, would
+        // spend the token budget in another order and keep stores waiting for their token.
+        let data = async {
+            tokio::join!(
+                async {
+                    match user {
+                        Some(o) => Some(self.drive_run(o).await),
+                        None => None,
+                    }
+                },
+                async {
+                    match video {
+                        Some(o) => Some(self.drive_run(o).await),
+                        None => None,
+                    }
+                },
+            )
+        };
+        // The refresh run is open (locked, RUNNING) meanwhile: keep its heartbeat going.
+        let (u, v) = match &refresh {
+            Some(o) => self.with_heartbeat(&o.tracker, data).await,
+            None => data.await,
+        };
+        let r = match refresh {
+            Some(o) => Some(self.drive_refresh(o).await),
+            None => None,
+        };
         summary.refresh_tokens = r;
         summary.user_sync = u;
         summary.video_sync = v;
@@ -648,7 +657,7 @@ impl Engine {
 
     /// Drives `work` while writing the run's heartbeat every `heartbeat_every`, so a run
     /// whose stores are slow (a 429 storm, a huge account) is never taken for a dead one.
-    async fn with_heartbeat(&self, tracker: &Tracker, work: impl std::future::Future<Output = ()>) {
+    async fn with_heartbeat<T>(&self, tracker: &Tracker, work: impl std::future::Future<Output = T>) -> T {
         let beat = async {
             loop {
                 tokio::time::sleep(self.config.heartbeat_every).await;
@@ -661,8 +670,8 @@ impl Engine {
             }
         };
         tokio::select! {
-            () = work => {}
-            () = beat => {}
+            out = work => out,
+            () = beat => unreachable!("the heartbeat loop never ends"),
         }
     }
 
