@@ -372,12 +372,11 @@ impl Engine {
         Ok(opened)
     }
 
-    /// Drives opened runs: user and video side by side, then the refresh job. No sync waits
-    /// for a refresh job: a store's token session refreshes a token that is about to expire
-    /// before using it (and once more on `access_token_invalid`), under the per-account lock
-    /// the refresh job also takes, so each due account is refreshed once. Run first, the
-    /// refresh job was a barrier that left both data budgets idle; run beside them, it spent
-    /// the token budget in another order than the stores are synced.
+    /// Drives opened runs side by side. No sync waits for the refresh job: a store's token
+    /// session refreshes a token that is about to expire before using it (and once more on
+    /// `access_token_invalid`), under the per-account lock the refresh job also takes, so each
+    /// due account is refreshed once. Run first, the refresh job was a barrier that left both
+    /// data budgets idle; run last, it added its own length to the run.
     async fn drive_all(&self, opened: Vec<OpenRun>) -> SyncSummary {
         let mut summary = SyncSummary { run_ids: opened.iter().map(|o| o.run_id).collect(), ..Default::default() };
         let mut refresh = None;
@@ -390,36 +389,31 @@ impl Engine {
                 _ => video = Some(o),
             }
         }
-        // User and video use different TikTok budgets: side by side. Each store's sync
-        // refreshes its own token first when it expires soon, in the order the stores are
-        // synced; the refresh job then tops up the rest (accounts refreshed meanwhile are
-        // seen as fresh and cost no token call). Running it first, or beside them, would
-        // spend the token budget in another order and keep stores waiting for their token.
-        let data = async {
-            tokio::join!(
-                async {
-                    match user {
-                        Some(o) => Some(self.drive_run(o).await),
-                        None => None,
-                    }
-                },
-                async {
-                    match video {
-                        Some(o) => Some(self.drive_run(o).await),
-                        None => None,
-                    }
-                },
-            )
-        };
-        // The refresh run is open (locked, RUNNING) meanwhile: keep its heartbeat going.
-        let (u, v) = match &refresh {
-            Some(o) => self.with_heartbeat(&o.tracker, data).await,
-            None => data.await,
-        };
-        let r = match refresh {
-            Some(o) => Some(self.drive_refresh(o).await),
-            None => None,
-        };
+        // Three budgets (token endpoint; user/info; video/list and video/query): all three
+        // jobs side by side. The refresh job walks the accounts in store-code order, the
+        // order the user and video jobs sync them, so it runs just ahead of them; a store
+        // whose token is still due when its sync reaches it refreshes it itself, under the
+        // same per-account lock (whoever comes second finds the pair rotated).
+        let (r, u, v) = tokio::join!(
+            async {
+                match refresh {
+                    Some(o) => Some(self.drive_refresh(o).await),
+                    None => None,
+                }
+            },
+            async {
+                match user {
+                    Some(o) => Some(self.drive_run(o).await),
+                    None => None,
+                }
+            },
+            async {
+                match video {
+                    Some(o) => Some(self.drive_run(o).await),
+                    None => None,
+                }
+            },
+        );
         summary.refresh_tokens = r;
         summary.user_sync = u;
         summary.video_sync = v;
@@ -509,6 +503,8 @@ impl Engine {
         let work = if job == JobKind::RefreshTokens {
             let window = chrono::Duration::from_std(self.config.refresh_window).unwrap_or(chrono::Duration::hours(6));
             let mut due = p.accounts.list_due_for_refresh(now + window).await?;
+            // The order the user and video jobs walk the stores (see `drive_all`).
+            due.sort_by(|a, b| a.store_code.cmp(&b.store_code));
             if let RunScope::Store(code) = scope {
                 due.retain(|a| &a.store_code == code);
             }
