@@ -99,6 +99,11 @@ fn parse_args(args: &[String]) -> Result<Args> {
 }
 
 pub fn run(args: &[String]) -> Result<()> {
+    match args.first().map(String::as_str) {
+        Some("db") => return crate::bench_db::run(&args[1..]),
+        Some("api") => return crate::bench_api::run(&args[1..]),
+        _ => {}
+    }
     let args = parse_args(args)?;
     let k = args.time_scale;
     let work = util::root().join("target").join("bench");
@@ -208,7 +213,7 @@ pub fn run(args: &[String]) -> Result<()> {
 }
 
 /// The target directory (`CARGO_TARGET_DIR` or the workspace's `target/`).
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(d) if !d.is_empty() => {
             let d = PathBuf::from(d);
@@ -232,7 +237,7 @@ fn with_database(url: &str, name: &str) -> Result<String> {
 }
 
 /// `n` random bytes from the OS, hex-encoded.
-fn random_hex(n: usize) -> Result<String> {
+pub(crate) fn random_hex(n: usize) -> Result<String> {
     let mut buf = vec![0u8; n];
     std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut buf)).context("/dev/urandom")?;
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
@@ -555,7 +560,7 @@ async fn day(n: u32, args: &Args, sb: &str, hub_bin: &Path, env: &HubEnv, work: 
     Ok(exit.success())
 }
 
-fn vm_hwm_kb(pid: u32) -> Option<u64> {
+pub(crate) fn vm_hwm_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()

@@ -54,9 +54,9 @@ fn parse(args: &[String]) -> Result<Args> {
 }
 
 /// A child process stopped (SIGTERM, then SIGKILL) when dropped.
-struct Proc {
+pub(crate) struct Proc {
     name: &'static str,
-    child: Child,
+    pub(crate) child: Child,
 }
 
 impl Drop for Proc {
@@ -77,7 +77,7 @@ impl Drop for Proc {
 
 /// Starts `cmd` and waits for its first stdout line that starts with `prefix`; returns the
 /// rest of that line. Everything the process prints goes to `log`.
-fn start(name: &'static str, cmd: &mut Command, prefix: &str, log: &PathBuf) -> Result<(Proc, String)> {
+pub(crate) fn start(name: &'static str, cmd: &mut Command, prefix: &str, log: &PathBuf) -> Result<(Proc, String)> {
     let log_file = std::fs::File::create(log)?;
     let mut child = cmd
         .stdin(Stdio::null())
@@ -102,7 +102,7 @@ fn start(name: &'static str, cmd: &mut Command, prefix: &str, log: &PathBuf) -> 
     Ok((proc, rest))
 }
 
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 

@@ -6,11 +6,14 @@
 //! cargo xtask test [ARGS…]                   the whole test suite (brings the database up first)
 //! cargo xtask tidy                           fmt, clippy -D warnings, crate-boundary checks
 //! cargo xtask bench sync --stores N --videos M   the daily sync against tiktok-sandbox at TikTok's limits
+//! cargo xtask bench db|api                  database and HTTP read/ingest benchmarks
 //! cargo xtask apicheck [ARGS…]               schemathesis against the real hub (ARGS go to schemathesis)
 //! ```
 
 mod apicheck;
 mod bench;
+mod bench_api;
+mod bench_db;
 mod db;
 mod demo;
 mod seed;
@@ -41,6 +44,13 @@ usage: cargo xtask <command>
                run `tiktok-hub sync --job all` twice (day 1, day 2) against tiktok-sandbox at
                TikTok's limits in a fresh database tiktok_hub_bench; one line per day with
                wall time, the rate-limit floor, 429s, failures and peak RSS (docs/PERFORMANCE.md)
+  bench db [--stores 1000] [--days 365] [--videos 100] [--export-rows 10000000] [--reps 100] [--reuse]
+               database throughput and latency in tiktok_hub_benchdb: ingest (adapter upserts vs
+               COPY), p50/p99 of the store list, history and report queries, and a CSV export
+               streamed through the real hub with its peak RSS (docs/PERFORMANCE.md)
+  bench api [--connections 50] [--seconds 15]
+               wrk against the release `tiktok-hub serve` (tiktok_hub_benchapi, 300 stores x 30
+               days x 50 videos): requests/s, p50, p99 and errors per admin read route and /health
   apicheck [ARGS]
                schemathesis (all checks, 100 examples per operation) against tiktok-hub and
                tiktok-sandbox in a fresh database tiktok_hub_apicheck (ARGS go to schemathesis)

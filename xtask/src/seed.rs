@@ -133,29 +133,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let started = Instant::now();
     block_on(async move {
         hub_postgres::run_migrations(&url).await?;
-        let url: Arc<str> = Arc::from(url.as_str());
-        let next = Arc::new(AtomicU64::new(1));
-        let mut workers = Vec::new();
-        for _ in 0..PARALLEL {
-            let (url, next) = (url.clone(), next.clone());
-            workers.push(tokio::spawn(async move {
-                loop {
-                    let first = next.fetch_add(SLICE, Ordering::Relaxed);
-                    if first > args.stores {
-                        return anyhow::Ok(());
-                    }
-                    let last = (first + SLICE - 1).min(args.stores);
-                    let sql = slice_sql(first, last, args.days, args.videos);
-                    hub_postgres::execute_batch(&url, &sql)
-                        .await
-                        .with_context(|| format!("seeding stores {first}..={last}"))?;
-                    eprintln!("xtask: seeded stores {first}..={last} ({:.0}s)", started.elapsed().as_secs_f64());
-                }
-            }));
-        }
-        for w in workers {
-            w.await??;
-        }
+        seed_url(&url, args.stores, args.days, args.videos).await?;
         let count = |table: &str| format!("SELECT count(*) AS n FROM {table} WHERE store_code LIKE 'seed\\_%'");
         let stores = hub_postgres::query_i64(&url, &count("stores")).await?;
         let users = hub_postgres::query_i64(&url, &count("tiktok_user_daily")).await?;
@@ -166,6 +144,45 @@ pub fn run(args: &[String]) -> Result<()> {
         );
         anyhow::Ok(())
     })
+}
+
+/// Seeds stores `seed_00001…seed_{stores}` with `days` days of user history and `videos`
+/// videos per store per day into the (migrated) database at `url`, [`SLICE`] stores per
+/// statement, [`PARALLEL`] statements at a time.
+pub(crate) async fn seed_url(url: &str, stores: u64, days: u64, videos: u64) -> Result<()> {
+    parse_args(&[
+        "--stores".to_owned(),
+        stores.to_string(),
+        "--days".to_owned(),
+        days.to_string(),
+        "--videos".to_owned(),
+        videos.to_string(),
+    ])?;
+    let started = Instant::now();
+    let url: Arc<str> = Arc::from(url);
+    let next = Arc::new(AtomicU64::new(1));
+    let mut workers = Vec::new();
+    for _ in 0..PARALLEL {
+        let (url, next) = (url.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let first = next.fetch_add(SLICE, Ordering::Relaxed);
+                if first > stores {
+                    return anyhow::Ok(());
+                }
+                let last = (first + SLICE - 1).min(stores);
+                let sql = slice_sql(first, last, days, videos);
+                hub_postgres::execute_batch(&url, &sql)
+                    .await
+                    .with_context(|| format!("seeding stores {first}..={last}"))?;
+                eprintln!("xtask: seeded stores {first}..={last} ({:.0}s)", started.elapsed().as_secs_f64());
+            }
+        }));
+    }
+    for w in workers {
+        w.await??;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
