@@ -4,6 +4,7 @@
 mod accounts;
 mod common;
 mod connect;
+mod health;
 mod lock;
 mod reports;
 mod schema;
