@@ -18,14 +18,18 @@
 //! 6. stops both processes and drops the database, also on failure and on Ctrl-C, and exits
 //!    with schemathesis's status.
 //!
-//! The one per-operation setting (in the generated `schemathesis.toml`, see [`CONFIG`]):
+//! The two per-operation settings (in the generated `schemathesis.toml`, see [`CONFIG`]):
 //!
 //! - `GET /auth/tiktok/callback`: `positive_data_acceptance` also expects 400. The callback
 //!   is only valid with the `state` the hub signed for this browser (HMAC, single use, bound
 //!   to the `hub_oauth_binding` cookie) and a `code` TikTok issued: no schema can describe
 //!   such values, so any generated "schema-valid" query is a forged or replayed state, and
 //!   refusing it with 400 (documented: "invalid state …") is the right answer. Every other
-//!   check still runs on this operation, and every check runs on every other operation.
+//!   check still runs on this operation.
+//! - `POST /admin/stores/import`: `positive_data_acceptance` also expects 400 (and 413): the
+//!   upload is a CSV file, a plain string to a schema, and whether its rows are valid stores
+//!   cannot be stated in one; a generated file is refused with its row-by-row report. Every
+//!   other check runs on it, and every check runs on every other operation.
 //!
 //! All traffic goes to 127.0.0.1 and ends with the run.
 
@@ -60,6 +64,14 @@ const CONFIG: &str = r#"# Written by `cargo xtask apicheck` (xtask/src/apicheck.
 include-path = "/auth/tiktok/callback"
 include-method = "GET"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+
+# A store import's file is "a string" to a schema; whether its rows are valid stores (codes,
+# names, no duplicates) cannot be said in one, so a generated file is refused with 400 and
+# its row-by-row report.
+[[operations]]
+include-path = "/admin/stores/import"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "413", "429", "5xx"]
 "#;
 
 pub fn run(extra: &[String]) -> Result<()> {
@@ -461,9 +473,10 @@ mod tests {
     }
 
     #[test]
-    fn config_scopes_the_one_setting() {
-        assert_eq!(CONFIG.matches("[[operations]]").count(), 1);
+    fn config_scopes_the_two_settings() {
+        assert_eq!(CONFIG.matches("[[operations]]").count(), 2);
         assert!(CONFIG.contains(r#"include-path = "/auth/tiktok/callback""#));
-        assert!(!CONFIG.contains("enabled = false"));
+        assert!(CONFIG.contains(r#"include-path = "/admin/stores/import""#));
+        assert!(!CONFIG.contains("enabled = false"), "no check is switched off");
     }
 }

@@ -182,6 +182,7 @@ pub(crate) fn constrain(spec: &mut Value) {
             }
         }
     }
+    document_csv(spec);
     for name in body_schemas {
         let Some(schema) = spec.pointer_mut(&format!("/components/schemas/{name}")) else { continue };
         schema["additionalProperties"] = Value::Bool(false);
@@ -195,6 +196,42 @@ pub(crate) fn constrain(spec: &mut Value) {
         if let Some(example) = body_example(&name) {
             schema["example"] = example;
         }
+    }
+}
+
+/// CSV in and out: every operation with a `format` parameter also answers `text/csv`
+/// (`?format=csv`), and the store import takes a multipart upload (field `file`) or a bare
+/// CSV body — what paperclip cannot say about handlers that read the raw request.
+fn document_csv(spec: &mut Value) {
+    let csv = serde_json::json!({ "schema": { "type": "string" } });
+    if let Some(Value::Object(paths)) = spec.get_mut("paths") {
+        for item in paths.values_mut() {
+            let Value::Object(item) = item else { continue };
+            for (method, op) in item.iter_mut() {
+                let has_format = op["parameters"]
+                    .as_array()
+                    .is_some_and(|ps| ps.iter().any(|p| p["name"] == "format" && p["in"] == "query"));
+                if method == "get" && has_format && op["responses"]["200"].is_object() {
+                    op["responses"]["200"]["content"]["text/csv"] = csv.clone();
+                }
+            }
+        }
+    }
+    if let Some(op) = spec.pointer_mut("/paths/~1admin~1stores~1import/post") {
+        op["requestBody"] = serde_json::json!({
+            "required": true,
+            "description": "The stores as CSV (`store_code,store_name,pic_name,pic_contact`): a multipart upload with a field named `file`, or the CSV itself as the body.",
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": { "file": { "type": "string", "format": "binary" } },
+                    },
+                },
+                "text/csv": { "schema": { "type": "string" } },
+            },
+        });
     }
 }
 
