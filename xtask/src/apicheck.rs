@@ -33,7 +33,6 @@
 //!
 //! All traffic goes to 127.0.0.1 and ends with the run.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -88,11 +87,11 @@ pub fn run(extra: &[String]) -> Result<()> {
             .args(["build", "-p", "hub-app", "-p", "tiktok-sandbox"])
             .current_dir(util::root()),
     )?;
-    let bin_dir = target_dir().join("debug");
+    let bin_dir = util::target_dir().join("debug");
 
     let server_url = db::up_quiet()?;
-    let admin_url = with_database(&server_url, "postgres")?;
-    let db_url = with_database(&server_url, DB_NAME)?;
+    let admin_url = db::with_database(&server_url, "postgres")?;
+    let db_url = db::with_database(&server_url, DB_NAME)?;
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
     let code = rt.block_on(async {
@@ -136,7 +135,7 @@ async fn run_with_db(bin_dir: &Path, work: &Path, db_url: &str, extra: &[String]
     )?;
     let sb_addr = sandbox.first_line("tiktok-sandbox listening on http://").await?;
 
-    let api_key = random_hex(24)?;
+    let api_key = util::random_hex(24)?;
     let mut hub = Proc::spawn(
         "tiktok-hub",
         Command::new(bin_dir.join("tiktok-hub"))
@@ -148,9 +147,9 @@ async fn run_with_db(bin_dir: &Path, work: &Path, db_url: &str, extra: &[String]
             .env("TIKTOK_REDIRECT_URI", &redirect_uri)
             .env("TIKTOK_AUTH_BASE_URL", format!("http://{sb_addr}"))
             .env("TIKTOK_API_BASE_URL", format!("http://{sb_addr}"))
-            .env("TOKEN_ENC_KEY", random_hex(32)?)
+            .env("TOKEN_ENC_KEY", util::random_hex(32)?)
             .env("ADMIN_API_KEY", &api_key)
-            .env("STATE_SECRET", random_hex(32)?)
+            .env("STATE_SECRET", util::random_hex(32)?)
             .env("HOST", "127.0.0.1")
             .env("PORT", hub_port.to_string())
             .env("CRON_ENABLED", "false")
@@ -419,36 +418,6 @@ fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// `n` random bytes from the OS, hex-encoded.
-fn random_hex(n: usize) -> Result<String> {
-    let mut buf = vec![0u8; n];
-    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut buf)).context("/dev/urandom")?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// The target directory (`CARGO_TARGET_DIR` or the workspace's `target/`).
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) if !d.is_empty() => {
-            let d = PathBuf::from(d);
-            if d.is_absolute() { d } else { util::root().join(d) }
-        }
-        _ => util::root().join("target"),
-    }
-}
-
-/// `postgres://u:p@h:5432/db?x=1` with `db` replaced by `name`.
-fn with_database(url: &str, name: &str) -> Result<String> {
-    let scheme_end = url.find("://").context("database URL without a scheme")? + 3;
-    let (base, query) = match url[scheme_end..].find('?') {
-        Some(q) => url.split_at(scheme_end + q),
-        None => (url, ""),
-    };
-    let authority_start = base[scheme_end..].rfind('@').map_or(scheme_end, |at| scheme_end + at + 1);
-    let host_end = base[authority_start..].find('/').map_or(base.len(), |p| authority_start + p);
-    Ok(format!("{}/{name}{query}", &base[..host_end]))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,7 +436,7 @@ mod tests {
     #[test]
     fn database_swapped_in_url() {
         assert_eq!(
-            with_database("postgres://p@127.0.0.1:5432/ci?sslmode=disable", DB_NAME).unwrap(),
+            db::with_database("postgres://p@127.0.0.1:5432/ci?sslmode=disable", DB_NAME).unwrap(),
             "postgres://p@127.0.0.1:5432/tiktok_hub_apicheck?sslmode=disable"
         );
     }

@@ -17,7 +17,7 @@
 //! faster. `ratio = wall_s / floor_s`. All load goes to 127.0.0.1 and ends with the run.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -118,13 +118,13 @@ pub fn run(args: &[String]) -> Result<()> {
         build.arg("--release");
     }
     util::run(&mut build)?;
-    let bin_dir = target_dir().join(profile);
+    let bin_dir = util::target_dir().join(profile);
     let (hub_bin, sandbox_bin) = (bin_dir.join("tiktok-hub"), bin_dir.join("tiktok-sandbox"));
 
     // 2. Database.
     let server_url = db::up_quiet()?;
-    let admin_url = with_database(&server_url, "postgres")?;
-    let bench_url = with_database(&server_url, BENCH_DB)?;
+    let admin_url = db::with_database(&server_url, "postgres")?;
+    let bench_url = db::with_database(&server_url, BENCH_DB)?;
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
     let setup_started = Instant::now();
@@ -141,7 +141,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let sb = sandbox.addr.clone();
 
     // 4. Stores and their connected accounts.
-    let key = random_hex(32)?;
+    let key = util::random_hex(32)?;
     let mut key_bytes = [0u8; 32];
     for (i, b) in key_bytes.iter_mut().enumerate() {
         *b = u8::from_str_radix(&key[2 * i..2 * i + 2], 16).expect("hex");
@@ -154,8 +154,8 @@ pub fn run(args: &[String]) -> Result<()> {
         database_url: bench_url.clone(),
         api_base: format!("http://{sb}"),
         token_key: key,
-        admin_key: random_hex(24)?,
-        state_secret: random_hex(32)?,
+        admin_key: util::random_hex(24)?,
+        state_secret: util::random_hex(32)?,
         rate_limit: ((HUB_PER_MIN * k).floor() as u64).max(1),
     };
 
@@ -210,37 +210,6 @@ pub fn run(args: &[String]) -> Result<()> {
         bail!("bench failed:\n  {}", failures.join("\n  "));
     }
     Ok(())
-}
-
-/// The target directory (`CARGO_TARGET_DIR` or the workspace's `target/`).
-pub(crate) fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) if !d.is_empty() => {
-            let d = PathBuf::from(d);
-            if d.is_absolute() { d } else { util::root().join(d) }
-        }
-        _ => util::root().join("target"),
-    }
-}
-
-/// `postgres://u:p@h:5432/db?x=1` with `db` replaced by `name`.
-fn with_database(url: &str, name: &str) -> Result<String> {
-    let scheme_end = url.find("://").context("database URL without a scheme")? + 3;
-    let (base, query) = match url[scheme_end..].find('?') {
-        Some(q) => url.split_at(scheme_end + q),
-        None => (url, ""),
-    };
-    // The path starts at the first '/' after the authority (user info may hold a '/').
-    let authority_start = base[scheme_end..].rfind('@').map_or(scheme_end, |at| scheme_end + at + 1);
-    let host_end = base[authority_start..].find('/').map_or(base.len(), |p| authority_start + p);
-    Ok(format!("{}/{name}{query}", &base[..host_end]))
-}
-
-/// `n` random bytes from the OS, hex-encoded.
-pub(crate) fn random_hex(n: usize) -> Result<String> {
-    let mut buf = vec![0u8; n];
-    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut buf)).context("/dev/urandom")?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// The sandbox process; stopped (SIGTERM, then SIGKILL) when dropped.
@@ -602,7 +571,7 @@ mod tests {
             ("postgresql://h", "postgresql://h/x"),
         ];
         for (url, want) in cases {
-            assert_eq!(with_database(url, "x").unwrap(), want);
+            assert_eq!(db::with_database(url, "x").unwrap(), want);
         }
     }
 

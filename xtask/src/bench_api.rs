@@ -22,7 +22,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::demo::{Proc, free_port, start};
-use crate::{bench, bench_db, db, util};
+use crate::{bench_db, db, util};
 
 const DB_NAME: &str = "tiktok_hub_benchapi";
 const STORES: u64 = 300;
@@ -82,7 +82,7 @@ fn parse_args(args: &[String]) -> Result<Args> {
 pub(crate) fn build_hub() -> Result<PathBuf> {
     eprintln!("xtask: building tiktok-hub (release)");
     util::run(Command::new(util::cargo()).args(["build", "--release", "-p", "hub-app"]).current_dir(util::root()))?;
-    Ok(bench::target_dir().join("release").join("tiktok-hub"))
+    Ok(util::target_dir().join("release").join("tiktok-hub"))
 }
 
 /// `tiktok-hub serve` on a free port of 127.0.0.1 for load tests: limits and cron off, fresh
@@ -96,7 +96,7 @@ pub(crate) struct Hub {
 impl Hub {
     pub(crate) fn start(bin: &Path, db_url: &str, log: &Path) -> Result<Self> {
         let port = free_port()?;
-        let key = bench::random_hex(24)?;
+        let key = util::random_hex(24)?;
         let nowhere = "http://127.0.0.1:9";
         let (proc, addr) = start(
             "tiktok-hub",
@@ -109,9 +109,9 @@ impl Hub {
                 .env("TIKTOK_REDIRECT_URI", format!("http://127.0.0.1:{port}/auth/tiktok/callback"))
                 .env("TIKTOK_AUTH_BASE_URL", nowhere)
                 .env("TIKTOK_API_BASE_URL", nowhere)
-                .env("TOKEN_ENC_KEY", bench::random_hex(32)?)
+                .env("TOKEN_ENC_KEY", util::random_hex(32)?)
                 .env("ADMIN_API_KEY", &key)
-                .env("STATE_SECRET", bench::random_hex(32)?)
+                .env("STATE_SECRET", util::random_hex(32)?)
                 .env("HOST", "127.0.0.1")
                 .env("PORT", port.to_string())
                 .env("CRON_ENABLED", "false")

@@ -106,16 +106,12 @@ pub(crate) fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn random_hex(bytes: usize) -> String {
-    hub_engine::state::random_token(bytes * 2).bytes().take(bytes * 2).map(|b| format!("{:x}", b % 16)).collect()
-}
-
 pub fn run(args: &[String]) -> Result<()> {
     let args = parse(args)?;
     let started = Instant::now();
     eprintln!("xtask: building tiktok-hub and tiktok-sandbox");
     util::run(Command::new(util::cargo()).args(["build", "--quiet", "-p", "hub-app", "-p", "tiktok-sandbox"]))?;
-    let bin = util::root().join("target").join("debug");
+    let bin = util::target_dir().join("debug");
     let admin_url = db::up()?;
     let url = db::with_database(&admin_url, DEMO_DB)?;
     crate::seed::block_on(async {
@@ -141,7 +137,7 @@ pub fn run(args: &[String]) -> Result<()> {
         &logs.join("sandbox.log"),
     )?;
     let sandbox_base = format!("http://{sandbox_addr}");
-    let api_key = random_hex(24);
+    let api_key = util::random_hex(24)?;
     let (hub, _) = start(
         "tiktok-hub",
         Command::new(bin.join("tiktok-hub"))
@@ -153,9 +149,9 @@ pub fn run(args: &[String]) -> Result<()> {
             .env("TIKTOK_AUTH_BASE_URL", &sandbox_base)
             .env("TIKTOK_API_BASE_URL", &sandbox_base)
             .env("TIKTOK_RATE_LIMIT_PER_MIN", (570 * TIME_SCALE).to_string())
-            .env("TOKEN_ENC_KEY", random_hex(32))
+            .env("TOKEN_ENC_KEY", util::random_hex(32)?)
             .env("ADMIN_API_KEY", &api_key)
-            .env("STATE_SECRET", random_hex(32))
+            .env("STATE_SECRET", util::random_hex(32)?)
             .env("HOST", "127.0.0.1")
             .env("PORT", hub_port.to_string())
             // Every demo request comes from one address: the per-IP limits would throttle it.
