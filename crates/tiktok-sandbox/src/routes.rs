@@ -390,25 +390,29 @@ pub(crate) fn list_page(
     (ks, next_cursor, upper - page > 0)
 }
 
+/// What `video/list` and `video/query` check first, in TikTok's order: the token and the rate
+/// window, the `fields`, the scopes, then the JSON body.
+async fn video_prelude<T: serde::de::DeserializeOwned>(
+    st: &State,
+    ep: Endpoint,
+    req: &HttpRequest,
+    log_id: &str,
+    body: &[u8],
+) -> Result<(Authed, Vec<usize>, T), HttpResponse> {
+    let (authed, app_scopes) = api_prelude(st, ep, req, log_id).await?;
+    let fields = parse_fields(req, &VIDEO_FIELDS).map_err(|m| api_error(st, ep, log_id, 400, "invalid_params", &m))?;
+    check_scopes(st, ep, log_id, S_VIDEO, app_scopes, authed.scopes)?;
+    let body = json_object(body)
+        .map_err(|e| api_error(st, ep, log_id, 400, "invalid_params", &format!("Invalid request body: {e}")))?;
+    Ok((authed, fields, body))
+}
+
 pub(crate) async fn video_list(st: Data, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let ep = Endpoint::VideoList;
     let log_id = new_log_id();
-    let (authed, app_scopes) = match api_prelude(&st, ep, &req, &log_id).await {
-        Ok(a) => a,
+    let (authed, fields, body) = match video_prelude::<ListBody>(&st, ep, &req, &log_id, &body).await {
+        Ok(v) => v,
         Err(resp) => return resp,
-    };
-    let fields = match parse_fields(&req, &VIDEO_FIELDS) {
-        Ok(f) => f,
-        Err(m) => return api_error(&st, ep, &log_id, 400, "invalid_params", &m),
-    };
-    if let Err(resp) = check_scopes(&st, ep, &log_id, S_VIDEO, app_scopes, authed.scopes) {
-        return resp;
-    }
-    let body: ListBody = match json_object(&body) {
-        Ok(b) => b,
-        Err(e) => {
-            return api_error(&st, ep, &log_id, 400, "invalid_params", &format!("Invalid request body: {e}"));
-        }
     };
     let max_count = body.max_count.unwrap_or(10);
     if !(1..=20).contains(&max_count) {
@@ -439,22 +443,9 @@ struct QueryFilters {
 pub(crate) async fn video_query(st: Data, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let ep = Endpoint::VideoQuery;
     let log_id = new_log_id();
-    let (authed, app_scopes) = match api_prelude(&st, ep, &req, &log_id).await {
-        Ok(a) => a,
+    let (authed, fields, body) = match video_prelude::<QueryBody>(&st, ep, &req, &log_id, &body).await {
+        Ok(v) => v,
         Err(resp) => return resp,
-    };
-    let fields = match parse_fields(&req, &VIDEO_FIELDS) {
-        Ok(f) => f,
-        Err(m) => return api_error(&st, ep, &log_id, 400, "invalid_params", &m),
-    };
-    if let Err(resp) = check_scopes(&st, ep, &log_id, S_VIDEO, app_scopes, authed.scopes) {
-        return resp;
-    }
-    let body: QueryBody = match json_object(&body) {
-        Ok(b) => b,
-        Err(e) => {
-            return api_error(&st, ep, &log_id, 400, "invalid_params", &format!("Invalid request body: {e}"));
-        }
     };
     let ids = body.filters.video_ids;
     if ids.is_empty() || ids.len() > 20 {
