@@ -149,18 +149,9 @@ impl Engine {
         })
     }
 
-    /// Completes the flow from TikTok's callback. `cookie` is the browser-binding cookie.
+    /// Completes the flow from TikTok's callback. `cookie` is the browser-binding cookie;
+    /// `ip` and `request_id` go into the audit rows.
     pub async fn complete_connect(
-        &self,
-        params: &CallbackParams,
-        cookie: Option<&str>,
-        ip: Option<String>,
-    ) -> Result<Connected, ConnectError> {
-        self.complete_connect_as(params, cookie, ip, None).await
-    }
-
-    /// [`Engine::complete_connect`], with the request id written into the audit rows.
-    pub async fn complete_connect_as(
         &self,
         params: &CallbackParams,
         cookie: Option<&str>,

@@ -64,7 +64,7 @@ async fn happy_path_stores_encrypted_tokens_and_audits() {
     assert!(link.url.starts_with("http://localhost:3000/connect/tiktok?store_code=s1&invite="));
     assert_eq!(link.expires_at, t0() + Duration::hours(72));
     let (state, cookie) = start(&engine).await;
-    let done = engine.complete_connect(&callback(&state), Some(&cookie), None).await.unwrap();
+    let done = engine.complete_connect(&callback(&state), Some(&cookie), None, None).await.unwrap();
     assert_eq!((done.open_id.as_str(), done.replaced_open_id.clone()), ("open-1", None));
 
     let w = w.lock().unwrap();
@@ -135,7 +135,7 @@ async fn bad_states_are_refused_before_any_token_call() {
         (callback(&state), Some(&cookie)),           // replay
     ];
     for (params, cookie) in cases {
-        let err = engine.complete_connect(&params, cookie, None).await.unwrap_err();
+        let err = engine.complete_connect(&params, cookie, None, None).await.unwrap_err();
         assert_eq!(err, ConnectError::InvalidState, "{params:?} {cookie:?}");
     }
 }
@@ -149,7 +149,7 @@ async fn expired_state_is_refused() {
     let (state, cookie) = start(&engine).await;
     let later = testing::engine(&w, MockTikTokApi::new(), t0() + Duration::minutes(11), EngineConfig::default());
     assert_eq!(
-        later.complete_connect(&callback(&state), Some(&cookie), None).await.unwrap_err(),
+        later.complete_connect(&callback(&state), Some(&cookie), None, None).await.unwrap_err(),
         ConnectError::InvalidState
     );
 }
@@ -183,7 +183,7 @@ async fn denial_and_partial_scopes_never_connect() {
         let engine = engine(&w, t, t0(), EngineConfig::default());
         let (state, cookie) = start(&engine).await;
         params.state = Some(state);
-        assert_eq!(engine.complete_connect(&params, Some(&cookie), None).await.unwrap_err(), want);
+        assert_eq!(engine.complete_connect(&params, Some(&cookie), None, None).await.unwrap_err(), want);
         let w = w.lock().unwrap();
         assert!(w.accounts.is_empty(), "no account for {want:?}");
         assert!(w.invites[0].used_at.is_none(), "the invite stays usable after {want:?}");
@@ -196,13 +196,19 @@ async fn reconnecting_another_account_is_audited() {
     w.lock().unwrap().connect("s1", Duration::hours(10));
     let engine = engine(&w, tiktok_ok("open-other"), t0(), EngineConfig::default());
     let (state, cookie) = start(&engine).await;
-    let done = engine.complete_connect(&callback(&state), Some(&cookie), Some("1.2.3.4".into())).await.unwrap();
+    let done = engine
+        .complete_connect(&callback(&state), Some(&cookie), Some("1.2.3.4".into()), Some("req-9".into()))
+        .await
+        .unwrap();
     assert_eq!(done.replaced_open_id.as_deref(), Some("open-s1"));
     let w = w.lock().unwrap();
     let replace = w.audit.iter().find(|a| a.action == "account.replace").expect("audited");
     let details = replace.details.as_deref().unwrap();
     assert!(details.contains("open-s1") && details.contains("open-other"), "{details}");
     assert_eq!(replace.ip.as_deref(), Some("1.2.3.4"));
+    assert!(
+        w.audit.iter().filter(|a| a.action.starts_with("account.")).all(|a| a.request_id.as_deref() == Some("req-9"))
+    );
     assert_eq!(w.accounts["s1"].open_id.as_deref(), Some("open-other"));
 }
 
@@ -215,8 +221,9 @@ async fn an_invite_connects_once() {
     // Two flows started from the same link (two tabs); only the first may complete.
     let a = engine.begin_connect(&code("s1"), Some(&token)).await.unwrap();
     let b = engine.begin_connect(&code("s1"), Some(&token)).await.unwrap();
-    engine.complete_connect(&callback(&state_of(&a.authorize_url)), Some(&a.browser_cookie), None).await.unwrap();
-    let err = engine.complete_connect(&callback(&state_of(&b.authorize_url)), Some(&b.browser_cookie), None).await;
+    engine.complete_connect(&callback(&state_of(&a.authorize_url)), Some(&a.browser_cookie), None, None).await.unwrap();
+    let err =
+        engine.complete_connect(&callback(&state_of(&b.authorize_url)), Some(&b.browser_cookie), None, None).await;
     assert_eq!(err.unwrap_err(), ConnectError::InviteInvalid);
     assert_eq!(engine.begin_connect(&code("s1"), Some(&token)).await.unwrap_err(), ConnectError::InviteInvalid);
 }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::dto::{AuthUrlJson, AuthUrlResponse};
 use crate::error::{ApiError, Code};
-use crate::extract::client_ip;
+use crate::extract::{client_ip, request_id};
 use crate::html;
 use crate::routes::{NoSchema, json_with, reply, store_code};
 
@@ -163,7 +163,7 @@ async fn callback(req: HttpRequest, state: web::Data<AppState>, query: web::Quer
         error_description: q.error_description,
     };
     let cookie = req.cookie(BINDING_COOKIE).map(|c| c.value().to_owned());
-    match state.engine.complete_connect(&params, cookie.as_deref(), client_ip(&req)).await {
+    match state.engine.complete_connect(&params, cookie.as_deref(), client_ip(&req), request_id(&req)).await {
         Ok(done) => {
             let mut res = html::success(done.store_code.as_str());
             let mut gone = Cookie::build(BINDING_COOKIE, "").path("/auth").http_only(true).finish();
