@@ -85,6 +85,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let selection = hub_engine::JobSelection::parse(&job)
                 .with_context(|| format!("--job must be all, user, video or refresh_tokens, not {job:?}"))?;
             let hub = wiring::build(&config).await?;
+            // A killed process leaves its runs RUNNING and its refresh leases taken until some
+            // instance's sweep declares it dead: do that first, so this run does not wait on
+            // (or fail over) a dead instance's leases.
+            if let Err(e) = hub.engine.interrupt_stale_runs(config.sync_stale_after).await {
+                tracing::warn!(error = %e, "could not interrupt stale runs");
+            }
             let json = match store {
                 Some(code) => {
                     let code = hub_domain::StoreCode::parse(&code).map_err(|e| anyhow::anyhow!("--store: {e}"))?;

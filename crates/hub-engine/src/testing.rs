@@ -318,6 +318,13 @@ fn accounts(w: &Shared) -> MockAccountRepo {
         Ok(())
     });
     let s = w.clone();
+    accounts.expect_release_refresh_leases_of().returning(move |owner| {
+        let mut w = s.lock().unwrap();
+        let before = w.leases.len();
+        w.leases.retain(|_, (o, _)| o != owner);
+        Ok((before - w.leases.len()) as u64)
+    });
+    let s = w.clone();
     accounts.expect_mark_synced().returning(move |id, at| {
         let mut w = s.lock().unwrap();
         if let Some(a) = w.accounts.values_mut().find(|a| a.id == id) {

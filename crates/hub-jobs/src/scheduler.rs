@@ -491,34 +491,19 @@ impl Inner {
 
     async fn sweep(self: &Arc<Self>) {
         let runs = &self.engine.ports().sync_runs;
-        let now = self.now();
-        let stale_before = now - chrono::Duration::from_std(self.config.stale_after).unwrap_or(chrono::Duration::MAX);
-        // The runs this sweep may interrupt, to recover them even when a later run row (say a
+        // The runs found stale are kept, to recover them even when a later run row (say a
         // losing instance's "not started" one) hides them from `latest`.
-        let stale: Vec<SyncRun> = match runs.running().await {
-            Ok(running) => {
-                running.into_iter().filter(|r| r.heartbeat_at.unwrap_or(r.started_at) < stale_before).collect()
-            }
+        let mut interrupted: Vec<SyncRun> = match self.engine.interrupt_stale_runs(self.config.stale_after).await {
+            Ok(stale) => stale.runs,
             Err(e) => {
-                tracing::warn!(error = %e, "could not list running runs");
+                tracing::warn!(error = %e, "stale-run sweep failed");
                 Vec::new()
             }
         };
-        match runs.interrupt_stale(stale_before, now).await {
-            Ok(0) => {}
-            Ok(n) => tracing::warn!(runs = n, "runs with a stale heartbeat marked INTERRUPTED"),
-            Err(e) => tracing::warn!(error = %e, "stale-run sweep failed"),
-        }
         if !self.config.enabled {
             return;
         }
         let today = self.today();
-        let mut interrupted: Vec<SyncRun> = Vec::new();
-        for run in stale {
-            if let Ok(Some(now_run)) = runs.get(run.id).await {
-                interrupted.push(now_run);
-            }
-        }
         for kind in [JobKind::SyncUserDaily, JobKind::SyncVideoDaily] {
             match runs.latest(kind).await {
                 Ok(Some(run)) => interrupted.push(run),

@@ -111,6 +111,9 @@ pub trait AccountRepo: Send + Sync {
     ) -> RepoResult<bool>;
     /// Gives the lease back if `owner` holds it.
     async fn release_refresh_lease(&self, id: AccountId, owner: &str) -> RepoResult<()>;
+    /// Gives back every lease `owner` holds (an instance known to be dead: its run's heartbeat
+    /// went stale). Returns how many were released.
+    async fn release_refresh_leases_of(&self, owner: &str) -> RepoResult<u64>;
     /// Up to `limit` accounts holding tokens with id greater than `after`, by id (re-encryption).
     async fn list_with_tokens_after(&self, after: AccountId, limit: i64) -> RepoResult<Vec<Account>>;
     /// Replaces both ciphertexts only while they still equal `expected`. `Ok(false)` otherwise.

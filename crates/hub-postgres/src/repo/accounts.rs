@@ -216,6 +216,16 @@ impl AccountRepo for Db {
         Ok(())
     }
 
+    async fn release_refresh_leases_of(&self, owner: &str) -> RepoResult<u64> {
+        let mut conn = self.repo_conn().await?;
+        let n = diesel::update(sa::table.filter(sa::refresh_lease_owner.eq(owner)))
+            .set((sa::refresh_lease_owner.eq(None::<&str>), sa::refresh_lease_until.eq(None::<DateTime<Utc>>)))
+            .execute(&mut conn)
+            .await
+            .repo()?;
+        Ok(n as u64)
+    }
+
     async fn list_with_tokens_after(&self, after: AccountId, limit: i64) -> RepoResult<Vec<Account>> {
         let mut conn = self.repo_conn().await?;
         let rows = sa::table

@@ -203,6 +203,27 @@ async fn refresh_lease_is_exclusive_until_it_expires_or_is_released() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_dead_owners_leases_are_released_and_no_one_elses() {
+    let t = TestDb::new().await;
+    let db = t.db();
+    let mut ids = Vec::new();
+    for (code, open_id) in [("s1", "one"), ("s2", "two"), ("s3", "three")] {
+        store(db, code).await;
+        ids.push(connect(db, code, open_id).await.id);
+    }
+    let (now, until) = (t0(), t0() + Duration::minutes(1));
+    for (id, owner) in [(ids[0], "dead"), (ids[1], "dead"), (ids[2], "alive")] {
+        assert!(db.try_lease_refresh(id, owner, now, until).await.unwrap());
+    }
+    assert_eq!(db.release_refresh_leases_of("dead").await.unwrap(), 2);
+    assert_eq!(db.release_refresh_leases_of("dead").await.unwrap(), 0);
+    // The dead owner's accounts are free at once, well before their lease would expire.
+    assert!(db.try_lease_refresh(ids[0], "next", now, until).await.unwrap());
+    assert!(db.try_lease_refresh(ids[1], "next", now, until).await.unwrap());
+    assert!(!db.try_lease_refresh(ids[2], "next", now, until).await.unwrap(), "a live owner keeps its lease");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn concurrent_lease_takers_have_one_winner() {
     let t = TestDb::new().await;
     let db = Arc::new(t.db().clone());
