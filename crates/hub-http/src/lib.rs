@@ -30,7 +30,7 @@ use paperclip::actix::OpenApiExt;
 use paperclip::v2::models::{DefaultApiRaw, Info};
 
 pub use error::{ApiError, Code};
-pub use limits::{AuthFailures, IpLimiter};
+pub use limits::{AuthFailures, IpLimiter, LimitClock};
 pub use metrics::{MetricFamily, MetricType, Metrics, MetricsSource, Sample, SampleValue, serve_metrics};
 pub use openapi::STORE_CODE_EXAMPLE;
 
@@ -130,20 +130,51 @@ pub struct AppState {
     pub(crate) admin_limiter: Option<IpLimiter>,
     pub(crate) oauth_limiter: Option<IpLimiter>,
     pub(crate) auth_failures: AuthFailures,
+    /// The time of the limits and the auth-failure block.
+    pub(crate) clock: LimitClock,
+}
+
+/// How many client addresses each limit tracks right now: what its memory holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrackedClients {
+    pub admin: usize,
+    pub oauth: usize,
+    pub auth_failures: usize,
 }
 
 impl AppState {
     pub fn new(engine: Arc<Engine>, scheduler: Arc<dyn SchedulerView>, config: HttpConfig) -> Self {
+        Self::with_clock(engine, scheduler, config, LimitClock::system())
+    }
+
+    /// [`AppState::new`] with the limits on `clock` (tests pass [`LimitClock::manual`]).
+    pub fn with_clock(
+        engine: Arc<Engine>,
+        scheduler: Arc<dyn SchedulerView>,
+        config: HttpConfig,
+        clock: LimitClock,
+    ) -> Self {
+        let limiter = |per_minute| IpLimiter::with_clock(per_minute, clock.clone());
         Self {
             keys: auth::ApiKeys::new(&config.api_keys),
-            admin_limiter: IpLimiter::per_minute(config.rate_limit_admin_per_min),
-            oauth_limiter: IpLimiter::per_minute(config.rate_limit_oauth_per_min),
+            admin_limiter: limiter(config.rate_limit_admin_per_min),
+            oauth_limiter: limiter(config.rate_limit_oauth_per_min),
             auth_failures: AuthFailures::new(config.auth_failure_max, config.auth_failure_block),
+            clock,
             engine,
             scheduler,
             config,
             started: Instant::now(),
             metrics: Arc::new(metrics::Metrics::new(None)),
+        }
+    }
+
+    /// The client addresses the limits hold now.
+    pub fn tracked_clients(&self) -> TrackedClients {
+        TrackedClients {
+            admin: self.admin_limiter.as_ref().map_or(0, IpLimiter::len),
+            oauth: self.oauth_limiter.as_ref().map_or(0, IpLimiter::len),
+            auth_failures: self.auth_failures.len(),
         }
     }
 

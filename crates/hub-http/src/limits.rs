@@ -4,7 +4,11 @@
 //!
 //! Memory stays bounded: IPv6 clients are keyed by their /64, idle rate-limit states are
 //! dropped (`retain_recent`) at most once a minute from the request path, and the failure
-//! table forgets expired entries and never holds more than [`MAX_TRACKED`] addresses.
+//! table forgets expired entries at most once a minute from the request path and never holds
+//! more than [`MAX_TRACKED`] addresses.
+//!
+//! Every limit reads one [`LimitClock`]: the monotonic clock in production, a manual one in
+//! tests (a 15-minute block is checked at 14:59 and 15:01 without waiting).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
@@ -13,7 +17,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::{Clock, FakeRelativeClock, Reference};
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
@@ -95,29 +99,79 @@ pub(crate) fn client_ip<'a>(
     Some(client)
 }
 
+/// The time source of the limits: the monotonic clock, or a manual clock that stands still
+/// until [`LimitClock::advance`] moves it (tests). Clones share one time.
+#[derive(Debug, Clone)]
+pub struct LimitClock {
+    origin: Instant,
+    manual: Option<FakeRelativeClock>,
+}
+
+impl Default for LimitClock {
+    fn default() -> Self {
+        Self::system()
+    }
+}
+
+impl LimitClock {
+    /// The monotonic clock.
+    pub fn system() -> Self {
+        Self { origin: Instant::now(), manual: None }
+    }
+
+    /// A clock that starts now and moves only when advanced.
+    pub fn manual() -> Self {
+        Self { origin: Instant::now(), manual: Some(FakeRelativeClock::default()) }
+    }
+
+    /// Moves a manual clock forward.
+    ///
+    /// # Panics
+    /// On the system clock, which nothing can move.
+    pub fn advance(&self, by: Duration) {
+        self.manual.as_ref().expect("only a manual LimitClock can be advanced").advance(by);
+    }
+
+    /// The current time.
+    pub fn now(&self) -> Instant {
+        match &self.manual {
+            None => Instant::now(),
+            Some(m) => self.origin + Duration::from(m.now()),
+        }
+    }
+}
+
+impl Clock for LimitClock {
+    type Instant = Instant;
+
+    fn now(&self) -> Instant {
+        LimitClock::now(self)
+    }
+}
+
 /// A per-client request-rate limit: `per_minute` requests as a burst, replenished evenly.
-pub struct IpLimiter<C: Clock + Clone = DefaultClock> {
+pub struct IpLimiter<C: Clock + Clone = LimitClock> {
     limiter: RateLimiter<IpAddr, DashMapStateStore<IpAddr>, C, NoOpMiddleware<C::Instant>>,
     clock: C,
-    started: Instant,
+    started: C::Instant,
     last_purge_secs: AtomicU64,
 }
 
 impl IpLimiter {
     /// `None` when `per_minute` is 0 (no limit).
     pub fn per_minute(per_minute: u32) -> Option<Self> {
-        Self::with_clock(per_minute, DefaultClock::default())
+        Self::with_clock(per_minute, LimitClock::system())
     }
 }
 
 impl<C: Clock + Clone> IpLimiter<C> {
-    /// A limiter on `clock` (tests use governor's fake clock).
+    /// A limiter on `clock` (tests use a manual clock).
     pub fn with_clock(per_minute: u32, clock: C) -> Option<Self> {
         let quota = Quota::per_minute(NonZeroU32::new(per_minute)?);
         Some(Self {
             limiter: RateLimiter::dashmap_with_clock(quota, clock.clone()),
+            started: clock.now(),
             clock,
-            started: Instant::now(),
             last_purge_secs: AtomicU64::new(0),
         })
     }
@@ -147,9 +201,10 @@ impl<C: Clock + Clone> IpLimiter<C> {
         self.limiter.is_empty()
     }
 
-    /// Purges at most once per [`PURGE_EVERY`]; only one caller does the work.
+    /// Purges at most once per [`PURGE_EVERY`] of the limiter's clock; only one caller does
+    /// the work.
     fn maybe_purge(&self) {
-        let now = self.started.elapsed().as_secs();
+        let now = Duration::from(self.clock.now().duration_since(self.started)).as_secs();
         let last = self.last_purge_secs.load(Ordering::Relaxed);
         if now.saturating_sub(last) >= PURGE_EVERY.as_secs()
             && self.last_purge_secs.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
@@ -172,22 +227,39 @@ pub struct AuthFailures {
     max: u32,
     window: Duration,
     table: Mutex<HashMap<IpAddr, Failures>>,
+    /// When the table was last purged of expired entries.
+    last_purge: Mutex<Option<Instant>>,
 }
 
 impl AuthFailures {
     /// `max = 0` turns the block off.
     pub fn new(max: u32, window: Duration) -> Self {
-        Self { max, window, table: Mutex::new(HashMap::new()) }
+        Self { max, window, table: Mutex::new(HashMap::new()), last_purge: Mutex::new(None) }
     }
 
     fn table(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Failures>> {
         self.table.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// How long `ip` stays blocked, when it is.
+    /// How long `ip` stays blocked, when it is. Called on every admin request, it also drops
+    /// expired entries, at most once per [`PURGE_EVERY`].
     pub fn blocked(&self, ip: IpAddr, now: Instant) -> Option<Duration> {
+        self.maybe_purge(now);
         let until = self.table().get(&limit_key(ip))?.blocked_until?;
         (until > now).then(|| until - now)
+    }
+
+    fn maybe_purge(&self, now: Instant) {
+        let mut last = self.last_purge.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match *last {
+            None => *last = Some(now),
+            Some(at) if now.duration_since(at) >= PURGE_EVERY => {
+                *last = Some(now);
+                drop(last);
+                self.purge(now);
+            }
+            Some(_) => {}
+        }
     }
 
     /// Counts a failure; returns the block's length when this failure starts one.

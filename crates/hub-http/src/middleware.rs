@@ -236,7 +236,7 @@ fn check(state: &AppState, req: &ServiceRequest) -> Result<(), ApiError> {
     let key_ip = ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     match classify(req.match_info().as_str()) {
         RouteClass::Admin => {
-            let now = Instant::now();
+            let now = state.clock.now();
             if let Some(left) = state.auth_failures.blocked(key_ip, now) {
                 return Err(ApiError::rate_limited(
                     "Too many failed API key attempts from this address; try again later",

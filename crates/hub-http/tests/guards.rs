@@ -2,6 +2,8 @@
 
 mod support;
 
+use std::time::Duration;
+
 use actix_web::test::TestRequest;
 use hub_http::HttpConfig;
 use support::*;
@@ -21,11 +23,34 @@ async fn the_api_key_is_required_compared_and_never_read_from_the_query() {
         ("query string", get(&format!("/admin/stores?api_key={KEY_1}&X-API-KEY={KEY_1}")), "Missing API key"),
         ("encoded admin path", get("/%61dmin/stores"), "Missing API key"),
         ("unknown admin path", get("/admin/nothing-here"), "Missing API key"),
+        // Malformed keys.
+        ("empty", get("/admin/stores").insert_header(("X-API-KEY", "")), "Invalid API key"),
+        ("padded", get("/admin/stores").insert_header(("X-API-KEY", format!(" {KEY_1} "))), "Invalid API key"),
+        ("upper case", get("/admin/stores").insert_header(("X-API-KEY", KEY_1.to_uppercase())), "Invalid API key"),
+        ("key twice", get("/admin/stores").insert_header(("X-API-KEY", format!("{KEY_1}{KEY_1}"))), "Invalid API key"),
+        ("two keys", get("/admin/stores").insert_header(("X-API-KEY", format!("{KEY_1},{KEY_2}"))), "Invalid API key"),
+        (
+            "not UTF-8",
+            get("/admin/stores").insert_header((
+                "X-API-KEY",
+                actix_web::http::header::HeaderValue::from_bytes(b"\xff\xfe\x80k").unwrap(),
+            )),
+            "Invalid API key",
+        ),
+        ("8 KiB", get("/admin/stores").insert_header(("X-API-KEY", "k".repeat(8192))), "Invalid API key"),
+        // Only X-API-KEY carries the key.
+        ("bearer", get("/admin/stores").insert_header(("Authorization", format!("Bearer {KEY_1}"))), "Missing API key"),
+        ("cookie", get("/admin/stores").insert_header(("Cookie", format!("X-API-KEY={KEY_1}"))), "Missing API key"),
     ];
-    for (name, req, want) in cases {
+    for (i, (name, req, want)) in cases.into_iter().enumerate() {
+        // Each from its own address: five failures from one would block it.
+        let req = req.peer_addr(format!("198.51.100.{}:4000", 100 + i).parse().unwrap());
         let (status, _, body) = call_json!(app, req);
         assert_eq!(status, 401, "{name}: {body}");
         assert!(assert_error(&body, "UNAUTHORIZED").starts_with(want), "{name}");
+        // Exactly the documented envelope.
+        assert_eq!(body.as_object().unwrap().len(), 2, "{name}: {body}");
+        assert_eq!(body["error"].as_object().unwrap().len(), 3, "{name}: {body}");
         assert!(!body.to_string().contains(KEY_1), "{name}: the key is never echoed");
     }
     for key in [KEY_1, KEY_2] {
@@ -89,6 +114,156 @@ async fn admin_and_oauth_routes_have_their_own_limits() {
     // Another client is not limited.
     let (status, _, _) = call!(app, from("192.0.2.11", "/admin/stores").insert_header(("X-API-KEY", KEY_1)));
     assert_eq!(status, 200);
+}
+
+/// The seconds of a 429's `Retry-After`.
+fn retry_after(headers: &actix_web::http::header::HeaderMap) -> u64 {
+    headers.get("retry-after").expect("a 429 says when to retry").to_str().unwrap().parse().unwrap()
+}
+
+#[actix_web::test]
+async fn a_burst_gets_exactly_the_quota_through_and_every_429_says_when_to_retry() {
+    // (route class, limit per minute, burst from one address)
+    let cases = [("admin", 100u32, 130usize), ("oauth", 10, 13)];
+    for (class, limit, burst) in cases {
+        let config = HttpConfig {
+            rate_limit_admin_per_min: if class == "admin" { limit } else { 10_000 },
+            rate_limit_oauth_per_min: if class == "oauth" { limit } else { 10_000 },
+            ..http_config()
+        };
+        let h = Harness::with(config, Default::default());
+        let app = app!(h);
+        let mut passed = 0;
+        let mut limited = 0;
+        for i in 0..burst {
+            let req = match class {
+                "admin" => from("192.0.2.10", "/admin/stores").insert_header(("X-API-KEY", KEY_1)),
+                _ => from("192.0.2.10", "/auth/url?store_code=s1"),
+            };
+            let (status, headers, body) = call!(app, req);
+            if status == 429 {
+                limited += 1;
+                assert!(i >= limit as usize, "{class}: request {i} limited inside the quota");
+                assert!(retry_after(&headers) >= 1, "{class}: request {i}");
+                let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(assert_error(&body, "RATE_LIMIT_EXCEEDED"), "Too many requests");
+            } else {
+                passed += 1;
+                assert!(headers.get("retry-after").is_none(), "{class}: request {i} answered {status}");
+            }
+        }
+        assert_eq!((passed, limited), (limit as usize, burst - limit as usize), "{class}");
+    }
+}
+
+#[actix_web::test]
+async fn retry_after_is_honoured_refused_a_second_before_it_and_allowed_at_it() {
+    // Quota n/minute: one request back every 60/n seconds, announced rounded up.
+    for (limit, announced) in [(3u32, 20u64), (10, 6), (100, 1)] {
+        let h = Harness::with(HttpConfig { rate_limit_admin_per_min: limit, ..http_config() }, Default::default());
+        let app = app!(h);
+        let req = || from("192.0.2.20", "/admin/stores").insert_header(("X-API-KEY", KEY_1));
+        for _ in 0..limit {
+            assert_eq!(call!(app, req()).0, 200);
+        }
+        let (status, headers, _) = call!(app, req());
+        assert_eq!(status, 429);
+        assert_eq!(retry_after(&headers), announced, "limit {limit}");
+        h.clock.advance(Duration::from_secs(announced - 1));
+        let (status, _, _) = call!(app, req());
+        assert_eq!(status, 429, "limit {limit}: a second before Retry-After");
+        h.clock.advance(Duration::from_secs(1));
+        assert_eq!(call!(app, req()).0, 200, "limit {limit}: at Retry-After");
+        assert_eq!(call!(app, req()).0, 429, "limit {limit}: one request came back, not more");
+    }
+}
+
+#[actix_web::test]
+async fn five_wrong_keys_block_the_address_for_fifteen_minutes() {
+    // The documented defaults: AUTH_FAILURE_MAX=5, AUTH_FAILURE_BLOCK_MINUTES=15.
+    let h = Harness::with(
+        HttpConfig { auth_failure_max: 5, auth_failure_block: Duration::from_secs(15 * 60), ..http_config() },
+        Default::default(),
+    );
+    let app = app!(h);
+    let attacker = "203.0.113.9";
+    let wrong = || from(attacker, "/admin/stores").insert_header(("X-API-KEY", "guess-guess-guess-guess-guess-00"));
+    let good = || from(attacker, "/admin/stores").insert_header(("X-API-KEY", KEY_1));
+    for i in 0..5 {
+        let (status, _, _) = call!(app, wrong());
+        assert_eq!(status, 401, "attempt {i}");
+    }
+    let (status, headers, body) = call_json!(app, good());
+    assert_eq!(status, 429, "blocked, even with a good key: {body}");
+    assert_error(&body, "RATE_LIMIT_EXCEEDED");
+    assert_eq!(retry_after(&headers), 900);
+    assert_eq!(call!(app, from("203.0.113.10", "/admin/stores").insert_header(("X-API-KEY", KEY_1))).0, 200);
+
+    h.clock.advance(Duration::from_secs(14 * 60 + 59));
+    let (status, headers, _) = call!(app, good());
+    assert_eq!(status, 429, "still blocked at 14:59");
+    assert_eq!(retry_after(&headers), 1);
+    assert_eq!(call!(app, wrong()).0, 429, "a guess while blocked is refused before the key is read");
+
+    h.clock.advance(Duration::from_secs(2));
+    assert_eq!(call!(app, good()).0, 200, "free at 15:01");
+    // The count starts again from zero.
+    for i in 0..4 {
+        assert_eq!(call!(app, wrong()).0, 401, "attempt {i} after the block");
+    }
+    assert_eq!(call!(app, wrong()).0, 401);
+    assert_eq!(call!(app, good()).0, 429, "five more failures, blocked again");
+}
+
+#[actix_web::test]
+async fn a_spoofed_forwarded_for_does_not_dodge_the_failure_block() {
+    let config =
+        HttpConfig { auth_failure_max: 5, trusted_proxies: vec![("10.0.0.0".parse().unwrap(), 8)], ..http_config() };
+    let h = Harness::with(config, Default::default());
+    let app = app!(h);
+    let attempt = |peer: &str, xff: &str, key: &str| {
+        from(peer, "/admin/stores")
+            .insert_header(("X-API-KEY", key.to_owned()))
+            .insert_header(("X-Forwarded-For", xff.to_owned()))
+    };
+    // An untrusted peer claiming a new address on every guess is still one address.
+    for i in 0..5 {
+        let (status, _, _) = call!(app, attempt("203.0.113.77", &format!("198.51.100.{i}"), "guess"));
+        assert_eq!(status, 401, "guess {i}");
+    }
+    assert_eq!(call!(app, attempt("203.0.113.77", "198.51.100.200", KEY_1)).0, 429);
+    // Behind the trusted proxy, the forwarded client is blocked, not the proxy's other clients.
+    for i in 0..5 {
+        assert_eq!(call!(app, attempt("10.0.0.1", "198.51.100.50", "guess")).0, 401, "guess {i}");
+    }
+    assert_eq!(call!(app, attempt("10.0.0.1", "198.51.100.50", KEY_1)).0, 429);
+    assert_eq!(call!(app, attempt("10.0.0.1", "198.51.100.51", KEY_1)).0, 200);
+}
+
+#[actix_web::test]
+async fn limiter_memory_stays_bounded_under_100000_addresses() {
+    let config = HttpConfig { rate_limit_admin_per_min: 100, auth_failure_max: 5, ..http_config() };
+    let h = Harness::with(config, Default::default());
+    let app = app!(h);
+    const CLIENTS: u32 = 100_000;
+    for i in 0..CLIENTS {
+        let peer = std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string();
+        let (status, _, _) = call!(app, from(&peer, "/admin/stores").insert_header(("X-API-KEY", "guess")));
+        assert_eq!(status, 401);
+    }
+    let held = h.state.tracked_clients();
+    assert_eq!((held.admin, held.auth_failures), (CLIENTS as usize, CLIENTS as usize));
+    // After the rate window the next request drops the idle rate states; after the block
+    // window, the stale failure counts.
+    h.clock.advance(Duration::from_secs(61));
+    assert_eq!(call!(app, admin_get("/admin/stores")).0, 200);
+    let held = h.state.tracked_clients();
+    assert!(held.admin <= 1, "{held:?}");
+    assert_eq!(held.auth_failures, CLIENTS as usize, "failure counts live for the 15-minute window");
+    h.clock.advance(Duration::from_secs(15 * 60));
+    assert_eq!(call!(app, admin_get("/admin/stores")).0, 200);
+    let held = h.state.tracked_clients();
+    assert!(held.admin <= 1 && held.auth_failures == 0, "{held:?}");
 }
 
 #[actix_web::test]

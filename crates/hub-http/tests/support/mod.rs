@@ -12,7 +12,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use hub_domain::*;
 use hub_engine::testing::{fixed_clock, ports};
 use hub_engine::{Engine, EngineConfig};
-use hub_http::{AppState, HttpConfig, ScheduledJob, SchedulerView};
+use hub_http::{AppState, HttpConfig, LimitClock, ScheduledJob, SchedulerView};
 use hub_ports::*;
 
 pub use hub_engine::testing::{STATE_SECRET, Shared, World, cipher, code, t0};
@@ -182,11 +182,13 @@ pub fn http_config() -> HttpConfig {
     }
 }
 
-/// A test harness: the world, the database switch, TikTok's code exchanges and the app.
+/// A test harness: the world, the database switch, TikTok's code exchanges, the limits'
+/// clock (manual: it moves only when a test advances it) and the app.
 pub struct Harness {
     pub world: Shared,
     pub db_up: Arc<AtomicBool>,
     pub token_calls: Arc<AtomicUsize>,
+    pub clock: LimitClock,
     pub state: web::Data<AppState>,
 }
 
@@ -200,8 +202,9 @@ impl Harness {
         let db_up = Arc::new(AtomicBool::new(true));
         let token_calls = Arc::new(AtomicUsize::new(0));
         let engine = Arc::new(engine(&world, db_up.clone(), token_calls.clone(), engine_config));
-        let state = web::Data::new(AppState::new(engine, Arc::new(FixedScheduler), config));
-        Self { world, db_up, token_calls, state }
+        let clock = LimitClock::manual();
+        let state = web::Data::new(AppState::with_clock(engine, Arc::new(FixedScheduler), config, clock.clone()));
+        Self { world, db_up, token_calls, clock, state }
     }
 
     pub fn world(&self) -> std::sync::MutexGuard<'_, World> {
