@@ -150,6 +150,48 @@ mod tests {
         assert!(c.self_test());
     }
 
+    /// A 96-bit nonce from the system's random source per encryption: over 1,000 encryptions
+    /// of one value the nonces are distinct and each of their 96 bits takes both values.
+    #[test]
+    fn every_encryption_draws_a_fresh_96_bit_nonce() {
+        let c = cipher(&[("k1", 7)]);
+        let nonces: Vec<u128> = (0..1000)
+            .map(|_| {
+                let ct = c.encrypt("act.same-token", "s1/access");
+                let raw = URL_SAFE_NO_PAD.decode(ct.split_once(':').unwrap().1).unwrap();
+                assert_eq!(raw.len(), NONCE_LEN + "act.same-token".len() + AES_256_GCM.tag_len());
+                let mut n = [0u8; 16];
+                n[4..].copy_from_slice(&raw[..NONCE_LEN]);
+                u128::from_be_bytes(n)
+            })
+            .collect();
+        let distinct: std::collections::HashSet<_> = nonces.iter().collect();
+        assert_eq!(distinct.len(), nonces.len());
+        let mask = (1u128 << 96) - 1;
+        let (ones, zeros) = nonces.iter().fold((0u128, 0u128), |(o, z), n| (o | n, z | (!n & mask)));
+        assert_eq!((ones, zeros), (mask, mask), "every nonce bit varies");
+    }
+
+    /// Exhaustively: each bit of a stored ciphertext (key id, nonce, body and tag, as stored
+    /// text) flipped, with a second key configured: never decrypts.
+    #[test]
+    fn every_single_bit_flip_of_a_stored_ciphertext_is_rejected() {
+        let c = cipher(&[("k1", 9), ("k3", 4)]);
+        let stored = c.encrypt("act.0123456789abcdefghijklmnopqrstuvwxyz", "s/access");
+        let mut tried = 0;
+        for i in 0..stored.len() {
+            for bit in 0..8 {
+                let mut bytes = stored.clone().into_bytes();
+                bytes[i] ^= 1 << bit;
+                let Ok(flipped) = String::from_utf8(bytes) else { continue };
+                assert!(c.decrypt(&flipped, "s/access").is_err(), "byte {i} bit {bit}: {flipped}");
+                tried += 1;
+            }
+        }
+        assert!(tried >= stored.len() * 7, "{tried}");
+        assert!(c.decrypt(&stored, "s/access").is_ok());
+    }
+
     #[test]
     fn binding_is_enforced() {
         let c = cipher(&[("k1", 7)]);

@@ -173,6 +173,27 @@ mod tests {
         assert_eq!(other.verify(&issued.state, t0()), Err(StateError::BadSignature));
     }
 
+    /// Each state carries a 128-bit nonce from the system's random source: over 1,000 states
+    /// the nonces are distinct and every one of their 128 bits takes both values (a counter,
+    /// a clock or a shorter random would leave bits fixed).
+    #[test]
+    fn states_carry_128_random_bits() {
+        let code = StoreCode::parse("s").unwrap();
+        let c = codec();
+        let nonces: Vec<u128> = (0..1000)
+            .map(|_| {
+                let state = c.issue(&code, t0()).state;
+                let payload = URL_SAFE_NO_PAD.decode(state.split_once('.').unwrap().0).unwrap();
+                assert_eq!(payload.len(), HEADER_LEN + 1);
+                u128::from_be_bytes(payload[1..1 + NONCE_LEN].try_into().unwrap())
+            })
+            .collect();
+        let distinct: std::collections::HashSet<_> = nonces.iter().collect();
+        assert_eq!(distinct.len(), nonces.len());
+        let (ones, zeros) = nonces.iter().fold((0u128, 0u128), |(o, z), n| (o | n, z | !n));
+        assert_eq!((ones, zeros), (u128::MAX, u128::MAX), "every nonce bit varies");
+    }
+
     #[test]
     fn pkce_matches_rfc7636_example() {
         assert_eq!(

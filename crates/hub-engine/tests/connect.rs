@@ -33,6 +33,20 @@ fn tiktok_ok(open_id: &'static str) -> MockTikTokApi {
     t
 }
 
+/// A TikTok that grants every exchange (`open-1`) and counts them.
+fn counting_tiktok() -> (MockTikTokApi, Arc<Mutex<usize>>) {
+    let token_calls = Arc::new(Mutex::new(0usize));
+    let mut t = MockTikTokApi::new();
+    t.expect_authorize_url().returning(|s, _| format!("https://tiktok.test/auth?state={s}"));
+    let calls = token_calls.clone();
+    t.expect_exchange_code().returning(move |_, _| {
+        *calls.lock().unwrap() += 1;
+        Ok(grant("open-1", "act.first", "rft.first"))
+    });
+    t.expect_user_info().returning(|_| Ok(user("open-1", 10)));
+    (t, token_calls)
+}
+
 fn invite_token(url: &str) -> String {
     url.split("invite=").nth(1).unwrap().to_owned()
 }
@@ -154,6 +168,51 @@ async fn expired_state_is_refused() {
     );
 }
 
+/// Every single-byte mutation of a valid state (each position, each base64url character and
+/// the separator) is refused with its cookie, before any token call; the untouched state then
+/// completes, so the refusals were the mutations' doing.
+#[tokio::test]
+async fn every_single_byte_mutation_of_a_state_is_refused_before_any_token_call() {
+    let w = world();
+    let (t, token_calls) = counting_tiktok();
+    let engine = engine(&w, t, t0(), EngineConfig::default());
+    let (state, cookie) = start(&engine).await;
+    let alphabet: Vec<u8> = (b'A'..=b'Z').chain(b'a'..=b'z').chain(b'0'..=b'9').chain(*b"-_.").collect();
+    let mut tried = 0;
+    for pos in 0..state.len() {
+        for &b in &alphabet {
+            let mut bytes = state.clone().into_bytes();
+            if bytes[pos] == b {
+                continue;
+            }
+            bytes[pos] = b;
+            let mutated = String::from_utf8(bytes).unwrap();
+            let err = engine.complete_connect(&callback(&mutated), Some(&cookie), None, None).await.unwrap_err();
+            assert_eq!(err, ConnectError::InvalidState, "position {pos} → {:?} accepted", b as char);
+            tried += 1;
+        }
+    }
+    assert!(tried >= state.len() * 60, "{tried} mutations");
+    assert_eq!(*token_calls.lock().unwrap(), 0, "no mutation reached TikTok");
+    engine.complete_connect(&callback(&state), Some(&cookie), None, None).await.expect("the original is valid");
+    assert_eq!(*token_calls.lock().unwrap(), 1);
+}
+
+/// A state that completed once is refused the second time, even with its own cookie.
+#[tokio::test]
+async fn a_replayed_state_is_refused_after_success_without_a_token_call() {
+    let w = world();
+    let (t, token_calls) = counting_tiktok();
+    let engine = engine(&w, t, t0(), EngineConfig::default());
+    let (state, cookie) = start(&engine).await;
+    engine.complete_connect(&callback(&state), Some(&cookie), None, None).await.unwrap();
+    for _ in 0..3 {
+        let err = engine.complete_connect(&callback(&state), Some(&cookie), None, None).await.unwrap_err();
+        assert_eq!(err, ConnectError::InvalidState);
+    }
+    assert_eq!(*token_calls.lock().unwrap(), 1, "only the first use exchanged a code");
+}
+
 #[tokio::test]
 async fn denial_and_partial_scopes_never_connect() {
     let cases: Vec<(CallbackParams, ConnectError)> = vec![
@@ -190,6 +249,34 @@ async fn denial_and_partial_scopes_never_connect() {
     }
 }
 
+/// The callback may claim every scope while the token answer grants fewer: the answer wins,
+/// and nothing is stored (a store connected before keeps its own account and tokens).
+#[tokio::test]
+async fn scopes_missing_from_the_token_answer_never_connect() {
+    for previously_connected in [false, true] {
+        let w = world();
+        if previously_connected {
+            w.lock().unwrap().connect("s1", Duration::hours(10));
+        }
+        let before = w.lock().unwrap().accounts.get("s1").cloned();
+        let mut t = MockTikTokApi::new();
+        t.expect_authorize_url().returning(|s, _| format!("https://tiktok.test/auth?state={s}"));
+        t.expect_exchange_code().times(1).returning(|_, _| {
+            Ok(TokenGrant {
+                scopes: vec!["user.info.basic".into(), "video.list".into()],
+                ..grant("open-x", "act.x", "rft.x")
+            })
+        });
+        let engine = engine(&w, t, t0(), EngineConfig::default());
+        let (state, cookie) = start(&engine).await;
+        let err = engine.complete_connect(&callback(&state), Some(&cookie), None, None).await.unwrap_err();
+        assert_eq!(err, ConnectError::ScopeMissing("user.info.stats".into()));
+        let w = w.lock().unwrap();
+        assert_eq!(w.accounts.get("s1"), before.as_ref(), "previously connected: {previously_connected}");
+        assert!(w.audit.iter().all(|a| !a.action.starts_with("account.")));
+    }
+}
+
 #[tokio::test]
 async fn reconnecting_another_account_is_audited() {
     let w = world();
@@ -210,6 +297,26 @@ async fn reconnecting_another_account_is_audited() {
         w.audit.iter().filter(|a| a.action.starts_with("account.")).all(|a| a.request_id.as_deref() == Some("req-9"))
     );
     assert_eq!(w.accounts["s1"].open_id.as_deref(), Some("open-other"));
+    // Both tokens are the new account's: never one of each.
+    let tokens = w.accounts["s1"].tokens.as_ref().unwrap();
+    assert_eq!(cipher().decrypt(&tokens.access, "s1/access").unwrap().expose(), "act.first");
+    assert_eq!(cipher().decrypt(&tokens.refresh, "s1/refresh").unwrap().expose(), "rft.first");
+    assert_eq!(w.audit.iter().filter(|a| a.action == "account.replace").count(), 1);
+}
+
+#[tokio::test]
+async fn reconnecting_the_same_account_is_not_a_replacement() {
+    let w = world();
+    w.lock().unwrap().connect("s1", Duration::hours(10));
+    let engine = engine(&w, tiktok_ok("open-s1"), t0(), EngineConfig::default());
+    let (state, cookie) = start(&engine).await;
+    let done = engine.complete_connect(&callback(&state), Some(&cookie), None, None).await.unwrap();
+    assert_eq!(done.replaced_open_id, None);
+    let w = w.lock().unwrap();
+    assert!(w.audit.iter().all(|a| a.action != "account.replace"));
+    assert_eq!(w.audit.iter().filter(|a| a.action == "account.connect").count(), 1);
+    let tokens = w.accounts["s1"].tokens.as_ref().unwrap();
+    assert_eq!(cipher().decrypt(&tokens.refresh, "s1/refresh").unwrap().expose(), "rft.first");
 }
 
 #[tokio::test]
@@ -249,5 +356,74 @@ async fn reencryption_moves_every_row_to_the_newest_key_and_can_rerun() {
         let t = w.accounts[s].tokens.as_ref().unwrap();
         assert!(t.access.starts_with("k2:") && t.refresh.starts_with("k2:"));
         assert_eq!(rotated.decrypt(&t.refresh, &format!("{s}/refresh")).unwrap().expose(), &format!("rft.{s}"));
+    }
+}
+
+/// Killed after any number of rows (the store goes away mid-pass), a re-encryption leaves
+/// every row readable, its two tokens on one key, and a rerun moves exactly the rest.
+#[tokio::test]
+async fn reencryption_killed_after_any_row_leaves_every_row_readable_and_a_rerun_finishes() {
+    const STORES: [&str; 5] = ["a", "b", "c", "d", "e"];
+    let rotated = Arc::new(
+        AesGcmCipher::new(&[("k2".to_owned(), Secret::new([7u8; 32])), ("k1".to_owned(), Secret::new([42u8; 32]))])
+            .unwrap(),
+    );
+    for dies_after in 0..=STORES.len() {
+        let w = Arc::new(Mutex::new(World::default()));
+        for s in STORES {
+            w.lock().unwrap().add_store(s);
+            w.lock().unwrap().connect(s, Duration::hours(5));
+        }
+        // The first pass: after `dies_after` rewrites every further write fails.
+        let mut accounts = MockAccountRepo::new();
+        let s = w.clone();
+        accounts.expect_list_with_tokens_after().returning(move |after, limit| {
+            let w = s.lock().unwrap();
+            let mut rows: Vec<Account> = w.accounts.values().filter(|a| a.id > after).cloned().collect();
+            rows.sort_by_key(|a| a.id);
+            rows.truncate(limit as usize);
+            Ok(rows)
+        });
+        let s = w.clone();
+        let written = Arc::new(Mutex::new(0usize));
+        accounts.expect_replace_ciphertexts().returning(move |id, expected, new| {
+            let mut done = written.lock().unwrap();
+            if *done == dies_after {
+                return Err(RepoError::Unavailable("the process was killed".into()));
+            }
+            let mut w = s.lock().unwrap();
+            let a = w.accounts.values_mut().find(|a| a.id == id).unwrap();
+            assert_eq!(a.tokens.as_ref(), Some(expected));
+            a.tokens = Some(new.clone());
+            *done += 1;
+            Ok(true)
+        });
+        let mut ports = testing::ports(&w, Arc::new(MockTikTokApi::new()), fixed_clock(t0()));
+        ports.accounts = Arc::new(accounts);
+        ports.cipher = rotated.clone();
+        let first = Engine::new(ports, EngineConfig::default(), testing::STATE_SECRET).reencrypt_tokens(2).await;
+        assert_eq!(first.is_ok(), dies_after == STORES.len(), "killed after {dies_after}: {first:?}");
+
+        let on_newest = |w: &World| {
+            STORES
+                .iter()
+                .filter(|s| {
+                    let t = w.accounts[**s].tokens.as_ref().unwrap();
+                    let (access_key, refresh_key) = (&t.access[..3], &t.refresh[..3]);
+                    assert_eq!(access_key, refresh_key, "{s}: the pair moves together");
+                    let access = rotated.decrypt(&t.access, &format!("{s}/access")).unwrap();
+                    let refresh = rotated.decrypt(&t.refresh, &format!("{s}/refresh")).unwrap();
+                    assert_eq!((access.expose(), refresh.expose()), (&format!("act.{s}"), &format!("rft.{s}")));
+                    access_key == "k2:"
+                })
+                .count()
+        };
+        assert_eq!(on_newest(&w.lock().unwrap()), dies_after, "killed after {dies_after}");
+
+        let rerun = engine_with_cipher(&w, MockTikTokApi::new(), t0(), EngineConfig::default(), rotated.clone());
+        let report = rerun.reencrypt_tokens(2).await.unwrap();
+        let rest = (STORES.len() - dies_after) as u64;
+        assert_eq!((report.rewritten, report.already_current, report.undecryptable), (rest, dies_after as u64, 0));
+        assert_eq!(on_newest(&w.lock().unwrap()), STORES.len());
     }
 }

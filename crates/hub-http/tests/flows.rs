@@ -250,6 +250,135 @@ async fn the_whole_connect_flow_with_its_cookie_headers_and_pages() {
             .insert_header(("Cookie", format!("hub_oauth_binding={cookie_value}")))
     );
     assert_eq!(status, 400);
+    assert_eq!(h.token_calls(), 1);
+}
+
+/// Starts a flow for `s1` from a fresh connect link: the state and the `Cookie` header to send
+/// back.
+macro_rules! start_flow {
+    ($app:expr) => {{
+        let (_, _, link) = call_json!($app, admin_post("/admin/stores/s1/connect-link"));
+        let token = query_param(link["data"]["url"].as_str().unwrap(), "invite");
+        let (status, headers, _) = call!($app, get(&format!("/connect/tiktok?store_code=s1&invite={token}")));
+        assert_eq!(status, 302);
+        let state = query_param(headers.get("location").unwrap().to_str().unwrap(), "state");
+        let cookie = headers.get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_owned();
+        (state, cookie)
+    }};
+}
+
+const ALL_SCOPES: &str = "user.info.basic%2Cuser.info.stats%2Cvideo.list";
+
+#[actix_web::test]
+async fn a_replayed_callback_is_400_and_makes_no_token_call() {
+    let h = Harness::new();
+    h.world().add_spec_store("s1", "S1");
+    let app = app!(h);
+    let (state, cookie) = start_flow!(app);
+    let callback = format!("/auth/tiktok/callback?code=abc&state={state}&scopes={ALL_SCOPES}");
+    let (status, _, _) = call!(app, get(&callback).insert_header(("Cookie", cookie.clone())));
+    assert_eq!(status, 200);
+    assert_eq!(h.token_calls(), 1);
+    // The same callback again, from the same browser: refused before TikTok.
+    let (status, _, body) = call!(app, get(&callback).insert_header(("Cookie", cookie)));
+    assert_eq!(status, 400);
+    assert!(body.contains("Invalid state parameter"), "{body}");
+    assert_eq!(h.token_calls(), 1);
+    assert_eq!(h.world().audit_for("account.connect").len(), 1);
+}
+
+#[actix_web::test]
+async fn denial_and_partial_scopes_answer_a_clear_page_and_never_connect() {
+    // (callback query after the state, status, what the page says)
+    let cases = [
+        (
+            "error=access_denied&error_description=User%20cancelled",
+            403,
+            "Authorization was denied on TikTok: User cancelled",
+        ),
+        ("error=access_denied", 403, "Authorization was denied on TikTok: access_denied"),
+        (
+            "code=abc&scopes=user.info.basic%2Cvideo.list",
+            400,
+            "Required permissions were not granted: user.info.stats.",
+        ),
+        ("code=abc&scopes=user.info.basic", 400, "Required permissions were not granted: user.info.stats, video.list."),
+        (
+            "code=abc&scopes=",
+            400,
+            "Required permissions were not granted: user.info.basic, user.info.stats, video.list.",
+        ),
+        ("code=abc", 400, "Required permissions were not granted"),
+    ];
+    for (query, want_status, says) in cases {
+        let h = Harness::new();
+        h.world().add_spec_store("s1", "S1");
+        let app = app!(h);
+        let (state, cookie) = start_flow!(app);
+        let (status, headers, body) =
+            call!(app, get(&format!("/auth/tiktok/callback?state={state}&{query}")).insert_header(("Cookie", cookie)));
+        assert_eq!(status, want_status, "{query}: {body}");
+        assert!(headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/html"), "{query}");
+        assert!(body.contains("Connection Failed") && body.contains(says), "{query}: {body}");
+        assert_eq!(h.token_calls(), 0, "{query}");
+        let w = h.world();
+        assert!(w.accounts.is_empty(), "{query}: no account, so never CONNECTED");
+        assert!(w.invites.iter().all(|i| i.used_at.is_none()), "{query}: the link stays usable");
+    }
+}
+
+#[actix_web::test]
+async fn every_oauth_answer_is_no_store_and_no_referrer() {
+    let h = Harness::with(
+        hub_http::HttpConfig { rate_limit_oauth_per_min: 30, ..http_config() },
+        hub_engine::EngineConfig::default(),
+    );
+    h.world().add_spec_store("s1", "S1");
+    let app = app!(h);
+    let mut answers: Vec<(String, u16, actix_web::http::header::HeaderMap)> = Vec::new();
+    let mut record = |name: &str, (status, headers, _): (u16, actix_web::http::header::HeaderMap, String)| {
+        answers.push((name.to_owned(), status, headers));
+    };
+    record("connect without store_code", call!(app, get("/connect/tiktok")));
+    record("connect without a link", call!(app, get("/connect/tiktok?store_code=s1")));
+    record("connect, unknown store", call!(app, get("/connect/tiktok?store_code=ghost&invite=x")));
+    let (_, _, link) = call_json!(app, admin_post("/admin/stores/s1/connect-link"));
+    let token = query_param(link["data"]["url"].as_str().unwrap(), "invite");
+    record("connect redirect", call!(app, get(&format!("/connect/tiktok?store_code=s1&invite={token}"))));
+    record("auth url", call!(app, get(&format!("/auth/url?store_code=s1&invite={token}"))));
+    record("auth url without a link", call!(app, get("/auth/url?store_code=s1")));
+    record("auth url without store_code", call!(app, get("/auth/url")));
+    record("callback without state", call!(app, get("/auth/tiktok/callback?code=c")));
+    let (state, cookie) = start_flow!(app);
+    record(
+        "callback denied",
+        call!(
+            app,
+            get(&format!("/auth/tiktok/callback?state={state}&error=access_denied")).insert_header(("Cookie", cookie))
+        ),
+    );
+    let (state, cookie) = start_flow!(app);
+    record(
+        "callback connected",
+        call!(
+            app,
+            get(&format!("/auth/tiktok/callback?code=abc&state={state}&scopes={ALL_SCOPES}"))
+                .insert_header(("Cookie", cookie))
+        ),
+    );
+    loop {
+        let answer = call!(app, get("/auth/url"));
+        if answer.0 == 429 {
+            record("rate limited", answer);
+            break;
+        }
+    }
+    let statuses: Vec<u16> = answers.iter().map(|a| a.1).collect();
+    assert_eq!(statuses, [400, 403, 403, 302, 200, 403, 400, 400, 403, 200, 429]);
+    for (name, _, headers) in &answers {
+        assert_eq!(headers.get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"), "{name}");
+        assert_eq!(headers.get("referrer-policy").map(|v| v.to_str().unwrap()), Some("no-referrer"), "{name}");
+    }
 }
 
 #[actix_web::test]

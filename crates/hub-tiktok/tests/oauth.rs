@@ -186,8 +186,8 @@ async fn a_timed_out_refresh_is_not_replayed() {
     assert_eq!(hasty.stats().token.retries, 0);
 }
 
-/// A fake server that answers every request with a redirect to `target`.
-async fn redirecting_server(target: String) -> String {
+/// A fake server that answers every request with a `status` redirect to `target`.
+async fn redirecting_server(target: String, status: u16) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
@@ -197,7 +197,7 @@ async fn redirecting_server(target: String) -> String {
                 let mut buf = vec![0u8; 8192];
                 let _ = sock.read(&mut buf).await;
                 let resp = format!(
-                    "HTTP/1.1 307 Temporary Redirect\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    "HTTP/1.1 {status} Redirect\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 );
                 let _ = sock.write_all(resp.as_bytes()).await;
                 let _ = sock.shutdown().await;
@@ -208,17 +208,56 @@ async fn redirecting_server(target: String) -> String {
 }
 
 #[tokio::test]
-async fn the_token_call_never_follows_a_redirect() {
+async fn the_token_calls_never_follow_a_redirect() {
     let (sb, cfg) = sandbox(sandbox_cfg()).await;
     let api = client(&sb, &cfg);
     let g = connect(&api).await;
-    let before = sb.stats().token.calls;
+    for status in [301, 302, 303, 307, 308] {
+        let fake = redirecting_server(format!("{}/v2/oauth/token/", sb.base_url()), status).await;
+        let mut c = client_cfg(&sb, &cfg);
+        c.api_base_url = fake;
+        let redirected = TikTokClient::new(c).expect("client");
+        let before = sb.stats().token.calls;
+        let q = consent(&api, "s", VERIFIER).await;
+        let exchanged = redirected.exchange_code(&q["code"], VERIFIER).await;
+        let refreshed = redirected.refresh(&g.refresh_token).await;
+        for (call, r) in [("exchange", exchanged.map(|_| ())), ("refresh", refreshed.map(|_| ()))] {
+            let want = format!("http_{status}");
+            assert!(matches!(&r, Err(TikTokError::Rejected { code, .. }) if *code == want), "{call} {status}: {r:?}");
+        }
+        assert_eq!(sb.stats().token.calls, before, "{status}: the secret never reached the redirect target");
+    }
+}
 
-    let fake = redirecting_server(format!("{}/v2/oauth/token/", sb.base_url())).await;
-    let mut c = client_cfg(&sb, &cfg);
-    c.api_base_url = fake;
-    let redirected = TikTokClient::new(c).expect("client");
-    let r = redirected.refresh(&g.refresh_token).await;
-    assert!(matches!(&r, Err(TikTokError::Rejected { code, .. }) if code == "http_307"), "{r:?}");
-    assert_eq!(sb.stats().token.calls, before, "the secret never reached the redirect target");
+/// TikTok compares `redirect_uri` byte for byte: the client sends the configured string
+/// unchanged in the consent URL and in the code exchange, even where a URL library would
+/// normalise it (case, default port, escapes, dot segments, trailing slash).
+#[tokio::test]
+async fn redirect_uri_is_sent_byte_identical_in_both_legs() {
+    let uris = [
+        "http://127.0.0.1:3000/auth/tiktok/callback/",
+        "https://Hub.Example.com:443/auth/TikTok/callback",
+        "https://hub.example.com/auth/%7Etiktok/call%20back",
+        "https://hub.example.com/auth/./x/../callback",
+        "https://[::1]:8443/cb",
+    ];
+    for uri in uris {
+        let (sb, cfg) = sandbox(SandboxConfig { redirect_uri: uri.into(), ..sandbox_cfg() }).await;
+        let api = client(&sb, &cfg);
+        assert_eq!(api.config().redirect_uri, uri);
+        let q = consent(&api, "s", VERIFIER).await;
+        api.exchange_code(&q["code"], VERIFIER).await.unwrap_or_else(|e| panic!("{uri}: {e}"));
+
+        // The sandbox really compares bytes: the normalised form is refused.
+        let normalised = url::Url::parse(uri).unwrap().to_string();
+        if normalised != uri {
+            let mut c = client_cfg(&sb, &cfg);
+            c.redirect_uri = normalised.clone();
+            let other = TikTokClient::new(c).expect("client");
+            let q = consent(&api, "s", VERIFIER).await;
+            let r = other.exchange_code(&q["code"], VERIFIER).await;
+            assert!(r.is_err(), "{uri} vs {normalised}: accepted");
+        }
+        sb.stop().await;
+    }
 }
