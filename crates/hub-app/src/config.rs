@@ -510,6 +510,18 @@ mod tests {
         }
     }
 
+    /// TikTok compares the redirect URI byte for byte: it is kept exactly as configured.
+    #[test]
+    fn the_redirect_uri_is_kept_byte_for_byte() {
+        for uri in [
+            "https://Hub.Example.com:443/auth/tiktok/callback/",
+            "https://hub.example.com/auth/%7Etiktok/./callback",
+            "http://127.0.0.1:3000/auth/tiktok/callback",
+        ] {
+            assert_eq!(load(&[("TIKTOK_REDIRECT_URI", uri)]).unwrap().tiktok_redirect_uri, uri);
+        }
+    }
+
     #[test]
     fn trusted_proxy_networks_parse() {
         let cases = [

@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 
 mod config;
 mod metrics;
+#[cfg(test)]
+mod redaction;
 mod serve;
 mod telemetry;
 mod wiring;
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::from_env().context("configuration")?;
     telemetry::init(&config);
+    telemetry::install_panic_hook(&config);
     match cli.command {
         Command::Serve => serve::run(&config).await,
         Command::Migrate => {
