@@ -92,57 +92,164 @@ async fn an_admins_first_ten_minutes() {
     assert_eq!(hub.get("/admin/stores/store_jakarta_01/user-stats").await.1["count"], 1, "rerun updates the day");
 }
 
+/// The newer of the two token keys of the canary run (listed first: it encrypts).
+const ENC_KEY_2: &str = "5eed5eed00112233445566778899aabbccddeeff5eed5eed0011223344556677";
+/// A password in `DATABASE_URL` (the test server trusts local connections and ignores it).
+const DB_PASSWORD: &str = "canary-db-password-4e3d2c1b0a99";
+
+/// `postgres://user@host/db` → `postgres://user:password@host/db`.
+fn with_password(url: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (userinfo, host) = rest.split_once('@').expect("a user in the test database URL");
+    assert!(!userinfo.contains(':'), "the test URL has no password of its own");
+    format!("{scheme}://{userinfo}:{password}@{host}")
+}
+
+/// Every secret of the canary run in the forms code might print it: as configured, and the
+/// byte secrets (token keys, `STATE_SECRET`) as hex and as `Debug` prints bytes.
+fn configured_canaries() -> Vec<String> {
+    let mut all: Vec<String> =
+        [CLIENT_SECRET, API_KEY, API_KEY_2, STATE_SECRET, DB_PASSWORD].iter().map(|s| (*s).to_owned()).collect();
+    let byte_list = |b: &[u8]| format!("{:?}", &b[..8]).trim_end_matches(']').to_owned();
+    for key in [ENC_KEY, ENC_KEY_2] {
+        all.push(key.to_owned());
+        all.push(key.to_ascii_uppercase());
+        all.push(byte_list(&hex_key(key)));
+    }
+    all.push(byte_list(STATE_SECRET.as_bytes()));
+    all
+}
+
+/// Rows of `table` whose text contains `needle`.
+async fn rows_containing(hub: &Hub, table: &str, needle: &str) -> i64 {
+    assert!(!needle.contains('\''), "{needle}");
+    let sql = format!("SELECT count(*) AS n FROM {table} t WHERE strpos(t::text, '{needle}') > 0");
+    hub_postgres::query_i64(hub.db.url(), &sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// A full run with planted secrets: two stores connected through the OAuth flow, reads with
+/// both API keys, every sync job (TikTok failing too), a token refresh, wrong keys; then
+/// every line the hub printed (two processes), every HTTP body, and every row of every table
+/// are searched for each secret: the configured ones, and the tokens TikTok issued, both as
+/// stored (ciphertexts, allowed only in `store_accounts`) and decrypted (allowed nowhere).
+/// Panics are log events too (`telemetry::install_panic_hook`): every line is JSON, none is a
+/// plain-text panic report.
 #[tokio::test(flavor = "multi_thread")]
 async fn no_secret_ever_leaves_the_hub() {
-    let mut hub = Hub::start(sandbox(3), &[]).await;
+    let keys = format!("k2:{ENC_KEY_2},k1:{ENC_KEY}");
+    let env = [("TOKEN_ENC_KEY", keys.as_str())];
+    let mut hub = Hub::start(sandbox(3), &env).await;
+    // Again on the same port (the sandbox's redirect URI), with a password in DATABASE_URL.
+    assert!(hub.terminate().success());
+    let mut logs = hub.logs();
+    let port: u16 = hub.redirect.split(':').nth(2).unwrap().split('/').next().unwrap().parse().unwrap();
+    let db_url = with_password(hub.db.url(), DB_PASSWORD);
+    let (base, redirect) = (hub.sandbox.base_url(), hub.redirect.clone());
+    hub.instance = Instance::spawn(&db_url, &base, &redirect, port, &env).await;
+
     let mut bodies = String::new();
     for code in ["canary_a", "canary_b"] {
         let (_, b) = hub.post("/admin/stores", json!({"store_code": code, "store_name": code, "pic_name": "P"})).await;
         bodies.push_str(&b.to_string());
-        let (_, page) = hub.connect(code, None).await;
+        let (status, page) = hub.connect(code, None).await;
+        assert_eq!(status, 200, "{page}");
         bodies.push_str(&page);
     }
-    for path in [
+    let mut tokens = stored_tokens(&hub).await;
+    for (i, path) in [
         "/admin/stores",
         "/admin/stores/canary_a",
         "/admin/stores/canary_a/accounts",
-        "/admin/sync/logs?limit=500",
-        "/admin/audit-logs?limit=500",
+        "/admin/stores/canary_b/accounts",
         "/admin/sync/status",
         "/health",
         "/api/openapi.json",
-    ] {
-        bodies.push_str(&hub.get(path).await.1.to_string());
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let key = if i % 2 == 0 { API_KEY } else { API_KEY_2 };
+        let r = hub.http.get(hub.url(path)).header("X-API-KEY", key).send().await.unwrap();
+        assert!(r.status().is_success(), "{path}");
+        bodies.push_str(&r.text().await.unwrap());
     }
     bodies.push_str(&hub.post("/admin/sync/run", json!({"job": "all"})).await.1.to_string());
-    // Failures too: bad input, wrong keys, TikTok refusing.
+    bodies.push_str(
+        &hub.post("/admin/sync/run", json!({"store_code": "canary_a", "job": "refresh_tokens"})).await.1.to_string(),
+    );
+    // Failures too: TikTok refusing, wrong and misplaced keys, bad input.
     hub.sandbox.update(|k| k.fault_internal_error = 1.0);
     bodies.push_str(&hub.post("/admin/sync/run", json!({"job": "user"})).await.1.to_string());
     hub.sandbox.update(|k| k.fault_internal_error = 0.0);
-    let wrong = hub.http.get(hub.url("/admin/stores")).header("X-API-KEY", format!("{API_KEY}x")).send().await.unwrap();
-    bodies.push_str(&wrong.text().await.unwrap());
+    for (path, key) in [
+        ("/admin/stores", format!("{API_KEY}x")),
+        (&format!("/admin/stores?api_key={API_KEY_2}"), String::new()),
+        ("/admin/stores/not%20a%20code", API_KEY.to_owned()),
+    ] {
+        let r = hub.http.get(hub.url(path)).header("X-API-KEY", key).send().await.unwrap();
+        assert!(r.status().is_client_error(), "{path}");
+        bodies.push_str(&r.text().await.unwrap());
+    }
+    for path in ["/admin/sync/logs?limit=500", "/admin/audit-logs?limit=500"] {
+        bodies.push_str(&hub.get(path).await.1.to_string());
+    }
+    let after = stored_tokens(&hub).await;
+    assert!(after.iter().any(|t| !tokens.contains(t)), "the refresh stored new tokens");
+    tokens.extend(after.iter().cloned());
+    assert!(hub.terminate().success(), "graceful exit");
+    logs.push_str(&hub.logs());
 
-    // The tokens TikTok issued, decrypted from the database with the planted key.
-    let tokens = stored_tokens(&hub).await;
-    assert_eq!(tokens.len(), 4, "two stores × access + refresh");
-    let status = hub.terminate();
-    assert!(status.success(), "graceful exit: {status:?}");
-    let logs = hub.logs();
-    let tables = table_dump(&hub).await;
-    let mut canaries: Vec<String> =
-        vec![CLIENT_SECRET.into(), API_KEY.into(), API_KEY_2.into(), ENC_KEY.into(), STATE_SECRET.into()];
-    canaries.extend(tokens);
-    for c in &canaries {
+    // Every line is a JSON log event, apart from the two lines `serve` prints for tools.
+    assert!(logs.lines().count() > 20, "the run did log");
+    for line in logs.lines() {
+        assert!(
+            line.starts_with("tiktok-hub listening on ") || serde_json::from_str::<Value>(line).is_ok(),
+            "not a log event: {line}"
+        );
+        assert!(!line.contains("panicked at"), "{line}");
+    }
+    let tables = [
+        "stores",
+        "store_accounts",
+        "tiktok_user_daily",
+        "tiktok_video_daily",
+        "sync_runs",
+        "sync_logs",
+        "audit_logs",
+        "connect_invites",
+        "oauth_states",
+    ];
+    assert!(rows_containing(&hub, "audit_logs", "store.create").await >= 2, "the search reads the rows");
+    let mut canaries = configured_canaries();
+    let plaintext: Vec<&String> = tokens.iter().filter(|t| !t.starts_with("k2:")).collect();
+    let stored: Vec<&String> = tokens.iter().filter(|t| t.starts_with("k2:")).collect();
+    assert_eq!((plaintext.len(), stored.len()), (8, 8), "two stores × two tokens, before and after the refresh");
+    canaries.extend(plaintext.into_iter().cloned());
+    for c in canaries.iter().chain(stored.iter().copied()) {
+        assert!(c.len() >= 16, "a distinctive canary: {c:?}");
         assert!(!logs.contains(c.as_str()), "a secret reached the logs");
         assert!(!bodies.contains(c.as_str()), "a secret reached an HTTP body");
-        assert!(!tables.contains(c.as_str()), "a secret reached sync_logs or audit_logs");
+        for table in tables {
+            // Only `store_accounts` holds ciphertexts; nothing else holds any secret.
+            if table == "store_accounts" && c.starts_with("k2:") {
+                continue;
+            }
+            assert_eq!(rows_containing(&hub, table, c).await, 0, "a secret reached {table}");
+        }
     }
-    assert!(logs.lines().count() > 20, "the run did log");
+    for current in after.iter().filter(|t| t.starts_with("k2:")) {
+        assert_eq!(rows_containing(&hub, "store_accounts", current).await, 1, "the ciphertexts are where they belong");
+    }
 }
 
+/// Both tokens of both canary stores: as stored, and decrypted with the planted keys.
 async fn stored_tokens(hub: &Hub) -> Vec<String> {
     use hub_ports::{AccountRepo, TokenCipher};
-    let cipher = hub_engine::AesGcmCipher::new(&[("k1".into(), hub_domain::Secret::new(hex_key(ENC_KEY)))]).unwrap();
+    let cipher = hub_engine::AesGcmCipher::new(&[
+        ("k2".into(), hub_domain::Secret::new(hex_key(ENC_KEY_2))),
+        ("k1".into(), hub_domain::Secret::new(hex_key(ENC_KEY))),
+    ])
+    .unwrap();
     let mut out = Vec::new();
     for code in ["canary_a", "canary_b"] {
         let code = hub_domain::StoreCode::parse(code).unwrap();
@@ -150,6 +257,7 @@ async fn stored_tokens(hub: &Hub) -> Vec<String> {
         let t = acct.tokens.unwrap();
         out.push(cipher.decrypt(&t.access, &format!("{code}/access")).unwrap().expose().clone());
         out.push(cipher.decrypt(&t.refresh, &format!("{code}/refresh")).unwrap().expose().clone());
+        out.extend([t.access, t.refresh]);
     }
     out
 }
@@ -160,15 +268,6 @@ fn hex_key(h: &str) -> [u8; 32] {
         *b = u8::from_str_radix(&h[i * 2..i * 2 + 2], 16).unwrap();
     }
     k
-}
-
-async fn table_dump(hub: &Hub) -> String {
-    use hub_domain::AuditFilter;
-    use hub_ports::{AuditRepo, SyncLogRepo};
-    let db = hub.db.db();
-    let logs = SyncLogRepo::list(db, None, 10_000).await.unwrap();
-    let audit = AuditRepo::list(db, &AuditFilter { limit: 10_000, ..Default::default() }).await.unwrap();
-    format!("{logs:?}{audit:?}")
 }
 
 /// The rest of the spec's curl examples, each answered in the spec's shape.
