@@ -344,3 +344,132 @@ async fn the_specs_curl_examples() {
     let r = hub.http.get(hub.url("/connect/tiktok?store_code=test_store")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 403, "no open connect without a link");
 }
+
+/// What a request sends as its body.
+enum Body {
+    None,
+    Json(Value),
+    Csv(&'static str),
+}
+
+/// Every mutating admin call, through the real binary and PostgreSQL, writes exactly one
+/// `audit_logs` row: the key used (its fingerprint, never the key), the action, the store,
+/// the target, the outcome, the request id the client sent and the client's address.
+/// Refused changes are audited too; reads, dry runs, malformed and unauthenticated requests
+/// change nothing and write none.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_mutating_admin_call_writes_exactly_one_audit_row() {
+    use hub_domain::{AuditFilter, AuditOutcome::*};
+    use hub_ports::AuditRepo;
+    let hub = Hub::start(sandbox(2), &[]).await;
+    let fingerprint = |key: &str| format!("key:{}", &hub_engine::state::sha256_hex(key.as_bytes())[..12]);
+    let store = |code: &str| json!({"store_code": code, "store_name": "Audit", "pic_name": "P"});
+    const CSV: &str = "store_code,store_name,pic_name,pic_contact\ns_audit,Renamed,Ann,\ns_new,New,Bob,\n";
+    // (path, key, body, status, the row: action, store, target, outcome)
+    type Row = Option<(&'static str, Option<&'static str>, Option<&'static str>, hub_domain::AuditOutcome)>;
+    let cases: Vec<(&str, &str, Body, u16, Row)> = vec![
+        (
+            "/admin/stores",
+            API_KEY,
+            Body::Json(store("s_audit")),
+            201,
+            Some(("store.create", Some("s_audit"), None, Success)),
+        ),
+        (
+            "/admin/stores",
+            API_KEY_2,
+            Body::Json(store("s_audit")),
+            409,
+            Some(("store.create", Some("s_audit"), None, Failure)),
+        ),
+        ("/admin/stores", API_KEY, Body::Json(store("not a code")), 400, None),
+        ("/admin/stores", "wrong-key-0123456789abcdef0123456789", Body::Json(store("s_x")), 401, None),
+        (
+            "/admin/stores/s_audit/connect-link",
+            API_KEY_2,
+            Body::None,
+            200,
+            Some(("connect_link.create", Some("s_audit"), None, Success)),
+        ),
+        (
+            "/admin/stores/ghost/connect-link",
+            API_KEY,
+            Body::None,
+            404,
+            Some(("connect_link.create", Some("ghost"), None, Failure)),
+        ),
+        (
+            "/admin/sync/run",
+            API_KEY,
+            Body::Json(json!({"job": "user"})),
+            200,
+            Some(("sync.run", None, Some("user"), Success)),
+        ),
+        (
+            "/admin/sync/run",
+            API_KEY_2,
+            Body::Json(json!({"store_code": "ghost", "job": "all"})),
+            404,
+            Some(("sync.run", Some("ghost"), Some("all"), Failure)),
+        ),
+        ("/admin/sync/run", API_KEY, Body::Json(json!({"job": "everything"})), 400, None),
+        ("/admin/stores/import?dry_run=true", API_KEY, Body::Csv(CSV), 200, None),
+        ("/admin/stores/import", API_KEY, Body::Csv(CSV), 400, Some(("store.import", None, None, Failure))),
+        (
+            "/admin/stores/import?on_conflict=skip",
+            API_KEY_2,
+            Body::Csv(CSV),
+            200,
+            Some(("store.import", None, None, Success)),
+        ),
+        (
+            "/admin/sync/run",
+            API_KEY_2,
+            Body::Json(json!({"job": "video", "wait": false})),
+            202,
+            Some(("sync.run", None, Some("video"), Success)),
+        ),
+    ];
+    let rows =
+        || async { hub_postgres::query_i64(hub.db.url(), "SELECT count(*) AS n FROM audit_logs").await.unwrap() };
+    for (i, (path, key, body, status, row)) in cases.into_iter().enumerate() {
+        let request_id = format!("audit-case-{i}");
+        let mut req = hub.http.post(hub.url(path)).header("X-API-KEY", key).header("X-Request-Id", &request_id);
+        req = match body {
+            Body::None => req,
+            Body::Json(v) => req.json(&v),
+            Body::Csv(csv) => {
+                let boundary = "----hubauditboundary";
+                req.header("Content-Type", format!("multipart/form-data; boundary={boundary}")).body(format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"stores.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
+                ))
+            }
+        };
+        let before = rows().await;
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{path}: {}", resp.text().await.unwrap());
+        let written = rows().await - before;
+        let Some((action, store, target, outcome)) = row else {
+            assert_eq!(written, 0, "{path} ({status}) writes no audit row");
+            continue;
+        };
+        assert_eq!(written, 1, "{path} ({status}) writes exactly one audit row");
+        let newest = AuditRepo::list(hub.db.db(), &AuditFilter { limit: 1, ..Default::default() }).await.unwrap();
+        let e = &newest[0].entry;
+        assert_eq!(e.actor, fingerprint(key), "{path}: who");
+        assert_eq!(e.action, action, "{path}: what");
+        assert_eq!(e.store_code.as_ref().map(|c| c.as_str()), store, "{path}: which store");
+        if target.is_some() {
+            assert_eq!(e.target.as_deref(), target, "{path}: target");
+        }
+        assert_eq!(e.outcome, outcome, "{path}: outcome");
+        assert_eq!(e.request_id.as_deref(), Some(request_id.as_str()), "{path}: request id");
+        assert_eq!(e.ip.as_deref(), Some("127.0.0.1"), "{path}: address");
+    }
+    // GETs change nothing and write nothing.
+    let before = rows().await;
+    for path in ["/admin/stores", "/admin/audit-logs", "/admin/stores/s_audit"] {
+        assert_eq!(hub.get(path).await.0, 200);
+    }
+    assert_eq!(rows().await, before);
+}

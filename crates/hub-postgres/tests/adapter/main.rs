@@ -2,6 +2,7 @@
 //! (`hub_postgres::testing::TestDb`). One test binary, to keep link time down.
 
 mod accounts;
+mod audit;
 mod common;
 mod connect;
 mod health;
