@@ -533,3 +533,59 @@ async fn key_rotation_moves_every_token_to_the_newest_key() {
     assert_eq!(status, 200, "{run}");
     assert_eq!(run["data"]["user_sync"]["successful"].as_i64(), Some(2), "{run}");
 }
+
+/// The value of a series in the `/metrics` text.
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("no sample {series} in:\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+/// No database connection is held while waiting on TikTok: while all ten `user/info` calls of
+/// a ten-store sync hang at TikTok at once, the pool (ten connections) has at most a passing
+/// progress write checked out; a store holding its connection across its call would pin ten.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_database_connection_is_held_while_waiting_on_tiktok() {
+    const STORES: usize = 10;
+    let env = [("SYNC_CONCURRENCY", "10"), ("DB_POOL_SIZE", "10"), ("TIKTOK_TIMEOUT_SECONDS", "60")];
+    let hub = Hub::start(SandboxConfig { hang_secs: 4, ..sandbox(STORES) }, &env).await;
+    for i in 0..STORES {
+        let code = format!("pool_{i}");
+        let (status, _) =
+            hub.post("/admin/stores", json!({"store_code": code, "store_name": code, "pic_name": "P"})).await;
+        assert_eq!(status, 201);
+        assert_eq!(hub.connect(&code, None).await.0, 200);
+    }
+    hub.sandbox.update(|k| k.fault_hang = 1.0);
+    let before = hub.sandbox.stats().user_info.calls;
+    let (status, started) = hub.post("/admin/sync/run", json!({"job": "user", "wait": false})).await;
+    assert_eq!(status, 202, "{started}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while hub.sandbox.stats().user_info.calls - before < STORES as u64 {
+        assert!(std::time::Instant::now() < deadline, "the calls never all arrived");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    hub.sandbox.update(|k| k.fault_hang = 0.0);
+
+    // Every call is in flight now (each hangs 4 s): sample the pool.
+    let mut in_use = Vec::new();
+    for _ in 0..5 {
+        let (status, text) = hub.get("/metrics").await;
+        assert_eq!(status, 200);
+        in_use.push(metric(text.as_str().unwrap(), "tiktok_hub_db_pool_connections_in_use"));
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+    let waiting = "SELECT count(*) AS n FROM sync_runs WHERE status = 'RUNNING' AND processed = 0";
+    assert_eq!(hub_postgres::query_i64(hub.db.url(), waiting).await.unwrap(), 1, "still waiting on TikTok");
+    assert!(in_use.iter().all(|n| *n <= 2.0), "connections checked out while {STORES} calls wait: {in_use:?}");
+
+    // The calls come back and the run completes.
+    let done = "SELECT count(*) AS n FROM sync_runs WHERE status = 'SUCCEEDED' AND succeeded = 10";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while hub_postgres::query_i64(hub.db.url(), done).await.unwrap() != 1 {
+        assert!(std::time::Instant::now() < deadline, "the run never completed");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

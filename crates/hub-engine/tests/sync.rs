@@ -449,3 +449,35 @@ async fn single_store_token_refresh() {
     assert_eq!(cipher().decrypt(&t.access, "a/access").unwrap().expose(), "act.n");
     assert_eq!(w.log_for("a", JobKind::RefreshTokens)[0].status, SyncLogStatus::Success);
 }
+
+/// A run that crosses midnight keeps the date it started on: the clock moves a second at
+/// every reading from 23:59:50, so most stores finish on the next day, and every snapshot is
+/// still dated the run's day.
+#[tokio::test]
+async fn a_run_crossing_midnight_keeps_its_scheduled_date() {
+    use chrono::TimeZone;
+    let start = chrono::Utc.with_ymd_and_hms(2026, 1, 24, 23, 59, 50).unwrap();
+    let stores: Vec<String> = (0..30).map(|i| format!("m{i:02}")).collect();
+    let refs: Vec<&str> = stores.iter().map(String::as_str).collect();
+    let w = world(&refs);
+    for s in &stores {
+        w.lock().unwrap().connect_at(s, start - Duration::hours(1), Duration::hours(20));
+    }
+    let readings = Arc::new(AtomicUsize::new(0));
+    let r = readings.clone();
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(move || start + Duration::seconds(r.fetch_add(1, Ordering::SeqCst) as i64));
+    let mut tiktok = MockTikTokApi::new();
+    tiktok.expect_user_info().returning(|_| Ok(user("o", 1)));
+    let ports = testing::ports(&w, Arc::new(tiktok), Arc::new(clock));
+    let config = EngineConfig { report_tz: chrono_tz::UTC, sync_concurrency: 1, ..Default::default() };
+    let engine = hub_engine::Engine::new(ports, config, testing::STATE_SECRET);
+    let s = engine.run_sync(JobSelection::User, None, RunTrigger::Cron).await.unwrap().user_sync.unwrap();
+    assert_eq!(s.successful, 30);
+    assert!(readings.load(Ordering::SeqCst) > 30, "the clock passed midnight during the run");
+    let w = w.lock().unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 1, 24).unwrap();
+    assert_eq!(w.user_rows.len(), 30);
+    assert!(w.user_rows.iter().all(|r| r.snapshot.snapshot_date == day), "every snapshot is the run's day");
+    assert_eq!(w.runs[0].scheduled_date, day);
+}
