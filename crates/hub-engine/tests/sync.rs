@@ -481,3 +481,36 @@ async fn a_run_crossing_midnight_keeps_its_scheduled_date() {
     assert!(w.user_rows.iter().all(|r| r.snapshot.snapshot_date == day), "every snapshot is the run's day");
     assert_eq!(w.runs[0].scheduled_date, day);
 }
+
+/// TikTok down for a whole run: the breaker ends it after a few calls with every store's
+/// reason recorded; once TikTok is back, the next run is complete.
+#[tokio::test]
+async fn after_an_outage_the_next_run_is_complete() {
+    let stores: Vec<String> = (0..40).map(|i| format!("s{i:02}")).collect();
+    let refs: Vec<&str> = stores.iter().map(String::as_str).collect();
+    let w = world(&refs);
+    for s in &stores {
+        w.lock().unwrap().connect(s, Duration::hours(20));
+    }
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (d, c) = (down.clone(), calls.clone());
+    let mut tiktok = MockTikTokApi::new();
+    tiktok.expect_user_info().returning(move |_| {
+        c.fetch_add(1, Ordering::SeqCst);
+        if d.load(Ordering::SeqCst) { Err(TikTokError::Transient { message: "503".into() }) } else { Ok(user("o", 1)) }
+    });
+    let config = EngineConfig { sync_concurrency: 1, breaker_threshold: 5, ..Default::default() };
+    let engine = engine(&w, tiktok, t0(), config);
+    let outage = engine.run_sync(JobSelection::User, None, RunTrigger::Cron).await.unwrap().user_sync.unwrap();
+    assert_eq!((outage.successful, outage.failed), (0, 40));
+    assert_eq!(calls.load(Ordering::SeqCst), 5, "ended after the breaker's threshold");
+    assert!(w.lock().unwrap().user_rows.is_empty());
+
+    down.store(false, Ordering::SeqCst);
+    let next = engine.run_sync(JobSelection::User, None, RunTrigger::Manual).await.unwrap().user_sync.unwrap();
+    assert_eq!((next.successful, next.failed), (40, 0));
+    let w = w.lock().unwrap();
+    assert_eq!(w.user_rows.len(), 40, "every store has today's snapshot");
+    assert_eq!(w.runs.last().unwrap().status, RunStatus::Succeeded);
+}
