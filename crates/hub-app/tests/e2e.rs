@@ -589,3 +589,32 @@ async fn no_database_connection_is_held_while_waiting_on_tiktok() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// TikTok's short-lived tokens (2 h, strictly rotating refresh tokens): the refresh job runs,
+/// then the access tokens expire at TikTok before the sync. The sync refreshes each store on
+/// demand (one token call each) and no store fails or leaves CONNECTED.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_hour_tokens_expiring_after_the_refresh_job_fail_no_sync() {
+    use tiktok_sandbox::{Rotation, TokenProfile};
+    let config = SandboxConfig { token_profile: TokenProfile::New, rotation: Rotation::Strict, ..sandbox(3) };
+    let hub = Hub::start(config, &[]).await;
+    for code in ["short_a", "short_b", "short_c"] {
+        let (status, _) =
+            hub.post("/admin/stores", json!({"store_code": code, "store_name": code, "pic_name": "P"})).await;
+        assert_eq!(status, 201);
+        assert_eq!(hub.connect(code, None).await.0, 200);
+    }
+    let (status, refresh) = hub.post("/admin/sync/run", json!({"job": "refresh_tokens"})).await;
+    assert_eq!(status, 200, "{refresh}");
+    assert_eq!(refresh["data"]["refresh_tokens"]["refreshed"].as_i64(), Some(3), "2 h tokens are due: {refresh}");
+
+    hub.sandbox.advance_clock(chrono::Duration::hours(3));
+    let token_calls = hub.sandbox.stats().token.calls;
+    let (status, run) = hub.post("/admin/sync/run", json!({"job": "user"})).await;
+    assert_eq!(status, 200, "{run}");
+    let user = &run["data"]["user_sync"];
+    assert_eq!((user["successful"].as_i64(), user["failed"].as_i64()), (Some(3), Some(0)), "{run}");
+    assert_eq!(hub.sandbox.stats().token.calls - token_calls, 3, "one on-demand refresh per store");
+    let (_, stores) = hub.get("/admin/stores").await;
+    assert!(stores["data"].as_array().unwrap().iter().all(|s| s["connectionStatus"] == "CONNECTED"), "{stores}");
+}
