@@ -62,6 +62,23 @@ pub struct Tokens {
     lease_poll: std::time::Duration,
 }
 
+/// The longest token lifetime believed (ten years; TikTok issues at most 365 days). A longer
+/// `expires_in` is read as this, a negative one as already expired.
+pub const MAX_TOKEN_LIFETIME_SECS: i64 = 10 * 366 * 24 * 3600;
+
+/// What is stored of a grant received at `now` besides its ciphertexts: expiries and scopes.
+pub fn token_meta(grant: &TokenGrant, now: DateTime<Utc>) -> TokenMeta {
+    let expiry = |secs: i64| {
+        now.checked_add_signed(Duration::seconds(secs.clamp(0, MAX_TOKEN_LIFETIME_SECS)))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    };
+    TokenMeta {
+        access_expires_at: expiry(grant.expires_in),
+        refresh_expires_at: expiry(grant.refresh_expires_in),
+        scopes: grant.scopes.clone(),
+    }
+}
+
 impl Tokens {
     /// A token service for `instance_id` (written into refresh leases).
     pub fn new(
@@ -91,12 +108,7 @@ impl Tokens {
             access: self.cipher.encrypt(grant.access_token.expose(), &binding(store_code, TokenKind::Access)),
             refresh: self.cipher.encrypt(grant.refresh_token.expose(), &binding(store_code, TokenKind::Refresh)),
         };
-        let meta = TokenMeta {
-            access_expires_at: now + Duration::seconds(grant.expires_in.max(0)),
-            refresh_expires_at: now + Duration::seconds(grant.refresh_expires_in.max(0)),
-            scopes: grant.scopes.clone(),
-        };
-        (tokens, meta)
+        (tokens, token_meta(grant, now))
     }
 
     fn usable(account: &Account) -> Result<&EncryptedTokens, TokenError> {
@@ -272,5 +284,37 @@ impl TokenSession<'_> {
             TikTokError::ScopeMissing { .. } => self.tokens.mark(&self.account, ReconnectReason::ScopeMissing).await,
             other => other.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(expires_in: i64, refresh_expires_in: i64) -> TokenGrant {
+        TokenGrant {
+            access_token: Secret::new("act.1".into()),
+            refresh_token: Secret::new("rft.1".into()),
+            open_id: "o1".into(),
+            expires_in,
+            refresh_expires_in,
+            scopes: vec!["video.list".into()],
+        }
+    }
+
+    /// TikTok's answer decides the lifetimes, but an absurd one (as a fuzzed token answer
+    /// had: `expires_in` beyond what a time span holds) must not panic the hub.
+    #[test]
+    fn token_meta_bounds_the_lifetimes_tiktok_states() {
+        let now = DateTime::from_timestamp(1_769_245_200, 0).expect("valid");
+        let m = token_meta(&grant(86_400, 31_536_000), now);
+        assert_eq!(m.access_expires_at, now + Duration::days(1));
+        assert_eq!(m.refresh_expires_at, now + Duration::days(365));
+        assert_eq!(m.scopes, ["video.list"]);
+        let cap = now + Duration::seconds(MAX_TOKEN_LIFETIME_SECS);
+        let m = token_meta(&grant(i64::MAX, i64::MIN), now);
+        assert_eq!((m.access_expires_at, m.refresh_expires_at), (cap, now));
+        let m = token_meta(&grant(i64::MAX / 1000 + 1, -1), now);
+        assert_eq!((m.access_expires_at, m.refresh_expires_at), (cap, now));
     }
 }
