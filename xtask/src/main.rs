@@ -16,6 +16,7 @@ mod bench_api;
 mod bench_db;
 mod db;
 mod demo;
+mod fuzz;
 mod seed;
 mod tidy;
 mod util;
@@ -54,6 +55,9 @@ usage: cargo xtask <command>
   apicheck [ARGS]
                schemathesis (all checks, 100 examples per operation) against tiktok-hub and
                tiktok-sandbox in a fresh database tiktok_hub_apicheck (ARGS go to schemathesis)
+  fuzz [--seconds S] [TARGET…]
+               the cargo-fuzz targets of crates/hub-fuzz (nightly; installs cargo-fuzz if
+               missing), each S (60) seconds; one line per target; fails on a crash
 ";
 
 fn main() {
@@ -81,6 +85,7 @@ fn run() -> Result<()> {
         Some("demo") => demo::run(rest),
         Some("bench") => bench::run(rest),
         Some("apicheck") => apicheck::run(rest),
+        Some("fuzz") => fuzz::run(rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())

@@ -165,7 +165,7 @@ impl Fields {
 /// A JSON body of `T` (see [`FromBody`]).
 pub(crate) struct JsonBody<T>(pub T);
 
-fn parse_body<T: FromBody>(value: Value) -> Result<T, ApiError> {
+pub(crate) fn parse_body<T: FromBody>(value: Value) -> Result<T, ApiError> {
     let Value::Object(map) = value else {
         return Err(ApiError::invalid("The request body must be a JSON object"));
     };

@@ -9,6 +9,9 @@ mod auth;
 mod dto;
 mod error;
 mod extract;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod html;
 mod limits;
 mod metrics;

@@ -119,7 +119,7 @@ fn scrub_str(s: &mut String, secrets: &[&str]) {
     }
 }
 
-fn scrub(mut e: TikTokError, secrets: &[&str]) -> TikTokError {
+pub(crate) fn scrub(mut e: TikTokError, secrets: &[&str]) -> TikTokError {
     match &mut e {
         TikTokError::InvalidGrant { description: s }
         | TikTokError::Transient { message: s }
@@ -342,29 +342,56 @@ impl TikTokClient {
     async fn token_call(&self, form: Vec<(&'static str, &str)>, secrets: &[&str]) -> Result<TokenGrant, TikTokError> {
         let ep = Endpoint::Token;
         let success = self.call(ep, Req::Form(&self.inner.token_url, form), false, secrets).await?;
-        let obj = match success {
-            Success::Token(obj) => obj,
-            // Tolerate a v2-enveloped token answer.
-            Success::Envelope(Value::Object(data)) if data.contains_key("access_token") => data,
-            _ => {
-                self.counters(ep).error();
-                return Err(invalid_response(ep, "an access_token"));
-            }
-        };
-        grant_from(&obj).ok_or_else(|| {
-            self.counters(ep).error();
-            invalid_response(ep, "refresh_token, open_id or expiries")
-        })
+        grant_of(success).inspect_err(|_| self.counters(ep).error())
     }
 
     fn data(&self, ep: Endpoint, success: Success) -> Result<Map<String, Value>, TikTokError> {
-        match success {
-            Success::Envelope(Value::Object(data)) => Ok(data),
-            _ => {
-                self.counters(ep).error();
-                Err(invalid_response(ep, "a data envelope"))
-            }
-        }
+        data_of(ep, success).inspect_err(|_| self.counters(ep).error())
+    }
+}
+
+/// The grant of a successful token answer.
+pub(crate) fn grant_of(success: Success) -> Result<TokenGrant, TikTokError> {
+    let ep = Endpoint::Token;
+    let obj = match success {
+        Success::Token(obj) => obj,
+        // Tolerate a v2-enveloped token answer.
+        Success::Envelope(Value::Object(data)) if data.contains_key("access_token") => data,
+        _ => return Err(invalid_response(ep, "an access_token")),
+    };
+    grant_from(&obj).ok_or_else(|| invalid_response(ep, "refresh_token, open_id or expiries"))
+}
+
+/// The `data` object of a successful v2 answer.
+pub(crate) fn data_of(ep: Endpoint, success: Success) -> Result<Map<String, Value>, TikTokError> {
+    match success {
+        Success::Envelope(Value::Object(data)) => Ok(data),
+        _ => Err(invalid_response(ep, "a data envelope")),
+    }
+}
+
+/// The user of a `user/info` answer's `data`.
+pub(crate) fn user_of(data: &Map<String, Value>) -> Result<TikTokUser, TikTokError> {
+    let Some(Value::Object(u)) = data.get("user") else {
+        return Err(invalid_response(Endpoint::UserInfo, "data.user"));
+    };
+    Ok(TikTokUser {
+        open_id: text(u.get("open_id")).unwrap_or_default(),
+        display_name: text(u.get("display_name")),
+        avatar_url: text(u.get("avatar_url")),
+        follower_count: count(u.get("follower_count")),
+        following_count: count(u.get("following_count")),
+        likes_count: count(u.get("likes_count")),
+        video_count: count(u.get("video_count")),
+    })
+}
+
+/// The page of a `video/list` answer's `data`.
+pub(crate) fn page_of(data: &Map<String, Value>) -> VideoPage {
+    VideoPage {
+        videos: videos_from(data),
+        cursor: opt_i64(data.get("cursor")),
+        has_more: data.get("has_more").and_then(Value::as_bool).unwrap_or(false),
     }
 }
 
@@ -404,7 +431,7 @@ pub(crate) fn video_from(v: &Value) -> Option<TikTokVideo> {
     })
 }
 
-fn videos_from(data: &Map<String, Value>) -> Vec<TikTokVideo> {
+pub(crate) fn videos_from(data: &Map<String, Value>) -> Vec<TikTokVideo> {
     data.get("videos")
         .and_then(Value::as_array)
         .map(|vs| vs.iter().filter_map(video_from).collect())
@@ -469,19 +496,7 @@ impl TikTokApi for TikTokClient {
         let s =
             self.call(ep, Req::Get(&self.inner.user_info_url, access_token), true, &[access_token.expose()]).await?;
         let data = self.data(ep, s)?;
-        let Some(Value::Object(u)) = data.get("user") else {
-            self.counters(ep).error();
-            return Err(invalid_response(ep, "data.user"));
-        };
-        Ok(TikTokUser {
-            open_id: text(u.get("open_id")).unwrap_or_default(),
-            display_name: text(u.get("display_name")),
-            avatar_url: text(u.get("avatar_url")),
-            follower_count: count(u.get("follower_count")),
-            following_count: count(u.get("following_count")),
-            likes_count: count(u.get("likes_count")),
-            video_count: count(u.get("video_count")),
-        })
+        user_of(&data).inspect_err(|_| self.counters(ep).error())
     }
 
     async fn video_list(
@@ -499,11 +514,7 @@ impl TikTokApi for TikTokClient {
             .call(ep, Req::Post(&self.inner.video_list_url, access_token, body), true, &[access_token.expose()])
             .await?;
         let data = self.data(ep, s)?;
-        Ok(VideoPage {
-            videos: videos_from(&data),
-            cursor: opt_i64(data.get("cursor")),
-            has_more: data.get("has_more").and_then(Value::as_bool).unwrap_or(false),
-        })
+        Ok(page_of(&data))
     }
 
     async fn video_query(

@@ -32,6 +32,9 @@
 mod client;
 mod config;
 mod decode;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod stats;
 
 pub use client::{MAX_QUERY_IDS, SCOPES, TOKEN_BUDGET_PER_WINDOW, TikTokClient, USER_FIELDS, VIDEO_FIELDS};

@@ -8,7 +8,7 @@
 //! operation is the documented one; its `format` parameter is described in API.md).
 
 mod csv;
-mod import;
+pub(crate) mod import;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
@@ -888,13 +888,7 @@ async fn import_rows(
     content_type: &str,
 ) -> Result<Vec<Result<hub_domain::NewStore, hub_domain::DomainError>>, ApiError> {
     let body = import::read_body(body).await?;
-    let kind = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let file = match kind.as_str() {
-        "multipart/form-data" => import::multipart_field(&body, content_type, "file")?,
-        "text/csv" => &body[..],
-        _ => return Err(ApiError::invalid("file is required: send multipart/form-data with a field named file")),
-    };
-    import::parse_rows(file, hub_engine::reports::MAX_IMPORT_ROWS)
+    import::body_rows(&body, content_type)
 }
 
 /// Import template

@@ -41,11 +41,11 @@ pub struct SyncRunBody {
 }
 
 /// The validated body.
-struct SyncRequest {
-    store: Option<StoreCode>,
-    job: &'static str,
-    selection: JobSelection,
-    wait: bool,
+pub(crate) struct SyncRequest {
+    pub(crate) store: Option<StoreCode>,
+    pub(crate) job: &'static str,
+    pub(crate) selection: JobSelection,
+    pub(crate) wait: bool,
 }
 
 const JOB_NAMES: [(&str, JobSelection); 4] = [
@@ -75,7 +75,7 @@ impl FromBody for SyncRunBody {
 }
 
 impl SyncRunBody {
-    fn validate(self) -> Result<SyncRequest, ApiError> {
+    pub(crate) fn validate(self) -> Result<SyncRequest, ApiError> {
         let (job, selection) = JOB_NAMES[match self.job.unwrap_or(JobParam::All) {
             JobParam::All => 0,
             JobParam::User => 1,

@@ -91,6 +91,17 @@ pub(crate) fn multipart_field<'a>(body: &'a [u8], content_type: &str, field: &st
     }
 }
 
+/// The rows of a whole request body: the `file` part of a multipart body or a bare CSV body.
+pub(crate) fn body_rows(body: &[u8], content_type: &str) -> Result<Vec<Result<NewStore, DomainError>>, ApiError> {
+    let kind = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let file = match kind.as_str() {
+        "multipart/form-data" => multipart_field(body, content_type, "file")?,
+        "text/csv" => body,
+        _ => return Err(ApiError::invalid("file is required: send multipart/form-data with a field named file")),
+    };
+    parse_rows(file, hub_engine::reports::MAX_IMPORT_ROWS)
+}
+
 /// Splits RFC 4180 text into records of fields (quoted fields may hold `,` `"` and line
 /// breaks). Blank lines are skipped. The error names the 1-based line where it happened.
 pub(crate) fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, usize> {
