@@ -172,7 +172,11 @@ impl Tokens {
             let until = now + Duration::seconds(60);
             if self.accounts.try_lease_refresh(current.id, &self.instance_id, now, until).await? {
                 let result = self.rotate(&current, &tokens.refresh.clone()).await;
-                if let Err(e) = self.accounts.release_refresh_lease(current.id, &self.instance_id).await {
+                let code = current.store_code.as_str();
+                let release = while_unavailable("giving back a refresh lease", code, || {
+                    self.accounts.release_refresh_lease(current.id, &self.instance_id)
+                });
+                if let Err(e) = release.await {
                     tracing::warn!(store.code = %current.store_code, error = %e, "could not release the refresh lease");
                 }
                 return result;
@@ -204,7 +208,13 @@ impl Tokens {
         };
         let (tokens, meta) = self.seal(code, &grant);
         let now = self.clock.now();
-        if !self.accounts.save_refreshed(current.id, refresh_ct, &tokens, &meta, now).await? {
+        // TikTok may already consider the old refresh token spent: losing this write to a
+        // database blip would lose the grant, so it is retried until the database is back.
+        let stored = while_unavailable("storing a rotated token pair", code, || {
+            self.accounts.save_refreshed(current.id, refresh_ct, &tokens, &meta, now)
+        })
+        .await?;
+        if !stored {
             // Someone rotated the pair between our read and our write (not possible while we
             // hold the lease, unless it expired); theirs is stored, ours is dropped.
             tracing::warn!(store.code = %code, "refreshed pair lost a race; keeping the stored one");
@@ -233,6 +243,34 @@ impl Tokens {
     /// Whether the account's access token is due for the refresh job at `now`.
     pub fn due(&self, account: &Account, now: DateTime<Utc>, window: Duration) -> bool {
         account.refresh_due(now, window)
+    }
+}
+
+/// How long a write that must not be lost (a rotated pair, the lease given back) is retried
+/// while the database is unavailable: well inside the refresh lease (60 s), so no other
+/// instance refreshes the account meanwhile.
+pub const STORE_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs `op` again while it fails with [`RepoError::Unavailable`] (a server restart, a
+/// failover, a terminated connection), backing off from 50 ms to 2 s, for up to
+/// [`STORE_RETRY_FOR`]. A write that committed before its connection died is harmless to
+/// repeat: the compare-and-swap then reports the pair already replaced (by this very write).
+async fn while_unavailable<T, F, Fut>(what: &'static str, code: &str, mut op: F) -> Result<T, RepoError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, RepoError>>,
+{
+    let deadline = tokio::time::Instant::now() + STORE_RETRY_FOR;
+    let mut delay = std::time::Duration::from_millis(50);
+    loop {
+        match op().await {
+            Err(RepoError::Unavailable(e)) if tokio::time::Instant::now() + delay < deadline => {
+                tracing::warn!(store.code = code, error = %e, what, "database unavailable; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(2));
+            }
+            other => return other,
+        }
     }
 }
 

@@ -107,3 +107,115 @@ async fn after_recovery_a_dead_owners_account_refreshes_at_once() {
     assert_eq!(w.status("a"), ConnectionStatus::Connected);
     assert!(w.leases.values().all(|(o, _)| o != "dead"));
 }
+
+/// The world's accounts, with the first `failures` writes of a rotated pair (and of the lease
+/// given back) failing as a restarting database fails them.
+struct Blip {
+    inner: Arc<dyn AccountRepo>,
+    saves_left: std::sync::atomic::AtomicUsize,
+    releases_left: std::sync::atomic::AtomicUsize,
+}
+
+fn down() -> RepoError {
+    RepoError::Unavailable("the database system is shutting down".into())
+}
+
+fn take(n: &std::sync::atomic::AtomicUsize) -> bool {
+    n.fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |v| v.checked_sub(1))
+        .is_ok()
+}
+
+#[async_trait::async_trait]
+impl AccountRepo for Blip {
+    async fn for_store(&self, code: &StoreCode) -> RepoResult<Option<Account>> {
+        self.inner.for_store(code).await
+    }
+    async fn get(&self, id: AccountId) -> RepoResult<Option<Account>> {
+        self.inner.get(id).await
+    }
+    async fn save_connected(&self, account: &ConnectedAccount, audit: &[NewAuditEntry]) -> RepoResult<Account> {
+        self.inner.save_connected(account, audit).await
+    }
+    async fn save_refreshed(
+        &self,
+        id: AccountId,
+        expected_refresh: &str,
+        tokens: &EncryptedTokens,
+        meta: &TokenMeta,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> RepoResult<bool> {
+        if take(&self.saves_left) {
+            return Err(down());
+        }
+        self.inner.save_refreshed(id, expected_refresh, tokens, meta, at).await
+    }
+    async fn set_status(
+        &self,
+        id: AccountId,
+        status: ConnectionStatus,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> RepoResult<()> {
+        self.inner.set_status(id, status, at).await
+    }
+    async fn list_connected(&self) -> RepoResult<Vec<Account>> {
+        self.inner.list_connected().await
+    }
+    async fn list_due_for_refresh(&self, before: chrono::DateTime<chrono::Utc>) -> RepoResult<Vec<Account>> {
+        self.inner.list_due_for_refresh(before).await
+    }
+    async fn mark_synced(&self, id: AccountId, at: chrono::DateTime<chrono::Utc>) -> RepoResult<()> {
+        self.inner.mark_synced(id, at).await
+    }
+    async fn try_lease_refresh(
+        &self,
+        id: AccountId,
+        owner: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> RepoResult<bool> {
+        self.inner.try_lease_refresh(id, owner, now, until).await
+    }
+    async fn release_refresh_lease(&self, id: AccountId, owner: &str) -> RepoResult<()> {
+        if take(&self.releases_left) {
+            return Err(down());
+        }
+        self.inner.release_refresh_lease(id, owner).await
+    }
+    async fn release_refresh_leases_of(&self, owner: &str) -> RepoResult<u64> {
+        self.inner.release_refresh_leases_of(owner).await
+    }
+    async fn list_with_tokens_after(&self, after: AccountId, limit: i64) -> RepoResult<Vec<Account>> {
+        self.inner.list_with_tokens_after(after, limit).await
+    }
+    async fn replace_ciphertexts(
+        &self,
+        id: AccountId,
+        expected: &EncryptedTokens,
+        new: &EncryptedTokens,
+    ) -> RepoResult<bool> {
+        self.inner.replace_ciphertexts(id, expected, new).await
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_pair_is_stored_once_the_database_is_back() {
+    let w = Arc::new(Mutex::new(World::default()));
+    w.lock().unwrap().add_store("a");
+    w.lock().unwrap().connect_at("a", t0() - Duration::days(1), Duration::hours(20));
+    let mut tiktok = MockTikTokApi::new();
+    // TikTok rotates once: its answer is the only copy of the new pair.
+    tiktok.expect_refresh().times(1).returning(|_| Ok(grant("open-a", "act.new", "rft.new")));
+    let mut p = ports(&w, Arc::new(tiktok), fixed_clock(t0()));
+    p.accounts = Arc::new(Blip { inner: p.accounts.clone(), saves_left: 3.into(), releases_left: 2.into() });
+    let engine = hub_engine::Engine::new(p, config(), STATE_SECRET);
+
+    let account = w.lock().unwrap().accounts["a"].clone();
+    let (refreshed, _) = engine.tokens().refresh(&account).await.expect("stored after the blip");
+    assert_eq!(refreshed, hub_engine::tokens::Refreshed::Rotated);
+    let w = w.lock().unwrap();
+    let a = &w.accounts["a"];
+    let stored = cipher().decrypt(&a.tokens.as_ref().unwrap().refresh, "a/refresh").unwrap();
+    assert_eq!(stored.expose(), "rft.new", "the rotated refresh token is stored");
+    assert_eq!(a.status, ConnectionStatus::Connected);
+    assert!(w.leases.is_empty(), "the lease is given back once the database answers");
+}
