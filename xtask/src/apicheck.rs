@@ -42,6 +42,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
+use crate::harness::dechunk;
 use crate::{db, util};
 
 const DB_NAME: &str = "tiktok_hub_apicheck";
@@ -397,19 +398,6 @@ async fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], bo
         .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked"));
     let body = if chunked { dechunk(rest) } else { rest.to_owned() };
     Ok(Reply { what, status, headers, body })
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16) else { break };
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].strip_prefix("\r\n").unwrap_or(&rest[n..]);
-    }
-    out
 }
 
 /// A port of 127.0.0.1 that was free a moment ago (the hub's redirect URI needs it up front).

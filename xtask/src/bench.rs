@@ -16,34 +16,22 @@
 //! `floor_s` is the busiest endpoint's calls at TikTok's 600·K per minute: no client can be
 //! faster. `ratio = wall_s / floor_s`. All load goes to 127.0.0.1 and ends with the run.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use hub_domain::Secret;
-use hub_engine::AesGcmCipher;
-use hub_engine::cipher::{TokenKind, binding};
-use hub_ports::TokenCipher;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::harness::{HubEnv, Sandbox, SandboxOpts, connect_stores, get_json, http};
 use crate::{db, util};
 
 const BENCH_DB: &str = "tiktok_hub_bench";
-const CLIENT_KEY: &str = "sandbox-client-key";
-const CLIENT_SECRET: &str = "sandbox-client-secret-0123456789abcdef";
-const REDIRECT_URI: &str = "http://127.0.0.1:3000/auth/tiktok/callback";
 /// TikTok's budget per endpoint per minute.
 const TIKTOK_PER_MIN: f64 = 600.0;
 /// The hub's client-side budget per endpoint per minute (a little under TikTok's).
 const HUB_PER_MIN: f64 = 570.0;
-/// Stores per INSERT statement while connecting.
-const INSERT_BATCH: usize = 1000;
-/// Token requests in flight while connecting.
-const TOKEN_PARALLEL: usize = 16;
 const ENDPOINTS: [&str; 3] = ["user_info", "video_list", "video_query"];
 
 pub const USAGE: &str =
@@ -110,16 +98,7 @@ pub fn run(args: &[String]) -> Result<()> {
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
 
     // 1. Binaries.
-    let profile = if args.release { "release" } else { "debug" };
-    eprintln!("xtask: building tiktok-hub and tiktok-sandbox ({profile})");
-    let mut build = Command::new(util::cargo());
-    build.args(["build", "-p", "hub-app", "-p", "tiktok-sandbox"]).current_dir(util::root());
-    if args.release {
-        build.arg("--release");
-    }
-    util::run(&mut build)?;
-    let bin_dir = util::target_dir().join(profile);
-    let (hub_bin, sandbox_bin) = (bin_dir.join("tiktok-hub"), bin_dir.join("tiktok-sandbox"));
+    let (hub_bin, sandbox_bin) = crate::harness::build_binaries(args.release)?;
 
     // 2. Database.
     let server_url = db::up_quiet()?;
@@ -137,27 +116,21 @@ pub fn run(args: &[String]) -> Result<()> {
     .with_context(|| format!("recreating the database {BENCH_DB} on {}", db::redact(&admin_url)))?;
 
     // 3. Sandbox.
-    let mut sandbox = Sandbox::start(&sandbox_bin, &args, &work.join("sandbox.log"))?;
+    let opts = SandboxOpts {
+        accounts: args.stores,
+        videos: args.videos,
+        latency: &args.latency,
+        time_scale: args.time_scale,
+        rotation: "may",
+    };
+    let mut sandbox = Sandbox::start(&sandbox_bin, &opts, &work.join("sandbox.log"))?;
     let sb = sandbox.addr.clone();
 
     // 4. Stores and their connected accounts.
-    let key = util::random_hex(32)?;
-    let mut key_bytes = [0u8; 32];
-    for (i, b) in key_bytes.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&key[2 * i..2 * i + 2], 16).expect("hex");
-    }
-    let cipher = AesGcmCipher::new(&[("k1".to_owned(), Secret::new(key_bytes))]).context("bench cipher")?;
-    rt.block_on(connect_stores(&sb, &bench_url, args.stores, cipher))?;
+    let env = HubEnv::new(&bench_url, &sb, ((HUB_PER_MIN * k).floor() as u64).max(1))?;
+    let cipher = crate::harness::cipher_from_hex(&env.token_key)?;
+    rt.block_on(connect_stores(&sb, &bench_url, args.stores, cipher, "bench_"))?;
     eprintln!("xtask: {} stores connected in {:.1}s", args.stores, setup_started.elapsed().as_secs_f64());
-
-    let env = HubEnv {
-        database_url: bench_url.clone(),
-        api_base: format!("http://{sb}"),
-        token_key: key,
-        admin_key: util::random_hex(24)?,
-        state_secret: util::random_hex(32)?,
-        rate_limit: ((HUB_PER_MIN * k).floor() as u64).max(1),
-    };
 
     // 5. Day 1.
     let mut failures = Vec::new();
@@ -173,24 +146,7 @@ pub fn run(args: &[String]) -> Result<()> {
 
     // 6. Day 2: a day passes for the hub's data and for TikTok.
     if failures.is_empty() {
-        let next_day = rt.block_on(async {
-            hub_postgres::execute_batch(
-                &bench_url,
-                "UPDATE tiktok_user_daily SET snapshot_date = snapshot_date - 1;
-                 UPDATE tiktok_video_daily SET snapshot_date = snapshot_date - 1;
-                 UPDATE store_accounts SET token_expires_at = token_expires_at - interval '1 day',
-                        refresh_token_expires_at = refresh_token_expires_at - interval '1 day',
-                        connected_at = connected_at - interval '1 day',
-                        last_sync_time = last_sync_time - interval '1 day',
-                        last_refresh_at = last_refresh_at - interval '1 day';",
-            )
-            .await?;
-            let (status, body) = http(&sb, "POST", "/sandbox/clock", Some(r#"{"advance_days":1}"#)).await?;
-            if status != 200 {
-                bail!("POST /sandbox/clock answered {status}: {body}");
-            }
-            anyhow::Ok(())
-        });
+        let next_day = rt.block_on(crate::harness::pass_a_day(&bench_url, &sb));
         match next_day {
             Ok(()) => match rt.block_on(day(2, &args, &sb, &hub_bin, &env, &work)) {
                 Ok(true) => {}
@@ -212,219 +168,6 @@ pub fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// The sandbox process; stopped (SIGTERM, then SIGKILL) when dropped.
-struct Sandbox {
-    child: Option<Child>,
-    /// `127.0.0.1:PORT`.
-    addr: String,
-}
-
-impl Sandbox {
-    fn start(bin: &Path, args: &Args, log: &Path) -> Result<Self> {
-        let log_file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        let mut child = Command::new(bin)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(["--accounts", &args.stores.to_string()])
-            .args(["--videos-per-account", &args.videos.to_string()])
-            .args(["--seed", "42"])
-            .args(["--rate-limit-per-min", "600", "--rate-limit-key", "client"])
-            .args(["--latency-ms", &args.latency])
-            .args(["--time-scale", &args.time_scale.to_string()])
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log_file)
-            .spawn()
-            .with_context(|| format!("cannot start {}", bin.display()))?;
-        let stdout = child.stdout.take().expect("piped");
-        let mut sandbox = Self { child: Some(child), addr: String::new() };
-        // Wait for the one "listening" line (in a thread, so a silent sandbox cannot hang us).
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(Duration::from_secs(60)).map_err(|_| {
-            anyhow::anyhow!("tiktok-sandbox did not say it was listening within 60 s (see {})", log.display())
-        })?;
-        let addr = line
-            .trim()
-            .strip_prefix("tiktok-sandbox listening on http://")
-            .with_context(|| format!("unexpected first line from tiktok-sandbox: {line:?} (see {})", log.display()))?;
-        sandbox.addr = addr.to_owned();
-        eprintln!(
-            "xtask: tiktok-sandbox on http://{addr}: {} accounts, {} videos each on average, 600/min per endpoint, latency {} ms, time scale {}",
-            args.stores, args.videos, args.latency, args.time_scale
-        );
-        Ok(sandbox)
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// A minimal HTTP/1.1 request to the local sandbox (`addr` = `127.0.0.1:PORT`).
-async fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String)> {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
-    let body = body.unwrap_or("");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await?;
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut raw))
-        .await
-        .with_context(|| format!("{method} {path}: no answer within 60 s"))??;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, rest) = text.split_once("\r\n\r\n").with_context(|| format!("{method} {path}: malformed answer"))?;
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .with_context(|| format!("{method} {path}: malformed status line"))?;
-    let chunked = head.lines().any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    let body = if chunked { dechunk(rest) } else { rest.to_owned() };
-    Ok((status, body))
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16) else { break };
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].strip_prefix("\r\n").unwrap_or(&rest[n..]);
-    }
-    out
-}
-
-async fn get_json(addr: &str, path: &str) -> Result<Value> {
-    let (status, body) = http(addr, "GET", path, None).await?;
-    if status != 200 {
-        bail!("GET {path} answered {status}: {body}");
-    }
-    serde_json::from_str(&body).with_context(|| format!("GET {path}: not JSON"))
-}
-
-fn sql_text(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// Creates stores `bench_00001…` with CONNECTED accounts holding sandbox-issued tokens.
-async fn connect_stores(sb: &str, url: &str, n: usize, cipher: AesGcmCipher) -> Result<()> {
-    let cipher = Arc::new(cipher);
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let rows = Arc::new(std::sync::Mutex::new(vec![String::new(); n]));
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..TOKEN_PARALLEL {
-        let (sb, next, rows, cipher) = (sb.to_owned(), next.clone(), rows.clone(), cipher.clone());
-        tasks.spawn(async move {
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= n {
-                    return anyhow::Ok(());
-                }
-                let (status, body) =
-                    http(&sb, "POST", "/sandbox/tokens", Some(&format!(r#"{{"account":{i}}}"#))).await?;
-                if status != 200 {
-                    bail!("POST /sandbox/tokens for account {i} answered {status}: {body}");
-                }
-                let t: Value = serde_json::from_str(&body).context("token answer is not JSON")?;
-                let field = |name: &str| {
-                    t.get(name).and_then(Value::as_str).with_context(|| format!("token answer without {name}"))
-                };
-                let code = store_code(i);
-                let access = cipher.encrypt(field("access_token")?, &binding(&code, TokenKind::Access));
-                let refresh = cipher.encrypt(field("refresh_token")?, &binding(&code, TokenKind::Refresh));
-                let secs = |name: &str| t.get(name).and_then(Value::as_i64).unwrap_or(0).max(0);
-                let row = format!(
-                    "({}, 'tiktok', {}, {}, {}, now() + interval '{} seconds', now() + interval '{} seconds', {}, 'CONNECTED', now())",
-                    sql_text(&code),
-                    sql_text(field("open_id")?),
-                    sql_text(&access),
-                    sql_text(&refresh),
-                    secs("expires_in"),
-                    secs("refresh_expires_in"),
-                    sql_text(field("scope")?),
-                );
-                rows.lock().expect("rows")[i] = row;
-            }
-        });
-    }
-    while let Some(r) = tasks.join_next().await {
-        r.context("token task panicked")??;
-    }
-    let rows = std::mem::take(&mut *rows.lock().expect("rows"));
-    let mut statements = Vec::new();
-    for (b, chunk) in rows.chunks(INSERT_BATCH).enumerate() {
-        let first = b * INSERT_BATCH;
-        let stores: Vec<String> = (first..first + chunk.len())
-            .map(|i| format!("({}, 'Bench Store {}', 'Bench PIC {}')", sql_text(&store_code(i)), i + 1, i + 1))
-            .collect();
-        statements.push(format!(
-            "INSERT INTO stores (store_code, store_name, pic_name) VALUES {};
-             INSERT INTO store_accounts (store_code, platform, account_identifier, encrypted_access_token,
-                 encrypted_refresh_token, token_expires_at, refresh_token_expires_at, scopes, status, connected_at)
-             VALUES {};",
-            stores.join(","),
-            chunk.join(",")
-        ));
-    }
-    let mut inserts = tokio::task::JoinSet::new();
-    let statements = Arc::new(std::sync::Mutex::new(statements));
-    for _ in 0..2 {
-        let (url, statements) = (url.to_owned(), statements.clone());
-        inserts.spawn(async move {
-            loop {
-                let Some(sql) = statements.lock().expect("statements").pop() else { return anyhow::Ok(()) };
-                hub_postgres::execute_batch(&url, &sql).await.context("inserting bench stores")?;
-            }
-        });
-    }
-    while let Some(r) = inserts.join_next().await {
-        r.context("insert task panicked")??;
-    }
-    Ok(())
-}
-
-fn store_code(i: usize) -> String {
-    format!("bench_{:05}", i + 1)
-}
-
-struct HubEnv {
-    database_url: String,
-    api_base: String,
-    token_key: String,
-    admin_key: String,
-    state_secret: String,
-    rate_limit: u64,
-}
-
 /// One day's run: resets the sandbox's stats, runs the hub's sync, prints the day's line.
 /// `Ok(false)` when the hub exited non-zero.
 async fn day(n: u32, args: &Args, sb: &str, hub_bin: &Path, env: &HubEnv, work: &Path) -> Result<bool> {
@@ -434,26 +177,8 @@ async fn day(n: u32, args: &Args, sb: &str, hub_bin: &Path, env: &HubEnv, work: 
     }
     let log_path = work.join(format!("hub-day{n}.log"));
     let log = std::fs::File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
-    let mut cmd = Command::new(hub_bin);
-    cmd.args(["sync", "--job", "all"])
-        // No `.env` from the caller's directory: every setting comes from here.
-        .current_dir(work)
-        .env_remove("RUST_LOG")
-        .env("DATABASE_URL", &env.database_url)
-        .env("TIKTOK_CLIENT_KEY", CLIENT_KEY)
-        .env("TIKTOK_CLIENT_SECRET", CLIENT_SECRET)
-        .env("TIKTOK_REDIRECT_URI", REDIRECT_URI)
-        .env("TIKTOK_AUTH_BASE_URL", &env.api_base)
-        .env("TIKTOK_API_BASE_URL", &env.api_base)
-        .env("TOKEN_ENC_KEY", &env.token_key)
-        .env("ADMIN_API_KEY", &env.admin_key)
-        .env("STATE_SECRET", &env.state_secret)
-        .env("TIKTOK_RATE_LIMIT_PER_MIN", env.rate_limit.to_string())
-        .env("LOG_LEVEL", "warn")
-        .env("CRON_ENABLED", "false")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log);
+    let mut cmd = env.command(hub_bin, &["sync", "--job", "all"], work);
+    cmd.stdout(Stdio::piped()).stderr(log);
     let started = Instant::now();
     let mut child = cmd.spawn().with_context(|| format!("cannot start {}", hub_bin.display()))?;
     let pid = child.id();
@@ -538,10 +263,7 @@ pub(crate) fn vm_hwm_kb(pid: u32) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn strings(raw: &[&str]) -> Vec<String> {
-        raw.iter().map(|s| (*s).to_owned()).collect()
-    }
+    use crate::util::strings;
 
     #[test]
     fn args_table() {
@@ -573,10 +295,5 @@ mod tests {
         for (url, want) in cases {
             assert_eq!(db::with_database(url, "x").unwrap(), want);
         }
-    }
-
-    #[test]
-    fn chunked_bodies() {
-        assert_eq!(dechunk("4\r\nabcd\r\n3\r\nefg\r\n0\r\n\r\n"), "abcdefg");
     }
 }

@@ -10,6 +10,8 @@ use crate::util;
 
 /// Port of the private cluster (away from a system server on 5432).
 const PRIVATE_PORT: u16 = 54329;
+/// Port of `cargo xtask chaos`'s own cluster.
+const CHAOS_PORT: u16 = 54330;
 /// The database the hub uses inside the private cluster.
 const PRIVATE_DB: &str = "tiktok_hub";
 
@@ -43,9 +45,7 @@ fn up_inner(verbose: bool) -> Result<String> {
 
 /// Stops the private cluster, if it runs.
 pub fn down() -> Result<()> {
-    let pg = PrivateCluster::new()?;
-    if pg.data.join("PG_VERSION").exists() && pg.running() {
-        pg.as_owner(Command::new(pg.bin("pg_ctl")).arg("-D").arg(&pg.data).args(["-m", "fast", "-w", "stop"]))?;
+    if PrivateCluster::new()?.stop()? {
         eprintln!("xtask: private PostgreSQL stopped");
     } else {
         eprintln!("xtask: private PostgreSQL is not running");
@@ -127,17 +127,29 @@ fn find_bin_dir() -> Result<PathBuf> {
     )
 }
 
-struct PrivateCluster {
+/// A PostgreSQL cluster under `target/`, run with the machine's own server binaries.
+pub(crate) struct PrivateCluster {
     bin: PathBuf,
     dir: PathBuf,
     data: PathBuf,
+    port: u16,
     /// Run the server binaries as this user (PostgreSQL refuses to run as root).
     run_as: Option<String>,
 }
 
 impl PrivateCluster {
+    /// The development cluster (`target/pg`, port 54329).
     fn new() -> Result<Self> {
-        let dir = util::root().join("target").join("pg");
+        Self::at(util::root().join("target").join("pg"), PRIVATE_PORT)
+    }
+
+    /// `cargo xtask chaos`'s own cluster (`target/chaos-pg`, port 54330): chaos restarts it
+    /// and terminates its connections, so it never uses a server anyone else uses.
+    pub(crate) fn chaos() -> Result<Self> {
+        Self::at(util::root().join("target").join("chaos-pg"), CHAOS_PORT)
+    }
+
+    fn at(dir: PathBuf, port: u16) -> Result<Self> {
         let run_as = if util::output(Command::new("id").arg("-u")).is_ok_and(|u| u.trim() == "0") {
             if !util::succeeds("id", &["postgres"]) {
                 bail!(
@@ -148,15 +160,45 @@ impl PrivateCluster {
         } else {
             None
         };
-        Ok(Self { bin: find_bin_dir()?, data: dir.join("data"), dir, run_as })
+        Ok(Self { bin: find_bin_dir()?, data: dir.join("data"), dir, port, run_as })
     }
 
     fn bin(&self, name: &str) -> PathBuf {
         self.bin.join(name)
     }
 
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{PRIVATE_PORT}/{PRIVATE_DB}")
+    /// The hub's database in this cluster.
+    pub(crate) fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{PRIVATE_DB}", self.port)
+    }
+
+    /// Where the cluster lives (its data directory and `server.log`).
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `pg_ctl restart -m fast`: every session is cut, the server is back when it returns.
+    pub(crate) fn restart(&self) -> Result<()> {
+        let mut cmd = Command::new(self.bin("pg_ctl"));
+        cmd.arg("-D").arg(&self.data).arg("-l").arg(self.dir.join("server.log"));
+        self.as_owner(cmd.args(["-m", "fast", "-w", "-t", "60", "restart"])).map(|_| ())
+    }
+
+    /// Runs `sql` with `psql` on database `db`; returns the unaligned, tuples-only output
+    /// (one line per row, columns separated by tabs).
+    pub(crate) fn psql(&self, db: &str, sql: &str) -> Result<String> {
+        let port = self.port.to_string();
+        let args = ["-X", "-q", "-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1"];
+        util::output(Command::new(self.bin("psql")).args(args).args(["-tA", "-F", "\t", "-c", sql]))
+    }
+
+    /// Stops the cluster if it runs; `Ok(false)` if it did not.
+    pub(crate) fn stop(&self) -> Result<bool> {
+        if !(self.data.join("PG_VERSION").exists() && self.running()) {
+            return Ok(false);
+        }
+        self.as_owner(Command::new(self.bin("pg_ctl")).arg("-D").arg(&self.data).args(["-m", "fast", "-w", "stop"]))?;
+        Ok(true)
     }
 
     /// Runs `cmd` as the cluster's owner.
@@ -175,7 +217,7 @@ impl PrivateCluster {
         self.as_owner(Command::new(self.bin("pg_ctl")).arg("-D").arg(&self.data).arg("status")).is_ok()
     }
 
-    fn ensure_running(&self, verbose: bool) -> Result<()> {
+    pub(crate) fn ensure_running(&self, verbose: bool) -> Result<()> {
         std::fs::create_dir_all(&self.dir).with_context(|| format!("cannot create {}", self.dir.display()))?;
         if let Some(user) = &self.run_as {
             util::output(Command::new("chown").arg(format!("{user}:")).arg(&self.dir))?;
@@ -198,10 +240,11 @@ impl PrivateCluster {
         }
         if !self.running() {
             if verbose {
-                eprintln!("xtask: starting the private PostgreSQL on 127.0.0.1:{PRIVATE_PORT}");
+                eprintln!("xtask: starting the private PostgreSQL on 127.0.0.1:{}", self.port);
             }
             let opts = format!(
-                "-p {PRIVATE_PORT} -c listen_addresses=127.0.0.1 -k {} -c max_connections=300",
+                "-p {} -c listen_addresses=127.0.0.1 -k {} -c max_connections=300",
+                self.port,
                 self.dir.display()
             );
             self.as_owner(
@@ -212,10 +255,12 @@ impl PrivateCluster {
                     .arg(self.dir.join("server.log"))
                     .args(["-w", "-t", "60", "-o", &opts, "start"]),
             )
-            .context("the private PostgreSQL did not start (see target/pg/server.log)")?;
+            .with_context(|| {
+                format!("the private PostgreSQL did not start (see {})", self.dir.join("server.log").display())
+            })?;
         }
         let psql = self.bin("psql");
-        let port = PRIVATE_PORT.to_string();
+        let port = self.port.to_string();
         let exists = util::output(Command::new(&psql).args([
             "-h",
             "127.0.0.1",

@@ -7,6 +7,7 @@
 //! cargo xtask tidy                           fmt, clippy -D warnings, crate-boundary checks
 //! cargo xtask bench sync --stores N --videos M   the daily sync against tiktok-sandbox at TikTok's limits
 //! cargo xtask bench db|api                  database and HTTP read/ingest benchmarks
+//! cargo xtask chaos [--stores N] [--trials T]   crash matrix (SIGKILL, PostgreSQL restarts) and load during sync
 //! cargo xtask apicheck [ARGS…]               schemathesis against the real hub (ARGS go to schemathesis)
 //! ```
 
@@ -14,9 +15,12 @@ mod apicheck;
 mod bench;
 mod bench_api;
 mod bench_db;
+mod chaos;
+mod chaos_load;
 mod db;
 mod demo;
 mod fuzz;
+mod harness;
 mod seed;
 mod tidy;
 mod util;
@@ -52,6 +56,14 @@ usage: cargo xtask <command>
   bench api [--connections 50] [--seconds 15]
                wrk against the release `tiktok-hub serve` (tiktok_hub_benchapi, 300 stores x 30
                days x 50 videos): requests/s, p50, p99 and errors per admin read route and /health
+  chaos [--stores 300] [--trials 20] [--pg-restarts 3] [--terminations 3] [--seed N]
+        [--rotation strict|may] [--skip-load | --only matrix|load] [--rps 20]
+               real processes under faults, on a PostgreSQL cluster of its own (target/chaos-pg):
+               `tiktok-hub sync` killed with SIGKILL at seeded random points, PostgreSQL
+               restarted and its sessions terminated mid-run, each followed by the next run and
+               a check of the day (snapshots vs the sandbox, duplicates, locks, leases, RUNNING
+               runs, connected stores); then admin reads at RPS/s during a sync through the API
+               (errors, p50/p95/p99, pool). One line per part (docs/OPERATIONS.md)
   apicheck [ARGS]
                schemathesis (all checks, 100 examples per operation) against tiktok-hub and
                tiktok-sandbox in a fresh database tiktok_hub_apicheck (ARGS go to schemathesis)
@@ -84,6 +96,7 @@ fn run() -> Result<()> {
         Some("tidy") => tidy::run(),
         Some("demo") => demo::run(rest),
         Some("bench") => bench::run(rest),
+        Some("chaos") => chaos::run(rest),
         Some("apicheck") => apicheck::run(rest),
         Some("fuzz") => fuzz::run(rest),
         Some("-h" | "--help" | "help") => {

@@ -188,10 +188,7 @@ pub(crate) async fn seed_url(url: &str, stores: u64, days: u64, videos: u64) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn strings(raw: &[&str]) -> Vec<String> {
-        raw.iter().map(|s| (*s).to_owned()).collect()
-    }
+    use crate::util::strings;
 
     #[test]
     fn args_table() {

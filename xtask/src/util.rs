@@ -62,3 +62,9 @@ pub fn random_hex(n: usize) -> Result<String> {
     std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut buf)).context("/dev/urandom")?;
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
+
+/// Test arguments as the command line gives them.
+#[cfg(test)]
+pub fn strings(raw: &[&str]) -> Vec<String> {
+    raw.iter().map(|s| (*s).to_owned()).collect()
+}
