@@ -190,6 +190,16 @@ impl HubMetrics {
                 "The most connections the pool opens (DB_POOL_SIZE).",
             )
             .with(&[], p.max_size as f64),
+            MetricFamily::counter(
+                "tiktok_hub_db_pool_queued_total",
+                "Checkouts that found every pool connection taken and queued for one.",
+            )
+            .with(&[], p.queued_total as f64),
+            MetricFamily::counter(
+                "tiktok_hub_db_pool_queued_seconds_total",
+                "Time those checkouts spent queued, in all.",
+            )
+            .with(&[], p.queued_wait_ms_total as f64 / 1000.0),
         ]
     }
 

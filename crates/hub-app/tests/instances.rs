@@ -296,6 +296,8 @@ async fn metrics_show_syncs_tiktok_calls_pool_and_http_by_route() {
         "tiktok_hub_db_pool_connections_idle",
         "tiktok_hub_db_pool_waiting",
         "tiktok_hub_db_pool_connections_max",
+        "tiktok_hub_db_pool_queued_total",
+        "tiktok_hub_db_pool_queued_seconds_total",
         "tiktok_hub_stores",
         "tiktok_hub_http_requests_total",
         "tiktok_hub_http_request_duration_seconds",

@@ -230,6 +230,10 @@ pub struct PoolStats {
     pub waiting: usize,
     /// The most connections the pool opens.
     pub max_size: usize,
+    /// Checkouts since start that found every connection taken and had to queue for one.
+    pub queued_total: u64,
+    /// Milliseconds those checkouts spent waiting, in all.
+    pub queued_wait_ms_total: u64,
 }
 
 /// The database's liveness, for `GET /health` and metrics.

@@ -1,13 +1,14 @@
 //! The connection pool.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use hub_ports::RepoError;
 
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
-use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 
 /// Errors of the adapter's set-up (connecting, migrating). Repository calls map their errors
 /// to `hub_ports::RepoError` instead.
@@ -71,6 +72,14 @@ pub fn check_url(url: &str) -> Result<(), PgError> {
 pub struct Db {
     pool: Pool<AsyncPgConnection>,
     url: Arc<str>,
+    queued: Arc<Queued>,
+}
+
+/// Checkouts that had to queue because every connection was taken (see [`Db::checkout`]).
+#[derive(Debug, Default)]
+struct Queued {
+    count: AtomicU64,
+    wait_ms: AtomicU64,
 }
 
 impl std::fmt::Debug for Db {
@@ -97,7 +106,7 @@ impl Db {
             .runtime(deadpool::Runtime::Tokio1)
             .build()
             .map_err(|e| PgError::Connect(e.to_string()))?;
-        let db = Self { pool, url: Arc::from(config.url.as_str()) };
+        let db = Self { pool, url: Arc::from(config.url.as_str()), queued: Arc::default() };
         db.ping().await?;
         Ok(db)
     }
@@ -112,9 +121,25 @@ impl Db {
         &self.url
     }
 
+    /// A pooled connection. A caller that finds every one of the pool's `max_size` slots
+    /// taken (connections checked out or being opened, and callers already queued) queues
+    /// for one: it is counted, with its wait, in [`hub_ports::PoolStats`].
+    async fn checkout(&self) -> Result<Object<AsyncPgConnection>, PoolError> {
+        let s = self.pool.status();
+        // Slots taken = callers holding or awaiting a connection = size + waiting − available.
+        let queues = s.size + s.waiting >= s.max_size + s.available;
+        let started = Instant::now();
+        let conn = self.pool.get().await;
+        if queues {
+            self.queued.count.fetch_add(1, Ordering::Relaxed);
+            self.queued.wait_ms.fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        }
+        conn
+    }
+
     /// A pooled connection for a repository call, its failure already a [`RepoError`].
     pub(crate) async fn repo_conn(&self) -> Result<Object<AsyncPgConnection>, RepoError> {
-        self.pool.get().await.map_err(|e| {
+        self.checkout().await.map_err(|e| {
             tracing::warn!(error = %e, "no database connection");
             RepoError::Unavailable(e.to_string())
         })
@@ -122,7 +147,7 @@ impl Db {
 
     /// A pooled connection.
     pub async fn conn(&self) -> Result<Object<AsyncPgConnection>, PgError> {
-        self.pool.get().await.map_err(|e| PgError::Connect(e.to_string()))
+        self.checkout().await.map_err(|e| PgError::Connect(e.to_string()))
     }
 
     /// One round trip (`SELECT 1`).
@@ -136,7 +161,14 @@ impl Db {
     /// Pool figures for `hub_ports::DbHealth`.
     pub(crate) fn pool_stats_raw(&self) -> hub_ports::PoolStats {
         let s = self.pool.status();
-        hub_ports::PoolStats { size: s.size, idle: s.available, waiting: s.waiting, max_size: s.max_size }
+        hub_ports::PoolStats {
+            size: s.size,
+            idle: s.available,
+            waiting: s.waiting,
+            max_size: s.max_size,
+            queued_total: self.queued.count.load(Ordering::Relaxed),
+            queued_wait_ms_total: self.queued.wait_ms.load(Ordering::Relaxed),
+        }
     }
 
     /// Pool figures: (open connections, idle connections, callers waiting).
