@@ -61,11 +61,12 @@ struct Sample {
     ms: f64,
 }
 
-/// The highest pool figures `/metrics` showed, and when the pool was exhausted: more callers
-/// than `DB_POOL_SIZE` (checked out, being opened, or queued), i.e. some queued for one of
-/// the pool's slots. `tiktok_hub_db_pool_waiting` is callers beyond the connections open
-/// (`in_use + idle`), so it also counts those whose new connection is being opened; the
-/// queue is `waiting + in_use + idle - max`.
+/// The highest pool figures the scrapes of `/metrics` showed, and when one caught callers
+/// queued for one of the pool's `DB_POOL_SIZE` slots. (`tiktok_hub_db_pool_waiting` is callers
+/// beyond the connections open, so it also counts those whose new connection is being
+/// opened; the queue is `waiting + in_use + idle - max`.) The counters
+/// `tiktok_hub_db_pool_queued_total` / `_seconds_total`, read before the sync and after it,
+/// count every queued checkout, not only those a scrape happens to see.
 #[derive(Debug, Default)]
 struct Pool {
     samples: AtomicUsize,
@@ -84,8 +85,20 @@ fn queued(text: &str) -> Option<u64> {
     (g("tiktok_hub_db_pool_waiting")? + open).checked_sub(g("tiktok_hub_db_pool_connections_max")?)
 }
 
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<f64>().ok())
+}
+
 fn gauge(text: &str, name: &str) -> Option<u64> {
-    text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<f64>().ok()).map(|v| v as u64)
+    sample(text, name).map(|v| v as u64)
+}
+
+/// `(queued checkouts, seconds queued)` so far, from the hub's counters.
+fn queued_counters(text: &str) -> (f64, f64) {
+    (
+        sample(text, "tiktok_hub_db_pool_queued_total").unwrap_or(0.0),
+        sample(text, "tiktok_hub_db_pool_queued_seconds_total").unwrap_or(0.0),
+    )
 }
 
 pub(crate) fn run(chaos: &mut Chaos, args: &Args, rng: &mut Rng) -> Result<()> {
@@ -138,13 +151,15 @@ pub(crate) fn run(chaos: &mut Chaos, args: &Args, rng: &mut Rng) -> Result<()> {
     let server_errors = samples.iter().filter(|s| s.status.is_some_and(|c| c >= 500)).count();
     let exhausted_at = pool.exhausted_at.lock().expect("samples").clone();
     let exhausted_samples = exhausted_at.len();
-    let exhausted = exhausted_samples > 0 || server_errors > 0;
     let queue = pool.queued.load(Ordering::Relaxed);
+    let (queued, queued_s) = outcome.queued;
+    let exhausted = queued > 0.0 || server_errors > 0;
     println!(
         "chaos load rps={rps} requests={n} errors={errors} err_pct={err_pct:.2} rate_limited={limited} p50_ms={p50:.1} \
-         p95_ms={p95:.1} p99_ms={p99:.1} pool_exhausted={} pool_max_in_use={in_use}/{max} pool_max_queued={queue} \
+         p95_ms={p95:.1} p99_ms={p99:.1} pool_exhausted={} pool_queued={queued:.0} pool_queued_ms={:.0} pool_max_in_use={in_use}/{max} \
          sync_s={:.1} missing={}",
         if exhausted { "yes" } else { "no" },
+        queued_s * 1000.0,
         outcome.sync_secs,
         check.missing
     );
@@ -163,8 +178,8 @@ pub(crate) fn run(chaos: &mut Chaos, args: &Args, rng: &mut Rng) -> Result<()> {
         );
     }
     eprintln!(
-        "xtask: load: the runs ended {} after {:.1} s; pool: {} samples, {exhausted_samples} with callers queued for a slot \
-         (at {}), at most {waiting} waiting; {}",
+        "xtask: load: the runs ended {} after {:.1} s; pool: {} scrapes, {exhausted_samples} with callers queued for a slot \
+         (at {}; at most {queue} queued, {waiting} waiting); {}",
         outcome.statuses.join(", "),
         outcome.sync_secs,
         pool.samples.load(Ordering::Relaxed),
@@ -181,7 +196,8 @@ pub(crate) fn run(chaos: &mut Chaos, args: &Args, rng: &mut Rng) -> Result<()> {
     }
     if exhausted {
         failed.push(format!(
-            "the pool was exhausted: {exhausted_samples} samples with up to {queue} callers queued for a slot; {server_errors} 5xx answers"
+            "the pool was exhausted: {queued:.0} checkouts queued for a connection ({:.0} ms in all); {server_errors} 5xx answers",
+            queued_s * 1000.0
         ));
     }
     if !check.clean() {
@@ -199,6 +215,8 @@ pub(crate) fn run(chaos: &mut Chaos, args: &Args, rng: &mut Rng) -> Result<()> {
 struct Outcome {
     samples: Vec<Sample>,
     pool: Arc<Pool>,
+    /// Checkouts that queued for a pool connection during the sync, and their seconds.
+    queued: (f64, f64),
     run_ids: Vec<i64>,
     /// `job:STATUS` of each run.
     statuses: Vec<String>,
@@ -212,6 +230,11 @@ async fn load(base: String, metrics: String, key: String, stores: usize, rps: u3
         http.get(format!("{base}{path}")).header("X-API-KEY", &key).header("X-Forwarded-For", from)
     };
 
+    let counters = async |http: &reqwest::Client| -> Result<(f64, f64)> {
+        let text = http.get(format!("http://{metrics}/metrics")).send().await?.text().await?;
+        Ok(queued_counters(&text))
+    };
+    let before = counters(&http).await.context("/metrics before the sync")?;
     let started = Instant::now();
     let resp = http
         .post(format!("{base}/admin/sync/run"))
@@ -265,7 +288,7 @@ async fn load(base: String, metrics: String, key: String, stores: usize, rps: u3
     // The pool gauges, from the metrics listener (no key, no limit).
     let pool = Arc::new(Pool::default());
     let scraper = {
-        let (done, pool, http) = (done.clone(), pool.clone(), http.clone());
+        let (done, pool, http, metrics) = (done.clone(), pool.clone(), http.clone(), metrics.clone());
         tokio::spawn(async move {
             let scraping = Instant::now();
             while !done.load(Ordering::SeqCst) {
@@ -322,7 +345,9 @@ async fn load(base: String, metrics: String, key: String, stores: usize, rps: u3
         samples.push(s.context("request task")?);
     }
     scraper.await.context("scraper")?;
-    Ok(Outcome { samples, pool, run_ids, statuses, sync_secs })
+    let after = counters(&http).await.context("/metrics after the sync")?;
+    let queued = (after.0 - before.0, after.1 - before.1);
+    Ok(Outcome { samples, pool, queued, run_ids, statuses, sync_secs })
 }
 
 #[cfg(test)]
