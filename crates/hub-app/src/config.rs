@@ -105,6 +105,9 @@ pub struct Config {
 
     pub sync_concurrency: usize,
     pub video_sync_concurrency: usize,
+    /// The most stores a user or video sync grows to in flight while TikTok's budget is
+    /// under-used.
+    pub sync_max_concurrency: usize,
     pub token_refresh_window: Duration,
     pub report_tz: Tz,
 
@@ -353,6 +356,7 @@ impl Config {
             state_secret: Secret::new(state_secret.into_bytes()),
             sync_concurrency: r.ranged("SYNC_CONCURRENCY", 30usize, 1, 1000)?,
             video_sync_concurrency: r.ranged("VIDEO_SYNC_CONCURRENCY", 20usize, 1, 1000)?,
+            sync_max_concurrency: r.ranged("SYNC_MAX_CONCURRENCY", 100usize, 1, 10_000)?,
             token_refresh_window: Duration::from_secs(3600 * r.ranged("TOKEN_REFRESH_WINDOW_HOURS", 6u64, 1, 24 * 30)?),
             report_tz: r.tz("REPORT_TZ")?,
             cron_enabled: r.flag("CRON_ENABLED", true)?,
@@ -419,7 +423,7 @@ mod tests {
     fn defaults_match_the_documented_ones() {
         let c = load(&[]).unwrap();
         assert_eq!((c.port, c.host.as_str()), (3000, "0.0.0.0"));
-        assert_eq!((c.sync_concurrency, c.video_sync_concurrency), (30, 20));
+        assert_eq!((c.sync_concurrency, c.video_sync_concurrency, c.sync_max_concurrency), (30, 20, 100));
         assert_eq!(c.cron_sync_user_daily, "0 2 * * *");
         assert_eq!(c.public_base_url, "https://hub.example.com");
         assert_eq!(c.token_keys.len(), 1);

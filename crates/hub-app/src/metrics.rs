@@ -178,6 +178,7 @@ impl HubMetrics {
 
     fn pool_families(&self) -> Vec<MetricFamily> {
         let p = self.engine.ports().health.pool_stats();
+        let g = self.engine.db_gate();
         vec![
             MetricFamily::gauge("tiktok_hub_db_pool_connections_in_use", "Pool connections checked out now.")
                 .with(&[], p.size.saturating_sub(p.idle) as f64),
@@ -200,6 +201,18 @@ impl HubMetrics {
                 "Time those checkouts spent queued, in all.",
             )
             .with(&[], p.queued_wait_ms_total as f64 / 1000.0),
+            MetricFamily::gauge(
+                "tiktok_hub_sync_db_connections_max",
+                "Pool connections the sync jobs may use at once; the rest are kept for the admin API.",
+            )
+            .with(&[], g.size as f64),
+            MetricFamily::counter(
+                "tiktok_hub_sync_db_waits_total",
+                "Sync repository calls that waited because the jobs' share of the pool was in use.",
+            )
+            .with(&[], g.waits as f64),
+            MetricFamily::counter("tiktok_hub_sync_db_wait_seconds_total", "Time those calls waited, in all.")
+                .with(&[], g.wait.as_secs_f64()),
         ]
     }
 

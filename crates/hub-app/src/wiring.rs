@@ -75,6 +75,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
     let engine_config = EngineConfig {
         sync_concurrency: config.sync_concurrency,
         video_sync_concurrency: config.video_sync_concurrency,
+        max_concurrency: config.sync_max_concurrency,
+        tiktok_budget_per_min: config.tiktok_rate_limit_per_min,
+        // The rest of the pool stays free for the admin API.
+        job_db_connections: hub_engine::jobs_share_of_pool(config.db_pool_size),
         refresh_window: config.token_refresh_window,
         report_tz: config.report_tz,
         public_base_url: config.public_base_url.clone(),

@@ -298,6 +298,9 @@ async fn metrics_show_syncs_tiktok_calls_pool_and_http_by_route() {
         "tiktok_hub_db_pool_connections_max",
         "tiktok_hub_db_pool_queued_total",
         "tiktok_hub_db_pool_queued_seconds_total",
+        "tiktok_hub_sync_db_connections_max",
+        "tiktok_hub_sync_db_waits_total",
+        "tiktok_hub_sync_db_wait_seconds_total",
         "tiktok_hub_stores",
         "tiktok_hub_http_requests_total",
         "tiktok_hub_http_request_duration_seconds",
@@ -319,6 +322,7 @@ async fn metrics_show_syncs_tiktok_calls_pool_and_http_by_route() {
     assert!(sample(&text, "tiktok_hub_sync_last_completed_timestamp_seconds{job=\"sync_user_daily\"}") > 1.6e9);
     assert_eq!(sample(&text, "tiktok_hub_sync_runs_in_progress{job=\"sync_video_daily\"}"), 0.0);
     assert_eq!(sample(&text, "tiktok_hub_db_pool_connections_max"), 7.0);
+    assert_eq!(sample(&text, "tiktok_hub_sync_db_connections_max"), 5.0, "7 less a reserve of 2 for the API");
     assert_eq!(sample(&text, "tiktok_hub_stores{status=\"CONNECTED\",reason=\"\"}"), n);
     assert_eq!(
         sample(&text, "tiktok_hub_http_requests_total{method=\"POST\",route=\"/admin/sync/run\",status=\"200\"}"),
@@ -343,4 +347,31 @@ async fn metrics_show_syncs_tiktok_calls_pool_and_http_by_route() {
     assert_eq!(post.status().as_u16(), 405);
     assert!(post.headers()["allow"].to_str().unwrap().contains("GET"));
     let _: Value = spec;
+}
+
+/// The sync jobs keep to their share of the pool: with `DB_POOL_SIZE=4` (2 for the jobs) and
+/// 80 stores in flight at the start (30 user + 30 refresh + 20 video), the jobs' repository
+/// calls queue at their own gate, and no checkout ever finds the whole pool taken.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_leaves_the_api_its_share_of_the_pool() {
+    const STORES: usize = 40;
+    let hub = Hub::start(sandbox(STORES), &[("DB_POOL_SIZE", "4")]).await;
+    connect_stores(&hub, STORES).await;
+    let metrics = || async {
+        let text = hub.http.get(hub.url("/metrics")).header("X-API-KEY", API_KEY).send().await.unwrap();
+        text.text().await.unwrap()
+    };
+    let before = metrics().await;
+    let (status, body) = hub.post("/admin/sync/run", json!({"job": "all"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["video_sync"]["successful"], STORES, "{body}");
+    let after = metrics().await;
+
+    let queued = |t: &str| sample(t, "tiktok_hub_db_pool_queued_total");
+    assert_eq!(queued(&after), queued(&before), "no checkout found the pool exhausted during the sync");
+    assert_eq!(sample(&after, "tiktok_hub_sync_db_connections_max"), 2.0);
+    assert!(
+        sample(&after, "tiktok_hub_sync_db_waits_total") > 0.0,
+        "80 store tasks on 2 connections: the jobs queued at their gate"
+    );
 }

@@ -7,6 +7,7 @@ pub mod cipher;
 pub mod connect;
 pub mod context;
 pub mod metrics;
+pub mod pace;
 pub mod recovery;
 pub mod reencrypt;
 pub mod reports;
@@ -30,6 +31,7 @@ pub use cipher::AesGcmCipher;
 pub use connect::{CallbackParams, ConnectError, ConnectLink, ConnectStart, Connected};
 pub use context::Actor;
 pub use metrics::{SyncMetrics, SyncMetricsSnapshot};
+pub use pace::{DbGate, DbGateStats, jobs_share_of_pool};
 pub use recovery::StaleRuns;
 pub use reencrypt::{ReencryptError, ReencryptReport};
 pub use reports::{ImportReport, Pages, ReportError, Reporting};
@@ -57,8 +59,19 @@ pub struct Ports {
 /// The engine's settings (from the app's typed config).
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
+    /// Stores a user sync (and the refresh job) starts with in flight.
     pub sync_concurrency: usize,
+    /// Stores a video sync starts with in flight.
     pub video_sync_concurrency: usize,
+    /// The most stores a user or video sync may grow to in flight while TikTok's budget is
+    /// under-used (see [`pace`]); at or below the starting values, runs never grow.
+    pub max_concurrency: usize,
+    /// The TikTok client's budget per endpoint per minute (what the growth rule compares
+    /// the calls with).
+    pub tiktok_budget_per_min: u32,
+    /// Repository calls the sync jobs may run at once: keep it under the pool size, so the
+    /// admin API always finds a connection ([`jobs_share_of_pool`]).
+    pub job_db_connections: usize,
     pub refresh_window: std::time::Duration,
     pub report_tz: chrono_tz::Tz,
     pub public_base_url: String,
@@ -81,6 +94,9 @@ impl Default for EngineConfig {
         Self {
             sync_concurrency: 30,
             video_sync_concurrency: 20,
+            max_concurrency: 100,
+            tiktok_budget_per_min: 570,
+            job_db_connections: jobs_share_of_pool(20),
             refresh_window: std::time::Duration::from_secs(6 * 3600),
             report_tz: chrono_tz::Tz::UTC,
             public_base_url: "http://localhost:3000".into(),
@@ -100,6 +116,8 @@ pub struct Engine {
     pub(crate) ports: Ports,
     pub(crate) config: EngineConfig,
     pub(crate) tokens: Tokens,
+    /// The jobs' share of the database pool (see [`pace::DbGate`]).
+    pub(crate) db: Arc<DbGate>,
     pub(crate) state: StateCodec,
     pub(crate) live: Mutex<HashMap<i64, Arc<Mutex<LiveRun>>>>,
     pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
@@ -112,7 +130,9 @@ pub struct Engine {
 impl Engine {
     /// Wires the engine. `state_secret` signs OAuth states.
     pub fn new(ports: Ports, config: EngineConfig, state_secret: &[u8]) -> Self {
+        let db = Arc::new(DbGate::new(config.job_db_connections));
         let tokens = Tokens::new(
+            Arc::clone(&db),
             Arc::clone(&ports.accounts),
             Arc::clone(&ports.tiktok),
             Arc::clone(&ports.cipher),
@@ -124,6 +144,7 @@ impl Engine {
             ports,
             config,
             tokens,
+            db,
             state,
             live: Mutex::new(HashMap::new()),
             shutdown: tokio::sync::watch::channel(false).0,
@@ -140,6 +161,11 @@ impl Engine {
     /// The ports (for health checks and metrics).
     pub fn ports(&self) -> &Ports {
         &self.ports
+    }
+
+    /// The sync jobs' share of the database pool: its size and the calls that waited.
+    pub fn db_gate(&self) -> DbGateStats {
+        self.db.stats()
     }
 
     /// The token service.

@@ -1,8 +1,10 @@
 //! The sync jobs: snapshot every connected store's account and videos, refresh tokens.
 //!
 //! A job walks the stores as one bounded stream (`buffer_unordered`: no batch barriers); the
-//! TikTok adapter's per-endpoint budget sets the pace. No database connection is held while
-//! waiting on TikTok: each repository call takes and returns its own. One store's failure is
+//! TikTok adapter's per-endpoint budget sets the pace, and the stores in flight grow while
+//! that budget is under-used ([`crate::pace`]). No database connection is held while waiting
+//! on TikTok: each repository call takes and returns its own, through the jobs' share of the
+//! pool ([`crate::pace::DbGate`]). One store's failure is
 //! logged with its reason and never stops the others; a breaker ends the run early when
 //! TikTok fails for many stores in a row.
 
@@ -21,6 +23,7 @@ use hub_ports::{HeldLock, RepoError, TikTokVideo};
 use serde::Serialize;
 
 use crate::Engine;
+use crate::pace::InFlight;
 use crate::tokens::TokenError;
 
 /// How often a running job writes its heartbeat even when no store finishes (the default of
@@ -328,8 +331,10 @@ impl Engine {
             self.live.lock().expect("live runs poisoned").remove(&o.run_id);
             let msg = format!("not started: {why}");
             let now = self.ports.clock.now();
-            if let Err(e2) =
-                self.ports.sync_runs.finish(o.run_id, RunStatus::Failed, &RunCounts::default(), Some(msg), now).await
+            if let Err(e2) = self
+                .db
+                .run(self.ports.sync_runs.finish(o.run_id, RunStatus::Failed, &RunCounts::default(), Some(msg), now))
+                .await
             {
                 tracing::warn!(run.id = o.run_id, error = %e2, "could not close an unstarted run");
             }
@@ -472,7 +477,7 @@ impl Engine {
             raw_error: raw,
             duration_ms: ms,
         };
-        if let Err(e) = self.ports.sync_logs.insert(&log).await {
+        if let Err(e) = self.db.run(self.ports.sync_logs.insert(&log)).await {
             tracing::warn!(store.code = %code, job = %job, error = %e, "could not write the sync log line");
         }
     }
@@ -554,11 +559,11 @@ impl Engine {
         let p = &self.ports;
         let OpenRun { job, run_id, date, work, tracker, _lock } = open;
         let Work::Stores(stores) = work else { unreachable!("user and video runs work on stores") };
-        let concurrency = match job {
+        let start = match job {
             JobKind::SyncVideoDaily => self.config.video_sync_concurrency,
             _ => self.config.sync_concurrency,
-        }
-        .max(1);
+        };
+        let flight = InFlight::new(start, self.config.max_concurrency);
         let outages = AtomicUsize::new(0);
         let split = CallSplit::default();
         let shutdown = self.shutdown.subscribe();
@@ -566,8 +571,10 @@ impl Engine {
 
         let work = futures::stream::iter(stores)
             .map(|store| {
-                let (outages, tracker, shutdown, not_done, split) = (&outages, &tracker, &shutdown, &not_done, &split);
+                let (outages, tracker, shutdown, not_done, split, flight) =
+                    (&outages, &tracker, &shutdown, &not_done, &split, &flight);
                 async move {
+                    let _slot = flight.enter().await;
                     // After a shutdown request no store is started; the ones in flight finish.
                     if *shutdown.borrow() {
                         not_done.fetch_add(1, Ordering::Relaxed);
@@ -597,9 +604,15 @@ impl Engine {
                     self.after_store(tracker, &live).await;
                 }
             })
-            .buffer_unordered(concurrency)
+            .buffer_unordered(flight.cap())
             .collect::<()>();
-        self.with_heartbeat(&tracker, work).await;
+        let paced = async {
+            tokio::select! {
+                out = work => out,
+                () = self.widen_while_starved(job, &flight, &split) => unreachable!("the pacing loop never ends"),
+            }
+        };
+        self.with_heartbeat(&tracker, paced).await;
         let interrupted = not_done.load(Ordering::Relaxed) > 0;
 
         let live = tracker.live.lock().expect("tracker poisoned").clone();
@@ -621,7 +634,9 @@ impl Engine {
             live.skipped,
             if interrupted { " (interrupted: the rest was not done)" } else { "" }
         );
-        if let Err(e) = p.sync_runs.finish(run_id, status, &counts, Some(message.clone()), p.clock.now()).await {
+        if let Err(e) =
+            self.db.run(p.sync_runs.finish(run_id, status, &counts, Some(message.clone()), p.clock.now())).await
+        {
             tracing::warn!(run_id = run_id, error = %e, "could not close the run");
         }
         let summary_log = NewSyncLog {
@@ -633,14 +648,15 @@ impl Engine {
             raw_error: None,
             duration_ms: elapsed_ms,
         };
-        if let Err(e) = p.sync_logs.insert(&summary_log).await {
+        if let Err(e) = self.db.run(p.sync_logs.insert(&summary_log)).await {
             tracing::warn!(job = %job, error = %e, "could not write the job's summary log line");
         }
         // Only now: a shutdown waits for `live` to empty, so the run's row is closed first.
         self.live.lock().expect("live runs poisoned").remove(&run_id);
         tracing::info!(
             job = %job, run_id = run_id, status = %status, succeeded = live.succeeded, failed = live.failed,
-            skipped = live.skipped, records = live.records, duration_ms = elapsed_ms, "sync finished"
+            skipped = live.skipped, records = live.records, duration_ms = elapsed_ms, in_flight = flight.limit(),
+            "sync finished"
         );
         JobSummary {
             total: live.total,
@@ -651,6 +667,24 @@ impl Engine {
         }
     }
 
+    /// Once a second, gives the run more stores in flight when every slot was taken while the
+    /// calls it started stayed under 90 % of TikTok's budget for its endpoints (user/info;
+    /// video/list and video/query). Never returns.
+    async fn widen_while_starved(&self, job: JobKind, flight: &InFlight, split: &CallSplit) {
+        let endpoints = if job == JobKind::SyncVideoDaily { 2.0 } else { 1.0 };
+        let per_sec = f64::from(self.config.tiktok_budget_per_min) / 60.0 * endpoints;
+        let mut last = (split.total(), Instant::now());
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            let now = (split.total(), Instant::now());
+            let budget = per_sec * now.1.duration_since(last.1).as_secs_f64();
+            if let Some(limit) = flight.widen_if_starved(now.0 - last.0, budget) {
+                tracing::debug!(job = %job, in_flight = limit, "more stores in flight");
+            }
+            last = now;
+        }
+    }
+
     /// Drives `work` while writing the run's heartbeat every `heartbeat_every`, so a run
     /// whose stores are slow (a 429 storm, a huge account) is never taken for a dead one.
     async fn with_heartbeat<T>(&self, tracker: &Tracker, work: impl std::future::Future<Output = T>) -> T {
@@ -658,8 +692,9 @@ impl Engine {
             loop {
                 tokio::time::sleep(self.config.heartbeat_every).await;
                 let live = tracker.live.lock().expect("tracker poisoned").clone();
+                let counts = Tracker::counts(&live);
                 if let Err(e) =
-                    self.ports.sync_runs.progress(live.run_id, &Tracker::counts(&live), self.ports.clock.now()).await
+                    self.db.run(self.ports.sync_runs.progress(live.run_id, &counts, self.ports.clock.now())).await
                 {
                     tracing::warn!(run.id = live.run_id, error = %e, "could not write the run's heartbeat");
                 }
@@ -694,8 +729,10 @@ impl Engine {
             }
         };
         if due
-            && let Err(e) =
-                self.ports.sync_runs.progress(live.run_id, &Tracker::counts(live), self.ports.clock.now()).await
+            && let Err(e) = self
+                .db
+                .run(self.ports.sync_runs.progress(live.run_id, &Tracker::counts(live), self.ports.clock.now()))
+                .await
         {
             tracing::warn!(run.id = live.run_id, error = %e, "could not persist sync progress");
         }
@@ -704,7 +741,7 @@ impl Engine {
     /// One store in one job. Never fails: every problem becomes the store's outcome.
     async fn store_task(&self, job: JobKind, store: &StoreOverview, date: NaiveDate, split: &CallSplit) -> Outcome {
         let code = &store.store.code;
-        let account = match self.ports.accounts.for_store(code).await {
+        let account = match self.db.run(self.ports.accounts.for_store(code)).await {
             Ok(Some(a)) => a,
             Ok(None) => {
                 return Outcome::Skipped { message: "not connected: no TikTok account".into() };
@@ -718,7 +755,7 @@ impl Engine {
             }
         };
         let result = match job {
-            JobKind::SyncUserDaily => self.sync_user(account, date).await,
+            JobKind::SyncUserDaily => self.sync_user(account, date, split).await,
             JobKind::SyncVideoDaily => self.sync_videos(account, date, split).await,
             JobKind::RefreshTokens => match self.tokens.refresh(&account).await {
                 Ok(_) => Ok(Outcome::Success { message: "Token refreshed".into(), records: 1 }),
@@ -731,10 +768,11 @@ impl Engine {
         result.unwrap_or_else(|e| e)
     }
 
-    async fn sync_user(&self, account: Account, date: NaiveDate) -> Result<Outcome, Outcome> {
+    async fn sync_user(&self, account: Account, date: NaiveDate, split: &CallSplit) -> Result<Outcome, Outcome> {
         let p = &self.ports;
         let mut session = self.tokens.session(account).await.map_err(Outcome::from_token_error)?;
         let tiktok = Arc::clone(&p.tiktok);
+        split.user.fetch_add(1, Ordering::Relaxed);
         let user = session
             .call(|t| {
                 let tiktok = Arc::clone(&tiktok);
@@ -753,8 +791,8 @@ impl Engine {
             display_name: user.display_name.clone(),
             avatar_url: user.avatar_url.clone(),
         };
-        p.snapshots.upsert_user(std::slice::from_ref(&snapshot)).await.map_err(storage)?;
-        p.accounts.mark_synced(account.id, p.clock.now()).await.map_err(storage)?;
+        self.db.run(p.snapshots.upsert_user(std::slice::from_ref(&snapshot))).await.map_err(storage)?;
+        self.db.run(p.accounts.mark_synced(account.id, p.clock.now())).await.map_err(storage)?;
         Ok(Outcome::Success {
             message: format!(
                 "User stats synced successfully: {} followers, {} videos",
@@ -767,7 +805,7 @@ impl Engine {
     async fn sync_videos(&self, account: Account, date: NaiveDate, split: &CallSplit) -> Result<Outcome, Outcome> {
         let p = &self.ports;
         let code = account.store_code.clone();
-        let known: Vec<KnownVideo> = p.snapshots.known_videos(&code, date).await.map_err(storage)?;
+        let known: Vec<KnownVideo> = self.db.run(p.snapshots.known_videos(&code, date)).await.map_err(storage)?;
         let known_ids: HashSet<&str> = known.iter().map(|k| k.video_id.as_str()).collect();
         let mut session = self.tokens.session(account).await.map_err(Outcome::from_token_error)?;
         let tiktok = Arc::clone(&p.tiktok);
@@ -835,9 +873,9 @@ impl Engine {
         let rows: Vec<VideoSnapshot> = seen.values().filter_map(|v| video_row(&code, date, v)).collect();
         let views: i64 = rows.iter().map(|r| r.view_count).sum();
         if !rows.is_empty() {
-            p.snapshots.upsert_videos(&rows).await.map_err(storage)?;
+            self.db.run(p.snapshots.upsert_videos(&rows)).await.map_err(storage)?;
         }
-        p.accounts.mark_synced(session.account().id, p.clock.now()).await.map_err(storage)?;
+        self.db.run(p.accounts.mark_synced(session.account().id, p.clock.now())).await.map_err(storage)?;
         Ok(Outcome::Success {
             message: format!("Video stats synced successfully: {} videos, {views} views", rows.len()),
             records: rows.len() as i64,
@@ -892,7 +930,9 @@ impl Engine {
         let message = format!("Refreshed {}/{} tokens, {} failed", summary.refreshed, summary.total, summary.failed);
         let status = if summary.failed > 0 { RunStatus::Partial } else { RunStatus::Succeeded };
         self.sync_metrics.run_finished(job, status, &counts, started.elapsed(), p.clock.now());
-        if let Err(e) = p.sync_runs.finish(run_id, status, &counts, Some(message.clone()), p.clock.now()).await {
+        if let Err(e) =
+            self.db.run(p.sync_runs.finish(run_id, status, &counts, Some(message.clone()), p.clock.now())).await
+        {
             tracing::warn!(run.id = run_id, error = %e, "could not close the run");
         }
         let log = NewSyncLog {
@@ -904,7 +944,7 @@ impl Engine {
             raw_error: None,
             duration_ms: started.elapsed().as_millis() as i64,
         };
-        if let Err(e) = p.sync_logs.insert(&log).await {
+        if let Err(e) = self.db.run(p.sync_logs.insert(&log)).await {
             tracing::warn!(job = %job, error = %e, "could not write the job's summary log line");
         }
         self.live.lock().expect("live runs poisoned").remove(&run_id);
@@ -928,15 +968,22 @@ impl Engine {
     }
 }
 
-/// Calls a video run has started on `video/list` and `video/query`. The two endpoints have
-/// equal, separate budgets, so the run is done soonest when it spends them evenly.
+/// Calls a run has started on `user/info`, `video/list` and `video/query`. The two video
+/// endpoints have equal, separate budgets, so a video run is done soonest when it spends
+/// them evenly.
 #[derive(Debug, Default)]
 pub(crate) struct CallSplit {
+    user: AtomicUsize,
     list: AtomicUsize,
     query: AtomicUsize,
 }
 
 impl CallSplit {
+    /// Every call started so far.
+    fn total(&self) -> usize {
+        self.user.load(Ordering::Relaxed) + self.list.load(Ordering::Relaxed) + self.query.load(Ordering::Relaxed)
+    }
+
     /// Whether a store that has reached its known videos, with `unseen_known` of them not
     /// seen yet, should fetch its next `video/list` page rather than leave them to
     /// `video/query`: only while `video/list` is the less used budget. Either way every

@@ -14,6 +14,7 @@ use hub_domain::{Account, AccountId, ConnectionStatus, EncryptedTokens, Reconnec
 use hub_ports::{AccountRepo, CipherError, Clock, RepoError, TikTokApi, TikTokError, TokenCipher, TokenGrant};
 
 use crate::cipher::{TokenKind, binding};
+use crate::pace::DbGate;
 
 /// Why no usable access token could be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,6 +50,8 @@ pub enum Refreshed {
 
 /// The token service.
 pub struct Tokens {
+    /// Every repository call goes through the jobs' share of the pool.
+    db: Arc<DbGate>,
     accounts: Arc<dyn AccountRepo>,
     tiktok: Arc<dyn TikTokApi>,
     cipher: Arc<dyn TokenCipher>,
@@ -80,8 +83,10 @@ pub fn token_meta(grant: &TokenGrant, now: DateTime<Utc>) -> TokenMeta {
 }
 
 impl Tokens {
-    /// A token service for `instance_id` (written into refresh leases).
+    /// A token service for `instance_id` (written into refresh leases), its repository calls
+    /// run through `db`.
     pub fn new(
+        db: Arc<DbGate>,
         accounts: Arc<dyn AccountRepo>,
         tiktok: Arc<dyn TikTokApi>,
         cipher: Arc<dyn TokenCipher>,
@@ -89,6 +94,7 @@ impl Tokens {
         instance_id: String,
     ) -> Self {
         Self {
+            db,
             accounts,
             tiktok,
             cipher,
@@ -121,7 +127,7 @@ impl Tokens {
 
     async fn mark(&self, account: &Account, reason: ReconnectReason) -> TokenError {
         let status = ConnectionStatus::NeedReconnect(reason);
-        if let Err(e) = self.accounts.set_status(account.id, status, self.clock.now()).await {
+        if let Err(e) = self.db.run(self.accounts.set_status(account.id, status, self.clock.now())).await {
             tracing::warn!(store.code = %account.store_code, error = %e, "could not record the reconnect status");
         }
         TokenError::NeedsReconnect(reason)
@@ -160,7 +166,7 @@ impl Tokens {
 
         let started = std::time::Instant::now();
         loop {
-            let current = self.accounts.get(seen.id).await?.ok_or(RepoError::NotFound)?;
+            let current = self.db.run(self.accounts.get(seen.id)).await?.ok_or(RepoError::NotFound)?;
             let tokens = Self::usable(&current)?;
             if tokens.refresh != seen_refresh {
                 return Ok((Refreshed::AlreadyFresh, current));
@@ -170,11 +176,11 @@ impl Tokens {
                 return Err(self.mark(&current, ReconnectReason::RefreshExpired).await);
             }
             let until = now + Duration::seconds(60);
-            if self.accounts.try_lease_refresh(current.id, &self.instance_id, now, until).await? {
+            if self.db.run(self.accounts.try_lease_refresh(current.id, &self.instance_id, now, until)).await? {
                 let result = self.rotate(&current, &tokens.refresh.clone()).await;
                 let code = current.store_code.as_str();
                 let release = while_unavailable("giving back a refresh lease", code, || {
-                    self.accounts.release_refresh_lease(current.id, &self.instance_id)
+                    self.db.run(self.accounts.release_refresh_lease(current.id, &self.instance_id))
                 });
                 if let Err(e) = release.await {
                     tracing::warn!(store.code = %current.store_code, error = %e, "could not release the refresh lease");
@@ -211,14 +217,14 @@ impl Tokens {
         // TikTok may already consider the old refresh token spent: losing this write to a
         // database blip would lose the grant, so it is retried until the database is back.
         let stored = while_unavailable("storing a rotated token pair", code, || {
-            self.accounts.save_refreshed(current.id, refresh_ct, &tokens, &meta, now)
+            self.db.run(self.accounts.save_refreshed(current.id, refresh_ct, &tokens, &meta, now))
         })
         .await?;
         if !stored {
             // Someone rotated the pair between our read and our write (not possible while we
             // hold the lease, unless it expired); theirs is stored, ours is dropped.
             tracing::warn!(store.code = %code, "refreshed pair lost a race; keeping the stored one");
-            let fresh = self.accounts.get(current.id).await?.ok_or(RepoError::NotFound)?;
+            let fresh = self.db.run(self.accounts.get(current.id)).await?.ok_or(RepoError::NotFound)?;
             return Ok((Refreshed::AlreadyFresh, fresh));
         }
         let updated = Account {
