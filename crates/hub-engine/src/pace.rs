@@ -2,8 +2,9 @@
 //! connections its store tasks may use.
 //!
 //! - [`InFlight`]: a run starts with the configured stores in flight (`SYNC_CONCURRENCY`,
-//!   `VIDEO_SYNC_CONCURRENCY`) and, each second that every slot was taken while TikTok's
-//!   budget stayed under 90 % used, opens a quarter more, up to `SYNC_MAX_CONCURRENCY`. When
+//!   `VIDEO_SYNC_CONCURRENCY`) and, each second that every slot was taken while the busiest
+//!   endpoint it calls stayed under 90 % of its budget, opens a quarter more, up to
+//!   `SYNC_MAX_CONCURRENCY`. When
 //!   TikTok answers fast (a nearby region, the sandbox's time scale) a store takes less time
 //!   and more of them are needed in flight to keep the budget busy; when it answers slowly,
 //!   the budget is used up first and nothing changes. It never shrinks: the TikTok client's
@@ -123,9 +124,9 @@ impl InFlight {
         p
     }
 
-    /// Called once per interval with the TikTok calls the run started in it and the calls
-    /// its budget allowed: when every slot is taken, stores are waiting for one and the
-    /// budget was under 90 % used, opens a quarter more slots (at least one, at most up to the
+    /// Called once per interval with the TikTok calls the run started in it on its busiest
+    /// endpoint and the calls that endpoint's budget allowed: when every slot is taken, stores
+    /// are waiting for one and the budget was under 90 % used, opens a quarter more slots (at least one, at most up to the
     /// cap). Returns the new limit when it grew.
     pub(crate) fn widen_if_starved(&self, calls: usize, budget: f64) -> Option<usize> {
         let limit = self.limit();

@@ -259,6 +259,17 @@ fn missing(job: JobKind, s: &StoreOverview, date: NaiveDate) -> bool {
     connected && latest.is_none_or(|d| d < date)
 }
 
+/// Orders a video run's stores by their videos at the last sync, most first; stores never
+/// synced (size unknown) come first, in store-code order. A store's pages come one after
+/// another, so a big account started last would leave TikTok's budget idle at the end of the
+/// run while it pages alone; started first, its pages overlap everyone else's.
+fn biggest_first(stores: &mut [StoreOverview]) {
+    let size = |s: &StoreOverview| {
+        s.latest_video_stats.map(|v| v.total_videos).or(s.latest_user_stats.map(|u| u.video_count)).unwrap_or(i64::MAX)
+    };
+    stores.sort_by_key(|s| std::cmp::Reverse(size(s)));
+}
+
 /// The business day of `now` in the report time zone.
 pub fn business_date(now: DateTime<Utc>, tz: chrono_tz::Tz) -> NaiveDate {
     now.with_timezone(&tz).date_naive()
@@ -396,9 +407,10 @@ impl Engine {
         }
         // Three budgets (token endpoint; user/info; video/list and video/query): all three
         // jobs side by side. The refresh job walks the accounts in store-code order, the
-        // order the user and video jobs sync them, so it runs just ahead of them; a store
-        // whose token is still due when its sync reaches it refreshes it itself, under the
-        // same per-account lock (whoever comes second finds the pair rotated).
+        // order the user job syncs them, so it runs just ahead of it (the video job takes the
+        // biggest accounts first); a store whose token is still due when its sync reaches it
+        // refreshes it itself, under the same per-account lock (whoever comes second finds
+        // the pair rotated).
         let (r, u, v) = tokio::join!(
             async {
                 match refresh {
@@ -508,7 +520,7 @@ impl Engine {
         let work = if job == JobKind::RefreshTokens {
             let window = chrono::Duration::from_std(self.config.refresh_window).unwrap_or(chrono::Duration::hours(6));
             let mut due = p.accounts.list_due_for_refresh(now + window).await?;
-            // The order the user and video jobs walk the stores (see `drive_all`).
+            // The order the user job walks the stores (see `drive_all`).
             due.sort_by(|a, b| a.store_code.cmp(&b.store_code));
             if let RunScope::Store(code) = scope {
                 due.retain(|a| &a.store_code == code);
@@ -525,6 +537,9 @@ impl Engine {
                     }
                 }
                 RunScope::MissingToday => stores.retain(|s| missing(job, s, date)),
+            }
+            if job == JobKind::SyncVideoDaily {
+                biggest_first(&mut stores);
             }
             Work::Stores(stores)
         };
@@ -667,18 +682,26 @@ impl Engine {
         }
     }
 
-    /// Once a second, gives the run more stores in flight when every slot was taken while the
-    /// calls it started stayed under 90 % of TikTok's budget for its endpoints (user/info;
-    /// video/list and video/query). Never returns.
+    /// Every interval, gives the run more stores in flight when every slot was taken while the
+    /// busiest endpoint it calls (user/info; video/list or video/query) stayed under 90 % of
+    /// its budget. A run whose endpoint is already at its budget (any day-1 video run, which
+    /// can only page through video/list; every run when TikTok answers slowly) never grows:
+    /// more stores would only wait in the client's budget. Never returns.
+    ///
+    /// The interval is at least a second and long enough for 50 calls of the budget (5.3 s at
+    /// TikTok's 570 a minute), so that a count one call short is not read as an idle budget;
+    /// the first interval (the run's ramp-up) only sets the baseline.
     async fn widen_while_starved(&self, job: JobKind, flight: &InFlight, split: &CallSplit) {
-        let endpoints = if job == JobKind::SyncVideoDaily { 2.0 } else { 1.0 };
-        let per_sec = f64::from(self.config.tiktok_budget_per_min) / 60.0 * endpoints;
-        let mut last = (split.total(), Instant::now());
+        let per_sec = f64::from(self.config.tiktok_budget_per_min).max(1.0) / 60.0;
+        let every = std::time::Duration::from_secs_f64((50.0 / per_sec).clamp(1.0, 60.0));
+        tokio::time::sleep(every).await;
+        let mut last = (split.counts(), Instant::now());
         loop {
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            let now = (split.total(), Instant::now());
+            tokio::time::sleep(every).await;
+            let now = (split.counts(), Instant::now());
+            let busiest = now.0.iter().zip(last.0).map(|(n, l)| n - l).max().unwrap_or(0);
             let budget = per_sec * now.1.duration_since(last.1).as_secs_f64();
-            if let Some(limit) = flight.widen_if_starved(now.0 - last.0, budget) {
+            if let Some(limit) = flight.widen_if_starved(busiest, budget) {
                 tracing::debug!(job = %job, in_flight = limit, "more stores in flight");
             }
             last = now;
@@ -979,9 +1002,9 @@ pub(crate) struct CallSplit {
 }
 
 impl CallSplit {
-    /// Every call started so far.
-    fn total(&self) -> usize {
-        self.user.load(Ordering::Relaxed) + self.list.load(Ordering::Relaxed) + self.query.load(Ordering::Relaxed)
+    /// The calls started so far on each endpoint.
+    fn counts(&self) -> [usize; 3] {
+        [&self.user, &self.list, &self.query].map(|c| c.load(Ordering::Relaxed))
     }
 
     /// Whether a store that has reached its known videos, with `unseen_known` of them not
@@ -1025,6 +1048,48 @@ pub(crate) struct OpenRun {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn video_runs_take_the_biggest_accounts_first_and_unknown_ones_before_them() {
+        let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let store = |code: &str, videos: Option<i64>, user_videos: Option<i64>| StoreOverview {
+            store: hub_domain::Store {
+                code: StoreCode::parse(code).unwrap(),
+                name: code.into(),
+                pic_name: "p".into(),
+                pic_contact: None,
+                created_at: DateTime::UNIX_EPOCH,
+            },
+            account_id: None,
+            connection_status: None,
+            account_identifier: None,
+            connected_at: None,
+            last_sync_time: None,
+            token_expires_at: None,
+            latest_user_stats: user_videos.map(|n| hub_domain::LatestUserStats {
+                snapshot_date: day,
+                follower_count: 0,
+                likes_count: 0,
+                video_count: n,
+            }),
+            latest_video_stats: videos.map(|n| hub_domain::LatestVideoStats {
+                snapshot_date: day,
+                total_videos: n,
+                total_views: 0,
+            }),
+        };
+        let mut stores = vec![
+            store("a_small", Some(3), Some(500)), // the video snapshots count, not the profile
+            store("b_new", None, None),
+            store("c_big", Some(400), None),
+            store("d_profile_only", None, Some(50)),
+            store("e_new", None, None),
+            store("f_mid", Some(50), None),
+        ];
+        biggest_first(&mut stores);
+        let order: Vec<&str> = stores.iter().map(|s| s.store.code.as_str()).collect();
+        assert_eq!(order, ["b_new", "e_new", "c_big", "d_profile_only", "f_mid", "a_small"]);
+    }
 
     #[test]
     fn list_keeps_paging_only_while_its_budget_is_the_less_used() {
