@@ -32,8 +32,9 @@ impl ConnectInvite {
     }
 }
 
-/// An OAuth `state` nonce to remember until the callback consumes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An OAuth `state` nonce to remember until the callback consumes it. Its Debug output
+/// leaves out the PKCE verifier (it proves the code exchange is ours).
+#[derive(Clone, PartialEq, Eq)]
 pub struct NewOAuthState {
     /// SHA-256 (hex) of the state's random nonce.
     pub nonce_hash: String,
@@ -46,9 +47,42 @@ pub struct NewOAuthState {
     pub expires_at: DateTime<Utc>,
 }
 
+impl std::fmt::Debug for NewOAuthState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewOAuthState")
+            .field("nonce_hash", &self.nonce_hash)
+            .field("store_code", &self.store_code)
+            .field("invite_id", &self.invite_id)
+            .field("browser_binding", &self.browser_binding)
+            .field("pkce_verifier", &self.pkce_verifier.as_ref().map(|_| "<redacted>"))
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
 /// A consumed OAuth state, as handed back once to the callback.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthState {
     pub state: NewOAuthState,
     pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pkce_verifier_never_prints() {
+        let state = NewOAuthState {
+            nonce_hash: "h".into(),
+            store_code: StoreCode::parse("store_a").unwrap(),
+            invite_id: Some(7),
+            browser_binding: "b".into(),
+            pkce_verifier: Some("verifier-canary-0123456789".into()),
+            expires_at: DateTime::UNIX_EPOCH,
+        };
+        let printed = format!("{state:?} {:?}", OAuthState { state: state.clone(), created_at: DateTime::UNIX_EPOCH });
+        assert!(!printed.contains("verifier-canary"), "{printed}");
+        assert!(printed.contains("pkce_verifier: Some(\"<redacted>\")") && printed.contains("invite_id: Some(7)"));
+    }
 }

@@ -47,16 +47,17 @@ pub enum ConnectError {
     Storage(#[from] RepoError),
 }
 
-/// A connect link for a store's staff.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A connect link for a store's staff. Its URL holds the invite (a bearer credential until
+/// used), so Debug leaves it out.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectLink {
     pub url: String,
     pub expires_at: DateTime<Utc>,
 }
 
-/// Where to send the browser, and the cookie that binds the flow to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where to send the browser, and the cookie that binds the flow to it (left out of Debug).
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConnectStart {
     pub authorize_url: String,
     /// Value of the browser-binding cookie (set it `HttpOnly; Secure; SameSite=Lax`).
@@ -65,14 +66,44 @@ pub struct ConnectStart {
     pub ttl: Duration,
 }
 
-/// What TikTok passed to the callback.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What TikTok passed to the callback (Debug leaves out the authorization code).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct CallbackParams {
     pub code: Option<String>,
     pub state: Option<String>,
     pub scopes: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+}
+
+const REDACTED: &str = "<redacted>";
+
+impl std::fmt::Debug for ConnectLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectLink").field("url", &REDACTED).field("expires_at", &self.expires_at).finish()
+    }
+}
+
+impl std::fmt::Debug for ConnectStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectStart")
+            .field("authorize_url", &self.authorize_url)
+            .field("browser_cookie", &REDACTED)
+            .field("ttl", &self.ttl)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for CallbackParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackParams")
+            .field("code", &self.code.as_ref().map(|_| REDACTED))
+            .field("state", &self.state)
+            .field("scopes", &self.scopes)
+            .field("error", &self.error)
+            .field("error_description", &self.error_description)
+            .finish()
+    }
 }
 
 /// A completed connection.
@@ -258,4 +289,38 @@ impl Engine {
 /// The scopes the hub asks for, comma-separated.
 pub fn requested_scopes() -> String {
     REQUIRED_SCOPES.join(",")
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn invites_cookies_and_codes_never_print() {
+        let canary = "canary-0123456789";
+        let printed = [
+            format!(
+                "{:?}",
+                ConnectLink {
+                    url: format!("https://hub/connect/tiktok?invite={canary}"),
+                    expires_at: DateTime::UNIX_EPOCH
+                }
+            ),
+            format!(
+                "{:?}",
+                ConnectStart {
+                    authorize_url: "https://tiktok/auth".into(),
+                    browser_cookie: canary.into(),
+                    ttl: Duration::minutes(10)
+                }
+            ),
+            format!(
+                "{:?}",
+                CallbackParams { code: Some(canary.into()), state: Some("s".into()), ..Default::default() }
+            ),
+        ];
+        for p in printed {
+            assert!(!p.contains(canary) && p.contains(REDACTED), "{p}");
+        }
+    }
 }
