@@ -59,7 +59,7 @@ pub struct Ports {
 /// The engine's settings (from the app's typed config).
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Stores a user sync (and the refresh job) starts with in flight.
+    /// Stores a user sync starts with in flight (the refresh job keeps to this many).
     pub sync_concurrency: usize,
     /// Stores a video sync starts with in flight.
     pub video_sync_concurrency: usize,

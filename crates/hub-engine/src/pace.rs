@@ -2,13 +2,13 @@
 //! connections its store tasks may use.
 //!
 //! - [`InFlight`]: a run starts with the configured stores in flight (`SYNC_CONCURRENCY`,
-//!   `VIDEO_SYNC_CONCURRENCY`) and, each second that every slot was taken while the busiest
-//!   endpoint it calls stayed under 90 % of its budget, opens a quarter more, up to
-//!   `SYNC_MAX_CONCURRENCY`. When
-//!   TikTok answers fast (a nearby region, the sandbox's time scale) a store takes less time
-//!   and more of them are needed in flight to keep the budget busy; when it answers slowly,
-//!   the budget is used up first and nothing changes. It never shrinks: the TikTok client's
-//!   budget paces whatever is in flight.
+//!   `VIDEO_SYNC_CONCURRENCY`) and, each interval (long enough for 50 budgeted calls) in
+//!   which every slot was taken while the busiest endpoint it calls stayed under 90 % of its
+//!   budget, opens a quarter more, up to `SYNC_MAX_CONCURRENCY`. When TikTok answers fast (a
+//!   nearby region, the sandbox's time scale) a store takes less time and more of them are
+//!   needed in flight to keep the budget busy; when it answers slowly, the budget is used up
+//!   first and nothing changes. It never shrinks: the TikTok client's budget paces whatever
+//!   is in flight.
 //! - [`DbGate`]: a bulkhead between the jobs and the admin API. Store tasks run their
 //!   repository calls through it, so at most [`jobs_share_of_pool`] of the pool's connections
 //!   are theirs at any moment and an admin request always finds one free.
@@ -126,8 +126,8 @@ impl InFlight {
 
     /// Called once per interval with the TikTok calls the run started in it on its busiest
     /// endpoint and the calls that endpoint's budget allowed: when every slot is taken, stores
-    /// are waiting for one and the budget was under 90 % used, opens a quarter more slots (at least one, at most up to the
-    /// cap). Returns the new limit when it grew.
+    /// are waiting for one and the budget was under 90 % used, opens a quarter more slots (at
+    /// least one, at most up to the cap). Returns the new limit when it grew.
     pub(crate) fn widen_if_starved(&self, calls: usize, budget: f64) -> Option<usize> {
         let limit = self.limit();
         let starved = self.slots.available_permits() == 0 && self.waiting.load(Ordering::Relaxed) > 0;
