@@ -34,8 +34,8 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Duration as Days, NaiveDate, Utc};
 use futures::StreamExt;
 use hub_domain::{
-    DateRange, Overview, SortOrder, StoreCode, StoreReportQuery, StoreSort, TopVideosQuery, UserSnapshot, VideoId,
-    VideoSnapshot, VideoSort,
+    DateRange, Overview, SortOrder, StoreCode, StoreGaps, StoreReportQuery, StoreSort, TopVideosQuery, UserSnapshot,
+    VideoId, VideoSnapshot, VideoSort,
 };
 use hub_ports::{ReportRepo, SnapshotRepo, StoreRepo};
 use hub_postgres::Db;
@@ -459,15 +459,52 @@ async fn reads(db: &Db, args: &Args) -> Result<()> {
     let range30 = DateRange { from: last - Days::days(30), to: last };
     let store = code(args.stores / 2);
     let reps = args.reps;
-    timed("store_list", reps, || async { Ok(db.list_overview().await?.len()) }).await?;
+    // The lists read in the engine's pages of 1,000 rows, as the API reads them.
+    let page = hub_engine::PAGE;
+    timed("store_list", reps, || async {
+        let (mut after, mut n) = (None, 0);
+        loop {
+            let rows = db.stores_page(after, page).await?;
+            n += rows.len();
+            if (rows.len() as i64) < page {
+                return Ok(n);
+            }
+            after = rows.last().map(|s| s.store.code.clone());
+        }
+    })
+    .await?;
     for days in [30, 365] {
         timed(&format!("user_stats_{days}d"), reps, || async {
-            Ok(db.user_history(&store, last - Days::days(days - 1)).await?.len())
+            let range = DateRange { from: last - Days::days(days - 1), to: last };
+            let (mut before, mut n) = (None, 0);
+            loop {
+                let rows = db.user_stats_page(&store, range, before, page).await?;
+                n += rows.len();
+                if (rows.len() as i64) < page {
+                    return Ok(n);
+                }
+                before = rows.last().map(|r| r.snapshot.snapshot_date);
+            }
         })
         .await?;
     }
-    timed("video_stats_30d", reps, || async { Ok(db.video_history(&store, last - Days::days(29)).await?.len()) })
-        .await?;
+    timed("video_stats_30d", reps, || async {
+        let range = DateRange { from: last - Days::days(29), to: last };
+        let (mut after, mut n) = (None, 0);
+        loop {
+            let rows = db.video_stats_page(&store, range, after, page).await?;
+            n += rows.len();
+            if (rows.len() as i64) < page {
+                return Ok(n);
+            }
+            after = rows.last().map(|r| hub_ports::VideoCursor {
+                date: r.snapshot.snapshot_date,
+                views: r.snapshot.view_count,
+                video_id: r.snapshot.video_id.clone(),
+            });
+        }
+    })
+    .await?;
     timed("report_overview", reps, || async {
         let dates = Overview::dates(last);
         let (groups, totals) = futures::try_join!(db.connection_counts(), db.day_totals(&dates))?;
@@ -494,12 +531,14 @@ async fn reads(db: &Db, args: &Args) -> Result<()> {
         // The whole report, page by page, as `GET /admin/reports/gaps` reads it.
         let (mut after, mut n) = (None, 0);
         loop {
-            let page = db.gaps(range30, "UTC", true, after, hub_engine::reports::GAP_PAGE).await?;
-            n += page.iter().filter(|g| !g.missing.is_empty()).count();
-            if (page.len() as i64) < hub_engine::reports::GAP_PAGE {
+            let page = db.store_days(range30, "UTC", after, hub_engine::GAP_PAGE).await?;
+            let last_code = page.last().map(|d| d.store_code.clone());
+            let full = (page.len() as i64) >= hub_engine::GAP_PAGE;
+            n += page.into_iter().map(|d| StoreGaps::find(range30, d)).filter(|g| !g.missing.is_empty()).count();
+            if !full {
                 return Ok(n);
             }
-            after = page.last().map(|g| g.store_code.clone());
+            after = last_code;
         }
     })
     .await

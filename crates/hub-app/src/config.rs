@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 use hub_domain::Secret;
+use ipnet::IpNet;
 
 /// A setting that is missing or invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,28 +53,10 @@ impl std::fmt::Debug for TokenKey {
     }
 }
 
-/// An address or network (`10.0.0.0/8`, `127.0.0.1`, `::1`) whose `X-Forwarded-For` is trusted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpNet {
-    pub addr: IpAddr,
-    pub prefix: u8,
-}
-
-impl FromStr for IpNet {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, ()> {
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (a.parse::<IpAddr>().map_err(|_| ())?, Some(p.parse::<u8>().map_err(|_| ())?)),
-            None => (s.parse::<IpAddr>().map_err(|_| ())?, None),
-        };
-        let width = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(width);
-        if prefix > width {
-            return Err(());
-        }
-        Ok(Self { addr, prefix })
-    }
+/// An address or network (`10.0.0.0/8`, `127.0.0.1`, `::1`): an address alone is its host
+/// network.
+fn parse_net(s: &str) -> Option<IpNet> {
+    s.parse::<IpNet>().ok().or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
 /// Every setting of the hub.
@@ -82,6 +65,8 @@ pub struct Config {
     pub app_env: AppEnv,
     pub host: String,
     pub port: u16,
+    /// Worker threads serving HTTP (`HTTP_WORKERS`, default: the number of cores).
+    pub http_workers: usize,
     /// Where staff's browsers reach the hub (connect links); defaults to the redirect URI's origin.
     pub public_base_url: String,
 
@@ -319,8 +304,8 @@ impl Config {
         let mut trusted_proxies = Vec::new();
         for p in r.list("TRUSTED_PROXIES") {
             trusted_proxies.push(
-                p.parse()
-                    .map_err(|()| bad("TRUSTED_PROXIES", "must be comma-separated IP addresses or CIDR networks"))?,
+                parse_net(&p)
+                    .ok_or_else(|| bad("TRUSTED_PROXIES", "must be comma-separated IP addresses or CIDR networks"))?,
             );
         }
         let public_base_url = match r.opt("PUBLIC_BASE_URL") {
@@ -339,6 +324,12 @@ impl Config {
             app_env,
             host: r.opt("HOST").unwrap_or_else(|| "0.0.0.0".into()),
             port: r.ranged("PORT", 3000u16, 0, 65535)?,
+            http_workers: r.ranged(
+                "HTTP_WORKERS",
+                std::thread::available_parallelism().map_or(2, usize::from),
+                1,
+                256,
+            )?,
             public_base_url,
             database_url: Secret::new(database_url),
             db_pool_size,
@@ -537,7 +528,7 @@ mod tests {
             ("nope", None),
         ];
         for (raw, prefix) in cases {
-            assert_eq!(raw.parse::<IpNet>().ok().map(|n| n.prefix), prefix, "{raw}");
+            assert_eq!(parse_net(raw).map(|n| n.prefix_len()), prefix, "{raw}");
         }
     }
 

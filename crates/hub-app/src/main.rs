@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+mod cli_json;
 mod config;
 mod metrics;
 #[cfg(test)]
@@ -88,28 +89,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let selection = hub_engine::JobSelection::parse(&job)
                 .with_context(|| format!("--job must be all, user, video or refresh_tokens, not {job:?}"))?;
             let hub = wiring::build(&config).await?;
+            let syncs = hub.engine.syncs();
             // A killed process leaves its runs RUNNING and its refresh leases taken until some
             // instance's sweep declares it dead: do that first, so this run does not wait on
             // (or fail over) a dead instance's leases.
-            if let Err(e) = hub.engine.interrupt_stale_runs(config.sync_stale_after).await {
+            if let Err(e) = syncs.interrupt_stale_runs(config.sync_stale_after).await {
                 tracing::warn!(error = %e, "could not interrupt stale runs");
             }
             let json = match store {
                 Some(code) => {
                     let code = hub_domain::StoreCode::parse(&code).map_err(|e| anyhow::anyhow!("--store: {e}"))?;
-                    serde_json::to_string_pretty(&hub.engine.sync_store(&code, selection).await?)?
+                    let result = syncs.sync_store(&hub_engine::Actor::cli(), &code, selection).await?;
+                    serde_json::to_string_pretty(&cli_json::StoreSyncJson::from(result))?
                 }
-                None => serde_json::to_string_pretty(
-                    &hub.engine.run_sync(selection, None, hub_domain::RunTrigger::Cli).await?,
-                )?,
+                None => {
+                    let scope = hub_engine::RunScope::All;
+                    let summary = syncs.run(selection, &scope, hub_domain::RunTrigger::Cli).await?;
+                    serde_json::to_string_pretty(&cli_json::SyncJson::from(summary))?
+                }
             };
             println!("{json}");
             Ok(())
         }
         Command::Reencrypt => {
             let hub = wiring::build(&config).await?;
-            let report = hub.engine.reencrypt_tokens(500).await?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            let report = hub.engine.system().reencrypt_tokens(500).await?;
+            println!("{}", serde_json::to_string_pretty(&cli_json::ReencryptJson::from(report))?);
             Ok(())
         }
     }

@@ -10,7 +10,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hub_domain::ConnectionStatus;
 use hub_engine::Engine;
 use hub_http::{MetricFamily, MetricType, MetricsSource, SampleValue};
 use hub_tiktok::{EndpointStats, TikTokClient};
@@ -42,7 +41,7 @@ fn secs(d: Duration) -> f64 {
 
 impl HubMetrics {
     fn sync_families(&self) -> Vec<MetricFamily> {
-        let snapshot = self.engine.sync_metrics();
+        let snapshot = self.engine.syncs().metrics();
         let mut runs = MetricFamily::counter(
             "tiktok_hub_sync_runs_total",
             "Sync runs this process finished, by job and end state (SUCCEEDED, PARTIAL, FAILED, INTERRUPTED).",
@@ -95,7 +94,7 @@ impl HubMetrics {
         }
 
         // Runs in progress in this process, with their live counters.
-        let live = self.engine.live_runs();
+        let live = self.engine.syncs().live_runs();
         let mut in_progress =
             MetricFamily::gauge("tiktok_hub_sync_runs_in_progress", "Sync runs in progress in this process, by job.");
         let mut progress = MetricFamily::gauge(
@@ -104,7 +103,7 @@ impl HubMetrics {
         );
         for job in hub_engine::metrics::METERED_JOBS {
             let name = job.as_str();
-            let mine: Vec<_> = live.iter().filter(|r| r.job == name).collect();
+            let mine: Vec<_> = live.iter().filter(|r| r.job == job).collect();
             in_progress = in_progress.with(&[("job", name)], mine.len() as f64);
             let total: i64 = mine.iter().map(|r| r.total).sum();
             let processed: i64 = mine.iter().map(|r| r.processed).sum();
@@ -177,8 +176,8 @@ impl HubMetrics {
     }
 
     fn pool_families(&self) -> Vec<MetricFamily> {
-        let p = self.engine.ports().health.pool_stats();
-        let g = self.engine.db_gate();
+        let p = self.engine.system().pool_stats();
+        let g = self.engine.syncs().db_gate();
         vec![
             MetricFamily::gauge("tiktok_hub_db_pool_connections_in_use", "Pool connections checked out now.")
                 .with(&[], p.size.saturating_sub(p.idle) as f64),
@@ -216,11 +215,10 @@ impl HubMetrics {
         ]
     }
 
-    /// Stores by connection state, and access-token expiry of the connected ones (one query).
+    /// Stores by connection state, and access-token expiry of the connected ones.
     async fn store_families(&self) -> Vec<MetricFamily> {
-        let ports = self.engine.ports();
-        let stores = match tokio::time::timeout(STORES_QUERY_TIMEOUT, ports.stores.list_overview()).await {
-            Ok(Ok(s)) => s,
+        let gauges = match tokio::time::timeout(STORES_QUERY_TIMEOUT, self.engine.system().connection_gauges()).await {
+            Ok(Ok(g)) => g,
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "metrics: could not read the stores");
                 return Vec::new();
@@ -230,31 +228,14 @@ impl HubMetrics {
                 return Vec::new();
             }
         };
-        let now = ports.clock.now();
         let mut by_state: std::collections::BTreeMap<(&'static str, &'static str), u64> = Default::default();
         for (status, reason) in [("CONNECTED", ""), ("DISCONNECTED", ""), ("NOT_CONNECTED", "")] {
             by_state.insert((status, reason), 0);
         }
-        let mut min_expiry: Option<f64> = None;
-        let mut expired = 0u64;
-        for s in &stores {
-            let key = match s.connection_status {
-                None => ("NOT_CONNECTED", ""),
-                Some(ConnectionStatus::Connected) => ("CONNECTED", ""),
-                Some(ConnectionStatus::Disconnected) => ("DISCONNECTED", ""),
-                Some(ConnectionStatus::NeedReconnect(r)) => ("NEED_RECONNECT", r.as_str()),
-            };
-            *by_state.entry(key).or_default() += 1;
-            if s.connection_status == Some(ConnectionStatus::Connected)
-                && let Some(at) = s.token_expires_at
-            {
-                let left = (at - now).num_seconds() as f64;
-                min_expiry = Some(min_expiry.map_or(left, |m: f64| m.min(left)));
-                if left <= 0.0 {
-                    expired += 1;
-                }
-            }
+        for (status, n) in &gauges.by_status {
+            *by_state.entry(status.unwrap_or(("NOT_CONNECTED", ""))).or_default() += n;
         }
+        let (expired, min_expiry) = (gauges.expired, gauges.min_expiry_secs);
         let mut states = MetricFamily::gauge(
             "tiktok_hub_stores",
             "Stores by connection status (CONNECTED, NEED_RECONNECT with its reason, DISCONNECTED, NOT_CONNECTED).",

@@ -118,6 +118,7 @@ fn renderings() -> Vec<(&'static str, String)> {
         ("Secret", both(&Secret::new(KEY))),
         ("EncryptedTokens", debug(&stored())),
         ("Account", debug(&account)),
+        ("StoreAccount", debug(&hub_engine::StoreAccount { account: account.clone(), has_valid_token: true })),
         ("ConnectedAccount", debug(&connected)),
         ("TokenGrant", debug(&grant)),
         ("AesGcmCipher", debug(&cipher)),

@@ -4,9 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use anyhow::Context;
-use std::sync::Mutex;
-
-use hub_http::{AppState, HttpConfig, ScheduledJob, SchedulerView};
+use hub_http::{AppState, HttpConfig};
 use hub_jobs::{Scheduler, SchedulerConfig};
 
 use crate::config::Config;
@@ -20,9 +18,10 @@ pub fn http_config(config: &Config) -> HttpConfig {
         rate_limit_oauth_per_min: config.rate_limit_oauth_per_min,
         auth_failure_max: config.auth_failure_max,
         auth_failure_block: config.auth_failure_block,
-        trusted_proxies: config.trusted_proxies.iter().map(|n| (n.addr, n.prefix)).collect(),
+        trusted_proxies: config.trusted_proxies.clone(),
         cors_origins: config.cors_origins.clone(),
         secure_cookies: config.public_base_url.starts_with("https://"),
+        workers: config.http_workers,
         ..HttpConfig::default()
     }
 }
@@ -38,15 +37,9 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
     let addr = listener.local_addr()?;
     let scheduler = Scheduler::start(Arc::clone(&hub.engine), scheduler_config(config))?;
-    let view = Arc::new(JobsView {
-        scheduler: Mutex::new(Some(scheduler)),
-        enabled: config.cron_enabled,
-        timezone: config.tz.name().to_owned(),
-    });
+    hub.engine.syncs().attach_schedule(scheduler.view());
     let source = crate::metrics::HubMetrics { engine: Arc::clone(&hub.engine), tiktok: Arc::clone(&hub.tiktok) };
-    let state =
-        AppState::new(Arc::clone(&hub.engine), Arc::clone(&view) as Arc<dyn SchedulerView>, http_config(config))
-            .with_metrics_source(Arc::new(source));
+    let state = AppState::new(Arc::clone(&hub.engine), http_config(config)).with_metrics_source(Arc::new(source));
     // GET /metrics without the key on its own (private) listener, when configured.
     let metrics_server = match config.metrics_addr {
         Some(at) => {
@@ -69,16 +62,12 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     shutdown_signal().await;
     tracing::info!("shutting down");
     let grace = config.shutdown_grace;
-    let scheduler = view.scheduler.lock().expect("scheduler view poisoned").take();
     let stopped = tokio::time::timeout(grace, async {
         // Stop taking connections and ticks; let in-flight store syncs finish. The HTTP
         // workers stop only after the runs: a run started over the API lives on a worker's
         // runtime, and would die with it before closing its row.
         handle.pause().await;
-        let finished = match scheduler {
-            Some(s) => s.shutdown(grace).await,
-            None => true,
-        };
+        let finished = scheduler.shutdown(grace).await;
         handle.stop(true).await;
         finished
     })
@@ -113,39 +102,6 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
-    }
-}
-
-/// The scheduler, as `GET /admin/sync/status` and `/health` see it. Shutdown takes it out.
-struct JobsView {
-    scheduler: Mutex<Option<Scheduler>>,
-    enabled: bool,
-    timezone: String,
-}
-
-impl SchedulerView for JobsView {
-    fn enabled(&self) -> bool {
-        self.enabled
-    }
-
-    fn timezone(&self) -> String {
-        self.timezone.clone()
-    }
-
-    fn jobs(&self) -> Vec<ScheduledJob> {
-        let guard = self.scheduler.lock().expect("scheduler view poisoned");
-        let Some(scheduler) = guard.as_ref() else { return Vec::new() };
-        scheduler
-            .status()
-            .jobs
-            .into_iter()
-            .map(|j| ScheduledJob {
-                name: j.name.to_owned(),
-                schedule: j.schedule,
-                next_run: j.next_run,
-                running: j.running,
-            })
-            .collect()
     }
 }
 

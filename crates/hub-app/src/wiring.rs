@@ -66,6 +66,8 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         sync_runs: repos.clone(),
         audit: repos.clone(),
         connect: repos.clone(),
+        reports: repos.clone(),
+        imports: repos.clone(),
         locks: repos.clone(),
         health: repos,
         tiktok: tiktok.clone(),
@@ -86,13 +88,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         connect_link_ttl: config.connect_link_ttl,
         instance_id: instance_id(),
         // A live run's heartbeat stays well inside the stale-run threshold of every instance.
-        heartbeat_every: hub_engine::sync::HEARTBEAT_EVERY.min(config.sync_stale_after / 4),
+        heartbeat_every: hub_engine::HEARTBEAT_EVERY.min(config.sync_stale_after / 4),
         ..EngineConfig::default()
     };
-    let reports = Arc::new(db.clone());
-    let engine = Arc::new(
-        Engine::new(ports, engine_config, config.state_secret.expose()).with_reports(reports.clone(), reports),
-    );
+    let engine = Arc::new(Engine::new(ports, engine_config, config.state_secret.expose()));
     Ok(Hub { engine, tiktok })
 }
 

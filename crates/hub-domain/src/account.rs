@@ -3,13 +3,11 @@
 use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::store::StoreCode;
 
 /// Row id of a `store_accounts` row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AccountId(pub i64);
 
 impl fmt::Display for AccountId {
@@ -19,8 +17,7 @@ impl fmt::Display for AccountId {
 }
 
 /// Why a store needs an admin (or its staff) to reconnect it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReconnectReason {
     /// The user removed the app's access (or TikTok revoked the grant).
     Revoked,
@@ -74,7 +71,7 @@ impl fmt::Display for ReconnectReason {
 }
 
 /// Whether a connected account can be synced, and if not, why.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ConnectionStatus {
     /// Tokens work; the account is synced every night.
     Connected,

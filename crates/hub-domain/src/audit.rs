@@ -1,18 +1,14 @@
 //! The audit trail of admin actions.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use crate::store::StoreCode;
 
 /// How an audited action ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuditOutcome {
-    #[serde(rename = "SUCCESS")]
     Success,
-    #[serde(rename = "FAILURE")]
     Failure,
-    #[serde(rename = "DENIED")]
     Denied,
 }
 

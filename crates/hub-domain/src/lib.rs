@@ -12,6 +12,7 @@ pub mod scope;
 pub mod secret;
 pub mod snapshot;
 pub mod store;
+pub mod store_overview;
 pub mod sync;
 
 pub use account::{Account, AccountId, ConnectionStatus, EncryptedTokens, ReconnectReason, TokenMeta};
@@ -19,14 +20,14 @@ pub use audit::{AuditEntry, AuditFilter, AuditOutcome, NewAuditEntry};
 pub use error::DomainError;
 pub use oauth::{ConnectInvite, NewConnectInvite, NewOAuthState, OAuthState};
 pub use report::{
-    ConnectionCounts, DateRange, DayTotals, GapsQuery, ImportAction, ImportCounts, ImportPlan, ImportRowReport,
-    MetricDeltas, OnConflict, Overview, SortOrder, StoreEnds, StoreGaps, StoreReportPage, StoreReportQuery,
-    StoreReportRow, StoreSort, TopVideo, TopVideosQuery, VideoSort, parse_report_date, plan_import,
+    ConnectionCounts, DEFAULT_HISTORY_DAYS, DateRange, DayTotals, GapsQuery, ImportAction, ImportCounts, ImportPlan,
+    ImportRowReport, MetricDeltas, OnConflict, Overview, SortOrder, StoreDays, StoreEnds, StoreGaps, StoreReportPage,
+    StoreReportQuery, StoreReportRow, StoreSort, TopVideo, TopVideosQuery, VideoSort, business_date, parse_report_date,
+    plan_import,
 };
 pub use scope::{REQUIRED_SCOPES, Scope, missing_scopes, parse_scopes};
 pub use secret::Secret;
 pub use snapshot::{KnownVideo, UserSnapshot, UserSnapshotRow, VideoId, VideoSnapshot, VideoSnapshotRow};
-pub use store::{
-    LatestUserStats, LatestVideoStats, NewStore, PersonName, PicContact, Store, StoreCode, StoreName, StoreOverview,
-};
+pub use store::{NewStore, PersonName, PicContact, Store, StoreCode, StoreName};
+pub use store_overview::{LatestUserStats, LatestVideoStats, StoreOverview};
 pub use sync::{JobKind, NewSyncLog, RunCounts, RunStatus, RunTrigger, SyncLog, SyncLogStatus, SyncRun};

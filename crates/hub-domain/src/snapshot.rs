@@ -3,15 +3,13 @@
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
 
 use crate::error::DomainError;
 use crate::store::StoreCode;
 
 /// A TikTok video id: a decimal number of up to 32 digits (TikTok's are 19), kept as text
 /// because it does not fit a JavaScript number.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VideoId(String);
 
 impl VideoId {

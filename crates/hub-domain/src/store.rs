@@ -2,15 +2,12 @@
 
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
 
-use crate::account::{AccountId, ConnectionStatus};
 use crate::error::DomainError;
 
 /// A store's code: 1–50 ASCII letters, digits, `_` or `-`. The primary key of a store.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StoreCode(String);
 
 impl StoreCode {
@@ -38,13 +35,6 @@ impl fmt::Display for StoreCode {
     }
 }
 
-impl<'de> Deserialize<'de> for StoreCode {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(d)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
-
 impl AsRef<str> for StoreCode {
     fn as_ref(&self) -> &str {
         &self.0
@@ -61,8 +51,7 @@ fn bounded_text(raw: &str, max: usize, field: &'static str, expected: &'static s
 macro_rules! text_newtype {
     ($(#[$doc:meta])* $name:ident, $field:literal, $max:literal, $expected:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-        #[serde(transparent)]
+        #[derive(Debug, Clone, PartialEq, Eq)]
         pub struct $name(String);
 
         impl $name {
@@ -127,45 +116,13 @@ impl NewStore {
 }
 
 /// A store as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Store {
     pub code: StoreCode,
     pub name: String,
     pub pic_name: String,
     pub pic_contact: Option<String>,
     pub created_at: DateTime<Utc>,
-}
-
-/// The latest user snapshot's headline numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct LatestUserStats {
-    pub snapshot_date: NaiveDate,
-    pub follower_count: i64,
-    pub likes_count: i64,
-    pub video_count: i64,
-}
-
-/// Totals over the latest day of video snapshots.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct LatestVideoStats {
-    pub snapshot_date: NaiveDate,
-    pub total_videos: i64,
-    pub total_views: i64,
-}
-
-/// A store with its connection and latest statistics: one row of the admin store list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StoreOverview {
-    pub store: Store,
-    /// `None` when the store has never been connected.
-    pub account_id: Option<AccountId>,
-    pub connection_status: Option<ConnectionStatus>,
-    pub account_identifier: Option<String>,
-    pub connected_at: Option<DateTime<Utc>>,
-    pub last_sync_time: Option<DateTime<Utc>>,
-    pub token_expires_at: Option<DateTime<Utc>>,
-    pub latest_user_stats: Option<LatestUserStats>,
-    pub latest_video_stats: Option<LatestVideoStats>,
 }
 
 #[cfg(test)]
@@ -202,12 +159,6 @@ mod tests {
     }
 
     #[test]
-    fn store_code_deserialize_validates() {
-        assert!(serde_json::from_str::<StoreCode>("\"ok_1\"").is_ok());
-        assert!(serde_json::from_str::<StoreCode>("\"not ok\"").is_err());
-    }
-
-    #[test]
     fn new_store_reports_first_bad_field() {
         type Case<'a> = ((&'a str, &'a str, &'a str, Option<&'a str>), Result<(), &'a str>);
         let cases: &[Case<'_>] = &[
@@ -230,8 +181,7 @@ mod tests {
         fn valid_codes_round_trip(raw in "[A-Za-z0-9_-]{1,50}") {
             let code = StoreCode::parse(&raw).unwrap();
             prop_assert_eq!(code.as_str(), raw.as_str());
-            let json = serde_json::to_string(&code).unwrap();
-            prop_assert_eq!(serde_json::from_str::<StoreCode>(&json).unwrap(), code);
+            prop_assert_eq!(StoreCode::parse(code.as_str()).unwrap(), code);
         }
 
         #[test]

@@ -1,15 +1,15 @@
-//! Store administration and the read paths of the admin API.
+//! Store administration: create a store, the store list, one store, its TikTok account, and
+//! the audit trail.
 
-use chrono::Duration;
-use hub_domain::{
-    Account, AuditEntry, AuditFilter, AuditOutcome, NewStore, Store, StoreCode, StoreOverview, SyncLog, SyncRun,
-    UserSnapshotRow, VideoSnapshotRow,
-};
-use hub_ports::RepoError;
+use std::sync::Arc;
 
-use crate::Engine;
-use crate::context::Actor;
-use crate::sync::business_date;
+use hub_domain::{Account, AuditEntry, AuditFilter, AuditOutcome, NewStore, Store, StoreCode, StoreOverview};
+use hub_ports::{AccountRepo, AuditRepo, Clock, RepoError, StoreRepo};
+
+use crate::access::{StoreAccess, StoreMissing};
+use crate::actor::Actor;
+use crate::audit::{Auditor, Details};
+use crate::pages::{PAGE, Pages, keyset};
 
 /// Why an admin call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,10 +18,19 @@ pub enum AdminError {
     StoreNotFound,
     #[error("Store with this code already exists")]
     StoreExists,
-    #[error("not found")]
-    NotFound,
     #[error(transparent)]
     Storage(RepoError),
+}
+
+impl AdminError {
+    /// The reason an audit row names.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::StoreNotFound => "store_not_found",
+            Self::StoreExists => "store_exists",
+            Self::Storage(_) => "storage",
+        }
+    }
 }
 
 impl From<RepoError> for AdminError {
@@ -30,78 +39,102 @@ impl From<RepoError> for AdminError {
     }
 }
 
-impl Engine {
-    /// Creates a store, audited in the same transaction.
-    pub async fn create_store(&self, store: &NewStore, actor: &Actor) -> Result<Store, AdminError> {
-        let audit = actor.audit("store.create", Some(&store.code), None, AuditOutcome::Success, None);
-        match self.ports.stores.create(store, &audit).await {
-            Ok(s) => {
-                tracing::info!(store.code = %s.code, "store created");
-                Ok(s)
-            }
-            Err(RepoError::Conflict(_)) => Err(AdminError::StoreExists),
-            Err(e) => Err(e.into()),
+impl From<StoreMissing> for AdminError {
+    fn from(e: StoreMissing) -> Self {
+        match e {
+            StoreMissing::NotFound => Self::StoreNotFound,
+            StoreMissing::Storage(e) => Self::Storage(e),
+        }
+    }
+}
+
+/// A store's TikTok account as the admin sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreAccount {
+    pub account: Account,
+    /// Connected with an access token that has not expired.
+    pub has_valid_token: bool,
+}
+
+/// The store-administration use cases.
+#[derive(Clone)]
+pub struct Admin {
+    stores: Arc<dyn StoreRepo>,
+    accounts: Arc<dyn AccountRepo>,
+    audit_log: Arc<dyn AuditRepo>,
+    clock: Arc<dyn Clock>,
+    access: StoreAccess,
+    auditor: Auditor,
+}
+
+impl Admin {
+    pub(crate) fn new(
+        stores: Arc<dyn StoreRepo>,
+        accounts: Arc<dyn AccountRepo>,
+        audit_log: Arc<dyn AuditRepo>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            access: StoreAccess::new(Arc::clone(&stores)),
+            auditor: Auditor::new(Arc::clone(&audit_log)),
+            stores,
+            accounts,
+            audit_log,
+            clock,
         }
     }
 
-    /// Every store with its connection and latest statistics.
-    pub async fn list_stores(&self) -> Result<Vec<StoreOverview>, AdminError> {
-        Ok(self.ports.stores.list_overview().await?)
+    /// Creates a store; audited (`store.create`), the row in the same transaction.
+    pub async fn create_store(&self, actor: &Actor, store: &NewStore) -> Result<Store, AdminError> {
+        let audit = actor.audit("store.create", Some(&store.code), None, AuditOutcome::Success, None);
+        let created = match self.stores.create(store, &audit).await {
+            Ok(s) => Ok(s),
+            Err(RepoError::Conflict(_)) => Err(AdminError::StoreExists),
+            Err(e) => Err(e.into()),
+        };
+        match &created {
+            Ok(s) => tracing::info!(store.code = %s.code, "store created"),
+            Err(e) => {
+                self.auditor.refused(actor, "store.create", Some(&store.code), None, Details::error(e.reason())).await;
+            }
+        }
+        created
+    }
+
+    /// Every store with its connection and latest statistics, by code, in pages.
+    pub fn stores(&self, _actor: &Actor) -> Pages<StoreOverview, AdminError> {
+        let stores = Arc::clone(&self.stores);
+        keyset(
+            PAGE,
+            move |after, limit| {
+                let stores = Arc::clone(&stores);
+                async move { stores.stores_page(after, limit).await }
+            },
+            |o: &StoreOverview| o.store.code.clone(),
+        )
     }
 
     /// One store with its connection and latest statistics.
-    pub async fn get_store(&self, code: &StoreCode) -> Result<StoreOverview, AdminError> {
-        self.ports.stores.overview(code).await?.ok_or(AdminError::StoreNotFound)
-    }
-
-    async fn require_store(&self, code: &StoreCode) -> Result<(), AdminError> {
-        self.ports.stores.get(code).await?.map(|_| ()).ok_or(AdminError::StoreNotFound)
+    pub async fn store(&self, actor: &Actor, code: &StoreCode) -> Result<StoreOverview, AdminError> {
+        self.access.require(actor, code).await?;
+        self.stores.overview(code).await?.ok_or(AdminError::StoreNotFound)
     }
 
     /// The store's TikTok accounts (zero or one).
-    pub async fn store_accounts(&self, code: &StoreCode) -> Result<Vec<Account>, AdminError> {
-        self.require_store(code).await?;
-        Ok(self.ports.accounts.for_store(code).await?.into_iter().collect())
-    }
-
-    /// The first day of a `days`-long window ending today (in the report time zone).
-    fn since(&self, days: u32) -> chrono::NaiveDate {
-        business_date(self.ports.clock.now(), self.config.report_tz) - Duration::days(i64::from(days.max(1)) - 1)
-    }
-
-    /// User snapshots of the last `days` days, newest first.
-    pub async fn user_stats(&self, code: &StoreCode, days: u32) -> Result<Vec<UserSnapshotRow>, AdminError> {
-        self.require_store(code).await?;
-        Ok(self.ports.snapshots.user_history(code, self.since(days)).await?)
-    }
-
-    /// Video snapshots of the last `days` days, newest first.
-    pub async fn video_stats(&self, code: &StoreCode, days: u32) -> Result<Vec<VideoSnapshotRow>, AdminError> {
-        self.require_store(code).await?;
-        Ok(self.ports.snapshots.video_history(code, self.since(days)).await?)
-    }
-
-    /// The newest sync-log lines, of one store when given (which must exist).
-    pub async fn sync_logs(&self, store: Option<&StoreCode>, limit: i64) -> Result<Vec<SyncLog>, AdminError> {
-        if let Some(code) = store {
-            self.require_store(code).await?;
-        }
-        Ok(self.ports.sync_logs.list(store.cloned(), limit).await?)
+    pub async fn accounts(&self, actor: &Actor, code: &StoreCode) -> Result<Vec<StoreAccount>, AdminError> {
+        self.access.require(actor, code).await?;
+        let now = self.clock.now();
+        Ok(self
+            .accounts
+            .for_store(code)
+            .await?
+            .into_iter()
+            .map(|account| StoreAccount { has_valid_token: account.has_valid_token(now), account })
+            .collect())
     }
 
     /// Audit rows, newest first.
-    pub async fn audit_logs(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, AdminError> {
-        Ok(self.ports.audit.list(filter).await?)
-    }
-
-    /// A sync run by id.
-    pub async fn sync_run(&self, id: i64) -> Result<SyncRun, AdminError> {
-        self.ports.sync_runs.get(id).await?.ok_or(AdminError::NotFound)
-    }
-
-    /// Records an admin action that changes nothing else (e.g. a sync trigger).
-    pub async fn audit_action(&self, entry: &hub_domain::NewAuditEntry) -> Result<(), AdminError> {
-        self.ports.audit.insert(entry).await?;
-        Ok(())
+    pub async fn audit_logs(&self, _actor: &Actor, filter: &AuditFilter) -> Result<Vec<AuditEntry>, AdminError> {
+        Ok(self.audit_log.list(filter).await?)
     }
 }

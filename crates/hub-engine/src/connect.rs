@@ -13,11 +13,16 @@ use hub_domain::{
     AuditOutcome, NewConnectInvite, NewOAuthState, REQUIRED_SCOPES, StoreCode, missing_scopes, parse_scopes,
 };
 use hub_ports::{ConnectedAccount, RepoError, TikTokError};
-use serde::Serialize;
 
-use crate::Engine;
-use crate::context::{Actor, json_str};
-use crate::state::{ct_eq, pkce_challenge, random_token, sha256_hex};
+use std::sync::Arc;
+
+use crate::access::{StoreAccess, StoreMissing};
+use crate::actor::Actor;
+use crate::audit::{Auditor, Details};
+use crate::config::EngineConfig;
+use crate::ports::Ports;
+use crate::state::{StateCodec, ct_eq, pkce_challenge, random_token, sha256_hex};
+use crate::tokens::Tokens;
 
 /// Why a connect step was refused. Messages are safe to show on the public pages.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,8 +54,7 @@ pub enum ConnectError {
 
 /// A connect link for a store's staff. Its URL holds the invite (a bearer credential until
 /// used), so Debug leaves it out.
-#[derive(Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConnectLink {
     pub url: String,
     pub expires_at: DateTime<Utc>,
@@ -115,11 +119,66 @@ pub struct Connected {
     pub replaced_open_id: Option<String>,
 }
 
-impl Engine {
-    /// Issues a single-use connect link for `code`, valid for the configured lifetime.
-    pub async fn issue_connect_link(&self, code: &StoreCode, actor: &Actor) -> Result<ConnectLink, ConnectError> {
+impl ConnectError {
+    /// The reason an audit row names.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::StoreNotFound => "store_not_found",
+            Self::InviteInvalid => "invite_invalid",
+            Self::InvalidState => "invalid_state",
+            Self::Denied(_) => "denied",
+            Self::ScopeMissing(_) => "scope_missing",
+            Self::MissingCode => "missing_code",
+            Self::TikTok(_) => "tiktok",
+            Self::Storage(_) => "storage",
+        }
+    }
+}
+
+impl From<StoreMissing> for ConnectError {
+    fn from(e: StoreMissing) -> Self {
+        match e {
+            StoreMissing::NotFound => Self::StoreNotFound,
+            StoreMissing::Storage(e) => Self::Storage(e),
+        }
+    }
+}
+
+/// The connect use cases: connect links and the OAuth flow.
+pub struct ConnectFlow {
+    ports: Ports,
+    config: EngineConfig,
+    tokens: Arc<Tokens>,
+    state: StateCodec,
+    access: StoreAccess,
+    auditor: Auditor,
+}
+
+impl ConnectFlow {
+    pub(crate) fn new(ports: Ports, config: EngineConfig, tokens: Arc<Tokens>, state_secret: &[u8]) -> Self {
+        Self {
+            state: StateCodec::new(state_secret, config.state_ttl),
+            access: StoreAccess::new(Arc::clone(&ports.stores)),
+            auditor: Auditor::new(Arc::clone(&ports.audit)),
+            ports,
+            config,
+            tokens,
+        }
+    }
+
+    /// Issues a single-use connect link for `code`, valid for the configured lifetime;
+    /// audited (`connect_link.create`).
+    pub async fn issue_link(&self, actor: &Actor, code: &StoreCode) -> Result<ConnectLink, ConnectError> {
+        let issued = self.issue(actor, code).await;
+        if let Err(e) = &issued {
+            self.auditor.refused(actor, "connect_link.create", Some(code), None, Details::error(e.reason())).await;
+        }
+        issued
+    }
+
+    async fn issue(&self, actor: &Actor, code: &StoreCode) -> Result<ConnectLink, ConnectError> {
         let p = &self.ports;
-        p.stores.get(code).await?.ok_or(ConnectError::StoreNotFound)?;
+        self.access.require(actor, code).await?;
         let token = random_token(32);
         let now = p.clock.now();
         let expires_at = now + Duration::from_std(self.config.connect_link_ttl).unwrap_or(Duration::hours(72));
@@ -257,7 +316,7 @@ impl Engine {
             Some(&code),
             Some(grant.open_id.clone()),
             AuditOutcome::Success,
-            Some(format!("{{\"scopes\":{}}}", json_str(&meta.scopes.join(",")))),
+            Some(Details::default().text("scopes", &meta.scopes.join(",")).build()),
         )];
         if let Some(old) = &replaced_open_id {
             audit.push(actor.audit(
@@ -265,11 +324,7 @@ impl Engine {
                 Some(&code),
                 Some(grant.open_id.clone()),
                 AuditOutcome::Success,
-                Some(format!(
-                    "{{\"previous_open_id\":{},\"new_open_id\":{}}}",
-                    json_str(old),
-                    json_str(&grant.open_id)
-                )),
+                Some(Details::default().text("previous_open_id", old).text("new_open_id", &grant.open_id).build()),
             ));
             tracing::warn!(store.code = %code, "store reconnected to a different TikTok account");
         }

@@ -11,8 +11,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use hub_domain::{JobKind, RunCounts, RunStatus};
 
-use crate::Engine;
-
 /// Upper bounds (seconds) of the run-duration histogram's buckets: a 300-store user job
 /// takes about a minute at TikTok's budget, a video job a few minutes, a slow night more.
 pub const RUN_DURATION_BUCKETS: [f64; 13] =
@@ -141,13 +139,6 @@ impl SyncMetrics {
             })
             .collect();
         SyncMetricsSnapshot { jobs }
-    }
-}
-
-impl Engine {
-    /// The sync jobs' counters of this process (for `/metrics`).
-    pub fn sync_metrics(&self) -> SyncMetricsSnapshot {
-        self.sync_metrics.snapshot()
     }
 }
 

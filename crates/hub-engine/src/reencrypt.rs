@@ -7,13 +7,12 @@
 
 use hub_domain::{AccountId, EncryptedTokens};
 use hub_ports::{CipherError, RepoError};
-use serde::Serialize;
 
-use crate::Engine;
 use crate::cipher::{TokenKind, binding};
+use crate::system::System;
 
 /// What a re-encryption pass did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReencryptReport {
     pub scanned: u64,
     pub rewritten: u64,
@@ -31,7 +30,7 @@ pub enum ReencryptError {
     Storage(#[from] RepoError),
 }
 
-impl Engine {
+impl System {
     /// Re-encrypts every stored token pair that is not on the newest key.
     pub async fn reencrypt_tokens(&self, page_size: i64) -> Result<ReencryptReport, ReencryptError> {
         let p = &self.ports;

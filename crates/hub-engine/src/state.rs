@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use hub_domain::StoreCode;
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
+use subtle::ConstantTimeEq;
 
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 16;
@@ -75,8 +76,7 @@ pub fn pkce_challenge(verifier: &str) -> String {
 
 /// Constant-time equality of two strings (their lengths may leak, their contents do not).
 pub fn ct_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 impl StateCodec {

@@ -3,6 +3,7 @@
 
 use hub_domain::Secret;
 use ring::digest::{SHA256, digest};
+use subtle::ConstantTimeEq;
 
 /// The configured API keys, kept only as SHA-256 digests.
 pub(crate) struct ApiKeys {
@@ -14,11 +15,6 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(d.as_ref());
     out
-}
-
-/// `a == b` in time independent of where they differ.
-fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// `key:<first 12 hex digits of SHA-256(key)>`: names a key in audit rows and logs.
@@ -35,7 +31,7 @@ impl ApiKeys {
     /// constant time over fixed-length digests, so timing tells nothing about any key.
     pub(crate) fn verify(&self, presented: &[u8]) -> bool {
         let candidate = sha256(presented);
-        self.digests.iter().fold(false, |found, d| found | ct_eq(d, &candidate))
+        self.digests.iter().fold(false, |found, d| found | bool::from(d.ct_eq(&candidate)))
     }
 }
 

@@ -188,8 +188,63 @@ impl From<hub_engine::AdminError> for ApiError {
         match e {
             E::StoreNotFound => Self::store_not_found(),
             E::StoreExists => Self::store_exists(),
-            E::NotFound => Self::not_found("Not found"),
             E::Storage(cause) => Self::internal(&cause),
+        }
+    }
+}
+
+impl From<hub_engine::ReportError> for ApiError {
+    fn from(e: hub_engine::ReportError) -> Self {
+        use hub_engine::ReportError as E;
+        match e {
+            E::Invalid(d) => d.into(),
+            E::StoreNotFound => Self::store_not_found(),
+            E::ImportRejected(r) => Self::invalid(format!(
+                "{} of {} rows are invalid; nothing was imported",
+                r.counts.errors, r.counts.rows
+            )),
+            E::Conflict(m) => Self::new(
+                StatusCode::CONFLICT,
+                Code::StoreExists,
+                format!("Stores changed during the import ({m}); nothing was imported, try again"),
+            ),
+            E::Storage(cause) => Self::internal(&cause),
+        }
+    }
+}
+
+impl From<hub_engine::SyncError> for ApiError {
+    fn from(e: hub_engine::SyncError) -> Self {
+        use hub_engine::SyncError as E;
+        match e {
+            E::AlreadyRunning(job) | E::AlreadyDone(job) => Self::new(
+                StatusCode::CONFLICT,
+                Code::SyncFailed,
+                format!("{job} is already running; try again when it ends (GET /admin/sync/status)"),
+            ),
+            E::StoreNotFound => Self::store_not_found(),
+            E::RunNotFound => Self::not_found("Sync run not found"),
+            E::Aborted(cause) => {
+                tracing::error!(error = %cause, "sync task stopped");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, Code::SyncFailed, "The sync stopped unexpectedly")
+            }
+            E::Storage(cause) => {
+                tracing::error!(error = %cause, "sync could not start");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, Code::SyncFailed, "The sync could not start")
+            }
+        }
+    }
+}
+
+impl From<hub_engine::ConnectError> for ApiError {
+    fn from(e: hub_engine::ConnectError) -> Self {
+        use hub_engine::ConnectError as E;
+        match e {
+            E::StoreNotFound => Self::store_not_found(),
+            E::InviteInvalid | E::Denied(_) => Self::forbidden(e.to_string()),
+            E::Storage(cause) => Self::internal(&cause),
+            E::TikTok(_) => Self::new(StatusCode::BAD_GATEWAY, Code::InternalError, e.to_string()),
+            E::InvalidState | E::ScopeMissing(_) | E::MissingCode => Self::invalid(e.to_string()),
         }
     }
 }

@@ -15,11 +15,9 @@ use hub_engine::Actor;
 use paperclip::actix::{Apiv2Security, OperationModifier};
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Parameter, ParameterIn};
 use paperclip::v2::schema::Apiv2Schema;
-use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, Code};
-use crate::middleware::{ClientIp, RequestId};
 
 /// JSON bodies: size limit, content type and syntax errors in the envelope.
 pub(crate) fn json_config(limit: usize) -> web::JsonConfig {
@@ -61,39 +59,6 @@ pub(crate) fn path_config() -> web::PathConfig {
     })
 }
 
-/// The range and default of a whole-number query parameter; the OpenAPI document states the
-/// same bounds (see `openapi`).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Bounds {
-    pub field: &'static str,
-    pub min: u32,
-    pub max: u32,
-    pub default: u32,
-}
-
-/// `days`: 1–365, default 30.
-pub(crate) const DAYS: Bounds = Bounds { field: "days", min: 1, max: 365, default: 30 };
-/// `limit`: 1–500, default 50.
-pub(crate) const LIMIT: Bounds = Bounds { field: "limit", min: 1, max: 500, default: 50 };
-
-/// Parses an optional whole number within `b`; the error names the field.
-fn bounded<'de, D: Deserializer<'de>>(d: D, b: Bounds) -> Result<Option<u32>, D::Error> {
-    let raw = String::deserialize(d)?;
-    raw.parse::<u32>().ok().filter(|n| (b.min..=b.max).contains(n)).map(Some).ok_or_else(|| {
-        serde::de::Error::custom(format!("{} must be a whole number from {} to {}", b.field, b.min, b.max))
-    })
-}
-
-/// `days`: 1–365.
-pub(crate) fn days<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-    bounded(d, DAYS)
-}
-
-/// `limit`: 1–500.
-pub(crate) fn limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-    bounded(d, LIMIT)
-}
-
 /// The admin caller, put in the request by the API-key guard. Taking it in a handler both
 /// documents the `X-API-KEY` scheme and refuses a request the guard did not let through.
 #[derive(Apiv2Security)]
@@ -119,15 +84,6 @@ impl FromRequest for AdminKey {
                 .ok_or_else(|| ApiError::unauthorized("Missing API key: send it in the X-API-KEY header")),
         )
     }
-}
-
-/// The request id and client address of a request.
-pub(crate) fn request_id(req: &HttpRequest) -> Option<String> {
-    req.extensions().get::<RequestId>().map(|r| r.0.clone())
-}
-
-pub(crate) fn client_ip(req: &HttpRequest) -> Option<String> {
-    req.extensions().get::<ClientIp>().and_then(|c| c.0).map(|ip| ip.to_string())
 }
 
 /// A JSON request body parsed field by field, so that every error names its field.

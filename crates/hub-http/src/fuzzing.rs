@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::extract::parse_body;
-use crate::routes::reports::import;
+use crate::import_file;
 use crate::routes::stores::CreateStoreBody;
 use crate::routes::sync::SyncRunBody;
 
@@ -33,13 +33,13 @@ pub struct SyncRun {
 /// `POST /admin/sync/run`: the body, validated.
 pub fn sync_run(body: &[u8]) -> Result<SyncRun, ApiError> {
     let req = parse_body::<SyncRunBody>(json(body)?)?.validate()?;
-    Ok(SyncRun { store: req.store, job: req.job, wait: req.wait })
+    Ok(SyncRun { store: req.store, job: req.selection.name(), wait: req.wait })
 }
 
 /// `POST /admin/stores/import`: a whole body of `content_type` (multipart or CSV) into rows.
 pub fn store_import(content_type: &str, body: &[u8]) -> Result<Vec<Result<NewStore, DomainError>>, ApiError> {
-    import::body_rows(body, content_type)
+    import_file::body_rows(body, content_type)
 }
 
 /// The most data rows an import may hold.
-pub const MAX_IMPORT_ROWS: usize = hub_engine::reports::MAX_IMPORT_ROWS;
+pub const MAX_IMPORT_ROWS: usize = hub_engine::MAX_IMPORT_ROWS;

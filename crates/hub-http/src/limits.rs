@@ -21,6 +21,7 @@ use governor::clock::{Clock, FakeRelativeClock, Reference};
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
+use ipnet::IpNet;
 
 /// The most addresses the auth-failure table tracks at once.
 pub(crate) const MAX_TRACKED: usize = 100_000;
@@ -48,23 +49,6 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Whether `ip` lies in `net/prefix`.
-fn in_network(ip: IpAddr, (net, prefix): (IpAddr, u8)) -> bool {
-    match (canonical(ip), canonical(net)) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let p = u32::from(prefix.min(32));
-            let mask = if p == 0 { 0 } else { u32::MAX << (32 - p) };
-            u32::from(a) & mask == u32::from(n) & mask
-        }
-        (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let p = u32::from(prefix.min(128));
-            let mask = if p == 0 { 0 } else { u128::MAX << (128 - p) };
-            u128::from(a) & mask == u128::from(n) & mask
-        }
-        _ => false,
-    }
-}
-
 /// One `X-Forwarded-For` hop: an address, possibly with a port (`1.2.3.4:80`, `[::1]:80`).
 fn parse_hop(raw: &str) -> Option<IpAddr> {
     let raw = raw.trim();
@@ -77,10 +61,10 @@ fn parse_hop(raw: &str) -> Option<IpAddr> {
 pub(crate) fn client_ip<'a>(
     peer: Option<IpAddr>,
     forwarded_for: impl DoubleEndedIterator<Item = &'a str>,
-    trusted: &[(IpAddr, u8)],
+    trusted: &[IpNet],
 ) -> Option<IpAddr> {
     let peer = canonical(peer?);
-    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| in_network(ip, *n));
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(&ip));
     if !is_trusted(peer) {
         return Some(peer);
     }
@@ -334,9 +318,8 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn net(s: &str) -> (IpAddr, u8) {
-        let (a, p) = s.split_once('/').unwrap();
-        (ip(a), p.parse().unwrap())
+    fn net(s: &str) -> IpNet {
+        s.parse().unwrap()
     }
 
     #[test]

@@ -19,18 +19,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::middleware::Next;
 use actix_web::{HttpResponse, HttpServer};
-use paperclip::actix::api_v2_operation;
-use paperclip::actix::web;
-
-use crate::AppState;
-use crate::error::ApiError;
-use crate::extract::AdminKey;
-use crate::routes::{NoSchema, reply};
 
 /// The `Content-Type` of the text format 0.0.4.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -255,6 +245,22 @@ impl HttpSeries {
     }
 }
 
+/// One request being answered (see [`Metrics::begin`]).
+pub(crate) struct RequestTimer<'a> {
+    series: &'a HttpSeries,
+    method: &'static str,
+    started: Instant,
+}
+
+impl RequestTimer<'_> {
+    /// Records the answer: the matched route pattern (`None`: no route) and the status.
+    pub(crate) fn finish(self, route: Option<String>, status: u16) {
+        self.series.in_flight.fetch_sub(1, Ordering::Relaxed);
+        let route = route.unwrap_or_else(|| "unmatched".to_owned());
+        self.series.observe(self.method, route, status, self.started.elapsed().as_secs_f64());
+    }
+}
+
 /// Everything `/metrics` shows: the HTTP series and the plugged-in source.
 pub struct Metrics {
     source: Option<Arc<dyn MetricsSource>>,
@@ -273,6 +279,12 @@ impl Metrics {
         Self { source, http: HttpSeries::default() }
     }
 
+    /// Counts a request in flight until [`RequestTimer::finish`].
+    pub(crate) fn begin(&self, method: &Method) -> RequestTimer<'_> {
+        self.http.in_flight.fetch_add(1, Ordering::Relaxed);
+        RequestTimer { series: &self.http, method: method_label(method), started: Instant::now() }
+    }
+
     /// The whole exposition.
     pub async fn render(&self) -> String {
         let mut families = match &self.source {
@@ -282,85 +294,6 @@ impl Metrics {
         families.extend(self.http.families());
         render(&families)
     }
-}
-
-impl AppState {
-    /// Plugs `source` into `/metrics` (the HTTP series are always there).
-    #[must_use]
-    pub fn with_metrics_source(mut self, source: Arc<dyn MetricsSource>) -> Self {
-        self.metrics = Arc::new(Metrics::new(Some(source)));
-        self
-    }
-
-    /// What `/metrics` renders, to serve it on another listener too ([`serve_metrics`]).
-    pub fn metrics(&self) -> Arc<Metrics> {
-        Arc::clone(&self.metrics)
-    }
-}
-
-/// Middleware: counts every request by method, matched route pattern and status.
-pub(crate) async fn track(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let Some(state) = req.app_data::<actix_web::web::Data<AppState>>().cloned() else {
-        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
-    };
-    let method = method_label(req.method());
-    let started = Instant::now();
-    let series = &state.metrics.http;
-    series.in_flight.fetch_add(1, Ordering::Relaxed);
-    let result = next.call(req).await.map(ServiceResponse::map_into_boxed_body);
-    series.in_flight.fetch_sub(1, Ordering::Relaxed);
-    let secs = started.elapsed().as_secs_f64();
-    match &result {
-        Ok(res) => {
-            let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
-            series.observe(method, route, res.status().as_u16(), secs);
-        }
-        // The framework renders it (as a 500 unless the error says otherwise).
-        Err(e) => series.observe(method, "unmatched".to_owned(), e.as_response_error().status_code().as_u16(), secs),
-    }
-    result
-}
-
-reply!(
-    /// The exposition text.
-    MetricsReply {
-        200 => NoSchema: "Prometheus text exposition format 0.0.4",
-    }
-);
-
-/// Prometheus metrics
-///
-/// Sync runs (durations, outcomes, stores), TikTok calls by endpoint (requests, 429s,
-/// retries, errors, latency, rate-budget waits), the database pool, stores by connection
-/// status and token expiry, and HTTP requests by route pattern and status. Text exposition
-/// format 0.0.4. The same text is served without a key on `METRICS_ADDR` when set.
-#[api_v2_operation(tags(Monitoring), produces = "text/plain")]
-async fn metrics(_key: AdminKey, state: web::Data<AppState>) -> Result<MetricsReply, ApiError> {
-    Ok(MetricsReply(HttpResponse::Ok().content_type(CONTENT_TYPE).body(state.metrics.render().await)))
-}
-
-/// Fixes the `/metrics` operation of the OpenAPI 3 document: paperclip gives every response
-/// the operation's `produces` type, but only the 200 is text; the errors are the JSON envelope.
-pub(crate) fn finish_spec(spec: &mut serde_json::Value) {
-    let Some(serde_json::Value::Object(responses)) = spec.pointer_mut("/paths/~1metrics/get/responses") else {
-        return;
-    };
-    for (status, response) in responses.iter_mut() {
-        let Some(serde_json::Value::Object(content)) = response.get_mut("content") else { continue };
-        if status == "200" {
-            content.clear();
-            content.insert("text/plain".into(), serde_json::json!({ "schema": { "type": "string" } }));
-        } else if let Some(text) = content.remove("text/plain") {
-            content.insert("application/json".into(), text);
-        }
-    }
-}
-
-pub(crate) fn config(cfg: &mut web::ServiceConfig<'_>) {
-    cfg.service(web::resource("/metrics").route(web::get().to(metrics)));
 }
 
 async fn plain_metrics(metrics: actix_web::web::Data<Metrics>) -> HttpResponse {

@@ -18,22 +18,13 @@ use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
 use hub_engine::Actor;
 use tracing::Instrument;
 
-use crate::AppState;
+use crate::allow::AllowTable;
 use crate::error::{ApiError, Code, REQUEST_ID, Rendered};
-use crate::openapi::AllowTable;
+use crate::request::{ClientIp, REQUEST_ID_HEADER, RequestId};
+use crate::state::AppState;
 
-/// The request id header.
-pub(crate) const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The API key header.
 pub(crate) const API_KEY_HEADER: &str = "x-api-key";
-
-/// The request's id, in the request extensions.
-#[derive(Debug, Clone)]
-pub(crate) struct RequestId(pub String);
-
-/// The client's address, in the request extensions.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ClientIp(pub Option<IpAddr>);
 
 /// An incoming id is kept when it is 1–64 characters of `[A-Za-z0-9._-]`.
 fn sane_request_id(raw: &str) -> bool {
@@ -213,6 +204,24 @@ pub(crate) async fn request_context(
         Ok(res)
     };
     REQUEST_ID.scope(scoped_id, work.instrument(span)).await
+}
+
+/// Counts every request by method, matched route pattern and status (`/metrics`).
+pub(crate) async fn track(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(state) = state(&req) else {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    let timer = state.metrics.begin(req.method());
+    let result = next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    match &result {
+        Ok(res) => timer.finish(res.request().match_pattern(), res.status().as_u16()),
+        // The framework renders it (as a 500 unless the error says otherwise).
+        Err(e) => timer.finish(None, e.as_response_error().status_code().as_u16()),
+    }
+    result
 }
 
 /// Rate limits, the auth-failure block and the API-key check.

@@ -6,10 +6,11 @@
 //! finished here with what the server enforces, taken from the same constants the
 //! validators use:
 //!
-//! - parameters, by name ([`param_rule`]): `store_code` (path and query), `days`, `limit`,
-//!   `id`, `action`; the others are opaque tokens whose validity no schema can state (the
-//!   connect link's `invite`, TikTok's `code`, the signed `state`) or TikTok's own free text,
-//!   and a test (`tests/docs.rs`) fails on any new parameter that is in neither list;
+//! - parameters, by name (`crate::params::rule`): `store_code` (path and query), `days`,
+//!   `limit`, `id`, `action`, the report dates, `format` and the other report options; the
+//!   others are opaque tokens whose validity no schema can state (the connect link's
+//!   `invite`, TikTok's `code`, the signed `state`) or TikTok's own free text, and a test
+//!   fails on any new parameter that is in neither list;
 //! - query parameters the handlers require although their type is an `Option` (so they can
 //!   answer their own message): [`REQUIRED_QUERY`];
 //! - request bodies: `additionalProperties: false` (unknown fields are refused) and the
@@ -18,14 +19,10 @@
 //! - documented examples: the spec's example store `store_jakarta_01` for every `store_code`
 //!   and the spec's example bodies.
 
-use std::collections::BTreeMap;
-
-use actix_web::http::Method;
 use hub_domain::{PersonName, PicContact, StoreCode, StoreName};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use crate::extract::{Bounds, DAYS, LIMIT};
-use crate::routes::audit::ACTION_MAX_LEN;
+use crate::allow::METHODS;
 
 /// The spec's example store, used as the documented example of every `store_code`.
 pub const STORE_CODE_EXAMPLE: &str = "store_jakarta_01";
@@ -85,29 +82,6 @@ fn store_code_schema() -> Value {
     })
 }
 
-fn bounded_schema(b: Bounds) -> Value {
-    json!({ "type": "integer", "format": "int32", "minimum": b.min, "maximum": b.max, "default": b.default })
-}
-
-/// The schema rules of a parameter, by name; `None` for the free-form ones.
-pub(crate) fn param_rule(name: &str) -> Option<Value> {
-    Some(match name {
-        "store_code" => store_code_schema(),
-        "days" => bounded_schema(DAYS),
-        "limit" => bounded_schema(LIMIT),
-        // A run id: a positive i64.
-        "id" => json!({ "type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX }),
-        "action" => json!({
-            "type": "string",
-            "minLength": 1,
-            "maxLength": ACTION_MAX_LEN,
-            "pattern": format!("^[a-z_.]{{1,{ACTION_MAX_LEN}}}$"),
-            "example": "store.create",
-        }),
-        _ => return None,
-    })
-}
-
 /// The schema rules of a request body's field, by name.
 pub(crate) fn body_rule(name: &str) -> Option<Value> {
     let text = |max: usize, optional: bool| {
@@ -147,8 +121,6 @@ fn merge(schema: &mut Value, rule: Value) {
     }
 }
 
-const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
-
 /// Adds what the server enforces to the OpenAPI 3 document (see the module's doc).
 pub(crate) fn constrain(spec: &mut Value) {
     let mut body_schemas = Vec::new();
@@ -162,9 +134,7 @@ pub(crate) fn constrain(spec: &mut Value) {
                 if let Some(Value::Array(params)) = op.get_mut("parameters") {
                     for p in params.iter_mut() {
                         let name = p["name"].as_str().unwrap_or_default().to_owned();
-                        if let Some(rule) =
-                            crate::routes::reports::param_rule(path, &name).or_else(|| param_rule(&name))
-                        {
+                        if let Some(rule) = crate::params::rule(path, &name, store_code_schema) {
                             merge(&mut p["schema"], rule);
                         }
                         if p["in"] == "query" && REQUIRED_QUERY.contains(&(path.as_str(), name.as_str())) {
@@ -235,56 +205,6 @@ fn document_csv(spec: &mut Value) {
     }
 }
 
-/// The methods each route answers, for the `Allow` header of a 405: built from the OpenAPI
-/// document's paths (every API route is registered through paperclip, so it is there) plus
-/// the documentation routes. Keyed by the actix pattern (`/admin/stores/{store_code}`),
-/// which is what the document's paths are made from.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct AllowTable(BTreeMap<String, Vec<Method>>);
-
-impl AllowTable {
-    /// The paths and methods of an OpenAPI document.
-    pub(crate) fn from_spec(spec: &Value) -> Self {
-        let mut table = Self::default();
-        if let Some(paths) = spec.get("paths").and_then(Value::as_object) {
-            for (path, item) in paths {
-                let methods = item
-                    .as_object()
-                    .into_iter()
-                    .flat_map(Map::keys)
-                    .filter(|m| METHODS.contains(&m.as_str()))
-                    .filter_map(|m| Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok());
-                table.add(path, methods);
-            }
-        }
-        table
-    }
-
-    /// Adds `methods` to the route `pattern`.
-    pub(crate) fn add(&mut self, pattern: &str, methods: impl IntoIterator<Item = Method>) {
-        let entry = self.0.entry(pattern.to_owned()).or_default();
-        for m in methods {
-            if !entry.contains(&m) {
-                entry.push(m);
-            }
-        }
-        let order = |m: &Method| METHODS.iter().position(|x| x.eq_ignore_ascii_case(m.as_str())).unwrap_or(usize::MAX);
-        entry.sort_by_key(order);
-    }
-
-    /// The `Allow` value of a route (`GET, POST`), when the route is known.
-    pub(crate) fn allow(&self, pattern: &str) -> Option<String> {
-        let methods = self.0.get(pattern)?;
-        Some(methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", "))
-    }
-
-    /// Every route pattern.
-    #[cfg(test)]
-    pub(crate) fn patterns(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,22 +228,6 @@ mod tests {
         assert!(p.starts_with("^[\\u0009-\\u000D\\u0020\\u0085"), "{p}");
         assert!(p.contains("{0,253}"), "{p}");
         assert!(text_pattern(255, true).ends_with(")?$"));
-    }
-
-    #[test]
-    fn allow_table_orders_methods() {
-        let spec = json!({ "paths": {
-            "/a": { "post": {}, "get": {}, "parameters": [] },
-            "/b/{id}": { "delete": {} },
-        }});
-        let mut t = AllowTable::from_spec(&spec);
-        assert_eq!(t.allow("/a").as_deref(), Some("GET, POST"));
-        assert_eq!(t.allow("/b/{id}").as_deref(), Some("DELETE"));
-        assert_eq!(t.allow("/c"), None);
-        t.add("/a", [Method::GET]);
-        t.add("/c", [Method::GET]);
-        assert_eq!(t.allow("/a").as_deref(), Some("GET, POST"));
-        assert_eq!(t.patterns().collect::<Vec<_>>(), ["/a", "/b/{id}", "/c"]);
     }
 
     #[test]

@@ -12,4 +12,4 @@ mod scheduler;
 
 pub use config::{ConfigError, SchedulerConfig};
 pub use schedule::{ScheduleError, next_run, parse_schedule, parse_seconds_schedule, previous_run};
-pub use scheduler::{JobStatus, LastTick, Scheduler, SchedulerStatus, TickOutcome};
+pub use scheduler::Scheduler;

@@ -9,10 +9,11 @@ use apalis::prelude::{BoxDynError, Data, WorkerBuilder, WorkerError};
 use apalis_cron::{CronScheduler, Tick};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use hub_domain::{JobKind, RunStatus, RunTrigger, SyncRun};
-use hub_engine::sync::business_date;
-use hub_engine::{Engine, JobSelection, JobSummary, RunScope, SyncError};
-use serde::Serialize;
+use hub_domain::{JobKind, RunStatus, RunTrigger, SyncRun, business_date};
+use hub_engine::{
+    Engine, JobSelection, JobSummary, LastTick, RunScope, Schedule, ScheduleStatus, ScheduledJob, SyncError,
+    TickOutcome,
+};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -27,54 +28,6 @@ struct JobDef {
     /// The configured expression, as written.
     text: String,
     schedule: cron::Schedule,
-}
-
-/// What the last tick of a job did on this instance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LastTick {
-    /// The schedule time of the tick.
-    pub tick: DateTime<Utc>,
-    pub outcome: TickOutcome,
-    /// The run's summary line, or why it did not run.
-    pub message: String,
-}
-
-/// How a tick ended on this instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TickOutcome {
-    /// This instance ran the job.
-    Ran,
-    /// Another run had it (another instance took this tick, or the job was already running).
-    Skipped,
-    /// The run could not start (e.g. the database was down).
-    Failed,
-}
-
-/// One job in [`SchedulerStatus`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobStatus {
-    pub name: &'static str,
-    /// The five-field expression as configured.
-    pub schedule: String,
-    /// `None` when the scheduler is disabled.
-    pub next_run: Option<DateTime<Utc>>,
-    /// A run of this job is in progress in this process.
-    pub running: bool,
-    /// Same-day retries are pending or running.
-    pub retrying: bool,
-    pub last_tick: Option<LastTick>,
-}
-
-/// The answer behind `GET /admin/sync/status`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SchedulerStatus {
-    pub enabled: bool,
-    pub timezone: String,
-    pub jobs: Vec<JobStatus>,
 }
 
 /// The scheduler. Dropping it stops ticks and retries (without waiting); call
@@ -172,29 +125,16 @@ impl Scheduler {
         Ok(Scheduler { inner, workers })
     }
 
-    /// The scheduler's state for `GET /admin/sync/status`.
-    pub fn status(&self) -> SchedulerStatus {
-        let inner = &self.inner;
-        let now = Utc::now();
-        let live = inner.engine.live_runs();
-        let retrying = inner.retrying.lock().expect("retrying poisoned").clone();
-        let last = inner.last_ticks.lock().expect("last ticks poisoned").clone();
-        SchedulerStatus {
-            enabled: inner.config.enabled,
-            timezone: inner.config.timezone.name().to_owned(),
-            jobs: inner
-                .jobs
-                .iter()
-                .map(|j| JobStatus {
-                    name: j.kind.as_str(),
-                    schedule: j.text.clone(),
-                    next_run: inner.config.enabled.then(|| next_run(&j.schedule, inner.config.timezone, now)).flatten(),
-                    running: live.iter().any(|r| r.job == j.kind.as_str()),
-                    retrying: retrying.contains(&j.kind),
-                    last_tick: last.get(&j.kind).cloned(),
-                })
-                .collect(),
-        }
+    /// The scheduler's state (also what [`Scheduler::view`] reports to the engine).
+    pub fn status(&self) -> ScheduleStatus {
+        self.inner.status()
+    }
+
+    /// The scheduler as the engine sees it, for the sync status and `/health`: attach it with
+    /// `engine.syncs().attach_schedule(scheduler.view())`. It outlives the scheduler's
+    /// shutdown (then reporting what the scheduler last knew).
+    pub fn view(&self) -> Arc<dyn Schedule> {
+        Arc::new(View(Arc::clone(&self.inner)))
     }
 
     /// Stops taking ticks and retries, asks the engine to wind down (no new store starts; the
@@ -205,7 +145,7 @@ impl Scheduler {
         let until = Instant::now() + deadline;
         let inner = Arc::clone(&self.inner);
         inner.stop.send_replace(true);
-        inner.engine.begin_shutdown();
+        inner.engine.syncs().begin_shutdown();
         tracing::info!(deadline_ms = deadline.as_millis() as u64, "scheduler shutting down");
         let workers = std::mem::take(&mut self.workers);
         let all_done = async {
@@ -215,7 +155,7 @@ impl Scheduler {
             let mut busy = inner.busy.subscribe();
             let _ = busy.wait_for(|n| *n == 0).await;
             // Runs started outside the scheduler (the admin API) wind down too.
-            while !inner.engine.live_runs().is_empty() {
+            while !inner.engine.syncs().live_runs().is_empty() {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         };
@@ -225,11 +165,20 @@ impl Scheduler {
                 true
             }
             Err(_) => {
-                let left: Vec<&str> = inner.engine.live_runs().iter().map(|r| r.job).collect();
+                let left: Vec<&str> = inner.engine.syncs().live_runs().iter().map(|r| r.job.as_str()).collect();
                 tracing::warn!(runs = ?left, "scheduler shutdown deadline passed with runs still in progress");
                 false
             }
         }
+    }
+}
+
+/// What the engine asks of the scheduler.
+struct View(Arc<Inner>);
+
+impl Schedule for View {
+    fn status(&self) -> ScheduleStatus {
+        self.0.status()
     }
 }
 
@@ -293,11 +242,34 @@ impl Inner {
     }
 
     fn now(&self) -> DateTime<Utc> {
-        self.engine.ports().clock.now()
+        self.engine.system().now()
     }
 
     fn today(&self) -> NaiveDate {
-        business_date(self.now(), self.engine.config().report_tz)
+        self.engine.system().today()
+    }
+
+    fn status(&self) -> ScheduleStatus {
+        let now = self.now();
+        let live = self.engine.syncs().live_runs();
+        let retrying = self.retrying.lock().expect("retrying poisoned").clone();
+        let last = self.last_ticks.lock().expect("last ticks poisoned").clone();
+        ScheduleStatus {
+            enabled: self.config.enabled,
+            timezone: self.config.timezone.name().to_owned(),
+            jobs: self
+                .jobs
+                .iter()
+                .map(|j| ScheduledJob {
+                    job: j.kind,
+                    schedule: j.text.clone(),
+                    next_run: self.config.enabled.then(|| next_run(&j.schedule, self.config.timezone, now)).flatten(),
+                    running: live.iter().any(|r| r.job == j.kind),
+                    retrying: retrying.contains(&j.kind),
+                    last_tick: last.get(&j.kind).cloned(),
+                })
+                .collect(),
+        }
     }
 
     /// Spawns `fut` counted in `busy`, unless shutdown began.
@@ -341,7 +313,7 @@ impl Inner {
         }
         let date = self.today();
         tracing::info!(job = name, tick = %tick, "scheduled tick");
-        match self.engine.run_scheduled(def.selection, tick).await {
+        match self.engine.syncs().run_scheduled(def.selection, tick).await {
             Ok(summary) => {
                 let job_summary = match def.kind {
                     JobKind::SyncUserDaily => summary.user_sync,
@@ -391,10 +363,10 @@ impl Inner {
         let def = &self.jobs[job];
         let now = self.now();
         let Some(prev) = previous_run(&def.schedule, self.config.timezone, now) else { return };
-        if business_date(prev, self.engine.config().report_tz) != self.today() {
+        if business_date(prev, &self.engine.config().report_tz) != self.today() {
             return;
         }
-        match self.engine.ports().sync_runs.latest_for_tick(def.kind, prev).await {
+        match self.engine.syncs().tick_taken(def.kind, prev).await {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!(job = def.kind.as_str(), tick = %prev, "today's tick was missed; running it now");
@@ -441,7 +413,7 @@ impl Inner {
                 tracing::info!(job = name, date = %date, "business day over; same-day retries stop");
                 return;
             }
-            match self.engine.missing_today(kind).await {
+            match self.engine.syncs().missing_today(kind).await {
                 Ok(0) => {
                     tracing::info!(job = name, attempt, "every connected store has today's snapshot; retries stop");
                     return;
@@ -449,7 +421,7 @@ impl Inner {
                 Ok(missing) => tracing::info!(job = name, attempt, attempts, missing, "same-day retry"),
                 Err(e) => tracing::warn!(job = name, attempt, error = %e, "could not count missing stores; retrying"),
             }
-            match self.engine.run_sync_scoped(selection, &RunScope::MissingToday, RunTrigger::Retry).await {
+            match self.engine.syncs().run(selection, &RunScope::MissingToday, RunTrigger::Retry).await {
                 Ok(summary) => {
                     let s = if kind == JobKind::SyncUserDaily { summary.user_sync } else { summary.video_sync };
                     if let Some(s) = s
@@ -465,7 +437,7 @@ impl Inner {
                 Err(e) => tracing::error!(job = name, attempt, error = %e, "same-day retry could not start"),
             }
         }
-        match self.engine.missing_today(kind).await {
+        match self.engine.syncs().missing_today(kind).await {
             Ok(0) => {}
             Ok(missing) => tracing::warn!(
                 job = name,
@@ -490,10 +462,10 @@ impl Inner {
     }
 
     async fn sweep(self: &Arc<Self>) {
-        let runs = &self.engine.ports().sync_runs;
+        let syncs = self.engine.syncs();
         // The runs found stale are kept, to recover them even when a later run row (say a
         // losing instance's "not started" one) hides them from `latest`.
-        let mut interrupted: Vec<SyncRun> = match self.engine.interrupt_stale_runs(self.config.stale_after).await {
+        let mut interrupted: Vec<SyncRun> = match syncs.interrupt_stale_runs(self.config.stale_after).await {
             Ok(stale) => stale.runs,
             Err(e) => {
                 tracing::warn!(error = %e, "stale-run sweep failed");
@@ -505,7 +477,7 @@ impl Inner {
         }
         let today = self.today();
         for kind in [JobKind::SyncUserDaily, JobKind::SyncVideoDaily] {
-            match runs.latest(kind).await {
+            match syncs.latest_run(kind).await {
                 Ok(Some(run)) => interrupted.push(run),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(job = kind.as_str(), error = %e, "could not read the latest run"),
@@ -528,8 +500,7 @@ impl Inner {
 
     async fn purge_loop(self: Arc<Self>) {
         loop {
-            let now = self.now();
-            match self.engine.ports().connect.purge_expired(now).await {
+            match self.engine.system().purge_expired().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "expired OAuth states and connect invites purged"),
                 Err(e) => tracing::warn!(error = %e, "purging expired OAuth states and invites failed"),
@@ -542,7 +513,7 @@ impl Inner {
 
     async fn pool_stats_loop(self: Arc<Self>) {
         loop {
-            let s = self.engine.ports().health.pool_stats();
+            let s = self.engine.system().pool_stats();
             tracing::info!(
                 totalCount = s.size,
                 idleCount = s.idle,

@@ -10,8 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use hub_domain::{
     Account, AccountId, AuditEntry, AuditFilter, ConnectInvite, ConnectionStatus, EncryptedTokens, JobKind, KnownVideo,
     NewAuditEntry, NewConnectInvite, NewOAuthState, NewStore, NewSyncLog, OAuthState, RunCounts, RunStatus, RunTrigger,
-    Store, StoreCode, StoreOverview, SyncLog, SyncRun, TokenMeta, UserSnapshot, UserSnapshotRow, VideoSnapshot,
-    VideoSnapshotRow,
+    Store, StoreCode, StoreOverview, SyncLog, SyncRun, TokenMeta, UserSnapshot, VideoSnapshot,
 };
 
 #[cfg(any(test, feature = "mock"))]
@@ -21,7 +20,7 @@ mod report;
 mod tiktok;
 #[cfg(any(test, feature = "mock"))]
 pub use report::{MockReportRepo, MockStoreImportRepo};
-pub use report::{ReportRepo, StoreImportRepo, SyncLogCursor, VideoCursor};
+pub use report::{ReportRepo, StoreImportRepo, VideoCursor};
 pub use tiktok::{CipherError, TikTokApi, TikTokError, TikTokUser, TikTokVideo, TokenCipher, TokenGrant, VideoPage};
 #[cfg(any(test, feature = "mock"))]
 pub use tiktok::{MockTikTokApi, MockTokenCipher};
@@ -57,8 +56,9 @@ pub trait StoreRepo: Send + Sync {
     async fn get(&self, code: &StoreCode) -> RepoResult<Option<Store>>;
     /// One store with its connection and latest statistics, or `None`.
     async fn overview(&self, code: &StoreCode) -> RepoResult<Option<StoreOverview>>;
-    /// Every store with its connection and latest statistics, ordered by code, in one query.
-    async fn list_overview(&self) -> RepoResult<Vec<StoreOverview>>;
+    /// Up to `limit` stores with their connection and latest statistics, after `after` by
+    /// code (byte order).
+    async fn stores_page(&self, after: Option<StoreCode>, limit: i64) -> RepoResult<Vec<StoreOverview>>;
 }
 
 /// A freshly connected account to store.
@@ -134,10 +134,6 @@ pub trait SnapshotRepo: Send + Sync {
     async fn upsert_user(&self, rows: &[UserSnapshot]) -> RepoResult<u64>;
     /// Inserts or updates video snapshots in one statement per batch; returns the rows written.
     async fn upsert_videos(&self, rows: &[VideoSnapshot]) -> RepoResult<u64>;
-    /// The store's user snapshots dated `since` or later, newest first.
-    async fn user_history(&self, code: &StoreCode, since: NaiveDate) -> RepoResult<Vec<UserSnapshotRow>>;
-    /// The store's video snapshots dated `since` or later, newest date first, then most viewed.
-    async fn video_history(&self, code: &StoreCode, since: NaiveDate) -> RepoResult<Vec<VideoSnapshotRow>>;
     /// The videos of the store's latest snapshot day before `before`, newest first.
     async fn known_videos(&self, code: &StoreCode, before: NaiveDate) -> RepoResult<Vec<KnownVideo>>;
 }
@@ -148,8 +144,20 @@ pub trait SnapshotRepo: Send + Sync {
 pub trait SyncLogRepo: Send + Sync {
     /// Writes one line; returns its id.
     async fn insert(&self, log: &NewSyncLog) -> RepoResult<i64>;
-    /// The newest `limit` lines, of one store when `store` is given.
-    async fn list(&self, store: Option<StoreCode>, limit: i64) -> RepoResult<Vec<SyncLog>>;
+    /// Up to `limit` lines (of one store when given), newest first, after `after`.
+    async fn logs_page(
+        &self,
+        store: Option<StoreCode>,
+        after: Option<SyncLogCursor>,
+        limit: i64,
+    ) -> RepoResult<Vec<SyncLog>>;
+}
+
+/// Where a keyset page of sync-log lines resumes: after this line in the order newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncLogCursor {
+    pub run_time: DateTime<Utc>,
+    pub id: i64,
 }
 
 /// Job runs (`sync_runs`) with their live counters.

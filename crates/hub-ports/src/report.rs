@@ -4,25 +4,19 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use hub_domain::{
-    ConnectionStatus, DateRange, DayTotals, ImportPlan, NewAuditEntry, Store, StoreCode, StoreEnds, StoreGaps,
-    StoreOverview, StoreReportQuery, SyncLog, TopVideo, TopVideosQuery, UserSnapshotRow, VideoId, VideoSnapshotRow,
+    ConnectionStatus, DateRange, DayTotals, ImportPlan, NewAuditEntry, Store, StoreCode, StoreDays, StoreEnds,
+    StoreReportQuery, TopVideo, TopVideosQuery, UserSnapshotRow, VideoId, VideoSnapshotRow,
 };
 
 use crate::RepoResult;
 
-/// Where a keyset page of a store's video snapshots resumes: after this (date, video) in the
-/// export order (newest date first, then video id descending).
+/// Where a keyset page of a store's video snapshots resumes: after this row in the order
+/// newest date first, then most viewed, then video id descending.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VideoCursor {
     pub date: NaiveDate,
+    pub views: i64,
     pub video_id: VideoId,
-}
-
-/// Where a keyset page of sync-log lines resumes: after this line in the order newest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SyncLogCursor {
-    pub run_time: chrono::DateTime<chrono::Utc>,
-    pub id: i64,
 }
 
 /// Read-only reports. Every call reads only the dates it needs, through the
@@ -40,22 +34,17 @@ pub trait ReportRepo: Send + Sync {
     async fn store_report(&self, query: &StoreReportQuery) -> RepoResult<(Vec<StoreEnds>, i64)>;
     /// The videos at `query.range.to` with their views at `from`, best first.
     async fn top_videos(&self, query: &TopVideosQuery) -> RepoResult<Vec<TopVideo>>;
-    /// Days without a user snapshot in `[max(from, connected date), to]` of the stores that
-    /// have been connected: the `limit` such stores with code after `after` (byte order) are
-    /// examined, and those without gaps are then left out unless `all` (so, without `all`, a
-    /// page may be short before the end: page with `all` and filter to walk every store).
-    /// `tz` (an IANA name) turns `connected_at` into a date.
-    async fn gaps(
+    /// The facts the gap rule needs ([`hub_domain::StoreGaps::find`]) of up to `limit` stores that
+    /// have been connected, after `after` by code (byte order): the day each was connected on
+    /// in time zone `tz` (an IANA name), and the days of `range` with a user snapshot.
+    async fn store_days(
         &self,
         range: DateRange,
         tz: &str,
-        all: bool,
         after: Option<StoreCode>,
         limit: i64,
-    ) -> RepoResult<Vec<StoreGaps>>;
+    ) -> RepoResult<Vec<StoreDays>>;
 
-    /// Up to `limit` stores with their overview after `after`, by code (byte order).
-    async fn stores_page(&self, after: Option<StoreCode>, limit: i64) -> RepoResult<Vec<StoreOverview>>;
     /// Up to `limit` of the store's user snapshots in `range`, newest first, older than `before`.
     async fn user_stats_page(
         &self,
@@ -64,8 +53,8 @@ pub trait ReportRepo: Send + Sync {
         before: Option<NaiveDate>,
         limit: i64,
     ) -> RepoResult<Vec<UserSnapshotRow>>;
-    /// Up to `limit` of the store's video snapshots in `range`, newest date first then video
-    /// id descending, after `after` in that order.
+    /// Up to `limit` of the store's video snapshots in `range`, newest date first, then most
+    /// viewed, then video id descending, after `after` in that order.
     async fn video_stats_page(
         &self,
         code: &StoreCode,
@@ -73,13 +62,6 @@ pub trait ReportRepo: Send + Sync {
         after: Option<VideoCursor>,
         limit: i64,
     ) -> RepoResult<Vec<VideoSnapshotRow>>;
-    /// Up to `limit` sync-log lines (of one store when given), newest first, after `after`.
-    async fn sync_logs_page(
-        &self,
-        store: Option<StoreCode>,
-        after: Option<SyncLogCursor>,
-        limit: i64,
-    ) -> RepoResult<Vec<SyncLog>>;
 }
 
 /// The store import's storage.

@@ -5,36 +5,22 @@ use paperclip::actix::web::{self, Json};
 use paperclip::actix::{Apiv2Schema, api_v2_operation};
 use serde::Deserialize;
 
-use crate::AppState;
-use crate::dto::AuditLogsResponse;
 use crate::error::ApiError;
-use crate::extract::{AdminKey, LIMIT};
-use crate::routes::store_code;
+use crate::extract::AdminKey;
+use crate::json::audit::AuditLogsResponse;
+use crate::params::{LIMIT, action, store_code};
+use crate::state::AppState;
 
 /// `?limit=&action=&store_code=`.
 #[derive(Debug, Deserialize, Apiv2Schema)]
 pub struct AuditQuery {
     /// Rows to return, 1-500 (default 50).
-    #[serde(default, deserialize_with = "crate::extract::limit")]
+    #[serde(default, deserialize_with = "crate::params::limit")]
     pub limit: Option<u32>,
     /// Only this action, e.g. `store.create`, `connect_link.create`, `sync.run`, `account.connect`.
     pub action: Option<String>,
     /// Only this store's rows.
     pub store_code: Option<String>,
-}
-
-/// The longest `action` filter accepted (1–64 of `[a-z_.]`; the OpenAPI document says the same).
-pub(crate) const ACTION_MAX_LEN: usize = 64;
-
-fn action(raw: &str) -> Result<String, ApiError> {
-    let ok = !raw.is_empty()
-        && raw.len() <= ACTION_MAX_LEN
-        && raw.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.');
-    if ok {
-        Ok(raw.to_owned())
-    } else {
-        Err(ApiError::invalid("action must be 1-64 lowercase letters, dots or underscores"))
-    }
 }
 
 /// Audit logs
@@ -43,7 +29,7 @@ fn action(raw: &str) -> Result<String, ApiError> {
 /// store, outcome, request id and client address.
 #[api_v2_operation(tags(Audit))]
 async fn audit_logs(
-    _key: AdminKey,
+    key: AdminKey,
     state: web::Data<AppState>,
     query: web::Query<AuditQuery>,
 ) -> Result<Json<AuditLogsResponse>, ApiError> {
@@ -52,7 +38,7 @@ async fn audit_logs(
         store_code: query.store_code.as_deref().map(store_code).transpose()?,
         limit: i64::from(query.limit.unwrap_or(LIMIT.default)),
     };
-    let rows = state.engine.audit_logs(&filter).await?;
+    let rows = state.engine.admin().audit_logs(&key.0, &filter).await?;
     Ok(Json(AuditLogsResponse::new(rows.into_iter().map(Into::into).collect())))
 }
 

@@ -146,7 +146,7 @@ pub(crate) fn mark_nullable(v: &mut Value) {
 pub(crate) fn finish(spec: &mut Value) {
     mark_nullable(spec);
     crate::openapi::constrain(spec);
-    crate::metrics::finish_spec(spec);
+    crate::routes::metrics::finish_spec(spec);
 }
 
 /// The route serving the finished OpenAPI 3 document (built once per worker).

@@ -1,21 +1,17 @@
 //! `GET /health` (real checks) and `GET /` (what the service is).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
-use chrono::{DateTime, Utc};
 use paperclip::actix::web::{self, Json};
 use paperclip::actix::{Apiv2Schema, api_v2_operation};
 use serde::Serialize;
 
-use crate::AppState;
-use crate::dto::rfc3339;
-use crate::extract::request_id;
-use crate::routes::{json_with, reply};
-
-/// How long the database ping may take before it counts as down.
-const DB_PING_TIMEOUT: Duration = Duration::from_secs(2);
+use crate::json::common::rfc3339;
+use crate::request::request_id;
+use crate::routes::reply::{json_with, reply};
+use crate::state::{API_TITLE, AppState};
 
 /// What each check found.
 #[derive(Debug, Serialize, Apiv2Schema)]
@@ -59,36 +55,19 @@ reply!(
 #[api_v2_operation(tags(Health))]
 async fn health(req: HttpRequest, state: web::Data<AppState>) -> HealthReply {
     let started = Instant::now();
-    let ports = state.engine.ports();
-    let database = match tokio::time::timeout(DB_PING_TIMEOUT, ports.health.ping()).await {
-        Ok(Ok(())) => true,
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "health: database ping failed");
-            false
-        }
-        Err(_) => {
-            tracing::warn!("health: database ping timed out");
-            false
-        }
-    };
-    let encryption = {
-        const CANARY: &str = "health-check-canary";
-        let sealed = ports.cipher.encrypt(CANARY, "health/canary");
-        ports.cipher.decrypt(&sealed, "health/canary").is_ok_and(|plain| plain.expose() == CANARY)
-    };
-    let healthy = database && encryption;
+    let checks = state.engine.system().health().await;
+    let healthy = checks.healthy();
     let ok = |b: bool| if b { "ok" } else { "error" }.to_owned();
-    let now: DateTime<Utc> = ports.clock.now();
     let body = HealthJson {
         status: if healthy { "healthy" } else { "unhealthy" }.to_owned(),
-        timestamp: rfc3339(&now),
+        timestamp: rfc3339(&checks.checked_at),
         uptime: state.started.elapsed().as_secs(),
         version: state.config.version.clone(),
         request_id: request_id(&req).unwrap_or_default(),
         checks: HealthChecks {
-            database: ok(database),
-            encryption: ok(encryption),
-            scheduler: if state.scheduler.enabled() { "enabled" } else { "disabled" }.to_owned(),
+            database: ok(checks.database),
+            encryption: ok(checks.encryption),
+            scheduler: if checks.scheduler_enabled { "enabled" } else { "disabled" }.to_owned(),
         },
         response_time: started.elapsed().as_millis() as u64,
     };
@@ -113,7 +92,7 @@ pub struct RootJson {
 #[api_v2_operation(tags(Health))]
 async fn root(state: web::Data<AppState>) -> Json<RootJson> {
     Json(RootJson {
-        name: crate::API_TITLE.into(),
+        name: API_TITLE.into(),
         version: state.config.version.clone(),
         documentation: "/docs".into(),
         endpoints: serde_json::json!({

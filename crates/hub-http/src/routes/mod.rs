@@ -1,93 +1,30 @@
-//! Route groups. Each exposes `config(cfg)`; handlers call the engine and map its answers to
-//! the spec's shapes.
+//! Route groups, one module per resource: each serves its URLs in every form (JSON and CSV)
+//! through one use case, and exposes `config(cfg)`.
 
 pub(crate) mod audit;
 pub(crate) mod docs;
 pub(crate) mod health;
+pub(crate) mod import;
+pub(crate) mod metrics;
 pub(crate) mod oauth;
+pub(crate) mod reply;
 pub(crate) mod reports;
+pub(crate) mod stats;
 pub(crate) mod stores;
 pub(crate) mod sync;
+pub(crate) mod sync_logs;
 
-use std::collections::BTreeMap;
+use paperclip::actix::web;
 
-use actix_web::{HttpRequest, HttpResponse};
-use hub_domain::StoreCode;
-use paperclip::actix::OperationModifier;
-use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
-use paperclip::v2::schema::Apiv2Schema;
-
-use crate::error::ApiError;
-
-/// Unknown paths: 404 `NOT_FOUND` in the envelope.
-pub(crate) async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::not_found(format!("No route for {} {}", req.method(), req.path())))
-}
-
-/// A store code from the path or the query, validated by the domain.
-pub(crate) fn store_code(raw: &str) -> Result<StoreCode, ApiError> {
-    Ok(StoreCode::parse(raw)?)
-}
-
-/// A documented response without a JSON body (a redirect, an HTML page).
-pub(crate) struct NoSchema;
-impl Apiv2Schema for NoSchema {}
-impl OperationModifier for NoSchema {
-    fn update_definitions(_: &mut BTreeMap<String, DefaultSchemaRaw>) {}
-}
-
-/// Adds `status` with `T`'s schema (none for [`NoSchema`]) to an operation's responses.
-pub(crate) fn document<T: Apiv2Schema>(op: &mut DefaultOperationRaw, status: u16, description: &str) {
-    let mut schema = T::schema_with_ref();
-    schema.retain_ref();
-    let has_schema = schema.reference.is_some() || schema.data_type.is_some();
-    op.responses.insert(
-        status.to_string(),
-        Either::Right(Response {
-            description: Some(description.to_owned()),
-            schema: has_schema.then_some(schema),
-            ..Default::default()
-        }),
-    );
-}
-
-/// A handler's answer whose statuses (and their schemas) are declared for the OpenAPI
-/// document, for answers that `Json`/`CreatedJson` cannot describe (several statuses, HTML,
-/// redirects, cookies).
-macro_rules! reply {
-    ($(#[$doc:meta])* $name:ident { $($status:literal => $schema:ty : $desc:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        pub(crate) struct $name(pub actix_web::HttpResponse);
-
-        impl actix_web::Responder for $name {
-            type Body = actix_web::body::BoxBody;
-
-            fn respond_to(self, _: &actix_web::HttpRequest) -> actix_web::HttpResponse {
-                self.0
-            }
-        }
-
-        impl paperclip::v2::schema::Apiv2Schema for $name {}
-
-        impl paperclip::actix::OperationModifier for $name {
-            fn update_response(op: &mut paperclip::v2::models::DefaultOperationRaw) {
-                $( $crate::routes::document::<$schema>(op, $status, $desc); )+
-            }
-
-            fn update_definitions(
-                map: &mut std::collections::BTreeMap<String, paperclip::v2::models::DefaultSchemaRaw>,
-            ) {
-                $( <$schema as paperclip::actix::OperationModifier>::update_definitions(map); )+
-            }
-        }
-    };
-}
-pub(crate) use reply;
-
-/// A JSON answer with a status other than 200 (the status is documented by the reply type).
-/// Marked as rendered on purpose, so the request middleware keeps it as it is.
-pub(crate) fn json_with(status: actix_web::http::StatusCode, body: &impl serde::Serialize) -> HttpResponse {
-    let mut res = HttpResponse::build(status).json(body);
-    res.extensions_mut().insert(crate::error::Rendered);
-    res
+/// Every API route (the documentation routes are registered apart, before any scope).
+pub(crate) fn config(cfg: &mut web::ServiceConfig<'_>) {
+    health::config(cfg);
+    stores::config(cfg);
+    stats::config(cfg);
+    sync_logs::config(cfg);
+    sync::config(cfg);
+    reports::config(cfg);
+    audit::config(cfg);
+    oauth::config(cfg);
+    metrics::config(cfg);
 }

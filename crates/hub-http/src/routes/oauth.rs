@@ -11,12 +11,13 @@ use paperclip::actix::web::{self};
 use paperclip::actix::{Apiv2Schema, api_v2_operation};
 use serde::Deserialize;
 
-use crate::AppState;
-use crate::dto::{AuthUrlJson, AuthUrlResponse};
 use crate::error::{ApiError, Code};
-use crate::extract::{client_ip, request_id};
 use crate::html;
-use crate::routes::{NoSchema, json_with, reply, store_code};
+use crate::json::connect::{AuthUrlJson, AuthUrlResponse};
+use crate::params::store_code;
+use crate::request::{client_ip, request_id};
+use crate::routes::reply::{NoSchema, json_with, reply};
+use crate::state::AppState;
 
 /// The browser-binding cookie of the OAuth flow (sent back only to `/auth/...`).
 pub(crate) const BINDING_COOKIE: &str = "hub_oauth_binding";
@@ -44,23 +45,9 @@ pub struct CallbackQuery {
     pub error_description: Option<String>,
 }
 
-/// A connect-flow refusal in the JSON envelope.
-pub(crate) fn connect_error(e: ConnectError) -> ApiError {
-    match e {
-        ConnectError::StoreNotFound => ApiError::store_not_found(),
-        ConnectError::InviteInvalid => ApiError::forbidden(e.to_string()),
-        ConnectError::Storage(cause) => ApiError::internal(&cause),
-        ConnectError::TikTok(_) => ApiError::new(StatusCode::BAD_GATEWAY, Code::InternalError, e.to_string()),
-        ConnectError::Denied(_) => ApiError::forbidden(e.to_string()),
-        ConnectError::InvalidState | ConnectError::ScopeMissing(_) | ConnectError::MissingCode => {
-            ApiError::invalid(e.to_string())
-        }
-    }
-}
-
 /// A connect-flow refusal as the error page.
 fn error_page(e: ConnectError) -> HttpResponse {
-    let err = connect_error(e);
+    let err = ApiError::from(e);
     let message = if err.status.is_server_error() && err.code == Code::InternalError && err.status == 500 {
         "Internal error; please try again later".to_owned()
     } else {
@@ -83,7 +70,7 @@ fn binding_cookie(state: &AppState, start: &ConnectStart) -> Cookie<'static> {
 async fn begin(state: &AppState, query: &ConnectQuery) -> Result<ConnectStart, ApiError> {
     let raw = query.store_code.as_deref().ok_or_else(|| ApiError::invalid("store_code is required"))?;
     let code = store_code(raw)?;
-    state.engine.begin_connect(&code, query.invite.as_deref()).await.map_err(connect_error)
+    Ok(state.engine.connect().begin_connect(&code, query.invite.as_deref()).await?)
 }
 
 reply!(
@@ -163,7 +150,7 @@ async fn callback(req: HttpRequest, state: web::Data<AppState>, query: web::Quer
         error_description: q.error_description,
     };
     let cookie = req.cookie(BINDING_COOKIE).map(|c| c.value().to_owned());
-    match state.engine.complete_connect(&params, cookie.as_deref(), client_ip(&req), request_id(&req)).await {
+    match state.engine.connect().complete_connect(&params, cookie.as_deref(), client_ip(&req), request_id(&req)).await {
         Ok(done) => {
             let mut res = html::success(done.store_code.as_str());
             let mut gone = Cookie::build(BINDING_COOKIE, "").path("/auth").http_only(true).finish();

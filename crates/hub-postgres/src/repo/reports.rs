@@ -8,20 +8,18 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Date, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Date, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hub_domain::{
-    ConnectionStatus, DateRange, DayTotals, ImportPlan, NewAuditEntry, SortOrder, Store, StoreCode, StoreEnds,
-    StoreGaps, StoreOverview, StoreReportQuery, StoreSort, SyncLog, TopVideo, TopVideosQuery, UserSnapshotRow,
-    VideoSnapshotRow, VideoSort,
+    ConnectionStatus, DateRange, DayTotals, ImportPlan, NewAuditEntry, SortOrder, Store, StoreCode, StoreDays,
+    StoreEnds, StoreReportQuery, StoreSort, TopVideo, TopVideosQuery, UserSnapshotRow, VideoSnapshotRow, VideoSort,
 };
-use hub_ports::{RepoError, RepoResult, ReportRepo, StoreImportRepo, SyncLogCursor, VideoCursor};
+use hub_ports::{RepoError, RepoResult, ReportRepo, StoreImportRepo, VideoCursor};
 
 use crate::Db;
 use crate::error::{RepoResultExt, repo_err};
-use crate::models::{NewAuditRow, StoreRow, SyncLogRow, UserRow, VideoRow, convert_all, status, store_code, video_id};
-use crate::repo::stores::{OVERVIEW_SELECT, OverviewRow};
-use crate::schema::{audit_logs, stores, sync_logs as sl, tiktok_user_daily as ud, tiktok_video_daily as vd};
+use crate::models::{NewAuditRow, StoreRow, UserRow, VideoRow, convert_all, status, store_code, video_id};
+use crate::schema::{audit_logs, stores, tiktok_user_daily as ud, tiktok_video_daily as vd};
 
 #[derive(QueryableByName)]
 struct StatusCount {
@@ -207,7 +205,7 @@ fn top_videos_sql(sort: VideoSort, one_store: bool) -> String {
 }
 
 #[derive(QueryableByName)]
-struct GapRow {
+struct DaysRow {
     #[diesel(sql_type = Text)]
     store_code: String,
     #[diesel(sql_type = Text)]
@@ -215,39 +213,29 @@ struct GapRow {
     #[diesel(sql_type = Nullable<Text>)]
     status_reason: Option<String>,
     #[diesel(sql_type = Date)]
-    expected_from: NaiveDate,
-    #[diesel(sql_type = BigInt)]
-    expected_days: i64,
+    connected_on: NaiveDate,
     #[diesel(sql_type = Array<Date>)]
-    missing: Vec<NaiveDate>,
+    present: Vec<NaiveDate>,
 }
 
-/// Per connected-or-once-connected store: the page of `$5` stores after `$4` (by code) is
-/// picked first, then for each the days in `[max($1, connected date in $3), $2]` without a
-/// user snapshot: the store's existing days in the range are one index range scan, hashed
-/// against the calendar. Stores without gaps are left out afterwards unless `$6`.
-const GAPS_SQL: &str = "\
+/// The page of `$5` connected-or-once-connected stores after `$4` (by code), each with the
+/// day it was connected on in time zone `$3` and its days in `[max($1, that day), $2]` with a
+/// user snapshot (one index range scan per store). The gap rule itself is the domain's.
+const STORE_DAYS_SQL: &str = "\
 WITH page AS (
-    SELECT a.store_code, a.status, a.status_reason, a.connected_at
+    SELECT a.store_code, a.status, a.status_reason, (a.connected_at AT TIME ZONE $3)::date AS connected_on
     FROM store_accounts a
     WHERE a.platform = 'tiktok' AND a.connected_at IS NOT NULL
       AND ($4::text IS NULL OR a.store_code COLLATE \"C\" > $4)
     ORDER BY a.store_code COLLATE \"C\"
     LIMIT $5
 )
-SELECT a.store_code, a.status, a.status_reason, st.start AS expected_from,
-       g.expected_days, g.missing
+SELECT a.store_code, a.status, a.status_reason, a.connected_on,
+       array(SELECT u.snapshot_date FROM tiktok_user_daily u
+             WHERE u.store_code = a.store_code
+               AND u.snapshot_date BETWEEN greatest($1::date, a.connected_on) AND $2
+             ORDER BY u.snapshot_date) AS present
 FROM page a
-CROSS JOIN LATERAL (SELECT greatest($1::date, (a.connected_at AT TIME ZONE $3)::date) AS start) st
-CROSS JOIN LATERAL (
-    SELECT count(d.day) AS expected_days,
-           coalesce(array_agg(d.day ORDER BY d.day) FILTER (WHERE h.snapshot_date IS NULL), '{}') AS missing
-    FROM (SELECT generate_series(st.start::timestamp, $2::date::timestamp, interval '1 day')::date AS day) d
-    LEFT JOIN (SELECT u.snapshot_date FROM tiktok_user_daily u
-               WHERE u.store_code = a.store_code AND u.snapshot_date BETWEEN st.start AND $2) h
-           ON h.snapshot_date = d.day
-) g
-WHERE $6 OR cardinality(g.missing) > 0
 ORDER BY a.store_code COLLATE \"C\"";
 
 #[async_trait]
@@ -351,51 +339,33 @@ impl ReportRepo for Db {
             .collect()
     }
 
-    async fn gaps(
+    async fn store_days(
         &self,
         range: DateRange,
         tz: &str,
-        all: bool,
         after: Option<StoreCode>,
         limit: i64,
-    ) -> RepoResult<Vec<StoreGaps>> {
+    ) -> RepoResult<Vec<StoreDays>> {
         let mut conn = self.repo_conn().await?;
-        let rows: Vec<GapRow> = diesel::sql_query(GAPS_SQL)
+        let rows: Vec<DaysRow> = diesel::sql_query(STORE_DAYS_SQL)
             .bind::<Date, _>(range.from)
             .bind::<Date, _>(range.to)
             .bind::<Text, _>(tz)
             .bind::<Nullable<Text>, _>(after.as_ref().map(StoreCode::as_str))
             .bind::<BigInt, _>(limit)
-            .bind::<Bool, _>(all)
             .load(&mut conn)
             .await
             .repo()?;
         rows.into_iter()
             .map(|r| {
-                Ok(StoreGaps {
+                Ok(StoreDays {
                     store_code: store_code(r.store_code)?,
                     status: status(&r.status, r.status_reason.as_deref())?,
-                    expected_from: r.expected_from,
-                    expected_days: r.expected_days,
-                    missing: r.missing,
+                    connected_on: r.connected_on,
+                    present: r.present,
                 })
             })
             .collect()
-    }
-
-    async fn stores_page(&self, after: Option<StoreCode>, limit: i64) -> RepoResult<Vec<StoreOverview>> {
-        let mut conn = self.repo_conn().await?;
-        let sql = format!(
-            "{OVERVIEW_SELECT}\nWHERE ($1::text IS NULL OR s.store_code COLLATE \"C\" > $1)\n\
-             ORDER BY s.store_code COLLATE \"C\"\nLIMIT $2"
-        );
-        let rows: Vec<OverviewRow> = diesel::sql_query(sql)
-            .bind::<Nullable<Text>, _>(after.as_ref().map(StoreCode::as_str))
-            .bind::<BigInt, _>(limit)
-            .load(&mut conn)
-            .await
-            .repo()?;
-        rows.into_iter().map(StoreOverview::try_from).collect()
     }
 
     async fn user_stats_page(
@@ -427,39 +397,21 @@ impl ReportRepo for Db {
         limit: i64,
     ) -> RepoResult<Vec<VideoSnapshotRow>> {
         let mut conn = self.repo_conn().await?;
+        // A missing count reads as 0 (as the domain's row does), so the sort key is never NULL.
+        let views = || diesel::dsl::sql::<BigInt>("coalesce(tiktok_video_daily.view_count, 0)");
+        let upper = after.as_ref().map_or(range.to, |c| c.date.min(range.to));
         let mut query = vd::table
             .filter(vd::store_code.eq(code.as_str()))
-            .filter(vd::snapshot_date.between(range.from, range.to))
-            .order((vd::snapshot_date.desc(), vd::video_id.desc()))
+            .filter(vd::snapshot_date.between(range.from, upper))
+            .order((vd::snapshot_date.desc(), views().desc(), vd::video_id.asc()))
             .limit(limit)
             .select(VideoRow::as_select())
             .into_boxed();
         if let Some(c) = after {
-            // `date <= d` bounds the index scan; the OR only filters the rows of day `d`.
-            query = query
-                .filter(vd::snapshot_date.le(c.date))
-                .filter(vd::snapshot_date.lt(c.date).or(vd::video_id.lt(c.video_id.as_str().to_owned())));
-        }
-        convert_all(query.load(&mut conn).await.repo()?)
-    }
-
-    async fn sync_logs_page(
-        &self,
-        store: Option<StoreCode>,
-        after: Option<SyncLogCursor>,
-        limit: i64,
-    ) -> RepoResult<Vec<SyncLog>> {
-        let mut conn = self.repo_conn().await?;
-        let mut query = sl::table
-            .select(SyncLogRow::as_select())
-            .order((sl::run_time.desc(), sl::id.desc()))
-            .limit(limit)
-            .into_boxed();
-        if let Some(code) = &store {
-            query = query.filter(sl::store_code.eq(code.as_str().to_owned()));
-        }
-        if let Some(c) = after {
-            query = query.filter(sl::run_time.le(c.run_time)).filter(sl::run_time.lt(c.run_time).or(sl::id.lt(c.id)));
+            let id = c.video_id.as_str().to_owned();
+            query = query.filter(vd::snapshot_date.lt(c.date).or(
+                vd::snapshot_date.eq(c.date).and(views().lt(c.views).or(views().eq(c.views).and(vd::video_id.gt(id)))),
+            ));
         }
         convert_all(query.load(&mut conn).await.repo()?)
     }

@@ -9,14 +9,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{Date, Nullable, Text, Timestamptz};
 use diesel::upsert::excluded;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use hub_domain::{KnownVideo, StoreCode, UserSnapshot, UserSnapshotRow, VideoSnapshot, VideoSnapshotRow};
+use hub_domain::{KnownVideo, StoreCode, UserSnapshot, VideoSnapshot};
 use hub_ports::{RepoResult, SnapshotRepo};
 
 use crate::Db;
 use crate::error::{RepoResultExt, repo_err};
-use crate::models::{
-    NewUserRow, NewVideoRow, USER_ROW_BINDS, UserRow, VIDEO_ROW_BINDS, VideoRow, convert_all, video_id,
-};
+use crate::models::{NewUserRow, NewVideoRow, USER_ROW_BINDS, VIDEO_ROW_BINDS, video_id};
 use crate::schema::{tiktok_user_daily as ud, tiktok_video_daily as vd};
 
 /// PostgreSQL refuses a statement with more than 65,535 bind parameters.
@@ -129,32 +127,6 @@ impl SnapshotRepo for Db {
         })
         .await
         .map_err(repo_err)
-    }
-
-    async fn user_history(&self, code: &StoreCode, since: NaiveDate) -> RepoResult<Vec<UserSnapshotRow>> {
-        let mut conn = self.repo_conn().await?;
-        let rows = ud::table
-            .filter(ud::store_code.eq(code.as_str()))
-            .filter(ud::snapshot_date.ge(since))
-            .order(ud::snapshot_date.desc())
-            .select(UserRow::as_select())
-            .load(&mut conn)
-            .await
-            .repo()?;
-        convert_all(rows)
-    }
-
-    async fn video_history(&self, code: &StoreCode, since: NaiveDate) -> RepoResult<Vec<VideoSnapshotRow>> {
-        let mut conn = self.repo_conn().await?;
-        let rows = vd::table
-            .filter(vd::store_code.eq(code.as_str()))
-            .filter(vd::snapshot_date.ge(since))
-            .order((vd::snapshot_date.desc(), vd::view_count.desc().nulls_last(), vd::video_id.asc()))
-            .select(VideoRow::as_select())
-            .load(&mut conn)
-            .await
-            .repo()?;
-        convert_all(rows)
     }
 
     async fn known_videos(&self, code: &StoreCode, before: NaiveDate) -> RepoResult<Vec<KnownVideo>> {

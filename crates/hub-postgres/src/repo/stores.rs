@@ -1,4 +1,4 @@
-//! `StoreRepo`: stores and the one-query store list.
+//! `StoreRepo`: stores and the store list (one query per page of stores).
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -177,10 +177,18 @@ impl StoreRepo for Db {
             .transpose()
     }
 
-    async fn list_overview(&self) -> RepoResult<Vec<StoreOverview>> {
+    async fn stores_page(&self, after: Option<StoreCode>, limit: i64) -> RepoResult<Vec<StoreOverview>> {
         let mut conn = self.repo_conn().await?;
-        let sql = format!("{OVERVIEW_SELECT}\nORDER BY s.store_code COLLATE \"C\"");
-        let rows: Vec<OverviewRow> = diesel::sql_query(sql).load(&mut conn).await.repo()?;
+        let sql = format!(
+            "{OVERVIEW_SELECT}\nWHERE ($1::text IS NULL OR s.store_code COLLATE \"C\" > $1)\n\
+             ORDER BY s.store_code COLLATE \"C\"\nLIMIT $2"
+        );
+        let rows: Vec<OverviewRow> = diesel::sql_query(sql)
+            .bind::<Nullable<Text>, _>(after.as_ref().map(StoreCode::as_str))
+            .bind::<BigInt, _>(limit)
+            .load(&mut conn)
+            .await
+            .repo()?;
         rows.into_iter().map(StoreOverview::try_from).collect()
     }
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use hub_domain::{JobKind, NewSyncLog, RunCounts, RunStatus, RunTrigger, StoreCode, SyncLog, SyncRun};
-use hub_ports::{RepoError, RepoResult, SyncLogRepo, SyncRunRepo};
+use hub_ports::{RepoError, RepoResult, SyncLogCursor, SyncLogRepo, SyncRunRepo};
 
 use crate::Db;
 use crate::error::RepoResultExt;
@@ -39,7 +39,12 @@ impl SyncLogRepo for Db {
             .repo()
     }
 
-    async fn list(&self, store: Option<StoreCode>, limit: i64) -> RepoResult<Vec<SyncLog>> {
+    async fn logs_page(
+        &self,
+        store: Option<StoreCode>,
+        after: Option<SyncLogCursor>,
+        limit: i64,
+    ) -> RepoResult<Vec<SyncLog>> {
         let mut conn = self.repo_conn().await?;
         let mut query = sl::table
             .select(SyncLogRow::as_select())
@@ -49,8 +54,11 @@ impl SyncLogRepo for Db {
         if let Some(code) = &store {
             query = query.filter(sl::store_code.eq(code.as_str().to_owned()));
         }
-        let rows = query.load(&mut conn).await.repo()?;
-        convert_all(rows)
+        if let Some(c) = after {
+            // `run_time <= t` bounds the index scan; the OR only filters the rows of time `t`.
+            query = query.filter(sl::run_time.le(c.run_time)).filter(sl::run_time.lt(c.run_time).or(sl::id.lt(c.id)));
+        }
+        convert_all(query.load(&mut conn).await.repo()?)
     }
 }
 

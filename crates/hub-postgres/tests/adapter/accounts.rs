@@ -7,7 +7,7 @@ use hub_domain::{AccountId, AuditFilter, ConnectionStatus, ReconnectReason};
 use hub_ports::{AccountRepo, AuditRepo, ConnectedAccount, RepoError};
 use hub_postgres::testing::TestDb;
 
-use crate::common::*;
+use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn save_connected_inserts_then_replaces_in_place_with_audit() {

@@ -8,7 +8,7 @@ use hub_ports::{AccountRepo, ConnectRepo, ConnectedAccount, StoreImportRepo, Sto
 use hub_postgres::Db;
 use hub_postgres::testing::TestDb;
 
-use crate::common::*;
+use crate::support::*;
 
 /// An audit row the database refuses: its actor is longer than `VARCHAR(100)`.
 fn unwritable(action: &str) -> NewAuditEntry {

@@ -7,7 +7,7 @@ use hub_domain::{AuditFilter, AuditOutcome, NewConnectInvite, NewOAuthState};
 use hub_ports::{AuditRepo, ConnectRepo, RepoError};
 use hub_postgres::testing::TestDb;
 
-use crate::common::*;
+use crate::support::*;
 
 fn invite(hash: &str, store: &str) -> NewConnectInvite {
     NewConnectInvite {

@@ -3,7 +3,6 @@
 
 mod accounts;
 mod audit;
-mod common;
 mod connect;
 mod health;
 mod lock;
@@ -11,4 +10,5 @@ mod reports;
 mod schema;
 mod snapshots;
 mod stores;
+mod support;
 mod sync;

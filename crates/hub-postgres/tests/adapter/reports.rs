@@ -1,17 +1,21 @@
-//! `ReportRepo` and `StoreImportRepo`: every report's numbers against values computed here,
-//! independently, from the rows the test inserted; keyset pages across chunk boundaries;
-//! the all-or-nothing import.
+//! `ReportRepo` and `StoreImportRepo`: every report's numbers against the rows the test
+//! inserted, and every order the SQL sorts by against the domain's rules (growth, engagement,
+//! the gap rule) applied to those rows; keyset pages across chunk boundaries; the
+//! all-or-nothing import.
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use hub_domain::{
-    ConnectionStatus, DateRange, ImportPlan, NewStore, ReconnectReason, SortOrder, StoreCode, StoreReportQuery,
-    StoreSort, TopVideosQuery, UserSnapshot, VideoSnapshot, VideoSort,
+    ConnectionStatus, DateRange, ImportPlan, NewStore, ReconnectReason, SortOrder, StoreCode, StoreDays, StoreEnds,
+    StoreGaps, StoreReportQuery, StoreReportRow, StoreSort, TopVideo, TopVideosQuery, UserSnapshot, VideoSnapshot,
+    VideoSort, business_date,
 };
-use hub_ports::{RepoError, ReportRepo, SnapshotRepo, StoreImportRepo, SyncLogCursor, VideoCursor};
+use hub_ports::{
+    RepoError, ReportRepo, SnapshotRepo, StoreImportRepo, StoreRepo, SyncLogCursor, SyncLogRepo, VideoCursor,
+};
 use hub_postgres::Db;
 use hub_postgres::testing::TestDb;
 
-use crate::common::*;
+use crate::support::*;
 
 /// A store of the hand-made history.
 struct Fixture {
@@ -206,18 +210,29 @@ async fn connection_counts_and_day_totals() {
     assert_eq!(totals[3].user_stores + totals[3].video_rows, 0, "a day without data is zeros");
 }
 
-fn sort_key(w: &World, code: &str, q: &StoreReportQuery) -> Option<f64> {
+/// A store's row of the report, from the inserted rows: its numbers at both ends, and the
+/// growth and engagement the domain derives from them.
+fn expected_row(w: &World, code: &str, q: &StoreReportQuery) -> StoreReportRow {
     let (from, to) = (q.range.from, q.range.to);
-    let diff = |a: Option<i64>, b: Option<i64>| Some((a? - b?) as f64);
-    match q.sort {
-        StoreSort::Followers => w.followers(code, to).map(|v| v as f64),
-        StoreSort::FollowerGrowth => diff(w.followers(code, to), w.followers(code, from)),
-        StoreSort::Views => w.views(code, to).map(|v| v as f64),
-        StoreSort::ViewGrowth => diff(w.views(code, to), w.views(code, from)),
-        StoreSort::Engagement => {
-            let (i, v) = (w.interactions(code, to)?, w.views(code, to)?);
-            (v != 0).then(|| i as f64 / v as f64)
-        }
+    StoreReportRow::from(StoreEnds {
+        store_code: StoreCode::parse(code).unwrap(),
+        store_name: format!("Store {code}"),
+        followers_from: w.followers(code, from),
+        followers_to: w.followers(code, to),
+        views_from: w.views(code, from),
+        views_to: w.views(code, to),
+        interactions_to: w.interactions(code, to),
+    })
+}
+
+/// The value the report sorts by: the domain's field of the row.
+fn sort_key(row: &StoreReportRow, sort: StoreSort) -> Option<f64> {
+    match sort {
+        StoreSort::Followers => row.followers_to.map(|v| v as f64),
+        StoreSort::FollowerGrowth => row.follower_growth.map(|v| v as f64),
+        StoreSort::Views => row.views_to.map(|v| v as f64),
+        StoreSort::ViewGrowth => row.view_growth.map(|v| v as f64),
+        StoreSort::Engagement => row.engagement,
     }
 }
 
@@ -233,8 +248,9 @@ async fn store_report_pages_match_the_rows() {
         for sort in StoreSort::ALL {
             for order in [SortOrder::Asc, SortOrder::Desc] {
                 let q = StoreReportQuery { range: DateRange { from, to }, sort, order, limit: 500, offset: 0 };
-                // Expected: every store, by key (nulls last), then code.
-                let mut want: Vec<(&str, Option<f64>)> = codes.iter().map(|c| (*c, sort_key(&w, c, &q))).collect();
+                // Expected: every store, by the domain's key (nulls last), then code.
+                let mut want: Vec<(&str, Option<f64>)> =
+                    codes.iter().map(|c| (*c, sort_key(&expected_row(&w, c, &q), sort))).collect();
                 want.sort_by(|a, b| match (a.1, b.1) {
                     (Some(x), Some(y)) => {
                         let o = if order == SortOrder::Asc { x.total_cmp(&y) } else { y.total_cmp(&x) };
@@ -251,12 +267,7 @@ async fn store_report_pages_match_the_rows() {
                 assert_eq!(got, want_codes, "{from}..{to} {sort:?} {order:?}");
                 for r in &rows {
                     let c = r.store_code.as_str();
-                    assert_eq!(r.store_name, format!("Store {c}"));
-                    assert_eq!(r.followers_from, w.followers(c, from), "{c} {from}");
-                    assert_eq!(r.followers_to, w.followers(c, to), "{c} {to}");
-                    assert_eq!(r.views_from, w.views(c, from), "{c} {from}");
-                    assert_eq!(r.views_to, w.views(c, to), "{c} {to}");
-                    assert_eq!(r.interactions_to, w.interactions(c, to), "{c} {to}");
+                    assert_eq!(StoreReportRow::from(r.clone()), expected_row(&w, c, &q), "{c} {from}..{to}");
                 }
                 // Pages of three: the same rows, split at the boundaries.
                 let mut paged = Vec::new();
@@ -271,9 +282,6 @@ async fn store_report_pages_match_the_rows() {
         }
     }
 }
-
-/// (store, video, views, views at `from`, engagement, likes)
-type TopRow = (String, String, i64, Option<i64>, Option<f64>, i64);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn top_videos_match_the_rows() {
@@ -296,27 +304,35 @@ async fn top_videos_match_the_rows() {
                 limit,
             };
             let got = db.top_videos(&q).await.unwrap();
-            // Expected from the rows: the day's videos with their views at `from`.
-            let mut want: Vec<TopRow> = w
+            // Expected from the rows: the day's videos with their views at `from`, sorted by
+            // the domain's key (views gained, engagement), best first, nulls last.
+            let mut want: Vec<TopVideo> = w
                 .day_videos(store, to)
                 .into_iter()
-                .map(|v| {
-                    let before = w
+                .map(|v| TopVideo {
+                    store_code: v.store_code.clone(),
+                    video_id: v.video_id.clone(),
+                    title: v.title.clone(),
+                    description: v.description.clone(),
+                    create_time: v.create_time,
+                    share_url: v.share_url.clone(),
+                    views: v.view_count,
+                    likes: v.like_count,
+                    comments: v.comment_count,
+                    shares: v.share_count,
+                    views_from: w
                         .videos
                         .iter()
                         .find(|f| f.snapshot_date == from && f.store_code == v.store_code && f.video_id == v.video_id)
-                        .map(|f| f.view_count);
-                    let eng = (v.view_count != 0)
-                        .then(|| (v.like_count + v.comment_count + v.share_count) as f64 / v.view_count as f64);
-                    (v.store_code.to_string(), v.video_id.to_string(), v.view_count, before, eng, v.like_count)
+                        .map(|f| f.view_count),
                 })
                 .collect();
-            let key = |r: &TopRow| -> Option<f64> {
+            let key = |v: &TopVideo| -> Option<f64> {
                 match sort {
-                    VideoSort::Views => Some(r.2 as f64),
-                    VideoSort::Likes => Some(r.5 as f64),
-                    VideoSort::Engagement => r.4,
-                    VideoSort::ViewsGained => r.3.map(|b| (r.2 - b) as f64),
+                    VideoSort::Views => Some(v.views as f64),
+                    VideoSort::Likes => Some(v.likes as f64),
+                    VideoSort::Engagement => v.engagement(),
+                    VideoSort::ViewsGained => v.views_gained().map(|g| g as f64),
                 }
             };
             want.sort_by(|a, b| {
@@ -326,37 +342,30 @@ async fn top_videos_match_the_rows() {
                     (None, Some(_)) => std::cmp::Ordering::Greater,
                     (None, None) => std::cmp::Ordering::Equal,
                 };
-                by_key.then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1))
+                by_key
+                    .then(b.views.cmp(&a.views))
+                    .then(a.store_code.as_str().cmp(b.store_code.as_str()))
+                    .then(a.video_id.as_str().cmp(b.video_id.as_str()))
             });
             want.truncate(limit as usize);
-            let got_rows: Vec<_> = got
-                .iter()
-                .map(|v| {
-                    (v.store_code.to_string(), v.video_id.to_string(), v.views, v.views_from, v.engagement(), v.likes)
-                })
-                .collect();
-            assert_eq!(got_rows, want, "{from}..{to} {store:?} {sort:?}");
-            for v in &got {
-                assert_eq!(v.description.as_deref(), Some("desc"));
-                assert_eq!(v.views_gained(), v.views_from.map(|b| v.views - b));
-            }
+            assert_eq!(got, want, "{from}..{to} {store:?} {sort:?}");
         }
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn gaps_match_the_calendar() {
+async fn store_days_are_the_facts_of_the_gap_rule() {
     let t = TestDb::new().await;
     let db = t.db();
     let w = seed(db).await;
-    let connected: Vec<(&str, NaiveDate)> = fixtures()
+    let connected: Vec<(&str, ConnectionStatus, chrono::DateTime<chrono::FixedOffset>)> = fixtures()
         .iter()
         .filter_map(|f| {
-            let (_, _, at) = f.account?;
-            Some((f.code, chrono::DateTime::parse_from_rfc3339(at).unwrap().date_naive()))
+            let (status, reason, at) = f.account?;
+            let status = ConnectionStatus::from_parts(status, reason).unwrap();
+            Some((f.code, status, chrono::DateTime::parse_from_rfc3339(at).unwrap()))
         })
         .collect();
-    // (from, to, tz, connected-date shift for that zone)
     let cases = [
         (day(1), day(24), "UTC"),
         (day(10), day(20), "UTC"),
@@ -364,63 +373,52 @@ async fn gaps_match_the_calendar() {
         (day(1), day(24), "Asia/Jakarta"),
     ];
     for (from, to, tz) in cases {
-        for all in [false, true] {
-            let mut want = Vec::new();
-            for (code, conn) in &connected {
-                // s_b connects at 20:00 UTC on the 14th: the 15th in Jakarta (UTC+7).
-                let conn = if tz == "Asia/Jakarta" && *code == "s_b" { *conn + Duration::days(1) } else { *conn };
-                let start = from.max(conn);
-                let days: Vec<NaiveDate> = start.iter_days().take_while(|d| *d <= to).collect();
-                let missing: Vec<NaiveDate> =
-                    days.iter().copied().filter(|d| w.followers(code, *d).is_none()).collect();
-                if all || !missing.is_empty() {
-                    want.push((code.to_string(), start, days.len() as i64, missing));
-                }
-            }
-            want.sort_by(|a, b| a.0.cmp(&b.0));
-            let range = DateRange { from, to };
-            let got = db.gaps(range, tz, all, None, 100).await.unwrap();
-            let got_rows: Vec<_> = got
-                .iter()
-                .map(|g| (g.store_code.to_string(), g.expected_from, g.expected_days, g.missing.clone()))
-                .collect();
-            assert_eq!(got_rows, want, "{from}..{to} {tz} all={all}");
-            // Keyset pages of two stores (with `all`, then filtered): the same rows.
-            let mut paged = Vec::new();
-            let mut after = None;
-            loop {
-                let page = db.gaps(range, tz, true, after.clone(), 2).await.unwrap();
-                after = page.last().map(|g| g.store_code.clone());
-                paged.extend(page.iter().filter(|g| all || !g.missing.is_empty()).map(|g| g.store_code.to_string()));
-                if page.len() < 2 {
-                    break;
-                }
-            }
-            assert_eq!(
-                paged,
-                want.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
-                "paged {from}..{to} {tz} all={all}"
-            );
-            // Without `all`, a page examines `limit` stores, then drops those without gaps.
-            let mut first_two: Vec<&str> = connected.iter().map(|(c, _)| *c).collect();
-            first_two.sort_unstable();
-            first_two.truncate(2);
-            let page: Vec<String> =
-                db.gaps(range, tz, all, None, 2).await.unwrap().iter().map(|g| g.store_code.to_string()).collect();
-            let want_page: Vec<String> =
-                want.iter().map(|r| r.0.clone()).filter(|c| first_two.contains(&c.as_str())).collect();
-            assert_eq!(page, want_page, "first page {from}..{to} {tz} all={all}");
+        let range = DateRange { from, to };
+        let zone: chrono_tz::Tz = tz.parse().unwrap();
+        // Expected: every connected store (by code), connected on its day in `tz` (s_b at
+        // 20:00 UTC on the 14th is the 15th in Jakarta), with its inserted snapshot days.
+        let mut want: Vec<StoreDays> = connected
+            .iter()
+            .map(|(code, status, at)| {
+                let connected_on = business_date(at.to_utc(), &zone);
+                let mut present: Vec<NaiveDate> = w
+                    .users
+                    .iter()
+                    .filter(|u| u.store_code.as_str() == *code)
+                    .map(|u| u.snapshot_date)
+                    .filter(|d| *d >= from.max(connected_on) && *d <= to)
+                    .collect();
+                present.sort();
+                StoreDays { store_code: StoreCode::parse(code).unwrap(), status: *status, connected_on, present }
+            })
+            .collect();
+        want.sort_by(|a, b| a.store_code.as_str().cmp(b.store_code.as_str()));
+        let got = db.store_days(range, tz, None, 100).await.unwrap();
+        assert_eq!(got, want, "{from}..{to} {tz}");
+        // The gap rule over the repository's facts is the rule over the inserted rows.
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(StoreGaps::find(range, g.clone()), StoreGaps::find(range, w.clone()), "{from}..{to} {tz}");
         }
+        // Keyset pages of two stores: the same stores, in order.
+        let mut paged = Vec::new();
+        let mut after = None;
+        loop {
+            let page = db.store_days(range, tz, after.clone(), 2).await.unwrap();
+            after = page.last().map(|d| d.store_code.clone());
+            let short = page.len() < 2;
+            paged.extend(page);
+            if short {
+                break;
+            }
+        }
+        assert_eq!(paged, want, "paged {from}..{to} {tz}");
     }
-    let statuses: Vec<_> = db
-        .gaps(DateRange { from: day(1), to: day(24) }, "UTC", true, None, 100)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|g| (g.store_code.to_string(), g.status))
-        .collect();
-    assert!(statuses.contains(&("s_e".into(), ConnectionStatus::NeedReconnect(ReconnectReason::Revoked))));
-    assert!(!statuses.iter().any(|(c, _)| c == "s_c"), "never connected: not listed");
+    let all = db.store_days(DateRange { from: day(1), to: day(24) }, "UTC", None, 100).await.unwrap();
+    assert!(!all.iter().any(|d| d.store_code.as_str() == "s_c"), "never connected: not listed");
+    let gaps: Vec<StoreGaps> =
+        all.into_iter().map(|d| StoreGaps::find(DateRange { from: day(1), to: day(24) }, d)).collect();
+    let s_a = gaps.iter().find(|g| g.store_code.as_str() == "s_a").unwrap();
+    assert_eq!(s_a.missing, [day(5), day(6), day(20)]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -472,25 +470,29 @@ async fn export_pages_cross_chunk_boundaries() {
         assert_eq!(got, want, "limit {limit}");
     }
 
-    // Video snapshots of s_f in [8, 12]: newest day first, then video id descending; pages
-    // of 4 cut days (4 videos a day, 3 before the 10th) in the middle.
+    // Video snapshots of s_f in [8, 12]: newest day first, then most viewed, then video id;
+    // pages of 4 cut days (4 videos a day, 3 before the 10th) in the middle.
     let range = DateRange { from: day(8), to: day(12) };
-    let mut want: Vec<(NaiveDate, String)> = w
+    let mut want: Vec<(NaiveDate, i64, String)> = w
         .videos
         .iter()
         .filter(|v| v.store_code.as_str() == "s_f" && v.snapshot_date >= range.from && v.snapshot_date <= range.to)
-        .map(|v| (v.snapshot_date, v.video_id.to_string()))
+        .map(|v| (v.snapshot_date, v.view_count, v.video_id.to_string()))
         .collect();
-    want.sort_by(|a, b| b.cmp(a));
+    want.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
     for limit in [1, 3, 4, 5, 100] {
         let mut got = Vec::new();
         let mut after: Option<VideoCursor> = None;
         loop {
             let page = db.video_stats_page(&code("s_f"), range, after.clone(), limit).await.unwrap();
-            after = page
-                .last()
-                .map(|r| VideoCursor { date: r.snapshot.snapshot_date, video_id: r.snapshot.video_id.clone() });
-            got.extend(page.iter().map(|r| (r.snapshot.snapshot_date, r.snapshot.video_id.to_string())));
+            after = page.last().map(|r| VideoCursor {
+                date: r.snapshot.snapshot_date,
+                views: r.snapshot.view_count,
+                video_id: r.snapshot.video_id.clone(),
+            });
+            got.extend(
+                page.iter().map(|r| (r.snapshot.snapshot_date, r.snapshot.view_count, r.snapshot.video_id.to_string())),
+            );
             if (page.len() as i64) < limit {
                 break;
             }
@@ -511,7 +513,7 @@ async fn export_pages_cross_chunk_boundaries() {
         let mut ids = Vec::new();
         let mut after: Option<SyncLogCursor> = None;
         loop {
-            let page = db.sync_logs_page(store.clone(), after, 3).await.unwrap();
+            let page = SyncLogRepo::logs_page(db, store.clone(), after, 3).await.unwrap();
             after = page.last().map(|l| SyncLogCursor { run_time: l.run_time, id: l.id });
             ids.extend(page.iter().map(|l| (l.run_time, l.id)));
             if page.len() < 3 {

@@ -1,11 +1,12 @@
 //! `SnapshotRepo`: idempotent multi-row upserts, chunking, histories, known videos.
 
 use hub_domain::VideoSnapshot;
+use hub_ports::ReportRepo;
 use hub_ports::{RepoError, SnapshotRepo};
 use hub_postgres::VIDEO_ROWS_PER_STATEMENT;
 use hub_postgres::testing::TestDb;
 
-use crate::common::*;
+use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn user_upsert_is_idempotent_and_updates() {
@@ -25,11 +26,11 @@ async fn user_upsert_is_idempotent_and_updates() {
     assert_eq!(count(db, "tiktok_user_daily").await, 3);
     assert_eq!(count(db, "tiktok_user_daily WHERE updated_at > created_at").await, 3);
 
-    let hist = db.user_history(&code("s1"), day(1)).await.unwrap();
+    let hist = db.user_stats_page(&code("s1"), since(day(1)), None, 1000).await.unwrap();
     let got: Vec<_> = hist.iter().map(|r| r.snapshot.clone()).collect();
     assert_eq!(got, vec![changed[1].clone(), changed[0].clone()], "newest first");
-    assert_eq!(db.user_history(&code("s1"), day(23)).await.unwrap().len(), 1);
-    assert_eq!(db.user_history(&code("s1"), day(24)).await.unwrap().len(), 0);
+    assert_eq!(db.user_stats_page(&code("s1"), since(day(23)), None, 1000).await.unwrap().len(), 1);
+    assert_eq!(db.user_stats_page(&code("s1"), since(day(24)), None, 1000).await.unwrap().len(), 0);
     assert_eq!(db.upsert_user(&[]).await.unwrap(), 0);
 }
 
@@ -40,13 +41,13 @@ async fn repeated_keys_in_one_batch_keep_the_last() {
     store(db, "s1").await;
     let batch = [user_snap("s1", day(23), 1), user_snap("s1", day(23), 2)];
     db.upsert_user(&batch).await.unwrap();
-    let hist = db.user_history(&code("s1"), day(1)).await.unwrap();
+    let hist = db.user_stats_page(&code("s1"), since(day(1)), None, 1000).await.unwrap();
     assert_eq!(hist.len(), 1);
     assert_eq!(hist[0].snapshot.follower_count, 2);
 
     let videos = [video_snap("s1", day(23), 1, 5), video_snap("s1", day(23), 1, 6)];
     db.upsert_videos(&videos).await.unwrap();
-    let hist = db.video_history(&code("s1"), day(1)).await.unwrap();
+    let hist = db.video_stats_page(&code("s1"), since(day(1)), None, 1000).await.unwrap();
     assert_eq!(hist.len(), 1);
     assert_eq!(hist[0].snapshot.view_count, 6);
 }
@@ -99,11 +100,11 @@ async fn video_history_is_newest_day_then_most_viewed() {
         video_snap("s2", day(23), 1, 1000),
     ];
     db.upsert_videos(&batch).await.unwrap();
-    let hist = db.video_history(&code("s1"), day(22)).await.unwrap();
+    let hist = db.video_stats_page(&code("s1"), since(day(22)), None, 1000).await.unwrap();
     let got: Vec<_> = hist.iter().map(|r| (r.snapshot.snapshot_date, r.snapshot.view_count)).collect();
     assert_eq!(got, [(day(23), 80), (day(23), 60), (day(23), 5), (day(22), 70), (day(22), 50)]);
     assert_eq!(hist[0].snapshot, batch[3]);
-    assert_eq!(db.video_history(&code("s1"), day(23)).await.unwrap().len(), 3);
+    assert_eq!(db.video_stats_page(&code("s1"), since(day(23)), None, 1000).await.unwrap().len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -136,4 +137,9 @@ async fn known_videos_come_from_the_latest_day_before() {
         assert_eq!(ids(db.known_videos(&code("s1"), before).await.unwrap()), want, "{before}");
     }
     assert!(db.known_videos(&code("nobody"), day(25)).await.unwrap().is_empty());
+}
+
+/// From `from` to the far future: the whole history since `from`.
+fn since(from: chrono::NaiveDate) -> hub_domain::DateRange {
+    hub_domain::DateRange { from, to: chrono::NaiveDate::from_ymd_opt(2100, 12, 31).unwrap() }
 }

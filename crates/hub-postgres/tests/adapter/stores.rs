@@ -4,7 +4,7 @@ use hub_domain::{AuditFilter, ConnectionStatus, NewStore, ReconnectReason};
 use hub_ports::{AccountRepo, AuditRepo, RepoError, SnapshotRepo, StoreRepo};
 use hub_postgres::testing::TestDb;
 
-use crate::common::*;
+use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn create_writes_the_store_and_its_audit_row_together() {
@@ -76,7 +76,7 @@ async fn list_overview_matches_independently_inserted_data() {
     )
     .await;
 
-    let list = db.list_overview().await.unwrap();
+    let list = db.stores_page(None, 1000).await.unwrap();
     let codes: Vec<&str> = list.iter().map(|o| o.store.code.as_str()).collect();
     assert_eq!(codes, ["a_store", "b_store", "c_store", "d_store"]);
 
@@ -125,7 +125,8 @@ async fn list_overview_orders_codes_bytewise() {
     for s in ["b", "a-1", "a_1", "B", "a1"] {
         store(db, s).await;
     }
-    let codes: Vec<String> = db.list_overview().await.unwrap().into_iter().map(|o| o.store.code.to_string()).collect();
+    let codes: Vec<String> =
+        db.stores_page(None, 1000).await.unwrap().into_iter().map(|o| o.store.code.to_string()).collect();
     let mut want = codes.clone();
     want.sort();
     assert_eq!(codes, want);

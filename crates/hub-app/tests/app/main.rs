@@ -1,0 +1,9 @@
+//! End-to-end tests of the real `tiktok-hub` binary over PostgreSQL and the TikTok sandbox.
+
+// The helpers first: their macros are used by the test modules.
+#[macro_use]
+mod support;
+
+mod e2e;
+mod instances;
+mod recovery;

@@ -1,0 +1,64 @@
+//! The engine's settings (from the app's typed config).
+
+use chrono::Duration;
+
+use crate::pace::jobs_share_of_pool;
+
+/// How often a running job writes its heartbeat even when no store finishes (the default of
+/// [`EngineConfig::heartbeat_every`]).
+pub const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The engine's settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Stores a user sync starts with in flight (the refresh job keeps to this many).
+    pub sync_concurrency: usize,
+    /// Stores a video sync starts with in flight.
+    pub video_sync_concurrency: usize,
+    /// The most stores a user or video sync may grow to in flight while TikTok's budget is
+    /// under-used (see [`crate::pace`]); at or below the starting values, runs never grow.
+    pub max_concurrency: usize,
+    /// The TikTok client's budget per endpoint per minute (what the growth rule compares
+    /// the calls with).
+    pub tiktok_budget_per_min: u32,
+    /// Repository calls the sync jobs may run at once: keep it under the pool size, so the
+    /// admin API always finds a connection ([`jobs_share_of_pool`]).
+    pub job_db_connections: usize,
+    pub refresh_window: std::time::Duration,
+    pub report_tz: chrono_tz::Tz,
+    pub public_base_url: String,
+    pub open_connect: bool,
+    pub connect_link_ttl: std::time::Duration,
+    pub state_ttl: Duration,
+    /// Written into sync runs and refresh leases.
+    pub instance_id: String,
+    /// After this many stores in a row fail because TikTok is unavailable, the rest of the
+    /// run is not attempted.
+    pub breaker_threshold: usize,
+    pub video_page_size: u8,
+    /// How often a running job writes its heartbeat even when no store finishes; keep it
+    /// well under the scheduler's stale-run threshold (`SYNC_STALE_AFTER_SECONDS`).
+    pub heartbeat_every: std::time::Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            sync_concurrency: 30,
+            video_sync_concurrency: 20,
+            max_concurrency: 100,
+            tiktok_budget_per_min: 570,
+            job_db_connections: jobs_share_of_pool(20),
+            refresh_window: std::time::Duration::from_secs(6 * 3600),
+            report_tz: chrono_tz::Tz::UTC,
+            public_base_url: "http://localhost:3000".into(),
+            open_connect: false,
+            connect_link_ttl: std::time::Duration::from_secs(72 * 3600),
+            state_ttl: Duration::minutes(10),
+            instance_id: "hub".into(),
+            breaker_threshold: 20,
+            video_page_size: 20,
+            heartbeat_every: HEARTBEAT_EVERY,
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! The ports the engine is built from. Every one is required: a port that is not wired is a
+//! compile error in the composition root, never a failure at run time.
+
+use std::sync::Arc;
+
+use hub_ports::{
+    AccountRepo, AuditRepo, Clock, ConnectRepo, DbHealth, JobLock, ReportRepo, SnapshotRepo, StoreImportRepo,
+    StoreRepo, SyncLogRepo, SyncRunRepo, TikTokApi, TokenCipher,
+};
+
+/// Every port the engine uses.
+#[derive(Clone)]
+pub struct Ports {
+    pub stores: Arc<dyn StoreRepo>,
+    pub accounts: Arc<dyn AccountRepo>,
+    pub snapshots: Arc<dyn SnapshotRepo>,
+    pub sync_logs: Arc<dyn SyncLogRepo>,
+    pub sync_runs: Arc<dyn SyncRunRepo>,
+    pub audit: Arc<dyn AuditRepo>,
+    pub connect: Arc<dyn ConnectRepo>,
+    pub reports: Arc<dyn ReportRepo>,
+    pub imports: Arc<dyn StoreImportRepo>,
+    pub locks: Arc<dyn JobLock>,
+    pub health: Arc<dyn DbHealth>,
+    pub tiktok: Arc<dyn TikTokApi>,
+    pub cipher: Arc<dyn TokenCipher>,
+    pub clock: Arc<dyn Clock>,
+}

@@ -1,0 +1,6 @@
+//! The engine's port-level tests: the use cases over the in-memory ports of
+//! `hub_engine::testing`, and mockall mocks where a test checks how a port is called.
+
+mod connect;
+mod recovery;
+mod sync;

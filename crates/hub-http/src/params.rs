@@ -1,0 +1,181 @@
+//! Query parameters: how each is read and validated (every error names the field), and the
+//! schema rules the OpenAPI document states for it, from the same constants.
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use chrono::NaiveDate;
+use hub_domain::{StoreCode, StoreSort, VideoSort, parse_report_date};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+
+/// The range and default of a whole-number query parameter.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bounds {
+    pub field: &'static str,
+    pub min: u32,
+    pub max: u32,
+    pub default: u32,
+}
+
+/// `days`: 1–365, default 30.
+pub(crate) const DAYS: Bounds = Bounds { field: "days", min: 1, max: 365, default: 30 };
+/// `limit`: 1–500, default 50.
+pub(crate) const LIMIT: Bounds = Bounds { field: "limit", min: 1, max: 500, default: 50 };
+/// `limit` of the top-videos report: 1–100, default 20.
+pub(crate) const TOP_LIMIT: Bounds = Bounds { field: "limit", min: 1, max: 100, default: 20 };
+/// `offset` of the store report.
+pub(crate) const OFFSET: Bounds = Bounds { field: "offset", min: 0, max: 1_000_000, default: 0 };
+/// The longest audit `action` filter.
+pub(crate) const ACTION_MAX_LEN: usize = 64;
+
+/// An optional whole number within `b`; the error names the field.
+pub(crate) fn bounded(raw: Option<&str>, b: Bounds) -> Result<Option<u32>, ApiError> {
+    raw.map(|r| {
+        r.parse::<u32>()
+            .ok()
+            .filter(|n| (b.min..=b.max).contains(n))
+            .ok_or_else(|| ApiError::invalid(format!("{} must be a whole number from {} to {}", b.field, b.min, b.max)))
+    })
+    .transpose()
+}
+
+fn deserialize_bounded<'de, D: Deserializer<'de>>(d: D, b: Bounds) -> Result<Option<u32>, D::Error> {
+    let raw = String::deserialize(d)?;
+    bounded(Some(&raw), b).map_err(|e| serde::de::Error::custom(e.message))
+}
+
+/// `days`: 1–365 (a serde `deserialize_with`).
+pub(crate) fn days<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    deserialize_bounded(d, DAYS)
+}
+
+/// `limit`: 1–500 (a serde `deserialize_with`).
+pub(crate) fn limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    deserialize_bounded(d, LIMIT)
+}
+
+/// A store code from the path or the query, validated by the domain.
+pub(crate) fn store_code(raw: &str) -> Result<StoreCode, ApiError> {
+    Ok(StoreCode::parse(raw)?)
+}
+
+/// An optional `YYYY-MM-DD` report date.
+pub(crate) fn date(raw: Option<&str>, field: &'static str) -> Result<Option<NaiveDate>, ApiError> {
+    Ok(raw.map(|r| parse_report_date(r, field)).transpose()?)
+}
+
+/// `true` or `false` (absent: `false`).
+pub(crate) fn flag(raw: Option<&str>, field: &str) -> Result<bool, ApiError> {
+    match raw {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::invalid(format!("{field} must be true or false"))),
+    }
+}
+
+/// An audit `action` filter: 1–64 lowercase letters, dots or underscores.
+pub(crate) fn action(raw: &str) -> Result<String, ApiError> {
+    let ok = !raw.is_empty()
+        && raw.len() <= ACTION_MAX_LEN
+        && raw.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.');
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(ApiError::invalid("action must be 1-64 lowercase letters, dots or underscores"))
+    }
+}
+
+/// The form an answer takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    Json,
+    Csv,
+}
+
+impl Format {
+    /// `format=json|csv`; without it, `Accept: text/csv` asks for CSV.
+    pub(crate) fn of(format: Option<&str>, req: &HttpRequest) -> Result<Self, ApiError> {
+        let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
+        Self::parse(format, accept)
+    }
+
+    pub(crate) fn parse(format: Option<&str>, accept: Option<&str>) -> Result<Self, ApiError> {
+        match format {
+            Some("csv") => Ok(Self::Csv),
+            Some("json") => Ok(Self::Json),
+            Some(_) => Err(ApiError::invalid("format must be json or csv")),
+            None if accept.is_some_and(|a| a.to_ascii_lowercase().contains("text/csv")) => Ok(Self::Csv),
+            None => Ok(Self::Json),
+        }
+    }
+}
+
+fn bounded_schema(b: Bounds) -> Value {
+    json!({ "type": "integer", "format": "int32", "minimum": b.min, "maximum": b.max, "default": b.default })
+}
+
+fn one_of(names: &[&str], default: &str) -> Value {
+    json!({ "type": "string", "enum": names, "default": default })
+}
+
+/// The schema rules of query parameter `name` of the operation at `path` (the document's
+/// finishing step merges them in); `None` for the free-form ones (the connect link's
+/// `invite`, TikTok's `code` and `state`, TikTok's own texts).
+pub(crate) fn rule(path: &str, name: &str, store_code_schema: impl FnOnce() -> Value) -> Option<Value> {
+    let top_videos = path == "/admin/reports/videos/top";
+    Some(match name {
+        "store_code" => store_code_schema(),
+        "days" => bounded_schema(DAYS),
+        "limit" if top_videos => bounded_schema(TOP_LIMIT),
+        "limit" => bounded_schema(LIMIT),
+        "offset" => bounded_schema(OFFSET),
+        // A run id: a positive i64.
+        "id" => json!({ "type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX }),
+        "action" => json!({
+            "type": "string",
+            "minLength": 1,
+            "maxLength": ACTION_MAX_LEN,
+            "pattern": format!("^[a-z_.]{{1,{ACTION_MAX_LEN}}}$"),
+            "example": "store.create",
+        }),
+        "date" | "from" | "to" => json!({
+            "type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "example": "2026-01-24",
+        }),
+        "format" => one_of(&["json", "csv"], "json"),
+        "order" => one_of(&["desc", "asc"], "desc"),
+        "all" | "dry_run" => one_of(&["true", "false"], "false"),
+        "on_conflict" => one_of(&["fail", "skip", "update"], "fail"),
+        "sort" if top_videos => one_of(&VideoSort::ALL.map(VideoSort::as_str), "views"),
+        "sort" => one_of(&StoreSort::ALL.map(StoreSort::as_str), "followers"),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_is_wanted_by_format_or_accept() {
+        assert_eq!(Format::parse(Some("csv"), None), Ok(Format::Csv));
+        assert_eq!(Format::parse(Some("json"), Some("text/csv")), Ok(Format::Json));
+        assert_eq!(Format::parse(None, Some("text/csv, */*")), Ok(Format::Csv));
+        assert_eq!(Format::parse(None, Some("application/json")), Ok(Format::Json));
+        assert_eq!(Format::parse(None, None), Ok(Format::Json));
+        assert!(Format::parse(Some("xml"), None).unwrap_err().message.starts_with("format"));
+    }
+
+    #[test]
+    fn numbers_name_their_field() {
+        assert_eq!(bounded(None, DAYS), Ok(None));
+        assert_eq!(bounded(Some("7"), DAYS), Ok(Some(7)));
+        for bad in ["0", "366", "-1", "x", "", "7.5"] {
+            assert_eq!(bounded(Some(bad), DAYS).unwrap_err().message, "days must be a whole number from 1 to 365");
+        }
+        assert_eq!(bounded(Some("0"), OFFSET), Ok(Some(0)));
+        assert!(action("store.create").is_ok());
+        assert!(action("Store").is_err() && action("").is_err() && action(&"a".repeat(65)).is_err());
+    }
+}

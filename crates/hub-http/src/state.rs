@@ -1,0 +1,133 @@
+//! What every handler and middleware shares: the engine, the settings, the limiters and the
+//! metrics. Built once per process: every worker shares its limiters.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hub_domain::Secret;
+use hub_engine::Engine;
+use ipnet::IpNet;
+
+use crate::auth::ApiKeys;
+use crate::limits::{AuthFailures, IpLimiter, LimitClock};
+use crate::metrics::{Metrics, MetricsSource};
+
+/// The OpenAPI document's title (and the service's name on `GET /`).
+pub const API_TITLE: &str = "TikTok Content Reporting Hub";
+
+/// The adapter's settings (from the app's typed config).
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Every key that may call the admin API (several at once during a rotation).
+    pub api_keys: Vec<Secret<String>>,
+    /// Admin requests per minute per client address; 0 = no limit.
+    pub rate_limit_admin_per_min: u32,
+    /// OAuth requests (connect, auth URL, callback) per minute per client address; 0 = no limit.
+    pub rate_limit_oauth_per_min: u32,
+    /// Failed API-key attempts from one address before it is blocked; 0 = never blocked.
+    pub auth_failure_max: u32,
+    /// How long such a block lasts (and the window the failures are counted in).
+    pub auth_failure_block: Duration,
+    /// Proxies (networks) whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Origins allowed to call the API from a browser; empty = no CORS headers.
+    pub cors_origins: Vec<String>,
+    /// Mark the OAuth browser-binding cookie `Secure` (behind HTTPS).
+    pub secure_cookies: bool,
+    /// Largest accepted request body.
+    pub body_limit_bytes: usize,
+    /// Worker threads serving requests (`HTTP_WORKERS`).
+    pub workers: usize,
+    /// Shown by `/`, `/health` and the OpenAPI document.
+    pub version: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            api_keys: Vec::new(),
+            rate_limit_admin_per_min: 100,
+            rate_limit_oauth_per_min: 10,
+            auth_failure_max: 5,
+            auth_failure_block: Duration::from_secs(15 * 60),
+            trusted_proxies: Vec::new(),
+            cors_origins: Vec::new(),
+            secure_cookies: true,
+            body_limit_bytes: 64 * 1024,
+            workers: std::thread::available_parallelism().map_or(2, usize::from),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}
+
+/// Everything the handlers share. Build one per process and hand it to [`crate::serve`] (or
+/// [`crate::build_app`]).
+pub struct AppState {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) config: HttpConfig,
+    pub(crate) started: Instant,
+    /// What `/metrics` renders (see [`AppState::with_metrics_source`]).
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) keys: ApiKeys,
+    pub(crate) admin_limiter: Option<IpLimiter>,
+    pub(crate) oauth_limiter: Option<IpLimiter>,
+    pub(crate) auth_failures: AuthFailures,
+    /// The time of the limits and the auth-failure block.
+    pub(crate) clock: LimitClock,
+}
+
+/// How many client addresses each limit tracks right now: what its memory holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrackedClients {
+    pub admin: usize,
+    pub oauth: usize,
+    pub auth_failures: usize,
+}
+
+impl AppState {
+    pub fn new(engine: Arc<Engine>, config: HttpConfig) -> Self {
+        Self::with_clock(engine, config, LimitClock::system())
+    }
+
+    /// [`AppState::new`] with the limits on `clock` (tests pass [`LimitClock::manual`]).
+    pub fn with_clock(engine: Arc<Engine>, config: HttpConfig, clock: LimitClock) -> Self {
+        let limiter = |per_minute| IpLimiter::with_clock(per_minute, clock.clone());
+        Self {
+            keys: ApiKeys::new(&config.api_keys),
+            admin_limiter: limiter(config.rate_limit_admin_per_min),
+            oauth_limiter: limiter(config.rate_limit_oauth_per_min),
+            auth_failures: AuthFailures::new(config.auth_failure_max, config.auth_failure_block),
+            clock,
+            engine,
+            config,
+            started: Instant::now(),
+            metrics: Arc::new(Metrics::new(None)),
+        }
+    }
+
+    /// The client addresses the limits hold now.
+    pub fn tracked_clients(&self) -> TrackedClients {
+        TrackedClients {
+            admin: self.admin_limiter.as_ref().map_or(0, IpLimiter::len),
+            oauth: self.oauth_limiter.as_ref().map_or(0, IpLimiter::len),
+            auth_failures: self.auth_failures.len(),
+        }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Plugs `source` into `/metrics` (the HTTP series are always there).
+    #[must_use]
+    pub fn with_metrics_source(mut self, source: Arc<dyn MetricsSource>) -> Self {
+        self.metrics = Arc::new(Metrics::new(Some(source)));
+        self
+    }
+
+    /// What `/metrics` renders, to serve it on another listener too ([`crate::serve_metrics`]).
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.metrics)
+    }
+}
