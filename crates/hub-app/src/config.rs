@@ -89,6 +89,8 @@ pub struct Config {
     pub db_pool_size: usize,
     pub db_pool_min: usize,
     pub db_logging: bool,
+    /// `statement_timeout` of every pooled connection; `None` = off (`DB_STATEMENT_TIMEOUT=0`).
+    pub db_statement_timeout: Option<Duration>,
 
     pub tiktok_client_key: String,
     pub tiktok_client_secret: Secret<String>,
@@ -272,6 +274,11 @@ impl Config {
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
             return Err(bad("DATABASE_URL", "must be a postgres:// or postgresql:// URL"));
         }
+        // sslmode, sslrootcert and the driver's options; the messages never hold the URL.
+        if let Err(e) = hub_postgres::check_url(&database_url) {
+            let line = e.to_string();
+            return Err(bad("DATABASE_URL", line.strip_prefix("DATABASE_URL ").unwrap_or(&line)));
+        }
         let tiktok_client_key = r.required("TIKTOK_CLIENT_KEY", "your TikTok app's client key")?;
         let tiktok_client_secret = r.required("TIKTOK_CLIENT_SECRET", "your TikTok app's client secret")?;
         let tiktok_redirect_uri = r.url("TIKTOK_REDIRECT_URI", None)?;
@@ -344,6 +351,8 @@ impl Config {
             db_pool_size,
             db_pool_min: r.ranged("DB_POOL_MIN", 2usize, 0, 1000)?.min(db_pool_size),
             db_logging: r.flag("DB_LOGGING", false)?,
+            db_statement_timeout: Some(Duration::from_secs(r.ranged("DB_STATEMENT_TIMEOUT", 30u64, 0, 86_400)?))
+                .filter(|t| !t.is_zero()),
             tiktok_client_key,
             tiktok_client_secret: Secret::new(tiktok_client_secret),
             tiktok_redirect_uri,
@@ -431,6 +440,26 @@ mod tests {
         assert_eq!(c.tiktok_api_base_url, "https://open.tiktokapis.com");
         assert_eq!((c.rate_limit_admin_per_min, c.rate_limit_oauth_per_min, c.auth_failure_max), (100, 10, 5));
         assert!(!c.oauth_open_connect);
+        assert_eq!(c.db_statement_timeout, Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn database_tls_and_statement_timeout() {
+        for url in [
+            "postgres://hub:pw@db/hub?sslmode=disable",
+            "postgres://hub:pw@db/hub?sslmode=require",
+            "postgres://hub:pw@db/hub?sslmode=verify-full",
+            "postgres://hub:pw@db/hub?sslmode=verify-ca&sslrootcert=/etc/ssl/db-ca.pem",
+        ] {
+            assert!(load(&[("DATABASE_URL", url)]).is_ok(), "{url}");
+        }
+        let err = load(&[("DATABASE_URL", "postgres://hub:pw-canary@db/hub?sslmode=verify-ca")]).unwrap_err();
+        assert!(err.to_string().starts_with("DATABASE_URL sslmode=verify-ca needs sslrootcert"), "{err}");
+        assert_eq!(load(&[("DB_STATEMENT_TIMEOUT", "0")]).unwrap().db_statement_timeout, None);
+        assert_eq!(
+            load(&[("DB_STATEMENT_TIMEOUT", "120")]).unwrap().db_statement_timeout,
+            Some(Duration::from_secs(120))
+        );
     }
 
     #[test]
@@ -438,6 +467,10 @@ mod tests {
         let cases: &[(&'static str, &str)] = &[
             ("DATABASE_URL", ""),
             ("DATABASE_URL", "mysql://x"),
+            ("DATABASE_URL", "postgres://hub:pw-canary@db/hub?sslmode=verify"),
+            ("DATABASE_URL", "postgres://hub:pw-canary@db/hub?sslmode=verify-ca"),
+            ("DB_STATEMENT_TIMEOUT", "-1"),
+            ("DB_STATEMENT_TIMEOUT", "1.5"),
             ("TOKEN_ENC_KEY", "abcd"),
             ("TOKEN_ENC_KEY", &KEY.replace('0', "g")),
             ("TOKEN_ENC_KEY", "k1:zz,k2:zz"),
