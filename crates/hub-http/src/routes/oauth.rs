@@ -58,15 +58,15 @@ pub(crate) fn connect_error(e: ConnectError) -> ApiError {
     }
 }
 
-/// A connect-flow refusal as the error page.
-fn error_page(e: ConnectError) -> HttpResponse {
-    let err = connect_error(e);
+/// An error as the public error page: the hub's own message (a server error's cause was
+/// logged where it happened) and the request id.
+fn error_page(err: ApiError, request_id: Option<&str>) -> HttpResponse {
     let message = if err.status.is_server_error() && err.code == Code::InternalError && err.status == 500 {
         "Internal error; please try again later".to_owned()
     } else {
         err.message
     };
-    html::failure(err.status, &message)
+    html::failure(err.status, &message, request_id)
 }
 
 fn binding_cookie(state: &AppState, start: &ConnectStart) -> Cookie<'static> {
@@ -101,7 +101,7 @@ reply!(
 /// Opened by the store's staff from the connect link an admin issued. Redirects to TikTok's
 /// consent page and sets a browser-binding cookie (HttpOnly, SameSite=Lax, Path=/auth).
 #[api_v2_operation(tags(OAuth), produces = "text/html")]
-async fn connect(state: web::Data<AppState>, query: web::Query<ConnectQuery>) -> ConnectReply {
+async fn connect(req: HttpRequest, state: web::Data<AppState>, query: web::Query<ConnectQuery>) -> ConnectReply {
     match begin(&state, &query).await {
         Ok(start) => ConnectReply(
             HttpResponse::Found()
@@ -109,14 +109,7 @@ async fn connect(state: web::Data<AppState>, query: web::Query<ConnectQuery>) ->
                 .cookie(binding_cookie(&state, &start))
                 .finish(),
         ),
-        Err(err) => {
-            let message = if err.status.is_server_error() {
-                "Internal error; please try again later".to_owned()
-            } else {
-                err.message
-            };
-            ConnectReply(html::failure(err.status, &message))
-        }
+        Err(err) => ConnectReply(error_page(err, request_id(&req).as_deref())),
     }
 }
 
@@ -171,7 +164,7 @@ async fn callback(req: HttpRequest, state: web::Data<AppState>, query: web::Quer
             let _ = res.add_cookie(&gone);
             CallbackReply(res)
         }
-        Err(e) => CallbackReply(error_page(e)),
+        Err(e) => CallbackReply(error_page(connect_error(e), request_id(&req).as_deref())),
     }
 }
 
