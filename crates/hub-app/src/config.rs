@@ -129,6 +129,8 @@ pub struct Config {
     pub auth_failure_block: Duration,
     pub trusted_proxies: Vec<IpNet>,
     pub oauth_open_connect: bool,
+    /// Who may read Swagger UI and the OpenAPI document.
+    pub api_docs: hub_http::ApiDocs,
     pub connect_link_ttl: Duration,
     pub shutdown_grace: Duration,
 
@@ -335,6 +337,21 @@ impl Config {
             None => origin_of(&tiktok_redirect_uri),
         };
         let db_pool_size = r.ranged("DB_POOL_SIZE", 20usize, 1, 1000)?;
+        let oauth_open_connect = r.flag("OAUTH_OPEN_CONNECT", false)?;
+        // The open flow lets anyone who knows a store code attach any TikTok account to it: in
+        // production only with a second, explicit setting.
+        if oauth_open_connect && app_env == AppEnv::Production && !r.flag("OAUTH_OPEN_CONNECT_I_UNDERSTAND", false)? {
+            return Err(bad(
+                "OAUTH_OPEN_CONNECT",
+                "must not be true with APP_ENV=production unless OAUTH_OPEN_CONNECT_I_UNDERSTAND=true: anyone who knows a store code could attach any TikTok account to it",
+            ));
+        }
+        let api_docs = match r.opt("API_DOCS").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("public") => hub_http::ApiDocs::Public,
+            Some("key") => hub_http::ApiDocs::Key,
+            Some("off") => hub_http::ApiDocs::Off,
+            Some(_) => return Err(bad("API_DOCS", "must be public, key or off")),
+        };
         let metrics_addr = match r.opt("METRICS_ADDR") {
             None => None,
             Some(v) => {
@@ -381,7 +398,8 @@ impl Config {
             auth_failure_max: r.ranged("AUTH_FAILURE_MAX", 5u32, 0, 1_000_000)?,
             auth_failure_block: Duration::from_secs(60 * r.ranged("AUTH_FAILURE_BLOCK_MINUTES", 15u64, 0, 24 * 60)?),
             trusted_proxies,
-            oauth_open_connect: r.flag("OAUTH_OPEN_CONNECT", false)?,
+            oauth_open_connect,
+            api_docs,
             connect_link_ttl: Duration::from_secs(3600 * r.ranged("CONNECT_LINK_TTL_HOURS", 72u64, 1, 24 * 30)?),
             shutdown_grace: Duration::from_secs(r.ranged("SHUTDOWN_GRACE_SECONDS", 30u64, 0, 3600)?),
             metrics_addr,
@@ -444,6 +462,29 @@ mod tests {
     }
 
     #[test]
+    fn open_connect_in_production_needs_the_second_setting() {
+        let err = load(&[("APP_ENV", "production"), ("OAUTH_OPEN_CONNECT", "true")]).unwrap_err();
+        assert_eq!(err.var, "OAUTH_OPEN_CONNECT");
+        assert!(err.to_string().contains("OAUTH_OPEN_CONNECT_I_UNDERSTAND=true"), "{err}");
+        let c = load(&[
+            ("APP_ENV", "production"),
+            ("OAUTH_OPEN_CONNECT", "true"),
+            ("OAUTH_OPEN_CONNECT_I_UNDERSTAND", "true"),
+        ])
+        .unwrap();
+        assert!(c.oauth_open_connect);
+        assert!(load(&[("OAUTH_OPEN_CONNECT", "true")]).unwrap().oauth_open_connect, "development: allowed");
+        assert!(load(&[("APP_ENV", "production"), ("OAUTH_OPEN_CONNECT_I_UNDERSTAND", "true")]).is_ok());
+    }
+
+    #[test]
+    fn api_docs_modes() {
+        assert_eq!(load(&[]).unwrap().api_docs, hub_http::ApiDocs::Public);
+        assert_eq!(load(&[("API_DOCS", "key")]).unwrap().api_docs, hub_http::ApiDocs::Key);
+        assert_eq!(load(&[("API_DOCS", "OFF")]).unwrap().api_docs, hub_http::ApiDocs::Off);
+    }
+
+    #[test]
     fn database_tls_and_statement_timeout() {
         for url in [
             "postgres://hub:pw@db/hub?sslmode=disable",
@@ -493,6 +534,8 @@ mod tests {
             ("LOG_FORMAT", "xml"),
             ("TRUSTED_PROXIES", "10.0.0.0/33"),
             ("APP_ENV", "staging"),
+            ("API_DOCS", "private"),
+            ("OAUTH_OPEN_CONNECT_I_UNDERSTAND", "maybe"),
             ("METRICS_ADDR", "localhost"),
             ("SYNC_STALE_AFTER_SECONDS", "1"),
             ("SYNC_RETRY_DELAYS", "15,x"),

@@ -23,6 +23,9 @@ pub fn http_config(config: &Config) -> HttpConfig {
         trusted_proxies: config.trusted_proxies.iter().map(|n| (n.addr, n.prefix)).collect(),
         cors_origins: config.cors_origins.clone(),
         secure_cookies: config.public_base_url.starts_with("https://"),
+        api_docs: config.api_docs,
+        // Browsers reach the hub over https: tell them to keep to it.
+        hsts: config.public_base_url.starts_with("https://"),
         ..HttpConfig::default()
     }
 }

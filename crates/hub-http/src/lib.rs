@@ -36,6 +36,7 @@ pub use error::{ApiError, Code};
 pub use limits::{AuthFailures, IpLimiter, LimitClock};
 pub use metrics::{MetricFamily, MetricType, Metrics, MetricsSource, Sample, SampleValue, serve_metrics};
 pub use openapi::STORE_CODE_EXAMPLE;
+pub use routes::docs::{SWAGGER_UI_VERSION, asset_names as docs_asset_names};
 
 /// The adapter's settings (from the app's typed config).
 #[derive(Debug, Clone)]
@@ -60,6 +61,21 @@ pub struct HttpConfig {
     pub body_limit_bytes: usize,
     /// Shown by `/`, `/health` and the OpenAPI document.
     pub version: String,
+    /// Who may read Swagger UI and the OpenAPI document (`API_DOCS`).
+    pub api_docs: ApiDocs,
+    /// Send `Strict-Transport-Security` on every answer (the hub is reached over https).
+    pub hsts: bool,
+}
+
+/// Who may read the documentation routes (`/api/docs`, `/api/openapi.json`, `/docs`,
+/// `/swagger`): everyone, admins (the `X-API-KEY` of the admin API, with its limits and
+/// failure block), or no one (404).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ApiDocs {
+    #[default]
+    Public,
+    Key,
+    Off,
 }
 
 impl Default for HttpConfig {
@@ -75,6 +91,8 @@ impl Default for HttpConfig {
             secure_cookies: true,
             body_limit_bytes: 64 * 1024,
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            api_docs: ApiDocs::Public,
+            hsts: false,
         }
     }
 }
@@ -133,6 +151,8 @@ pub struct AppState {
     pub(crate) admin_limiter: Option<IpLimiter>,
     pub(crate) oauth_limiter: Option<IpLimiter>,
     pub(crate) auth_failures: AuthFailures,
+    /// Peers whose `X-Forwarded-For` was ignored, to warn once about each.
+    pub(crate) untrusted_forwarders: limits::UntrustedForwarders,
     /// The time of the limits and the auth-failure block.
     pub(crate) clock: LimitClock,
 }
@@ -143,6 +163,8 @@ pub struct TrackedClients {
     pub admin: usize,
     pub oauth: usize,
     pub auth_failures: usize,
+    /// Peers remembered for the untrusted `X-Forwarded-For` warning (at most 1,000).
+    pub untrusted_forwarders: usize,
 }
 
 impl AppState {
@@ -163,6 +185,7 @@ impl AppState {
             admin_limiter: limiter(config.rate_limit_admin_per_min),
             oauth_limiter: limiter(config.rate_limit_oauth_per_min),
             auth_failures: AuthFailures::new(config.auth_failure_max, config.auth_failure_block),
+            untrusted_forwarders: limits::UntrustedForwarders::default(),
             clock,
             engine,
             scheduler,
@@ -178,6 +201,7 @@ impl AppState {
             admin: self.admin_limiter.as_ref().map_or(0, IpLimiter::len),
             oauth: self.oauth_limiter.as_ref().map_or(0, IpLimiter::len),
             auth_failures: self.auth_failures.len(),
+            untrusted_forwarders: self.untrusted_forwarders.len(),
         }
     }
 
@@ -233,8 +257,6 @@ pub fn build_app(
         .configure(routes::audit::config)
         .configure(routes::oauth::config)
         .configure(metrics::config)
-        // paperclip's UI needs a spec path; the OpenAPI 2 form is served there as a bonus.
-        .with_json_spec_at(routes::docs::SPEC_V2_PATH)
         .with_raw_json_spec_v3(|app, spec| {
             // Every route is registered by now: the document's paths (plus the documentation
             // routes) are the method table of the `Allow` header on 405 answers.
@@ -245,7 +267,6 @@ pub fn build_app(
             app.app_data(web::Data::new(allow))
                 .service(paperclip::actix::web::resource(routes::docs::SPEC_PATH).route(routes::docs::spec_route(spec)))
         })
-        .with_swagger_ui_at(routes::docs::UI_PATH)
         .default_service(web::to(routes::not_found))
         .wrap(actix_web::middleware::from_fn(middleware::guard))
         .wrap(actix_web::middleware::from_fn(middleware::request_context))

@@ -195,6 +195,8 @@ struct RequestSeries {
 struct HttpSeries {
     requests: Mutex<BTreeMap<(&'static str, String, u16), RequestSeries>>,
     in_flight: AtomicI64,
+    /// Requests whose `X-Forwarded-For` was ignored (the peer is not a trusted proxy).
+    untrusted_forwarded: std::sync::atomic::AtomicU64,
 }
 
 /// A bounded method label: the standard methods, else `OTHER`.
@@ -251,7 +253,12 @@ impl HttpSeries {
         }
         let in_flight = MetricFamily::gauge("tiktok_hub_http_requests_in_flight", "HTTP requests being answered now.")
             .with(&[], self.in_flight.load(Ordering::Relaxed) as f64);
-        vec![total, latency, in_flight]
+        let untrusted = MetricFamily::counter(
+            "tiktok_hub_http_untrusted_forwarded_total",
+            "Requests whose X-Forwarded-For was ignored because the peer is not in TRUSTED_PROXIES.",
+        )
+        .with(&[], self.untrusted_forwarded.load(Ordering::Relaxed) as f64);
+        vec![total, latency, in_flight, untrusted]
     }
 }
 
@@ -271,6 +278,11 @@ impl Metrics {
     /// HTTP series only, plus `source`'s when given.
     pub fn new(source: Option<Arc<dyn MetricsSource>>) -> Self {
         Self { source, http: HttpSeries::default() }
+    }
+
+    /// Counts a request whose `X-Forwarded-For` was ignored.
+    pub(crate) fn count_untrusted_forwarded(&self) {
+        self.http.untrusted_forwarded.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The whole exposition.

@@ -384,6 +384,127 @@ async fn every_oauth_answer_is_no_store_and_no_referrer() {
     }
 }
 
+/// TikTok failing the code exchange (here a DNS error): the page is generic, with the
+/// request id; the cause is for the log only.
+#[actix_web::test]
+async fn a_tiktok_failure_shows_a_generic_page_with_the_request_id() {
+    use hub_engine::testing::{fixed_clock, ports};
+    use hub_ports::{MockTikTokApi, TikTokError};
+    use std::sync::Arc;
+
+    let world: Shared = Arc::default();
+    world.lock().unwrap().add_spec_store("s1", "S1");
+    let mut tiktok = MockTikTokApi::new();
+    tiktok.expect_authorize_url().returning(|state, _| format!("https://www.tiktok.test/auth?state={state}"));
+    tiktok.expect_exchange_code().returning(|_, _| {
+        Err(TikTokError::Transient {
+            message: "error sending request: dns error: failed to lookup address information: canary-host".into(),
+        })
+    });
+    let engine = hub_engine::Engine::new(
+        ports(&world, Arc::new(tiktok), fixed_clock(t0())),
+        hub_engine::EngineConfig::default(),
+        STATE_SECRET,
+    );
+    let state =
+        actix_web::web::Data::new(hub_http::AppState::new(Arc::new(engine), Arc::new(FixedScheduler), http_config()));
+    let app = actix_web::test::init_service(hub_http::build_app(state)).await;
+    let (state, cookie) = start_flow!(app);
+    let (status, headers, body) = call!(
+        app,
+        get(&format!("/auth/tiktok/callback?code=abc&state={state}&scopes={ALL_SCOPES}"))
+            .insert_header(("Cookie", cookie))
+            .insert_header(("X-Request-Id", "req-oauth-1"))
+    );
+    assert_eq!(status, 502, "{body}");
+    assert!(headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
+    assert!(body.contains("TikTok could not complete the connection; please try again later"), "{body}");
+    assert!(body.contains("Reference: req-oauth-1"), "{body}");
+    for detail in ["dns", "canary-host", "lookup", "Transient", "unavailable"] {
+        assert!(!body.contains(detail), "{detail} shown: {body}");
+    }
+}
+
+/// Every HTML answer of the hub carries the Content-Security-Policy: the docs page and every
+/// OAuth page (success and each kind of error).
+#[actix_web::test]
+async fn every_html_answer_carries_the_content_security_policy() {
+    let h = Harness::new();
+    h.world().add_spec_store("s1", "S1");
+    let app = app!(h);
+    let mut answers: Vec<(String, u16, actix_web::http::header::HeaderMap, String)> = Vec::new();
+    let mut record = |name: &str, (status, headers, body): (u16, actix_web::http::header::HeaderMap, String)| {
+        answers.push((name.to_owned(), status, headers, body));
+    };
+    record("docs page", call!(app, get("/api/docs/")));
+    record("docs index.html", call!(app, get("/api/docs/index.html")));
+    record("connect without store_code", call!(app, get("/connect/tiktok")));
+    record("connect without a link", call!(app, get("/connect/tiktok?store_code=s1")));
+    record("connect with a bad store_code", call!(app, get("/connect/tiktok?store_code=a%20b")));
+    record("callback without state", call!(app, get("/auth/tiktok/callback?code=c")));
+    let (state, cookie) = start_flow!(app);
+    record(
+        "callback denied",
+        call!(
+            app,
+            get(&format!("/auth/tiktok/callback?state={state}&error=access_denied")).insert_header(("Cookie", cookie))
+        ),
+    );
+    let (state, cookie) = start_flow!(app);
+    record(
+        "callback without scopes",
+        call!(app, get(&format!("/auth/tiktok/callback?code=abc&state={state}")).insert_header(("Cookie", cookie))),
+    );
+    let (state, cookie) = start_flow!(app);
+    record(
+        "callback connected",
+        call!(
+            app,
+            get(&format!("/auth/tiktok/callback?code=abc&state={state}&scopes={ALL_SCOPES}"))
+                .insert_header(("Cookie", cookie))
+        ),
+    );
+    let statuses: Vec<u16> = answers.iter().map(|a| a.1).collect();
+    assert_eq!(statuses, [200, 200, 400, 403, 400, 400, 403, 400, 200]);
+    for (name, _, headers, body) in &answers {
+        let content_type = headers.get("content-type").unwrap().to_str().unwrap();
+        assert!(content_type.starts_with("text/html"), "{name}: {content_type}");
+        assert_eq!(
+            headers.get("content-security-policy").map(|v| v.to_str().unwrap()),
+            Some(
+                "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+            ),
+            "{name}"
+        );
+        assert!(!body.contains("<style") && !body.contains("<script>"), "{name}: nothing inline");
+    }
+    // A JSON answer is no HTML page.
+    let (_, headers, _) = call!(app, get("/health"));
+    assert!(headers.get("content-security-policy").is_none());
+}
+
+/// HSTS on every answer when the hub is reached over https (`PUBLIC_BASE_URL`), none otherwise.
+#[actix_web::test]
+async fn hsts_on_every_answer_behind_https_only() {
+    for hsts in [true, false] {
+        let h = Harness::with(hub_http::HttpConfig { hsts, ..http_config() }, Default::default());
+        let app = app!(h);
+        for req in [
+            get("/health"),
+            get("/nope"),
+            admin_get("/admin/stores"),
+            get("/admin/stores"),
+            get("/api/docs/"),
+            get("/connect/tiktok"),
+        ] {
+            let (status, headers, _) = call!(app, req);
+            let got = headers.get("strict-transport-security").map(|v| v.to_str().unwrap().to_owned());
+            let want = hsts.then(|| "max-age=31536000; includeSubDomains".to_owned());
+            assert_eq!(got, want, "hsts={hsts} status={status}");
+        }
+    }
+}
+
 #[actix_web::test]
 async fn the_cookie_is_secure_when_configured() {
     let h = Harness::with(hub_http::HttpConfig { secure_cookies: true, ..http_config() }, Default::default());
