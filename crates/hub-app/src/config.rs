@@ -338,9 +338,10 @@ impl Config {
         };
         let db_pool_size = r.ranged("DB_POOL_SIZE", 20usize, 1, 1000)?;
         let oauth_open_connect = r.flag("OAUTH_OPEN_CONNECT", false)?;
+        let open_connect_understood = r.flag("OAUTH_OPEN_CONNECT_I_UNDERSTAND", false)?;
         // The open flow lets anyone who knows a store code attach any TikTok account to it: in
         // production only with a second, explicit setting.
-        if oauth_open_connect && app_env == AppEnv::Production && !r.flag("OAUTH_OPEN_CONNECT_I_UNDERSTAND", false)? {
+        if oauth_open_connect && app_env == AppEnv::Production && !open_connect_understood {
             return Err(bad(
                 "OAUTH_OPEN_CONNECT",
                 "must not be true with APP_ENV=production unless OAUTH_OPEN_CONNECT_I_UNDERSTAND=true: anyone who knows a store code could attach any TikTok account to it",
@@ -348,7 +349,7 @@ impl Config {
         }
         let api_docs = match r.opt("API_DOCS").map(|v| v.to_ascii_lowercase()).as_deref() {
             None | Some("public") => hub_http::ApiDocs::Public,
-            Some("key") => hub_http::ApiDocs::Key,
+            Some("key") => hub_http::ApiDocs::AdminKey,
             Some("off") => hub_http::ApiDocs::Off,
             Some(_) => return Err(bad("API_DOCS", "must be public, key or off")),
         };
@@ -480,7 +481,7 @@ mod tests {
     #[test]
     fn api_docs_modes() {
         assert_eq!(load(&[]).unwrap().api_docs, hub_http::ApiDocs::Public);
-        assert_eq!(load(&[("API_DOCS", "key")]).unwrap().api_docs, hub_http::ApiDocs::Key);
+        assert_eq!(load(&[("API_DOCS", "key")]).unwrap().api_docs, hub_http::ApiDocs::AdminKey);
         assert_eq!(load(&[("API_DOCS", "OFF")]).unwrap().api_docs, hub_http::ApiDocs::Off);
     }
 

@@ -74,7 +74,7 @@ pub struct HttpConfig {
 pub enum ApiDocs {
     #[default]
     Public,
-    Key,
+    AdminKey,
     Off,
 }
 

@@ -187,7 +187,7 @@ pub(crate) async fn request_context(
     let class = classify(req.match_info().as_str());
     let html_page = class == RouteClass::OAuth;
     // Answers that need the admin key are never cached.
-    let admin = class == RouteClass::Admin || (class == RouteClass::Docs && state.config.api_docs == ApiDocs::Key);
+    let admin = class == RouteClass::Admin || (class == RouteClass::Docs && state.config.api_docs == ApiDocs::AdminKey);
     let hsts = state.config.hsts;
     let started = Instant::now();
     let preflight = is_preflight(&req);
@@ -291,7 +291,7 @@ fn check(state: &AppState, req: &ServiceRequest) -> Result<(), ApiError> {
     match classify(req.match_info().as_str()) {
         RouteClass::Docs => match state.config.api_docs {
             ApiDocs::Public => {}
-            ApiDocs::Key => admin_key(state, req, ip, key_ip)?,
+            ApiDocs::AdminKey => admin_key(state, req, ip, key_ip)?,
             ApiDocs::Off => {
                 return Err(ApiError::not_found(format!("No route for {} {}", req.method(), req.path())));
             }

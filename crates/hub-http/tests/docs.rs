@@ -175,7 +175,7 @@ async fn the_docs_page_never_loads_a_document_named_in_its_address() {
 #[actix_web::test]
 async fn api_docs_public_key_or_off() {
     let urls = ["/api/openapi.json", "/api/docs/", "/api/docs/swagger-ui.css", "/api/docs", "/docs", "/swagger"];
-    for mode in [hub_http::ApiDocs::Public, hub_http::ApiDocs::Key, hub_http::ApiDocs::Off] {
+    for mode in [hub_http::ApiDocs::Public, hub_http::ApiDocs::AdminKey, hub_http::ApiDocs::Off] {
         let h = Harness::with(hub_http::HttpConfig { api_docs: mode, ..http_config() }, Default::default());
         let app = app!(h);
         for url in urls {
@@ -187,7 +187,7 @@ async fn api_docs_public_key_or_off() {
                     let want = if url.ends_with('/') || url.contains('.') { 200 } else { 302 };
                     assert_eq!((anonymous, with_key), (want, want), "{url}");
                 }
-                hub_http::ApiDocs::Key => {
+                hub_http::ApiDocs::AdminKey => {
                     assert_eq!(anonymous, 401, "{url}");
                     assert!([200, 302].contains(&with_key), "{url}: {with_key}");
                     assert_eq!(headers.get("cache-control").unwrap(), "no-store", "{url}");
@@ -196,7 +196,7 @@ async fn api_docs_public_key_or_off() {
             }
         }
         // A wrong key counts toward the auth-failure block, as on /admin.
-        if mode == hub_http::ApiDocs::Key {
+        if mode == hub_http::ApiDocs::AdminKey {
             let (status, _, body) = call_json!(app, get("/api/openapi.json").insert_header(("X-API-KEY", "wrong")));
             assert_eq!(status, 401);
             assert_error(&body, "UNAUTHORIZED");
