@@ -74,6 +74,8 @@ pub struct Config {
     pub db_pool_size: usize,
     pub db_pool_min: usize,
     pub db_logging: bool,
+    /// `statement_timeout` of every pooled connection; `None` = off (`DB_STATEMENT_TIMEOUT=0`).
+    pub db_statement_timeout: Option<Duration>,
 
     pub tiktok_client_key: String,
     pub tiktok_client_secret: Secret<String>,
@@ -112,6 +114,8 @@ pub struct Config {
     pub auth_failure_block: Duration,
     pub trusted_proxies: Vec<IpNet>,
     pub oauth_open_connect: bool,
+    /// Who may read Swagger UI and the OpenAPI document.
+    pub api_docs: hub_http::ApiDocs,
     pub connect_link_ttl: Duration,
     pub shutdown_grace: Duration,
 
@@ -257,6 +261,11 @@ impl Config {
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
             return Err(bad("DATABASE_URL", "must be a postgres:// or postgresql:// URL"));
         }
+        // sslmode, sslrootcert and the driver's options; the messages never hold the URL.
+        if let Err(e) = hub_postgres::check_url(&database_url) {
+            let line = e.to_string();
+            return Err(bad("DATABASE_URL", line.strip_prefix("DATABASE_URL ").unwrap_or(&line)));
+        }
         let tiktok_client_key = r.required("TIKTOK_CLIENT_KEY", "your TikTok app's client key")?;
         let tiktok_client_secret = r.required("TIKTOK_CLIENT_SECRET", "your TikTok app's client secret")?;
         let tiktok_redirect_uri = r.url("TIKTOK_REDIRECT_URI", None)?;
@@ -313,6 +322,22 @@ impl Config {
             None => origin_of(&tiktok_redirect_uri),
         };
         let db_pool_size = r.ranged("DB_POOL_SIZE", 20usize, 1, 1000)?;
+        let oauth_open_connect = r.flag("OAUTH_OPEN_CONNECT", false)?;
+        let open_connect_understood = r.flag("OAUTH_OPEN_CONNECT_I_UNDERSTAND", false)?;
+        // The open flow lets anyone who knows a store code attach any TikTok account to it: in
+        // production only with a second, explicit setting.
+        if oauth_open_connect && app_env == AppEnv::Production && !open_connect_understood {
+            return Err(bad(
+                "OAUTH_OPEN_CONNECT",
+                "must not be true with APP_ENV=production unless OAUTH_OPEN_CONNECT_I_UNDERSTAND=true: anyone who knows a store code could attach any TikTok account to it",
+            ));
+        }
+        let api_docs = match r.opt("API_DOCS").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("public") => hub_http::ApiDocs::Public,
+            Some("key") => hub_http::ApiDocs::AdminKey,
+            Some("off") => hub_http::ApiDocs::Off,
+            Some(_) => return Err(bad("API_DOCS", "must be public, key or off")),
+        };
         let metrics_addr = match r.opt("METRICS_ADDR") {
             None => None,
             Some(v) => {
@@ -335,6 +360,8 @@ impl Config {
             db_pool_size,
             db_pool_min: r.ranged("DB_POOL_MIN", 2usize, 0, 1000)?.min(db_pool_size),
             db_logging: r.flag("DB_LOGGING", false)?,
+            db_statement_timeout: Some(Duration::from_secs(r.ranged("DB_STATEMENT_TIMEOUT", 30u64, 0, 86_400)?))
+                .filter(|t| !t.is_zero()),
             tiktok_client_key,
             tiktok_client_secret: Secret::new(tiktok_client_secret),
             tiktok_redirect_uri,
@@ -363,7 +390,8 @@ impl Config {
             auth_failure_max: r.ranged("AUTH_FAILURE_MAX", 5u32, 0, 1_000_000)?,
             auth_failure_block: Duration::from_secs(60 * r.ranged("AUTH_FAILURE_BLOCK_MINUTES", 15u64, 0, 24 * 60)?),
             trusted_proxies,
-            oauth_open_connect: r.flag("OAUTH_OPEN_CONNECT", false)?,
+            oauth_open_connect,
+            api_docs,
             connect_link_ttl: Duration::from_secs(3600 * r.ranged("CONNECT_LINK_TTL_HOURS", 72u64, 1, 24 * 30)?),
             shutdown_grace: Duration::from_secs(r.ranged("SHUTDOWN_GRACE_SECONDS", 30u64, 0, 3600)?),
             metrics_addr,
@@ -422,6 +450,49 @@ mod tests {
         assert_eq!(c.tiktok_api_base_url, "https://open.tiktokapis.com");
         assert_eq!((c.rate_limit_admin_per_min, c.rate_limit_oauth_per_min, c.auth_failure_max), (100, 10, 5));
         assert!(!c.oauth_open_connect);
+        assert_eq!(c.db_statement_timeout, Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn open_connect_in_production_needs_the_second_setting() {
+        let err = load(&[("APP_ENV", "production"), ("OAUTH_OPEN_CONNECT", "true")]).unwrap_err();
+        assert_eq!(err.var, "OAUTH_OPEN_CONNECT");
+        assert!(err.to_string().contains("OAUTH_OPEN_CONNECT_I_UNDERSTAND=true"), "{err}");
+        let c = load(&[
+            ("APP_ENV", "production"),
+            ("OAUTH_OPEN_CONNECT", "true"),
+            ("OAUTH_OPEN_CONNECT_I_UNDERSTAND", "true"),
+        ])
+        .unwrap();
+        assert!(c.oauth_open_connect);
+        assert!(load(&[("OAUTH_OPEN_CONNECT", "true")]).unwrap().oauth_open_connect, "development: allowed");
+        assert!(load(&[("APP_ENV", "production"), ("OAUTH_OPEN_CONNECT_I_UNDERSTAND", "true")]).is_ok());
+    }
+
+    #[test]
+    fn api_docs_modes() {
+        assert_eq!(load(&[]).unwrap().api_docs, hub_http::ApiDocs::Public);
+        assert_eq!(load(&[("API_DOCS", "key")]).unwrap().api_docs, hub_http::ApiDocs::AdminKey);
+        assert_eq!(load(&[("API_DOCS", "OFF")]).unwrap().api_docs, hub_http::ApiDocs::Off);
+    }
+
+    #[test]
+    fn database_tls_and_statement_timeout() {
+        for url in [
+            "postgres://hub:pw@db/hub?sslmode=disable",
+            "postgres://hub:pw@db/hub?sslmode=require",
+            "postgres://hub:pw@db/hub?sslmode=verify-full",
+            "postgres://hub:pw@db/hub?sslmode=verify-ca&sslrootcert=/etc/ssl/db-ca.pem",
+        ] {
+            assert!(load(&[("DATABASE_URL", url)]).is_ok(), "{url}");
+        }
+        let err = load(&[("DATABASE_URL", "postgres://hub:pw-canary@db/hub?sslmode=verify-ca")]).unwrap_err();
+        assert!(err.to_string().starts_with("DATABASE_URL sslmode=verify-ca needs sslrootcert"), "{err}");
+        assert_eq!(load(&[("DB_STATEMENT_TIMEOUT", "0")]).unwrap().db_statement_timeout, None);
+        assert_eq!(
+            load(&[("DB_STATEMENT_TIMEOUT", "120")]).unwrap().db_statement_timeout,
+            Some(Duration::from_secs(120))
+        );
     }
 
     #[test]
@@ -429,6 +500,10 @@ mod tests {
         let cases: &[(&'static str, &str)] = &[
             ("DATABASE_URL", ""),
             ("DATABASE_URL", "mysql://x"),
+            ("DATABASE_URL", "postgres://hub:pw-canary@db/hub?sslmode=verify"),
+            ("DATABASE_URL", "postgres://hub:pw-canary@db/hub?sslmode=verify-ca"),
+            ("DB_STATEMENT_TIMEOUT", "-1"),
+            ("DB_STATEMENT_TIMEOUT", "1.5"),
             ("TOKEN_ENC_KEY", "abcd"),
             ("TOKEN_ENC_KEY", &KEY.replace('0', "g")),
             ("TOKEN_ENC_KEY", "k1:zz,k2:zz"),
@@ -451,6 +526,8 @@ mod tests {
             ("LOG_FORMAT", "xml"),
             ("TRUSTED_PROXIES", "10.0.0.0/33"),
             ("APP_ENV", "staging"),
+            ("API_DOCS", "private"),
+            ("OAUTH_OPEN_CONNECT_I_UNDERSTAND", "maybe"),
             ("METRICS_ADDR", "localhost"),
             ("SYNC_STALE_AFTER_SECONDS", "1"),
             ("SYNC_RETRY_DELAYS", "15,x"),

@@ -22,6 +22,9 @@ pub fn http_config(config: &Config) -> HttpConfig {
         cors_origins: config.cors_origins.clone(),
         secure_cookies: config.public_base_url.starts_with("https://"),
         workers: config.http_workers,
+        api_docs: config.api_docs,
+        // Browsers reach the hub over https: tell them to keep to it.
+        hsts: config.public_base_url.starts_with("https://"),
         ..HttpConfig::default()
     }
 }

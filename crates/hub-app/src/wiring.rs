@@ -33,8 +33,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         url: config.database_url.expose().clone(),
         max_size: config.db_pool_size,
         wait_timeout: Duration::from_secs(10),
+        statement_timeout: config.db_statement_timeout,
     })
     .await?;
+    tracing::info!(sslmode = db.sslmode().as_str(), pool = config.db_pool_size, "database connected");
     let warm: Vec<_> = futures_warm(&db, config.db_pool_min).await;
     drop(warm);
 

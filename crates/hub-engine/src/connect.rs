@@ -24,7 +24,8 @@ use crate::ports::Ports;
 use crate::state::{StateCodec, ct_eq, pkce_challenge, random_token, sha256_hex};
 use crate::tokens::Tokens;
 
-/// Why a connect step was refused. Messages are safe to show on the public pages.
+/// Why a connect step was refused. Messages are safe to show on the public pages: they never
+/// carry TikTok's text or the callback's (a variant's data is for the log).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectError {
     #[error("Store not found")]
@@ -35,8 +36,8 @@ pub enum ConnectError {
     /// State missing, forged, expired, replayed, or opened in another browser.
     #[error("Invalid state parameter (possible CSRF attack)")]
     InvalidState,
-    /// The user declined on TikTok's page.
-    #[error("Authorization was denied on TikTok: {0}")]
+    /// The user declined on TikTok's page (TikTok's `error_description`, logged only).
+    #[error("Authorization was denied on TikTok")]
     Denied(String),
     /// Some required permission was not granted.
     #[error("Required permissions were not granted: {0}. Please connect again and allow every permission.")]
@@ -44,8 +45,9 @@ pub enum ConnectError {
     /// The callback lacks `code`.
     #[error("The callback is missing the authorization code")]
     MissingCode,
-    /// TikTok refused the code exchange or the first user call.
-    #[error("TikTok refused the connection: {0}")]
+    /// TikTok refused the code exchange or the first user call, or could not be reached (the
+    /// cause is logged, never shown).
+    #[error("TikTok could not complete the connection; please try again later")]
     TikTok(TikTokError),
     /// The database failed.
     #[error("internal error")]
@@ -272,7 +274,7 @@ impl ConnectFlow {
         // 2. What the user decided on TikTok's page.
         if let Some(error) = params.error.as_deref() {
             let description = params.error_description.clone().unwrap_or_else(|| error.to_owned());
-            tracing::info!(store.code = %code, error, "TikTok authorization not granted");
+            tracing::info!(store.code = %code, error, description, "TikTok authorization not granted");
             return Err(ConnectError::Denied(description));
         }
         let granted = parse_scopes(params.scopes.as_deref().unwrap_or_default());
@@ -291,14 +293,28 @@ impl ConnectFlow {
 
         // 4. Tokens.
         let verifier = state.pkce_verifier.clone().unwrap_or_default();
-        let grant = p.tiktok.exchange_code(auth_code, &verifier).await.map_err(ConnectError::TikTok)?;
-        let token_missing = if grant.scopes.is_empty() { Vec::new() } else { missing_scopes(&grant.scopes) };
+        let tiktok_failed = |step: &'static str| {
+            let code = code.clone();
+            move |e: TikTokError| {
+                tracing::warn!(store.code = %code, step, error = %e, "TikTok refused the connection");
+                ConnectError::TikTok(e)
+            }
+        };
+        let grant = p.tiktok.exchange_code(auth_code, &verifier).await.map_err(tiktok_failed("code exchange"))?;
+        // TikTok's own answer decides which scopes were granted: the callback's `scopes` came
+        // through the browser. An answer that lists none confirms none.
+        let token_missing = missing_scopes(&grant.scopes);
         if !token_missing.is_empty() {
+            tracing::warn!(
+                store.code = %code,
+                granted = %grant.scopes.join(","),
+                "TikTok's token answer lacks required scopes; not connected"
+            );
             return Err(ConnectError::ScopeMissing(token_missing.join(", ")));
         }
-        let user = p.tiktok.user_info(&grant.access_token).await.map_err(ConnectError::TikTok)?;
+        let user = p.tiktok.user_info(&grant.access_token).await.map_err(tiktok_failed("user info"))?;
         if !user.open_id.is_empty() && user.open_id != grant.open_id {
-            return Err(ConnectError::TikTok(TikTokError::Rejected {
+            return Err(tiktok_failed("user info")(TikTokError::Rejected {
                 code: "open_id_mismatch".into(),
                 message: "the token's user differs from the token answer's open_id".into(),
             }));
@@ -307,10 +323,7 @@ impl ConnectFlow {
         // 5. Store, auditing a change of TikTok account.
         let previous = p.accounts.for_store(&code).await?;
         let replaced_open_id = previous.and_then(|a| a.open_id).filter(|old| old != &grant.open_id);
-        let (tokens, mut meta) = self.tokens.seal(code.as_str(), &grant);
-        if meta.scopes.is_empty() {
-            meta.scopes = granted;
-        }
+        let (tokens, meta) = self.tokens.seal(code.as_str(), &grant);
         let mut audit = vec![actor.audit(
             "account.connect",
             Some(&code),

@@ -40,13 +40,16 @@ pub(crate) fn success(store_code: &str) -> HttpResponse {
     )
 }
 
-/// "Connection failed" with `message`.
-pub(crate) fn failure(status: StatusCode, message: &str) -> HttpResponse {
+/// "Connection failed" with `message` (one of the hub's own, never TikTok's text) and the
+/// request id to quote to support, which finds the cause in the log.
+pub(crate) fn failure(status: StatusCode, message: &str, request_id: Option<&str>) -> HttpResponse {
+    let reference = request_id.map_or_else(String::new, |id| format!("  <p>Reference: {}</p>\n", escape(id)));
     page(
         status,
         format!(
-            "<!DOCTYPE html>\n<html>\n<head>\n  <meta charset=\"utf-8\">\n  <title>Connection Failed</title>\n</head>\n<body>\n  <h1>❌ Connection failed</h1>\n  <p>Error: {}</p>\n  <p>Please try again or contact support.</p>\n</body>\n</html>\n",
-            escape(message)
+            "<!DOCTYPE html>\n<html>\n<head>\n  <meta charset=\"utf-8\">\n  <title>Connection Failed</title>\n</head>\n<body>\n  <h1>❌ Connection failed</h1>\n  <p>Error: {}</p>\n  <p>Please try again or contact support{}.</p>\n{reference}</body>\n</html>\n",
+            escape(message),
+            if request_id.is_some() { ", quoting the reference below" } else { "" }
         ),
     )
 }

@@ -37,7 +37,8 @@ pub use error::{ApiError, Code};
 pub use limits::{AuthFailures, IpLimiter, LimitClock};
 pub use metrics::{MetricFamily, MetricType, Metrics, MetricsSource, Sample, SampleValue, serve_metrics};
 pub use openapi::STORE_CODE_EXAMPLE;
-pub use state::{API_TITLE, AppState, HttpConfig, TrackedClients};
+pub use routes::docs::{SWAGGER_UI_VERSION, asset_names as docs_asset_names};
+pub use state::{API_TITLE, ApiDocs, AppState, HttpConfig, TrackedClients};
 
 /// The whole application: every route, the docs, the middleware and the extractor settings.
 pub fn build_app(
@@ -75,8 +76,6 @@ pub fn build_app(
         .app_data(extract::path_config())
         .app_data(web::PayloadConfig::new(body_limit))
         .configure(routes::config)
-        // paperclip's UI needs a spec path; the OpenAPI 2 form is served there as a bonus.
-        .with_json_spec_at(routes::docs::SPEC_V2_PATH)
         .with_raw_json_spec_v3(|app, spec| {
             // Every route is registered by now: the document's paths (plus the documentation
             // routes) are the method table of the `Allow` header on 405 answers.
@@ -87,7 +86,6 @@ pub fn build_app(
             app.app_data(web::Data::new(allow))
                 .service(paperclip::actix::web::resource(routes::docs::SPEC_PATH).route(routes::docs::spec_route(spec)))
         })
-        .with_swagger_ui_at(routes::docs::UI_PATH)
         .default_service(web::to(routes::reply::not_found))
         .wrap(actix_web::middleware::from_fn(middleware::guard))
         .wrap(actix_web::middleware::from_fn(middleware::request_context))

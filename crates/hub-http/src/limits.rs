@@ -64,7 +64,7 @@ pub(crate) fn client_ip<'a>(
     trusted: &[IpNet],
 ) -> Option<IpAddr> {
     let peer = canonical(peer?);
-    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(&ip));
+    let is_trusted = |ip: IpAddr| is_trusted_proxy(ip, trusted);
     if !is_trusted(peer) {
         return Some(peer);
     }
@@ -81,6 +81,55 @@ pub(crate) fn client_ip<'a>(
         }
     }
     Some(client)
+}
+
+/// Whether `peer` is one of `trusted` (a proxy whose `X-Forwarded-For` is believed).
+pub(crate) fn is_trusted_proxy(peer: IpAddr, trusted: &[IpNet]) -> bool {
+    let peer = canonical(peer);
+    trusted.iter().any(|n| n.contains(&peer))
+}
+
+/// The most peers [`UntrustedForwarders`] remembers.
+pub(crate) const UNTRUSTED_FORWARDERS_MAX: usize = 1_000;
+
+/// What [`UntrustedForwarders::note`] says about a peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Noted {
+    /// Seen for the first time: warn.
+    First,
+    /// Warned about already.
+    Again,
+    /// The memory just filled up with other peers: warn that no more warnings follow.
+    NowFull,
+    /// Not remembered (the memory is full): say nothing.
+    Untracked,
+}
+
+/// Peers that sent `X-Forwarded-For` without being trusted proxies, remembered so that each
+/// is warned about once: at most [`UNTRUSTED_FORWARDERS_MAX`] (a misconfigured proxy is one or
+/// a few addresses; a flood of spoofing clients must not grow the memory).
+#[derive(Debug, Default)]
+pub(crate) struct UntrustedForwarders {
+    seen: Mutex<std::collections::HashSet<IpAddr>>,
+    full: std::sync::atomic::AtomicBool,
+}
+
+impl UntrustedForwarders {
+    pub(crate) fn note(&self, peer: IpAddr) -> Noted {
+        let mut seen = self.seen.lock().expect("untrusted forwarders poisoned");
+        if seen.contains(&peer) {
+            return Noted::Again;
+        }
+        if seen.len() < UNTRUSTED_FORWARDERS_MAX {
+            seen.insert(peer);
+            return Noted::First;
+        }
+        if self.full.swap(true, Ordering::Relaxed) { Noted::Untracked } else { Noted::NowFull }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.seen.lock().expect("untrusted forwarders poisoned").len()
+    }
 }
 
 /// The time source of the limits: the monotonic clock, or a manual clock that stands still
@@ -311,6 +360,22 @@ impl AuthFailures {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn untrusted_forwarders_are_remembered_once_each_and_bounded() {
+        let u = UntrustedForwarders::default();
+        let ip = |i: u32| IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+        assert_eq!(u.note(ip(0)), Noted::First);
+        assert_eq!(u.note(ip(0)), Noted::Again);
+        for i in 1..UNTRUSTED_FORWARDERS_MAX as u32 {
+            assert_eq!(u.note(ip(i)), Noted::First);
+        }
+        assert_eq!(u.note(ip(5_000)), Noted::NowFull);
+        assert_eq!(u.note(ip(5_001)), Noted::Untracked);
+        assert_eq!(u.note(ip(7)), Noted::Again);
+        assert_eq!(u.len(), UNTRUSTED_FORWARDERS_MAX);
+        assert!(is_trusted_proxy(ip(3), &[IpNet::new(ip(0), 8).unwrap()]) && !is_trusted_proxy(ip(3), &[]));
+    }
     use governor::clock::FakeRelativeClock;
     use std::net::Ipv4Addr;
 

@@ -185,6 +185,8 @@ struct RequestSeries {
 struct HttpSeries {
     requests: Mutex<BTreeMap<(&'static str, String, u16), RequestSeries>>,
     in_flight: AtomicI64,
+    /// Requests whose `X-Forwarded-For` was ignored (the peer is not a trusted proxy).
+    untrusted_forwarded: std::sync::atomic::AtomicU64,
 }
 
 /// A bounded method label: the standard methods, else `OTHER`.
@@ -241,7 +243,12 @@ impl HttpSeries {
         }
         let in_flight = MetricFamily::gauge("tiktok_hub_http_requests_in_flight", "HTTP requests being answered now.")
             .with(&[], self.in_flight.load(Ordering::Relaxed) as f64);
-        vec![total, latency, in_flight]
+        let untrusted = MetricFamily::counter(
+            "tiktok_hub_http_untrusted_forwarded_total",
+            "Requests whose X-Forwarded-For was ignored because the peer is not in TRUSTED_PROXIES.",
+        )
+        .with(&[], self.untrusted_forwarded.load(Ordering::Relaxed) as f64);
+        vec![total, latency, in_flight, untrusted]
     }
 }
 
@@ -283,6 +290,11 @@ impl Metrics {
     pub(crate) fn begin(&self, method: &Method) -> RequestTimer<'_> {
         self.http.in_flight.fetch_add(1, Ordering::Relaxed);
         RequestTimer { series: &self.http, method: method_label(method), started: Instant::now() }
+    }
+
+    /// Counts a request whose `X-Forwarded-For` was ignored.
+    pub(crate) fn count_untrusted_forwarded(&self) {
+        self.http.untrusted_forwarded.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The whole exposition.

@@ -1,10 +1,12 @@
 //! The two middlewares:
 //! - [`request_context`] (outermost): request id (accepted or generated, echoed, in a tracing
-//!   span around the whole request and in every error body), client address, CORS, security
-//!   headers, one access-log line, and the envelope for any error response the adapter did
-//!   not render itself (unknown method, framework errors).
+//!   span around the whole request and in every error body), client address (and a warning
+//!   for an `X-Forwarded-For` from a peer that is not a trusted proxy), CORS, security headers
+//!   (a Content-Security-Policy on every HTML answer, HSTS behind https), one access-log line,
+//!   and the envelope for any error response the adapter did not render itself (unknown
+//!   method, framework errors).
 //! - [`guard`]: per-IP rate limits for admin and OAuth routes, the auth-failure block and the
-//!   API-key check for admin routes.
+//!   API-key check for admin routes, and `API_DOCS` for the documentation routes.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
@@ -20,11 +22,24 @@ use tracing::Instrument;
 
 use crate::allow::AllowTable;
 use crate::error::{ApiError, Code, REQUEST_ID, Rendered};
+use crate::limits::Noted;
 use crate::request::{ClientIp, REQUEST_ID_HEADER, RequestId};
-use crate::state::AppState;
+use crate::state::{ApiDocs, AppState};
 
 /// The API key header.
 pub(crate) const API_KEY_HEADER: &str = "x-api-key";
+
+/// The Content-Security-Policy of every HTML answer (the OAuth pages and the docs page): our
+/// own scripts, styles and fonts only, no inline script or style, no plugins, no framing, no
+/// `<base>`, forms only back to us. `img-src data:` is for Swagger UI's stylesheet, whose icons
+/// are `data:image/svg+xml` URLs; Swagger UI 5 sets element styles through the DOM (not
+/// `style` attributes in markup), which `style-src 'self'` does not block, so no
+/// `'unsafe-inline'`.
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; object-src 'none'; \
+     base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// `Strict-Transport-Security` when the hub is reached over https (`PUBLIC_BASE_URL`).
+pub(crate) const HSTS: &str = "max-age=31536000; includeSubDomains";
 
 /// An incoming id is kept when it is 1–64 characters of `[A-Za-z0-9._-]`.
 fn sane_request_id(raw: &str) -> bool {
@@ -47,6 +62,8 @@ fn state(req: &ServiceRequest) -> Option<web::Data<AppState>> {
 enum RouteClass {
     Admin,
     OAuth,
+    /// Swagger UI and the OpenAPI document (`API_DOCS`).
+    Docs,
     Other,
 }
 
@@ -57,6 +74,8 @@ fn classify(path: &str) -> RouteClass {
         RouteClass::Admin
     } else if under("/connect") || under("/auth") {
         RouteClass::OAuth
+    } else if crate::routes::docs::is_docs_path(path) {
+        RouteClass::Docs
     } else {
         RouteClass::Other
     }
@@ -137,6 +156,12 @@ pub(crate) async fn request_context(
         .map_or_else(new_request_id, str::to_owned);
     let peer = req.peer_addr().map(|a| a.ip());
     let forwarded = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).collect::<Vec<_>>();
+    if !forwarded.is_empty()
+        && let Some(peer) = peer
+        && !crate::limits::is_trusted_proxy(peer, &state.config.trusted_proxies)
+    {
+        untrusted_forwarded(&state, peer);
+    }
     let ip = crate::limits::client_ip(peer, forwarded.into_iter(), &state.config.trusted_proxies);
     req.extensions_mut().insert(RequestId(request_id.clone()));
     req.extensions_mut().insert(ClientIp(ip));
@@ -150,8 +175,11 @@ pub(crate) async fn request_context(
         client_ip = %ip.map_or_else(|| "-".to_owned(), |i| i.to_string()),
     );
     let allow_origin = cors_origin(&state, req.headers());
-    let html_page = classify(req.match_info().as_str()) == RouteClass::OAuth;
-    let admin = classify(req.match_info().as_str()) == RouteClass::Admin;
+    let class = classify(req.match_info().as_str());
+    let html_page = class == RouteClass::OAuth;
+    // Answers that need the admin key are never cached.
+    let admin = class == RouteClass::Admin || (class == RouteClass::Docs && state.config.api_docs == ApiDocs::AdminKey);
+    let hsts = state.config.hsts;
     let started = Instant::now();
     let preflight = is_preflight(&req);
     let scoped_id = request_id.clone();
@@ -195,6 +223,14 @@ pub(crate) async fn request_context(
         if html_page {
             set(h, header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
         }
+        let is_html =
+            h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
+        if is_html {
+            set(h, header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+        }
+        if hsts {
+            set(h, header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+        }
         if let Some(origin) = allow_origin {
             set(h, header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
             set(h, header::VARY, HeaderValue::from_static("Origin"));
@@ -224,6 +260,24 @@ pub(crate) async fn track(
     result
 }
 
+/// An `X-Forwarded-For` from `peer`, which is not a trusted proxy: ignored (the peer is the
+/// client), counted, and logged once per peer — usually a reverse proxy missing from
+/// `TRUSTED_PROXIES`, so every client shares its limits.
+fn untrusted_forwarded(state: &AppState, peer: IpAddr) {
+    state.metrics.count_untrusted_forwarded();
+    match state.untrusted_forwarders.note(peer) {
+        Noted::First => tracing::warn!(
+            peer = %peer,
+            "X-Forwarded-For from a peer not in TRUSTED_PROXIES is ignored: if this peer is your reverse proxy, add it (or its network) to TRUSTED_PROXIES, or every client behind it shares one rate limit"
+        ),
+        Noted::NowFull => tracing::warn!(
+            peers = crate::limits::UNTRUSTED_FORWARDERS_MAX,
+            "X-Forwarded-For from many untrusted peers; no further warnings (see tiktok_hub_http_untrusted_forwarded_total)"
+        ),
+        Noted::Again | Noted::Untracked => {}
+    }
+}
+
 /// Rate limits, the auth-failure block and the API-key check.
 pub(crate) async fn guard(
     req: ServiceRequest,
@@ -244,40 +298,51 @@ fn check(state: &AppState, req: &ServiceRequest) -> Result<(), ApiError> {
     let ip = req.extensions().get::<ClientIp>().and_then(|c| c.0);
     let key_ip = ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     match classify(req.match_info().as_str()) {
-        RouteClass::Admin => {
-            let now = state.clock.now();
-            if let Some(left) = state.auth_failures.blocked(key_ip, now) {
-                return Err(ApiError::rate_limited(
-                    "Too many failed API key attempts from this address; try again later",
-                    left.as_secs().max(1),
-                ));
+        RouteClass::Docs => match state.config.api_docs {
+            ApiDocs::Public => {}
+            ApiDocs::AdminKey => admin_key(state, req, ip, key_ip)?,
+            ApiDocs::Off => {
+                return Err(ApiError::not_found(format!("No route for {} {}", req.method(), req.path())));
             }
-            if let Some(limiter) = &state.admin_limiter {
-                limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
-            }
-            let presented = req.headers().get(API_KEY_HEADER).map(HeaderValue::as_bytes);
-            match presented {
-                None => return Err(ApiError::unauthorized("Missing API key: send it in the X-API-KEY header")),
-                Some(key) if state.keys.verify(key) => {
-                    state.auth_failures.record_success(key_ip);
-                    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
-                    let actor = Actor { who: crate::auth::fingerprint(key), request_id, ip: ip.map(|i| i.to_string()) };
-                    req.extensions_mut().insert(actor);
-                }
-                Some(_) => {
-                    if state.auth_failures.record_failure(key_ip, now).is_some() {
-                        tracing::warn!("API key failures reached the limit; address blocked");
-                    }
-                    return Err(ApiError::unauthorized("Invalid API key"));
-                }
-            }
-        }
+        },
+        RouteClass::Admin => admin_key(state, req, ip, key_ip)?,
         RouteClass::OAuth => {
             if let Some(limiter) = &state.oauth_limiter {
                 limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
             }
         }
         RouteClass::Other => {}
+    }
+    Ok(())
+}
+
+/// The admin routes' checks: the auth-failure block, the admin rate limit and the key.
+fn admin_key(state: &AppState, req: &ServiceRequest, ip: Option<IpAddr>, key_ip: IpAddr) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    if let Some(left) = state.auth_failures.blocked(key_ip, now) {
+        return Err(ApiError::rate_limited(
+            "Too many failed API key attempts from this address; try again later",
+            left.as_secs().max(1),
+        ));
+    }
+    if let Some(limiter) = &state.admin_limiter {
+        limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
+    }
+    let presented = req.headers().get(API_KEY_HEADER).map(HeaderValue::as_bytes);
+    match presented {
+        None => return Err(ApiError::unauthorized("Missing API key: send it in the X-API-KEY header")),
+        Some(key) if state.keys.verify(key) => {
+            state.auth_failures.record_success(key_ip);
+            let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+            let actor = Actor { who: crate::auth::fingerprint(key), request_id, ip: ip.map(|i| i.to_string()) };
+            req.extensions_mut().insert(actor);
+        }
+        Some(_) => {
+            if state.auth_failures.record_failure(key_ip, now).is_some() {
+                tracing::warn!("API key failures reached the limit; address blocked");
+            }
+            return Err(ApiError::unauthorized("Invalid API key"));
+        }
     }
     Ok(())
 }
@@ -306,6 +371,10 @@ mod tests {
         assert_eq!(classify("/auth/url"), RouteClass::OAuth);
         assert_eq!(classify("/auth/tiktok/callback"), RouteClass::OAuth);
         assert_eq!(classify("/health"), RouteClass::Other);
-        assert_eq!(classify("/api/docs"), RouteClass::Other);
+        assert_eq!(classify("/api/docs"), RouteClass::Docs);
+        assert_eq!(classify("/api/docs/swagger-ui.css"), RouteClass::Docs);
+        assert_eq!(classify("/api/openapi.json"), RouteClass::Docs);
+        assert_eq!(classify("/docs"), RouteClass::Docs);
+        assert_eq!(classify("/api/docsx"), RouteClass::Other);
     }
 }

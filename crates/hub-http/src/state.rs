@@ -9,7 +9,7 @@ use hub_engine::Engine;
 use ipnet::IpNet;
 
 use crate::auth::ApiKeys;
-use crate::limits::{AuthFailures, IpLimiter, LimitClock};
+use crate::limits::{AuthFailures, IpLimiter, LimitClock, UntrustedForwarders};
 use crate::metrics::{Metrics, MetricsSource};
 
 /// The OpenAPI document's title (and the service's name on `GET /`).
@@ -40,6 +40,21 @@ pub struct HttpConfig {
     pub workers: usize,
     /// Shown by `/`, `/health` and the OpenAPI document.
     pub version: String,
+    /// Who may read Swagger UI and the OpenAPI document (`API_DOCS`).
+    pub api_docs: ApiDocs,
+    /// Send `Strict-Transport-Security` on every answer (the hub is reached over https).
+    pub hsts: bool,
+}
+
+/// Who may read the documentation routes (`/api/docs`, `/api/openapi.json`, `/docs`,
+/// `/swagger`): everyone, admins (the `X-API-KEY` of the admin API, with its limits and
+/// failure block), or no one (404).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ApiDocs {
+    #[default]
+    Public,
+    AdminKey,
+    Off,
 }
 
 impl Default for HttpConfig {
@@ -56,6 +71,8 @@ impl Default for HttpConfig {
             body_limit_bytes: 64 * 1024,
             workers: std::thread::available_parallelism().map_or(2, usize::from),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            api_docs: ApiDocs::Public,
+            hsts: false,
         }
     }
 }
@@ -72,6 +89,8 @@ pub struct AppState {
     pub(crate) admin_limiter: Option<IpLimiter>,
     pub(crate) oauth_limiter: Option<IpLimiter>,
     pub(crate) auth_failures: AuthFailures,
+    /// Peers whose `X-Forwarded-For` was ignored, to warn once about each.
+    pub(crate) untrusted_forwarders: UntrustedForwarders,
     /// The time of the limits and the auth-failure block.
     pub(crate) clock: LimitClock,
 }
@@ -82,6 +101,8 @@ pub struct TrackedClients {
     pub admin: usize,
     pub oauth: usize,
     pub auth_failures: usize,
+    /// Peers remembered for the untrusted `X-Forwarded-For` warning (at most 1,000).
+    pub untrusted_forwarders: usize,
 }
 
 impl AppState {
@@ -97,6 +118,7 @@ impl AppState {
             admin_limiter: limiter(config.rate_limit_admin_per_min),
             oauth_limiter: limiter(config.rate_limit_oauth_per_min),
             auth_failures: AuthFailures::new(config.auth_failure_max, config.auth_failure_block),
+            untrusted_forwarders: UntrustedForwarders::default(),
             clock,
             engine,
             config,
@@ -111,6 +133,7 @@ impl AppState {
             admin: self.admin_limiter.as_ref().map_or(0, IpLimiter::len),
             oauth: self.oauth_limiter.as_ref().map_or(0, IpLimiter::len),
             auth_failures: self.auth_failures.len(),
+            untrusted_forwarders: self.untrusted_forwarders.len(),
         }
     }
 

@@ -13,8 +13,10 @@ mod repo;
 pub mod schema;
 #[cfg(feature = "test-support")]
 pub mod testing;
+mod tls;
 
 pub use lock::JOB_LOCK_NAMESPACE;
 pub use migrate::{MIGRATIONS, reset_schema, run_migrations};
 pub use pool::{Db, DbConfig, PgError, check_url, execute_batch, query_i64};
 pub use repo::snapshots::{MAX_BIND_PARAMS, USER_ROWS_PER_STATEMENT, VIDEO_ROWS_PER_STATEMENT};
+pub use tls::SslMode;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use diesel::sql_types::{Bool, Text};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_ports::{HeldLock, JobLock, RepoError, RepoResult};
 
 use crate::Db;
@@ -38,7 +38,7 @@ impl HeldLock for PgHeldLock {}
 #[async_trait]
 impl JobLock for Db {
     async fn try_acquire(&self, key: &str) -> RepoResult<Option<Box<dyn HeldLock>>> {
-        let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, AsyncPgConnection::establish(self.url()))
+        let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, self.dedicated())
             .await
             .map_err(|_| RepoError::Unavailable("timed out opening a lock connection".into()))?
             .map_err(|e| {

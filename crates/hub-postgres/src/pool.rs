@@ -6,9 +6,12 @@ use std::time::{Duration, Instant};
 
 use hub_ports::RepoError;
 
-use diesel_async::AsyncPgConnection;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel::ConnectionError;
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
+
+use crate::tls::Target;
 
 /// Errors of the adapter's set-up (connecting, migrating). Repository calls map their errors
 /// to `hub_ports::RepoError` instead.
@@ -16,7 +19,7 @@ use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 pub enum PgError {
     /// The URL is not one this adapter can use.
     #[error("DATABASE_URL {0}")]
-    BadUrl(&'static str),
+    BadUrl(String),
     /// The server could not be reached or refused the connection.
     #[error("cannot connect to the database: {0}")]
     Connect(String),
@@ -37,41 +40,51 @@ pub struct DbConfig {
     pub max_size: usize,
     /// How long a caller waits for a free connection before giving up.
     pub wait_timeout: Duration,
+    /// `statement_timeout` of every pooled connection (`DB_STATEMENT_TIMEOUT`); `None` = the
+    /// server's own setting. Dedicated connections (job locks, migrations, tooling) do not
+    /// take it.
+    pub statement_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for DbConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DbConfig").field("url", &"<redacted>").field("max_size", &self.max_size).finish()
+        f.debug_struct("DbConfig")
+            .field("url", &"<redacted>")
+            .field("max_size", &self.max_size)
+            .field("statement_timeout", &self.statement_timeout)
+            .finish()
     }
 }
 
-/// Rejects URLs this adapter would mishandle: it speaks PostgreSQL without TLS, so a URL that
-/// asks for TLS fails loudly instead of silently connecting in plain text.
+/// Checks `url` without connecting: a `postgres://` URL whose `sslmode` (`disable`, `prefer`,
+/// `require`, `verify-ca`, `verify-full`) and `sslrootcert` this adapter honours (see
+/// [`crate::tls`]). The file of `sslrootcert` is read only when connecting.
 pub fn check_url(url: &str) -> Result<(), PgError> {
-    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        return Err(PgError::BadUrl("must start with postgres:// or postgresql://"));
+    crate::tls::Settings::parse(url).map(|_| ())
+}
+
+/// Opens one connection to `url` as its `sslmode` says (not pooled).
+pub(crate) async fn open_url(url: &str) -> Result<AsyncPgConnection, PgError> {
+    Target::new(url)?.open().await
+}
+
+/// The text of a pool error: for a connection that could not be opened, the one line of
+/// [`Target::open`] without the pool's prefixes.
+fn pool_error_text(e: &PoolError) -> String {
+    match e {
+        PoolError::Backend(diesel_async::pooled_connection::PoolError::ConnectionError(c)) => c.to_string(),
+        other => other.to_string(),
     }
-    let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
-    for pair in query.split('&') {
-        if let Some(mode) = pair.strip_prefix("sslmode=")
-            && matches!(mode, "require" | "verify-ca" | "verify-full")
-        {
-            return Err(PgError::BadUrl(
-                "asks for TLS (sslmode=require/verify-*), which this build does not speak: connect over a private network, a Unix socket or a TLS-terminating proxy, with sslmode=disable or prefer",
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// The hub's database: a pool of async connections. Cheap to clone.
 ///
-/// It also keeps the URL (privately, never printed) because [`hub_ports::JobLock`] opens a
-/// dedicated connection per lock instead of borrowing one from the pool.
+/// It also keeps the parsed URL (privately, never printed) because [`hub_ports::JobLock`]
+/// opens a dedicated connection per lock instead of borrowing one from the pool.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<AsyncPgConnection>,
-    url: Arc<str>,
+    target: Arc<Target>,
     queued: Arc<Queued>,
 }
 
@@ -97,8 +110,31 @@ impl std::fmt::Debug for Db {
 impl Db {
     /// Builds the pool and checks that the database answers.
     pub async fn connect(config: &DbConfig) -> Result<Self, PgError> {
-        check_url(&config.url)?;
-        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(config.url.clone());
+        let target = Arc::new(Target::new(&config.url)?);
+        let setup = Arc::clone(&target);
+        let statement_timeout = config.statement_timeout.filter(|t| !t.is_zero());
+        let mut manager_config = ManagerConfig::default();
+        // Every pooled connection is opened as the URL's sslmode says, then given the
+        // statement timeout.
+        manager_config.custom_setup = Box::new(move |_url| {
+            let target = Arc::clone(&setup);
+            Box::pin(async move {
+                let mut conn = target.open().await.map_err(|e| {
+                    ConnectionError::BadConnection(match e {
+                        PgError::Connect(line) => line,
+                        other => other.to_string(),
+                    })
+                })?;
+                if let Some(limit) = statement_timeout {
+                    conn.batch_execute(&format!("SET statement_timeout = {}", limit.as_millis()))
+                        .await
+                        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                }
+                Ok(conn)
+            })
+        });
+        let manager =
+            AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(config.url.clone(), manager_config);
         let pool = Pool::builder(manager)
             .max_size(config.max_size.max(1))
             .wait_timeout(Some(config.wait_timeout))
@@ -106,19 +142,32 @@ impl Db {
             .runtime(deadpool::Runtime::Tokio1)
             .build()
             .map_err(|e| PgError::Connect(e.to_string()))?;
-        let db = Self { pool, url: Arc::from(config.url.as_str()), queued: Arc::default() };
+        let db = Self { pool, target, queued: Arc::default() };
         db.ping().await?;
         Ok(db)
     }
 
-    /// [`Db::connect`] with a 10-second wait for a free connection.
+    /// [`Db::connect`] with a 10-second wait for a free connection and the server's own
+    /// statement timeout (tooling and tests).
     pub async fn from_url(url: &str, max_size: usize) -> Result<Self, PgError> {
-        Self::connect(&DbConfig { url: url.to_owned(), max_size, wait_timeout: Duration::from_secs(10) }).await
+        Self::connect(&DbConfig {
+            url: url.to_owned(),
+            max_size,
+            wait_timeout: Duration::from_secs(10),
+            statement_timeout: None,
+        })
+        .await
     }
 
-    /// The URL the pool connects to (holds a password: never print it).
-    pub(crate) fn url(&self) -> &str {
-        &self.url
+    /// The `sslmode` the pool connects with.
+    pub fn sslmode(&self) -> crate::SslMode {
+        self.target.mode()
+    }
+
+    /// A new connection of its own, outside the pool, as the URL's sslmode says (job locks,
+    /// the health check when the pool is busy).
+    pub(crate) async fn dedicated(&self) -> Result<AsyncPgConnection, PgError> {
+        self.target.open().await
     }
 
     /// A pooled connection. A caller that finds every one of the pool's `max_size` slots
@@ -140,14 +189,15 @@ impl Db {
     /// A pooled connection for a repository call, its failure already a [`RepoError`].
     pub(crate) async fn repo_conn(&self) -> Result<Object<AsyncPgConnection>, RepoError> {
         self.checkout().await.map_err(|e| {
-            tracing::warn!(error = %e, "no database connection");
-            RepoError::Unavailable(e.to_string())
+            let text = pool_error_text(&e);
+            tracing::warn!(error = %text, "no database connection");
+            RepoError::Unavailable(text)
         })
     }
 
     /// A pooled connection.
     pub async fn conn(&self) -> Result<Object<AsyncPgConnection>, PgError> {
-        self.checkout().await.map_err(|e| PgError::Connect(e.to_string()))
+        self.checkout().await.map_err(|e| PgError::Connect(pool_error_text(&e)))
     }
 
     /// One round trip (`SELECT 1`).
@@ -181,9 +231,8 @@ impl Db {
 /// Runs `sql` (one or more statements, no bind parameters) on a fresh connection to `url`.
 /// For developer tooling (`cargo xtask seed`); the application uses the repositories.
 pub async fn execute_batch(url: &str, sql: &str) -> Result<(), PgError> {
-    use diesel_async::{AsyncConnection, SimpleAsyncConnection};
-    check_url(url)?;
-    let mut conn = AsyncPgConnection::establish(url).await.map_err(|e| PgError::Connect(e.to_string()))?;
+    use diesel_async::SimpleAsyncConnection;
+    let mut conn = open_url(url).await?;
     conn.batch_execute(sql).await?;
     Ok(())
 }
@@ -191,14 +240,13 @@ pub async fn execute_batch(url: &str, sql: &str) -> Result<(), PgError> {
 /// Runs `sql`, a query with no bind parameters returning one `BIGINT` column named `n` in one
 /// row, on a fresh connection to `url`. For developer tooling (row counts in `cargo xtask`).
 pub async fn query_i64(url: &str, sql: &str) -> Result<i64, PgError> {
-    use diesel_async::{AsyncConnection, RunQueryDsl};
+    use diesel_async::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
     struct N {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    check_url(url)?;
-    let mut conn = AsyncPgConnection::establish(url).await.map_err(|e| PgError::Connect(e.to_string()))?;
+    let mut conn = open_url(url).await?;
     let row: N = diesel::sql_query(sql).get_result(&mut conn).await?;
     Ok(row.n)
 }

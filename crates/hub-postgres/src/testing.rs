@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use diesel::sql_types::{Bool, Text};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 
 use crate::{Db, run_migrations};
 
@@ -71,9 +71,9 @@ struct Exists {
     exists: bool,
 }
 
+/// A connection to the admin URL, as its sslmode says.
 async fn admin(url: &str) -> AsyncPgConnection {
-    crate::check_url(url).expect("DATABASE_URL");
-    AsyncPgConnection::establish(url)
+    crate::pool::open_url(url)
         .await
         .unwrap_or_else(|e| panic!("test database server unreachable (set DATABASE_URL): {e}"))
 }
@@ -115,7 +115,14 @@ async fn ensure_template(admin_url: &str) -> String {
 impl TestDb {
     /// A fresh database cloned from the migrated template, with a small pool.
     pub async fn new() -> Self {
-        let admin_url = admin_url();
+        Self::on_server(&admin_url()).await
+    }
+
+    /// [`TestDb::new`] on the server of `admin_url` (any database there, as a role allowed to
+    /// create databases) instead of `DATABASE_URL`'s; its `sslmode` holds for every
+    /// connection.
+    pub async fn on_server(admin_url: &str) -> Self {
+        let admin_url = admin_url.to_owned();
         let template = ensure_template(&admin_url).await;
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let name = format!("hub_test_{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
@@ -154,7 +161,7 @@ impl Drop for TestDb {
         let done = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             rt.block_on(async {
-                let mut conn = AsyncPgConnection::establish(&admin_url).await?;
+                let mut conn = crate::pool::open_url(&admin_url).await?;
                 conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await?;
                 Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
             })

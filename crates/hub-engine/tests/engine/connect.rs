@@ -282,6 +282,47 @@ async fn scopes_missing_from_the_token_answer_never_connect() {
     }
 }
 
+/// TikTok's token answer without `scope` confirms no scope: the callback's `scopes` (which
+/// came through the browser and claims all three) is not taken instead.
+#[tokio::test]
+async fn a_token_answer_without_scopes_never_connects_whatever_the_callback_claims() {
+    for previously_connected in [false, true] {
+        let w = world();
+        if previously_connected {
+            w.lock().unwrap().connect("s1", Duration::hours(10));
+        }
+        let before = w.lock().unwrap().accounts.get("s1").cloned();
+        let mut t = MockTikTokApi::new();
+        t.expect_authorize_url().returning(|s, _| format!("https://tiktok.test/auth?state={s}"));
+        t.expect_exchange_code()
+            .times(1)
+            .returning(|_, _| Ok(TokenGrant { scopes: Vec::new(), ..grant("open-x", "act.x", "rft.x") }));
+        t.expect_user_info().never();
+        let engine = engine(&w, t, t0(), EngineConfig::default());
+        let (state, cookie) = start(&engine).await;
+        let err = engine.connect().complete_connect(&callback(&state), Some(&cookie), None, None).await.unwrap_err();
+        assert_eq!(err, ConnectError::ScopeMissing("user.info.basic, user.info.stats, video.list".into()));
+        let w = w.lock().unwrap();
+        assert_eq!(w.accounts.get("s1"), before.as_ref(), "previously connected: {previously_connected}");
+        assert!(w.audit.iter().all(|a| !a.action.starts_with("account.")));
+    }
+}
+
+/// What the public pages show of a refusal never carries TikTok's text or the callback's.
+#[test]
+fn refusal_messages_carry_no_outside_text() {
+    let canary = "canary <b>dns error: tiktok.internal</b>";
+    for e in [
+        ConnectError::Denied(canary.into()),
+        ConnectError::TikTok(TikTokError::Rejected { code: "invalid_grant".into(), message: canary.into() }),
+        ConnectError::TikTok(TikTokError::Transient { message: canary.into() }),
+        ConnectError::TikTok(TikTokError::InvalidGrant { description: canary.into() }),
+    ] {
+        let shown = e.to_string();
+        assert!(!shown.contains("canary") && !shown.contains("invalid_grant"), "{shown}");
+    }
+}
+
 #[tokio::test]
 async fn reconnecting_another_account_is_audited() {
     let w = world();

@@ -1,13 +1,26 @@
 //! The OpenAPI document and Swagger UI. Registered on the actix app itself, before (outside)
 //! every other route, so no scope can swallow them.
 //!
-//! paperclip's bundled Swagger UI handler panics on an unknown asset name (the connection
-//! drops), and its `index.html` points at the petstore example: `/api/docs/index.html` is
-//! served here (pointing at our document) and any asset name not in [`ASSETS`] answers 404
-//! before paperclip's handler sees it.
+//! Swagger UI is a current 5.x taken from npm's `swagger-ui-dist` (`assets/swagger-ui/`, see
+//! its README for the version and how to update it) and served from the binary, with a page
+//! (`index.html`) and an initializer (`hub-docs.js`) of our own: no inline script or style
+//! (the page's Content-Security-Policy allows neither), the document's URL fixed to
+//! `/api/openapi.json`, and `queryConfigEnabled: false` — Swagger UI 5 reads `?url=` and
+//! `?config=` from the address only when that is true (the CVE-2021-46708 class: a link that
+//! makes the docs page load someone else's document). No `configUrl`, no validator badge.
+//!
+//! Files are sent with a year-long `immutable` cache and referenced from the page with a
+//! fingerprint of their content (`?v=`), so an upgrade is picked up at once. Any other name
+//! under `/api/docs/` answers 404 in the error envelope. paperclip's bundled Swagger UI 3.52
+//! and its OpenAPI 2 document (`/api/openapi-v2.json`) are not served.
+//!
+//! `API_DOCS` (the app's [`crate::ApiDocs`]) decides who may read all this; the middleware
+//! applies it (`crate::middleware`).
+
+use std::sync::LazyLock;
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, guard, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use paperclip::actix::HttpResponseWrapper;
 use serde_json::Value;
 
@@ -15,97 +28,153 @@ use crate::error::ApiError;
 
 /// Where the OpenAPI 3 document is served.
 pub(crate) const SPEC_PATH: &str = "/api/openapi.json";
-/// Where the OpenAPI 2 form (paperclip's own) is served.
-pub(crate) const SPEC_V2_PATH: &str = "/api/openapi-v2.json";
-/// Where Swagger UI is served.
+/// Where Swagger UI is served (its page is `/api/docs/`).
 pub(crate) const UI_PATH: &str = "/api/docs";
+/// The version of `swagger-ui-dist` in `assets/swagger-ui/`.
+pub const SWAGGER_UI_VERSION: &str = "5.35.0";
 
-/// The files of paperclip-actix's bundled Swagger UI (`swagger-ui/dist`), served by its handler.
-/// A test fetches each, so a paperclip upgrade that changes the bundle shows up there.
-pub(crate) const ASSETS: &[&str] = &[
-    "favicon-16x16.png",
-    "favicon-32x32.png",
-    "oauth2-redirect.html",
-    "swagger-ui-bundle.js",
-    "swagger-ui-bundle.js.map",
-    "swagger-ui-es-bundle-core.js",
-    "swagger-ui-es-bundle-core.js.map",
-    "swagger-ui-es-bundle.js",
-    "swagger-ui-es-bundle.js.map",
-    "swagger-ui-standalone-preset.js",
-    "swagger-ui-standalone-preset.js.map",
-    "swagger-ui.css",
-    "swagger-ui.css.map",
-    "swagger-ui.js",
-    "swagger-ui.js.map",
+/// One file of the docs page.
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    bytes: &'static [u8],
+}
+
+/// Every file under `/api/docs/` besides the page itself.
+const ASSETS: &[Asset] = &[
+    Asset {
+        name: "swagger-ui-bundle.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../assets/swagger-ui/swagger-ui-bundle.js"),
+    },
+    Asset {
+        name: "swagger-ui.css",
+        content_type: "text/css; charset=utf-8",
+        bytes: include_bytes!("../../assets/swagger-ui/swagger-ui.css"),
+    },
+    Asset {
+        name: "favicon-32x32.png",
+        content_type: "image/png",
+        bytes: include_bytes!("../../assets/swagger-ui/favicon-32x32.png"),
+    },
+    Asset {
+        name: "favicon-16x16.png",
+        content_type: "image/png",
+        bytes: include_bytes!("../../assets/swagger-ui/favicon-16x16.png"),
+    },
+    Asset {
+        name: "hub-docs.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../assets/docs/hub-docs.js"),
+    },
+    Asset {
+        name: "hub-docs.css",
+        content_type: "text/css; charset=utf-8",
+        bytes: include_bytes!("../../assets/docs/hub-docs.css"),
+    },
 ];
 
-const INDEX_HTML: &str = r##"<!DOCTYPE html>
+/// The names of the files under `/api/docs/` (a test fetches each).
+pub fn asset_names() -> Vec<&'static str> {
+    ASSETS.iter().map(|a| a.name).collect()
+}
+
+/// FNV-1a of `bytes`, as 16 hex digits: the `?v=` of a file's URL.
+fn fingerprint(bytes: &[u8]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// `./name?v=<fingerprint>` of a file of [`ASSETS`].
+fn href(name: &str) -> String {
+    let asset = ASSETS.iter().find(|a| a.name == name).expect("a file of ASSETS");
+    format!("./{name}?v={}", fingerprint(asset.bytes))
+}
+
+/// The page: Swagger UI's files and our initializer, nothing inline.
+static INDEX_HTML: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r#"<!DOCTYPE html>
 <html lang="en">
 <head>
-  <meta charset="UTF-8">
+  <meta charset="utf-8">
   <title>TikTok Content Reporting Hub - API docs</title>
-  <link rel="stylesheet" type="text/css" href="./swagger-ui.css" />
-  <link rel="icon" type="image/png" href="./favicon-32x32.png" sizes="32x32" />
-  <style>html { box-sizing: border-box; overflow-y: scroll; } *, *:before, *:after { box-sizing: inherit; } body { margin: 0; background: #fafafa; }</style>
+  <link rel="stylesheet" href="{css}">
+  <link rel="stylesheet" href="{page_css}">
+  <link rel="icon" type="image/png" href="{icon32}" sizes="32x32">
+  <link rel="icon" type="image/png" href="{icon16}" sizes="16x16">
 </head>
 <body>
   <div id="swagger-ui"></div>
-  <script src="./swagger-ui-bundle.js" charset="UTF-8"></script>
-  <script src="./swagger-ui-standalone-preset.js" charset="UTF-8"></script>
-  <script>
-    window.onload = function () {
-      window.ui = SwaggerUIBundle({
-        url: "/api/openapi.json",
-        dom_id: "#swagger-ui",
-        deepLinking: true,
-        presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
-        plugins: [SwaggerUIBundle.plugins.DownloadUrl],
-        layout: "StandaloneLayout"
-      });
-    };
-  </script>
+  <script src="{bundle}"></script>
+  <script src="{init}"></script>
 </body>
 </html>
-"##;
+"#,
+        css = href("swagger-ui.css"),
+        page_css = href("hub-docs.css"),
+        icon32 = href("favicon-32x32.png"),
+        icon16 = href("favicon-16x16.png"),
+        bundle = href("swagger-ui-bundle.js"),
+        init = href("hub-docs.js"),
+    )
+});
 
 fn redirect(to: &'static str) -> HttpResponse {
     HttpResponse::Found().insert_header((header::LOCATION, to)).finish()
 }
 
-async fn index() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(INDEX_HTML)
+fn index() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        // Small, and names the files' fingerprints: always revalidated.
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(INDEX_HTML.as_str())
 }
 
-async fn unknown_asset(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::not_found(format!("No such documentation file: {}", req.path())))
+/// `/api/docs/` and `/api/docs/index.html` (the page), a file of [`ASSETS`], or 404. The
+/// name is taken from the raw path, so `swagger%2Dui.css` is not `swagger-ui.css`.
+async fn file(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let name = req.path().strip_prefix("/api/docs/").unwrap_or_default();
+    if name.is_empty() || name == "index.html" {
+        return Ok(index());
+    }
+    match ASSETS.iter().find(|a| a.name == name) {
+        Some(asset) => Ok(HttpResponse::Ok()
+            .content_type(asset.content_type)
+            .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+            .body(asset.bytes)),
+        None => Err(ApiError::not_found(format!("No such documentation file: {}", req.path()))),
+    }
 }
 
-fn is_known_asset(path: &str) -> bool {
-    path.strip_prefix("/api/docs/").is_some_and(|name| ASSETS.contains(&name))
-}
+/// The pattern of `/api/docs/…`.
+const FILE_ROUTE: &str = "/api/docs/{filename:.*}";
 
-/// `/docs`, `/swagger`, `/api/docs`, `/api/docs/index.html` and the 404 for unknown assets.
-/// The document itself and the known assets are mounted by paperclip (see `build_app`).
+/// `/docs`, `/swagger`, `/api/docs` (redirects to `/api/docs/`), the page and its files. The
+/// document itself is mounted with paperclip's (see `build_app`).
 pub(crate) fn config(cfg: &mut web::ServiceConfig) {
     // Resources (not `cfg.route`, which turns the method into a routing guard and answers
     // 404 for another method): a wrong method is a 405 with `Allow`.
     let get = |path: &str, route: actix_web::Route| web::resource(path.to_owned()).route(route);
-    cfg.service(get("/docs", web::get().to(|| async { redirect(UI_PATH) })))
-        .service(get("/swagger", web::get().to(|| async { redirect(UI_PATH) })))
-        .service(get(UI_PATH, web::get().to(|| async { redirect("/api/docs/index.html") })))
-        .service(get("/api/docs/index.html", web::get().to(index)))
-        .service(
-            web::resource("/api/docs/{filename:.*}")
-                .guard(guard::fn_guard(|ctx| !is_known_asset(ctx.head().uri.path())))
-                .to(unknown_asset),
-        );
+    cfg.service(get("/docs", web::get().to(|| async { redirect("/api/docs/") })))
+        .service(get("/swagger", web::get().to(|| async { redirect("/api/docs/") })))
+        .service(get(UI_PATH, web::get().to(|| async { redirect("/api/docs/") })))
+        .service(get(FILE_ROUTE, web::get().to(file)));
 }
 
 /// The documentation routes this module and paperclip register (every one answers GET
 /// only), for the `Allow` header of a 405. A test sends each a POST.
-pub(crate) const DOCS_ROUTES: &[&str] =
-    &["/docs", "/swagger", UI_PATH, "/api/docs/index.html", "/api/docs/{filename:.*}", SPEC_PATH, SPEC_V2_PATH];
+pub(crate) const DOCS_ROUTES: &[&str] = &["/docs", "/swagger", UI_PATH, FILE_ROUTE, SPEC_PATH];
+
+/// Whether `path` is one of the documentation routes (what `API_DOCS` governs).
+pub(crate) fn is_docs_path(path: &str) -> bool {
+    matches!(path, "/docs" | "/swagger" | UI_PATH | SPEC_PATH) || path.starts_with("/api/docs/")
+}
 
 /// OpenAPI 2 (paperclip's model) has no `nullable`: an optional property of a response is
 /// sent as `null`, so in the OpenAPI 3 document every property that is not required is
@@ -157,4 +226,20 @@ pub(crate) fn spec_route(mut spec: Value) -> paperclip::actix::web::Route {
         let body = body.clone();
         async move { HttpResponseWrapper(HttpResponse::Ok().content_type("application/json").body(body)) }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_names_every_file_with_its_fingerprint_and_nothing_inline() {
+        let page = INDEX_HTML.as_str();
+        for asset in ASSETS {
+            assert!(page.contains(&href(asset.name)), "{}", asset.name);
+        }
+        assert!(!page.contains("<style"), "no inline style");
+        assert_eq!(page.matches("<script").count(), page.matches("<script src=").count(), "no inline script");
+        assert_ne!(fingerprint(b"a"), fingerprint(b"b"));
+    }
 }

@@ -6,7 +6,7 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
-use hub_engine::{CallbackParams, ConnectError, ConnectStart};
+use hub_engine::{CallbackParams, ConnectStart};
 use paperclip::actix::web::{self};
 use paperclip::actix::{Apiv2Schema, api_v2_operation};
 use serde::Deserialize;
@@ -45,15 +45,15 @@ pub struct CallbackQuery {
     pub error_description: Option<String>,
 }
 
-/// A connect-flow refusal as the error page.
-fn error_page(e: ConnectError) -> HttpResponse {
-    let err = ApiError::from(e);
+/// An error as the public error page: the hub's own message (a server error's cause was
+/// logged where it happened) and the request id.
+fn error_page(err: ApiError, request_id: Option<&str>) -> HttpResponse {
     let message = if err.status.is_server_error() && err.code == Code::InternalError && err.status == 500 {
         "Internal error; please try again later".to_owned()
     } else {
         err.message
     };
-    html::failure(err.status, &message)
+    html::failure(err.status, &message, request_id)
 }
 
 fn binding_cookie(state: &AppState, start: &ConnectStart) -> Cookie<'static> {
@@ -88,7 +88,7 @@ reply!(
 /// Opened by the store's staff from the connect link an admin issued. Redirects to TikTok's
 /// consent page and sets a browser-binding cookie (HttpOnly, SameSite=Lax, Path=/auth).
 #[api_v2_operation(tags(OAuth), produces = "text/html")]
-async fn connect(state: web::Data<AppState>, query: web::Query<ConnectQuery>) -> ConnectReply {
+async fn connect(req: HttpRequest, state: web::Data<AppState>, query: web::Query<ConnectQuery>) -> ConnectReply {
     match begin(&state, &query).await {
         Ok(start) => ConnectReply(
             HttpResponse::Found()
@@ -96,14 +96,7 @@ async fn connect(state: web::Data<AppState>, query: web::Query<ConnectQuery>) ->
                 .cookie(binding_cookie(&state, &start))
                 .finish(),
         ),
-        Err(err) => {
-            let message = if err.status.is_server_error() {
-                "Internal error; please try again later".to_owned()
-            } else {
-                err.message
-            };
-            ConnectReply(html::failure(err.status, &message))
-        }
+        Err(err) => ConnectReply(error_page(err, request_id(&req).as_deref())),
     }
 }
 
@@ -158,7 +151,7 @@ async fn callback(req: HttpRequest, state: web::Data<AppState>, query: web::Quer
             let _ = res.add_cookie(&gone);
             CallbackReply(res)
         }
-        Err(e) => CallbackReply(error_page(e)),
+        Err(e) => CallbackReply(error_page(ApiError::from(e), request_id(&req).as_deref())),
     }
 }
 

@@ -90,46 +90,116 @@ async fn the_openapi_document_covers_every_route() {
 async fn every_docs_url_answers_and_unknown_assets_are_404() {
     let h = Harness::new();
     let app = app!(h);
-    for (from, to) in [("/docs", "/api/docs"), ("/swagger", "/api/docs"), ("/api/docs", "/api/docs/index.html")] {
+    for from in ["/docs", "/swagger", "/api/docs"] {
         let (status, headers, _) = call!(app, get(from));
         assert_eq!(status, 302, "{from}");
-        assert_eq!(headers.get("location").unwrap(), to, "{from}");
+        assert_eq!(headers.get("location").unwrap(), "/api/docs/", "{from}");
     }
-    let (status, headers, body) = call!(app, get("/api/docs/index.html"));
-    assert_eq!(status, 200);
-    assert!(headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
-    assert!(body.contains("url: \"/api/openapi.json\""), "points at our document, not the petstore");
-    // Every file of the bundled Swagger UI (fails if a paperclip upgrade changes the bundle).
-    for asset in [
-        "favicon-16x16.png",
-        "favicon-32x32.png",
-        "oauth2-redirect.html",
-        "swagger-ui-bundle.js",
-        "swagger-ui-bundle.js.map",
-        "swagger-ui-es-bundle-core.js",
-        "swagger-ui-es-bundle-core.js.map",
-        "swagger-ui-es-bundle.js",
-        "swagger-ui-es-bundle.js.map",
-        "swagger-ui-standalone-preset.js",
-        "swagger-ui-standalone-preset.js.map",
-        "swagger-ui.css",
-        "swagger-ui.css.map",
-        "swagger-ui.js",
-        "swagger-ui.js.map",
+    for page in ["/api/docs/", "/api/docs/index.html"] {
+        let (status, headers, body) = call!(app, get(page));
+        assert_eq!(status, 200, "{page}");
+        assert!(headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
+        assert!(headers.get("content-security-policy").is_some(), "{page}");
+        assert!(body.contains("hub-docs.js?v=") && body.contains("swagger-ui-bundle.js?v="), "{body}");
+        assert!(!body.contains("<style"), "no inline style");
+        assert_eq!(body.matches("<script").count(), body.matches("<script src=\"./").count(), "no inline script");
+    }
+    // Every file the page uses, with a year-long cache (their URLs carry a fingerprint).
+    let files = hub_http::docs_asset_names();
+    assert_eq!(files.len(), 6, "{files:?}");
+    for file in files {
+        let (status, headers, body) = call!(app, get(&format!("/api/docs/{file}")));
+        assert_eq!(status, 200, "{file}");
+        assert!(!body.is_empty(), "{file}");
+        assert_eq!(headers.get("cache-control").unwrap(), "public, max-age=31536000, immutable", "{file}");
+    }
+    // Unknown names, the files of paperclip's old bundle and its OpenAPI 2 document: 404.
+    for unknown in [
+        "/api/docs/nope.js",
+        "/api/docs/a/b",
+        "/api/docs/swagger%2Dui.css",
+        "/api/docs/swagger-ui.js",
+        "/api/docs/swagger-ui-bundle.js.map",
+        "/api/docs/swagger-ui-standalone-preset.js",
+        "/api/docs/swagger-ui-es-bundle.js",
+        "/api/docs/oauth2-redirect.html",
+        "/api/openapi-v2.json",
     ] {
-        let (status, _, body) = call!(app, get(&format!("/api/docs/{asset}")));
-        assert_eq!(status, 200, "{asset}");
-        assert!(!body.is_empty(), "{asset}");
-    }
-    for unknown in ["/api/docs/nope.js", "/api/docs/", "/api/docs/a/b", "/api/docs/swagger%2Dui.css", "/api/docs/?x=1"]
-    {
         let (status, _, body) = call_json!(app, get(unknown));
         assert_eq!(status, 404, "{unknown}");
         assert_error(&body, "NOT_FOUND");
     }
-    let (status, _, v2) = call_json!(app, get("/api/openapi-v2.json"));
-    assert_eq!(status, 200);
-    assert_eq!(v2["swagger"], "2.0");
+}
+
+/// `?url=`/`?config=` on the docs page load nothing else (the CVE-2021-46708 class): the page
+/// is the same whatever the query, our initializer fixes the document's URL, turns
+/// `queryConfigEnabled` off and never reads the address, and the bundle is Swagger UI 5, which
+/// reads the query string only when `queryConfigEnabled` is on.
+#[actix_web::test]
+async fn the_docs_page_never_loads_a_document_named_in_its_address() {
+    let h = Harness::new();
+    let app = app!(h);
+    let (_, _, plain) = call!(app, get("/api/docs/"));
+    for query in [
+        "?url=https://evil.example/x.json",
+        "?configUrl=https://evil.example/c.json",
+        "?config=https://evil.example/c.json&urls.primaryName=x",
+    ] {
+        let (status, _, page) = call!(app, get(&format!("/api/docs/{query}")));
+        assert_eq!(status, 200, "{query}");
+        assert_eq!(page, plain, "{query}: the page does not depend on the query");
+        assert!(!page.contains("evil.example"));
+    }
+    let (_, _, init) = call!(app, get("/api/docs/hub-docs.js"));
+    assert!(init.contains("url: \"/api/openapi.json\""), "{init}");
+    assert!(init.contains("queryConfigEnabled: false"), "{init}");
+    let code: String = init.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+    for never in ["location", "configUrl", "search", "URLSearchParams", "urls"] {
+        assert!(!code.contains(never), "the initializer uses {never}");
+    }
+    let (_, _, bundle) = call!(app, get("/api/docs/swagger-ui-bundle.js"));
+    assert!(bundle.contains(&format!("PACKAGE_VERSION:\"{}\"", hub_http::SWAGGER_UI_VERSION)), "bundle version");
+    assert!(hub_http::SWAGGER_UI_VERSION.starts_with("5."), "Swagger UI 5.x");
+    // The only read of the address's query string, behind queryConfigEnabled (false by default).
+    assert_eq!(bundle.matches("location.search").count(), 1, "one read of location.search");
+    assert!(
+        bundle.contains("s.queryConfigEnabled?(()=>{const s=new URLSearchParams(ct.location.search)"),
+        "Swagger UI reads ?url=/?config= only when queryConfigEnabled is on"
+    );
+    assert!(bundle.contains("queryConfigEnabled:!1"), "and it is off by default");
+}
+
+/// `API_DOCS`: public (default), key (the admin key, as on /admin), off (404).
+#[actix_web::test]
+async fn api_docs_public_key_or_off() {
+    let urls = ["/api/openapi.json", "/api/docs/", "/api/docs/swagger-ui.css", "/api/docs", "/docs", "/swagger"];
+    for mode in [hub_http::ApiDocs::Public, hub_http::ApiDocs::AdminKey, hub_http::ApiDocs::Off] {
+        let h = Harness::with(hub_http::HttpConfig { api_docs: mode, ..http_config() }, Default::default());
+        let app = app!(h);
+        for url in urls {
+            let (anonymous, _, _) = call!(app, get(url));
+            let (with_key, headers, _) = call!(app, admin_get(url));
+            match mode {
+                hub_http::ApiDocs::Public => {
+                    // The pages and files answer; the short URLs redirect to the page.
+                    let want = if url.ends_with('/') || url.contains('.') { 200 } else { 302 };
+                    assert_eq!((anonymous, with_key), (want, want), "{url}");
+                }
+                hub_http::ApiDocs::AdminKey => {
+                    assert_eq!(anonymous, 401, "{url}");
+                    assert!([200, 302].contains(&with_key), "{url}: {with_key}");
+                    assert_eq!(headers.get("cache-control").unwrap(), "no-store", "{url}");
+                }
+                hub_http::ApiDocs::Off => assert_eq!((anonymous, with_key), (404, 404), "{url}"),
+            }
+        }
+        // A wrong key counts toward the auth-failure block, as on /admin.
+        if mode == hub_http::ApiDocs::AdminKey {
+            let (status, _, body) = call_json!(app, get("/api/openapi.json").insert_header(("X-API-KEY", "wrong")));
+            assert_eq!(status, 401);
+            assert_error(&body, "UNAUTHORIZED");
+        }
+    }
 }
 
 /// A concrete URL of an OpenAPI path (`{store_code}` → `s1`, `{id}` → `1`).
@@ -160,8 +230,8 @@ async fn every_405_lists_the_routes_methods_in_allow() {
         "/api/docs",
         "/api/docs/index.html",
         "/api/docs/swagger-ui.css",
+        "/api/docs/",
         "/api/openapi.json",
-        "/api/openapi-v2.json",
     ] {
         routes.push((url.to_owned(), vec!["GET".to_owned()]));
     }

@@ -219,8 +219,8 @@ async fn the_whole_connect_flow_with_its_cookie_headers_and_pages() {
         .insert_header(("Cookie", cookie2))
     );
     assert_eq!(status, 403);
-    assert!(!body.contains("<script>"), "{body}");
-    assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{body}");
+    assert!(!body.contains("script") && !body.contains("alert"), "TikTok's text is not shown: {body}");
+    assert!(body.contains("Authorization was denied on TikTok") && body.contains("Reference: "), "{body}");
     assert_eq!(h.token_calls(), 0);
 
     // A granted callback with its cookie: the success page.
@@ -292,9 +292,9 @@ async fn denial_and_partial_scopes_answer_a_clear_page_and_never_connect() {
         (
             "error=access_denied&error_description=User%20cancelled",
             403,
-            "Authorization was denied on TikTok: User cancelled",
+            "Error: Authorization was denied on TikTok</p>",
         ),
-        ("error=access_denied", 403, "Authorization was denied on TikTok: access_denied"),
+        ("error=access_denied", 403, "Error: Authorization was denied on TikTok</p>"),
         (
             "code=abc&scopes=user.info.basic%2Cvideo.list",
             400,
@@ -318,6 +318,9 @@ async fn denial_and_partial_scopes_answer_a_clear_page_and_never_connect() {
         assert_eq!(status, want_status, "{query}: {body}");
         assert!(headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/html"), "{query}");
         assert!(body.contains("Connection Failed") && body.contains(says), "{query}: {body}");
+        assert!(!body.contains("User cancelled"), "{query}: TikTok's text is for the log only");
+        let request_id = headers.get("x-request-id").unwrap().to_str().unwrap();
+        assert!(body.contains(&format!("Reference: {request_id}")), "{query}: {body}");
         assert_eq!(h.token_calls(), 0, "{query}");
         let w = h.world();
         assert!(w.accounts.is_empty(), "{query}: no account, so never CONNECTED");
@@ -376,6 +379,126 @@ async fn every_oauth_answer_is_no_store_and_no_referrer() {
     for (name, _, headers) in &answers {
         assert_eq!(headers.get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"), "{name}");
         assert_eq!(headers.get("referrer-policy").map(|v| v.to_str().unwrap()), Some("no-referrer"), "{name}");
+    }
+}
+
+/// TikTok failing the code exchange (here a DNS error): the page is generic, with the
+/// request id; the cause is for the log only.
+#[actix_web::test]
+async fn a_tiktok_failure_shows_a_generic_page_with_the_request_id() {
+    use hub_engine::testing::{fixed_clock, ports};
+    use hub_ports::{MockTikTokApi, TikTokError};
+    use std::sync::Arc;
+
+    let world: Shared = Arc::default();
+    world.lock().unwrap().add_spec_store("s1", "S1");
+    let mut tiktok = MockTikTokApi::new();
+    tiktok.expect_authorize_url().returning(|state, _| format!("https://www.tiktok.test/auth?state={state}"));
+    tiktok.expect_exchange_code().returning(|_, _| {
+        Err(TikTokError::Transient {
+            message: "error sending request: dns error: failed to lookup address information: canary-host".into(),
+        })
+    });
+    let engine = hub_engine::Engine::new(
+        ports(&world, Arc::new(tiktok), fixed_clock(t0())),
+        hub_engine::EngineConfig::default(),
+        STATE_SECRET,
+    );
+    let state = actix_web::web::Data::new(hub_http::AppState::new(Arc::new(engine), http_config()));
+    let app = actix_web::test::init_service(hub_http::build_app(state)).await;
+    let (state, cookie) = start_flow!(app);
+    let (status, headers, body) = call!(
+        app,
+        get(&format!("/auth/tiktok/callback?code=abc&state={state}&scopes={ALL_SCOPES}"))
+            .insert_header(("Cookie", cookie))
+            .insert_header(("X-Request-Id", "req-oauth-1"))
+    );
+    assert_eq!(status, 502, "{body}");
+    assert!(headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
+    assert!(body.contains("TikTok could not complete the connection; please try again later"), "{body}");
+    assert!(body.contains("Reference: req-oauth-1"), "{body}");
+    for detail in ["dns", "canary-host", "lookup", "Transient", "unavailable"] {
+        assert!(!body.contains(detail), "{detail} shown: {body}");
+    }
+}
+
+/// Every HTML answer of the hub carries the Content-Security-Policy: the docs page and every
+/// OAuth page (success and each kind of error).
+#[actix_web::test]
+async fn every_html_answer_carries_the_content_security_policy() {
+    let h = Harness::new();
+    h.world().add_spec_store("s1", "S1");
+    let app = app!(h);
+    let mut answers: Vec<(String, u16, actix_web::http::header::HeaderMap, String)> = Vec::new();
+    let mut record = |name: &str, (status, headers, body): (u16, actix_web::http::header::HeaderMap, String)| {
+        answers.push((name.to_owned(), status, headers, body));
+    };
+    record("docs page", call!(app, get("/api/docs/")));
+    record("docs index.html", call!(app, get("/api/docs/index.html")));
+    record("connect without store_code", call!(app, get("/connect/tiktok")));
+    record("connect without a link", call!(app, get("/connect/tiktok?store_code=s1")));
+    record("connect with a bad store_code", call!(app, get("/connect/tiktok?store_code=a%20b")));
+    record("callback without state", call!(app, get("/auth/tiktok/callback?code=c")));
+    let (state, cookie) = start_flow!(app);
+    record(
+        "callback denied",
+        call!(
+            app,
+            get(&format!("/auth/tiktok/callback?state={state}&error=access_denied")).insert_header(("Cookie", cookie))
+        ),
+    );
+    let (state, cookie) = start_flow!(app);
+    record(
+        "callback without scopes",
+        call!(app, get(&format!("/auth/tiktok/callback?code=abc&state={state}")).insert_header(("Cookie", cookie))),
+    );
+    let (state, cookie) = start_flow!(app);
+    record(
+        "callback connected",
+        call!(
+            app,
+            get(&format!("/auth/tiktok/callback?code=abc&state={state}&scopes={ALL_SCOPES}"))
+                .insert_header(("Cookie", cookie))
+        ),
+    );
+    let statuses: Vec<u16> = answers.iter().map(|a| a.1).collect();
+    assert_eq!(statuses, [200, 200, 400, 403, 400, 400, 403, 400, 200]);
+    for (name, _, headers, body) in &answers {
+        let content_type = headers.get("content-type").unwrap().to_str().unwrap();
+        assert!(content_type.starts_with("text/html"), "{name}: {content_type}");
+        assert_eq!(
+            headers.get("content-security-policy").map(|v| v.to_str().unwrap()),
+            Some(
+                "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+            ),
+            "{name}"
+        );
+        assert!(!body.contains("<style") && !body.contains("<script>"), "{name}: nothing inline");
+    }
+    // A JSON answer is no HTML page.
+    let (_, headers, _) = call!(app, get("/health"));
+    assert!(headers.get("content-security-policy").is_none());
+}
+
+/// HSTS on every answer when the hub is reached over https (`PUBLIC_BASE_URL`), none otherwise.
+#[actix_web::test]
+async fn hsts_on_every_answer_behind_https_only() {
+    for hsts in [true, false] {
+        let h = Harness::with(hub_http::HttpConfig { hsts, ..http_config() }, Default::default());
+        let app = app!(h);
+        for req in [
+            get("/health"),
+            get("/nope"),
+            admin_get("/admin/stores"),
+            get("/admin/stores"),
+            get("/api/docs/"),
+            get("/connect/tiktok"),
+        ] {
+            let (status, headers, _) = call!(app, req);
+            let got = headers.get("strict-transport-security").map(|v| v.to_str().unwrap().to_owned());
+            let want = hsts.then(|| "max-age=31536000; includeSubDomains".to_owned());
+            assert_eq!(got, want, "hsts={hsts} status={status}");
+        }
     }
 }
 

@@ -302,6 +302,41 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
     assert_eq!(h.world().audit_for("store.create")[0].ip.as_deref(), Some("198.51.100.77"));
 }
 
+/// `X-Forwarded-For` from a peer outside `TRUSTED_PROXIES` (usually a proxy missing from it):
+/// ignored, counted on every request, warned about once per peer, and the peers remembered
+/// for that stay at most 1,000 however many send it.
+#[actix_web::test]
+async fn an_untrusted_forwarded_for_is_counted_and_its_memory_is_bounded() {
+    let config = HttpConfig { trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()], ..http_config() };
+    let h = Harness::with(config, Default::default());
+    let app = app!(h);
+    let counted = || async {
+        let text = h.state.metrics().render().await;
+        let line =
+            text.lines().find(|l| l.starts_with("tiktok_hub_http_untrusted_forwarded_total ")).unwrap().to_owned();
+        line.rsplit(' ').next().unwrap().parse::<u64>().unwrap()
+    };
+    // A trusted proxy's header and a request without one are not counted.
+    call!(app, from("10.1.2.3", "/health").insert_header(("X-Forwarded-For", "198.51.100.1")));
+    call!(app, from("203.0.113.9", "/health"));
+    assert_eq!(counted().await, 0);
+    // The same untrusted peer three times: three requests, one peer remembered.
+    for _ in 0..3 {
+        let (status, _, _) =
+            call!(app, from("172.18.0.1", "/health").insert_header(("X-Forwarded-For", "198.51.100.1")));
+        assert_eq!(status, 200);
+    }
+    assert_eq!(counted().await, 3);
+    assert_eq!(h.state.tracked_clients().untrusted_forwarders, 1);
+    // 1,200 more peers: every request counted, at most 1,000 peers remembered.
+    for i in 0..1_200u32 {
+        let peer = std::net::Ipv4Addr::from(0xcb00_7100 + i).to_string();
+        call!(app, from(&peer, "/health").insert_header(("X-Forwarded-For", "198.51.100.1")));
+    }
+    assert_eq!(counted().await, 1_203);
+    assert_eq!(h.state.tracked_clients().untrusted_forwarders, 1_000);
+}
+
 #[actix_web::test]
 async fn request_ids_are_echoed_or_generated_and_in_error_bodies() {
     let h = Harness::new();

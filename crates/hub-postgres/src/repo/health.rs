@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use hub_ports::{DbHealth, PoolStats, RepoError, RepoResult};
 
 use crate::Db;
@@ -23,8 +23,7 @@ impl DbHealth for Db {
             diesel::sql_query("SELECT 1").execute(&mut conn).await.repo()?;
             return Ok(());
         }
-        let mut conn =
-            AsyncPgConnection::establish(self.url()).await.map_err(|e| RepoError::Unavailable(e.to_string()))?;
+        let mut conn = self.dedicated().await.map_err(|e| RepoError::Unavailable(e.to_string()))?;
         diesel::sql_query("SELECT 1").execute(&mut conn).await.repo()?;
         Ok(())
     }
