@@ -244,7 +244,7 @@ pub struct PoolStats {
     pub queued_wait_ms_total: u64,
 }
 
-/// The database's liveness, for `GET /health` and metrics.
+/// The database's liveness, for health checks and metrics.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait DbHealth: Send + Sync {

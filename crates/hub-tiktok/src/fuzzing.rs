@@ -3,7 +3,8 @@
 
 use hub_ports::{TikTokError, TikTokUser, TikTokVideo, TokenGrant, VideoPage};
 
-use crate::client::{data_of, grant_of, page_of, scrub, user_of, videos_from};
+use crate::answers::{data_of, grant_of, page_of, user_of, videos_from};
+use crate::client::scrub;
 use crate::decode;
 use crate::stats::Endpoint;
 

@@ -29,6 +29,7 @@
 //! and every attempt logs one `tracing::debug!` event (`endpoint`, `attempt`, `status`,
 //! `duration_ms`, `log_id`, `outcome`).
 
+mod answers;
 mod client;
 mod config;
 mod decode;

@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::api::Data;
 use crate::data::h;
+use crate::display::{embed_link, share_url};
 use crate::html;
-use crate::routes::{Data, embed_link, share_url};
 use crate::state::{S_ALL, State, TokenResponse, parse_scopes};
 
 /// One account as `GET /sandbox/accounts` shows it.

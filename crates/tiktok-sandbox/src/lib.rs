@@ -15,11 +15,13 @@
 //! # let _ = base; Ok(()) }
 //! ```
 
+mod api;
 mod config;
 mod control;
 mod data;
+mod display;
 mod html;
-mod routes;
+mod oauth;
 mod state;
 
 use std::io;
@@ -57,9 +59,9 @@ async fn logid_middleware(
     let method = req.method().clone();
     let path = req.path().to_string();
     let mut res = next.call(req).await?;
-    let name = HeaderName::from_static(routes::LOGID_HEADER);
+    let name = HeaderName::from_static(api::LOGID_HEADER);
     if !res.headers().contains_key(&name)
-        && let Ok(v) = HeaderValue::from_str(&routes::new_log_id())
+        && let Ok(v) = HeaderValue::from_str(&api::new_log_id())
     {
         res.headers_mut().insert(name, v);
     }
@@ -68,9 +70,9 @@ async fn logid_middleware(
 }
 
 async fn not_found() -> HttpResponse {
-    let log_id = routes::new_log_id();
+    let log_id = api::new_log_id();
     HttpResponse::NotFound()
-        .insert_header((routes::LOGID_HEADER, log_id.as_str()))
+        .insert_header((api::LOGID_HEADER, log_id.as_str()))
         .json(serde_json::json!({
             "data": {},
             "error": {"code": "not_found", "message": "No such route in the TikTok sandbox (paths end with a slash).", "log_id": log_id},
@@ -78,13 +80,13 @@ async fn not_found() -> HttpResponse {
 }
 
 fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v2/auth/authorize/", web::get().to(routes::authorize))
-        .route("/v2/auth/authorize/decision", web::post().to(routes::authorize_decision))
-        .route("/v2/oauth/token/", web::post().to(routes::token))
-        .route("/v2/oauth/revoke/", web::post().to(routes::revoke))
-        .route("/v2/user/info/", web::get().to(routes::user_info))
-        .route("/v2/video/list/", web::post().to(routes::video_list))
-        .route("/v2/video/query/", web::post().to(routes::video_query))
+    cfg.route("/v2/auth/authorize/", web::get().to(oauth::authorize))
+        .route("/v2/auth/authorize/decision", web::post().to(oauth::authorize_decision))
+        .route("/v2/oauth/token/", web::post().to(oauth::token))
+        .route("/v2/oauth/revoke/", web::post().to(oauth::revoke))
+        .route("/v2/user/info/", web::get().to(display::user_info))
+        .route("/v2/video/list/", web::post().to(display::video_list))
+        .route("/v2/video/query/", web::post().to(display::video_query))
         .configure(control::configure);
 }
 

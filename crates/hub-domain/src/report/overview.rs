@@ -93,7 +93,7 @@ pub struct MetricDeltas {
     pub vs_30_days: Option<i64>,
 }
 
-/// `GET /admin/reports/overview`.
+/// The overview of one day.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Overview {
     pub date: NaiveDate,
