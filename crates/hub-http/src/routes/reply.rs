@@ -8,7 +8,9 @@ use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
 use paperclip::v2::schema::Apiv2Schema;
 
+use crate::csv;
 use crate::error::ApiError;
+use crate::params::Format;
 
 /// Unknown paths: 404 `NOT_FOUND` in the envelope.
 pub(crate) async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -76,4 +78,26 @@ pub(crate) fn json_with(status: actix_web::http::StatusCode, body: &impl serde::
     let mut res = HttpResponse::build(status).json(body);
     res.extensions_mut().insert(crate::error::Rendered);
     res
+}
+
+/// A list in the asked `format`: its pages streamed as CSV (`filename`, `columns`, each item
+/// through `row`), or collected and wrapped by `json`.
+pub(crate) async fn list<T, D, E>(
+    format: Format,
+    filename: impl FnOnce() -> String,
+    columns: &'static [&'static str],
+    pages: hub_engine::Pages<T, E>,
+    row: fn(T) -> D,
+    json: impl FnOnce(Vec<D>) -> HttpResponse,
+) -> Result<HttpResponse, ApiError>
+where
+    T: Send + 'static,
+    D: serde::Serialize + 'static,
+    E: std::error::Error + 'static,
+    ApiError: From<E>,
+{
+    Ok(match format {
+        Format::Csv => csv::download(&filename(), columns, pages, row),
+        Format::Json => json(hub_engine::collect(pages).await?.into_iter().map(row).collect()),
+    })
 }

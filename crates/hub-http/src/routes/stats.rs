@@ -3,19 +3,17 @@
 
 use actix_web::{HttpRequest, HttpResponse};
 use hub_domain::{DateRange, StoreCode};
-use hub_engine::collect;
 use paperclip::actix::web;
 use paperclip::actix::{Apiv2Schema, api_v2_operation};
 use serde::Deserialize;
 
-use crate::csv;
 use crate::error::ApiError;
 use crate::extract::AdminKey;
 use crate::json::stats::{
     USER_STAT_COLUMNS, UserStatJson, UserStatsResponse, VIDEO_STAT_COLUMNS, VideoStatJson, VideoStatsResponse,
 };
 use crate::params::{Format, date, store_code};
-use crate::routes::reply::reply;
+use crate::routes::reply::{self, reply};
 use crate::state::AppState;
 
 /// `?days=` or `?from=&to=`, and `format=`.
@@ -68,16 +66,9 @@ async fn user_stats(
 ) -> Result<UserStatsReply, ApiError> {
     let (code, range, format) = query.read(&state, &req, &path)?;
     let pages = state.engine.reports().user_stats(&key.0, &code, range).await?;
-    Ok(UserStatsReply(match format {
-        Format::Csv => {
-            let name = format!("user-stats-{code}-{}-{}.csv", range.from, range.to);
-            csv::download(&name, USER_STAT_COLUMNS, pages, UserStatJson::from)
-        }
-        Format::Json => {
-            let rows = collect(pages).await?;
-            HttpResponse::Ok().json(UserStatsResponse::new(rows.into_iter().map(Into::into).collect()))
-        }
-    }))
+    let name = || format!("user-stats-{code}-{}-{}.csv", range.from, range.to);
+    let json = |rows| HttpResponse::Ok().json(UserStatsResponse::new(rows));
+    Ok(UserStatsReply(reply::list(format, name, USER_STAT_COLUMNS, pages, UserStatJson::from, json).await?))
 }
 
 /// Video statistics history
@@ -94,16 +85,9 @@ async fn video_stats(
 ) -> Result<VideoStatsReply, ApiError> {
     let (code, range, format) = query.read(&state, &req, &path)?;
     let pages = state.engine.reports().video_stats(&key.0, &code, range).await?;
-    Ok(VideoStatsReply(match format {
-        Format::Csv => {
-            let name = format!("video-stats-{code}-{}-{}.csv", range.from, range.to);
-            csv::download(&name, VIDEO_STAT_COLUMNS, pages, VideoStatJson::from)
-        }
-        Format::Json => {
-            let rows = collect(pages).await?;
-            HttpResponse::Ok().json(VideoStatsResponse::new(rows.into_iter().map(Into::into).collect()))
-        }
-    }))
+    let name = || format!("video-stats-{code}-{}-{}.csv", range.from, range.to);
+    let json = |rows| HttpResponse::Ok().json(VideoStatsResponse::new(rows));
+    Ok(VideoStatsReply(reply::list(format, name, VIDEO_STAT_COLUMNS, pages, VideoStatJson::from, json).await?))
 }
 
 pub(crate) fn config(cfg: &mut web::ServiceConfig<'_>) {

@@ -2,12 +2,10 @@
 //! connect link.
 
 use hub_domain::NewStore;
-use hub_engine::collect;
 use paperclip::actix::web::{self, Json};
 use paperclip::actix::{Apiv2Schema, CreatedJson, api_v2_operation};
 use serde::Deserialize;
 
-use crate::csv;
 use crate::error::ApiError;
 use crate::extract::{AdminKey, Fields, FromBody, JsonBody};
 use crate::json::connect::{ConnectLinkJson, ConnectLinkResponse};
@@ -15,7 +13,7 @@ use crate::json::stores::{
     AccountJson, AccountListResponse, CreateStoreResponse, STORE_COLUMNS, StoreJson, StoreListResponse, StoreResponse,
 };
 use crate::params::{Format, store_code};
-use crate::routes::reply::reply;
+use crate::routes::reply::{self, reply};
 use crate::state::AppState;
 
 /// `POST /admin/stores` body.
@@ -70,17 +68,11 @@ async fn list_stores(
     query: web::Query<ListQuery>,
 ) -> Result<StoreListReply, ApiError> {
     let AdminKey(actor) = key;
+    let format = Format::of(query.format.as_deref(), &req)?;
     let pages = state.engine.admin().stores(&actor);
-    Ok(StoreListReply(match Format::of(query.format.as_deref(), &req)? {
-        Format::Csv => {
-            let name = format!("stores-{}.csv", state.engine.reports().today());
-            csv::download(&name, STORE_COLUMNS, pages, StoreJson::from)
-        }
-        Format::Json => {
-            let stores = collect(pages).await?;
-            actix_web::HttpResponse::Ok().json(StoreListResponse::new(stores.into_iter().map(Into::into).collect()))
-        }
-    }))
+    let name = || format!("stores-{}.csv", state.engine.reports().today());
+    let json = |rows| actix_web::HttpResponse::Ok().json(StoreListResponse::new(rows));
+    Ok(StoreListReply(reply::list(format, name, STORE_COLUMNS, pages, StoreJson::from, json).await?))
 }
 
 /// Create a store

@@ -4,17 +4,15 @@
 
 use actix_web::{HttpRequest, HttpResponse};
 use hub_domain::StoreCode;
-use hub_engine::collect;
 use paperclip::actix::web;
 use paperclip::actix::{Apiv2Schema, api_v2_operation};
 use serde::Deserialize;
 
-use crate::csv;
 use crate::error::ApiError;
 use crate::extract::AdminKey;
 use crate::json::sync::{SYNC_LOG_COLUMNS, SyncLogJson, SyncLogsResponse};
 use crate::params::{Format, LIMIT, store_code};
-use crate::routes::reply::reply;
+use crate::routes::reply::{self, reply};
 use crate::state::AppState;
 
 /// `?store_code=&limit=&format=`.
@@ -60,17 +58,12 @@ async fn logs(
         Format::Csv => limit,
     };
     let pages = state.engine.syncs().logs(&key.0, store.as_ref(), limit.map(i64::from)).await?;
-    Ok(SyncLogsReply(match format {
-        Format::Csv => {
-            let what = store.map_or_else(|| "sync-logs".to_owned(), |c| format!("sync-logs-{c}"));
-            let name = format!("{what}-{}.csv", state.engine.reports().today());
-            csv::download(&name, SYNC_LOG_COLUMNS, pages, SyncLogJson::from)
-        }
-        Format::Json => {
-            let rows = collect(pages).await?;
-            HttpResponse::Ok().json(SyncLogsResponse::new(rows.into_iter().map(Into::into).collect()))
-        }
-    }))
+    let name = || {
+        let what = store.map_or_else(|| "sync-logs".to_owned(), |c| format!("sync-logs-{c}"));
+        format!("{what}-{}.csv", state.engine.reports().today())
+    };
+    let json = |rows| HttpResponse::Ok().json(SyncLogsResponse::new(rows));
+    Ok(SyncLogsReply(reply::list(format, name, SYNC_LOG_COLUMNS, pages, SyncLogJson::from, json).await?))
 }
 
 /// Sync logs
