@@ -16,6 +16,7 @@ pub fn http_config(config: &Config) -> HttpConfig {
         api_keys: config.admin_api_keys.clone(),
         rate_limit_admin_per_min: config.rate_limit_admin_per_min,
         rate_limit_oauth_per_min: config.rate_limit_oauth_per_min,
+        rate_limit_health_per_min: config.rate_limit_health_per_min,
         auth_failure_max: config.auth_failure_max,
         auth_failure_block: config.auth_failure_block,
         trusted_proxies: config.trusted_proxies.clone(),

@@ -39,6 +39,9 @@ pub struct EngineConfig {
     /// How often a running job writes its heartbeat even when no store finishes; keep it
     /// well under the scheduler's stale-run threshold (`SYNC_STALE_AFTER_SECONDS`).
     pub heartbeat_every: std::time::Duration,
+    /// How long one database ping answers every health check (see
+    /// [`crate::system::PING_CACHE`]).
+    pub health_ping_cache: std::time::Duration,
 }
 
 impl Default for EngineConfig {
@@ -59,6 +62,7 @@ impl Default for EngineConfig {
             breaker_threshold: 20,
             video_page_size: 20,
             heartbeat_every: HEARTBEAT_EVERY,
+            health_ping_cache: crate::system::PING_CACHE,
         }
     }
 }

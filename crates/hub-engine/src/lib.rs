@@ -45,5 +45,5 @@ pub use sync::{
     ScheduleStatus, ScheduledJob, StaleRuns, StoreSyncResult, SyncError, SyncOutcome, SyncRequest, SyncStatus,
     SyncSummary, Syncs, TickOutcome, Triggered,
 };
-pub use system::{ConnectionGauges, DB_PING_TIMEOUT, Health, System};
+pub use system::{ConnectionGauges, DB_PING_TIMEOUT, Health, PING_CACHE, Readiness, System};
 pub use tokens::{TokenError, Tokens};

@@ -16,6 +16,10 @@ use crate::sync::Syncs;
 /// How long the database ping may take before it counts as down.
 pub const DB_PING_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long a ping's answer serves every health check: at most one ping per this period
+/// reaches the database, however many checks arrive.
+pub const PING_CACHE: Duration = Duration::from_secs(1);
+
 /// What the health checks found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Health {
@@ -31,6 +35,20 @@ impl Health {
     /// Every check passed.
     pub fn healthy(&self) -> bool {
         self.database && self.encryption
+    }
+}
+
+/// Whether the hub can serve: the database answers and carries every migration of this build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    pub database: bool,
+    /// Migrations of this build not applied yet; `None` when the database could not say.
+    pub pending_migrations: Option<usize>,
+}
+
+impl Readiness {
+    pub fn ready(&self) -> bool {
+        self.database && self.pending_migrations == Some(0)
     }
 }
 
@@ -58,11 +76,37 @@ pub struct System {
     pub(crate) ports: Ports,
     config: EngineConfig,
     syncs: Arc<Syncs>,
+    /// The last ping's time and answer; held while a ping runs (single flight).
+    ping: tokio::sync::Mutex<Option<(std::time::Instant, bool)>>,
 }
 
 impl System {
     pub(crate) fn new(ports: Ports, config: EngineConfig, syncs: Arc<Syncs>) -> Self {
-        Self { ports, config, syncs }
+        Self { ports, config, syncs, ping: tokio::sync::Mutex::new(None) }
+    }
+
+    /// Whether the database answers: one ping per [`PING_CACHE`] at most, whoever asks; the
+    /// callers that arrive while it runs wait for its answer.
+    async fn database_up(&self) -> bool {
+        let mut last = self.ping.lock().await;
+        if let Some((at, up)) = *last
+            && at.elapsed() < self.config.health_ping_cache
+        {
+            return up;
+        }
+        let up = match tokio::time::timeout(DB_PING_TIMEOUT, self.ports.health.ping()).await {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "health: database ping failed");
+                false
+            }
+            Err(_) => {
+                tracing::warn!("health: database ping timed out");
+                false
+            }
+        };
+        *last = Some((std::time::Instant::now(), up));
+        up
     }
 
     /// Now, by the engine's clock.
@@ -75,24 +119,34 @@ impl System {
         business_date(self.now(), &self.config.report_tz)
     }
 
-    /// The database (one round trip), the token cipher (a canary) and the scheduler.
+    /// The database (one round trip, shared by the checks of one second), the token cipher
+    /// (a canary) and the scheduler.
     pub async fn health(&self) -> Health {
-        let database = match tokio::time::timeout(DB_PING_TIMEOUT, self.ports.health.ping()).await {
-            Ok(Ok(())) => true,
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "health: database ping failed");
-                false
-            }
-            Err(_) => {
-                tracing::warn!("health: database ping timed out");
-                false
-            }
-        };
+        let database = self.database_up().await;
         const CANARY: &str = "health-check-canary";
         let cipher = &self.ports.cipher;
         let sealed = cipher.encrypt(CANARY, "health/canary");
         let encryption = cipher.decrypt(&sealed, "health/canary").is_ok_and(|plain| plain.expose() == CANARY);
         Health { database, encryption, scheduler_enabled: self.syncs.schedule().enabled, checked_at: self.now() }
+    }
+
+    /// Whether the hub can serve requests: the database answers and every migration of
+    /// this build is applied.
+    pub async fn readiness(&self) -> Readiness {
+        let database = self.database_up().await;
+        let pending_migrations = if database {
+            match tokio::time::timeout(DB_PING_TIMEOUT, self.ports.health.pending_migrations()).await {
+                Ok(Ok(n)) => Some(n),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "readiness: could not read the applied migrations");
+                    None
+                }
+                Err(_) => None,
+            }
+        } else {
+            None
+        };
+        Readiness { database, pending_migrations }
     }
 
     /// Pool figures, without touching the database.

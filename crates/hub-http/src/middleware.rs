@@ -62,6 +62,8 @@ fn state(req: &ServiceRequest) -> Option<web::Data<AppState>> {
 enum RouteClass {
     Admin,
     OAuth,
+    /// `/health`, `/health/live`, `/health/ready`: no key, a per-address limit.
+    Health,
     /// Swagger UI and the OpenAPI document (`API_DOCS`).
     Docs,
     Other,
@@ -74,6 +76,8 @@ fn classify(path: &str) -> RouteClass {
         RouteClass::Admin
     } else if under("/connect") || under("/auth") {
         RouteClass::OAuth
+    } else if under("/health") {
+        RouteClass::Health
     } else if crate::routes::docs::is_docs_path(path) {
         RouteClass::Docs
     } else {
@@ -306,6 +310,11 @@ fn check(state: &AppState, req: &ServiceRequest) -> Result<(), ApiError> {
             }
         },
         RouteClass::Admin => admin_key(state, req, ip, key_ip)?,
+        RouteClass::Health => {
+            if let Some(limiter) = &state.health_limiter {
+                limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
+            }
+        }
         RouteClass::OAuth => {
             if let Some(limiter) = &state.oauth_limiter {
                 limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
@@ -370,7 +379,9 @@ mod tests {
         assert_eq!(classify("/connect/tiktok"), RouteClass::OAuth);
         assert_eq!(classify("/auth/url"), RouteClass::OAuth);
         assert_eq!(classify("/auth/tiktok/callback"), RouteClass::OAuth);
-        assert_eq!(classify("/health"), RouteClass::Other);
+        assert_eq!(classify("/health"), RouteClass::Health);
+        assert_eq!(classify("/health/ready"), RouteClass::Health);
+        assert_eq!(classify("/healthz"), RouteClass::Other);
         assert_eq!(classify("/api/docs"), RouteClass::Docs);
         assert_eq!(classify("/api/docs/swagger-ui.css"), RouteClass::Docs);
         assert_eq!(classify("/api/openapi.json"), RouteClass::Docs);

@@ -24,6 +24,8 @@ pub struct HttpConfig {
     pub rate_limit_admin_per_min: u32,
     /// OAuth requests (connect, auth URL, callback) per minute per client address; 0 = no limit.
     pub rate_limit_oauth_per_min: u32,
+    /// Health-check requests (`/health*`) per minute per client address; 0 = no limit.
+    pub rate_limit_health_per_min: u32,
     /// Failed API-key attempts from one address before it is blocked; 0 = never blocked.
     pub auth_failure_max: u32,
     /// How long such a block lasts (and the window the failures are counted in).
@@ -63,6 +65,7 @@ impl Default for HttpConfig {
             api_keys: Vec::new(),
             rate_limit_admin_per_min: 100,
             rate_limit_oauth_per_min: 10,
+            rate_limit_health_per_min: 120,
             auth_failure_max: 5,
             auth_failure_block: Duration::from_secs(15 * 60),
             trusted_proxies: Vec::new(),
@@ -88,6 +91,7 @@ pub struct AppState {
     pub(crate) keys: ApiKeys,
     pub(crate) admin_limiter: Option<IpLimiter>,
     pub(crate) oauth_limiter: Option<IpLimiter>,
+    pub(crate) health_limiter: Option<IpLimiter>,
     pub(crate) auth_failures: AuthFailures,
     /// Peers whose `X-Forwarded-For` was ignored, to warn once about each.
     pub(crate) untrusted_forwarders: UntrustedForwarders,
@@ -100,6 +104,7 @@ pub struct AppState {
 pub struct TrackedClients {
     pub admin: usize,
     pub oauth: usize,
+    pub health: usize,
     pub auth_failures: usize,
     /// Peers remembered for the untrusted `X-Forwarded-For` warning (at most 1,000).
     pub untrusted_forwarders: usize,
@@ -117,6 +122,7 @@ impl AppState {
             keys: ApiKeys::new(&config.api_keys),
             admin_limiter: limiter(config.rate_limit_admin_per_min),
             oauth_limiter: limiter(config.rate_limit_oauth_per_min),
+            health_limiter: limiter(config.rate_limit_health_per_min),
             auth_failures: AuthFailures::new(config.auth_failure_max, config.auth_failure_block),
             untrusted_forwarders: UntrustedForwarders::default(),
             clock,
@@ -132,6 +138,7 @@ impl AppState {
         TrackedClients {
             admin: self.admin_limiter.as_ref().map_or(0, IpLimiter::len),
             oauth: self.oauth_limiter.as_ref().map_or(0, IpLimiter::len),
+            health: self.health_limiter.as_ref().map_or(0, IpLimiter::len),
             auth_failures: self.auth_failures.len(),
             untrusted_forwarders: self.untrusted_forwarders.len(),
         }

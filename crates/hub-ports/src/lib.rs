@@ -16,34 +16,16 @@ use hub_domain::{
 #[cfg(any(test, feature = "mock"))]
 pub use mockall;
 
+mod error;
 mod report;
 mod tiktok;
+pub use error::{RepoError, RepoResult};
 #[cfg(any(test, feature = "mock"))]
 pub use report::{MockReportRepo, MockStoreImportRepo};
 pub use report::{ReportRepo, StoreImportRepo, VideoCursor};
 pub use tiktok::{CipherError, TikTokApi, TikTokError, TikTokUser, TikTokVideo, TokenCipher, TokenGrant, VideoPage};
 #[cfg(any(test, feature = "mock"))]
 pub use tiktok::{MockTikTokApi, MockTokenCipher};
-
-/// Why a repository call failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RepoError {
-    /// The row the call needs does not exist.
-    #[error("not found")]
-    NotFound,
-    /// A uniqueness rule refused the write (e.g. the store code exists).
-    #[error("conflict: {0}")]
-    Conflict(String),
-    /// The database could not be reached or the pool timed out; retrying later may work.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    /// Anything else; the message is for operators.
-    #[error("database error: {0}")]
-    Other(String),
-}
-
-/// Result of a repository call.
-pub type RepoResult<T> = Result<T, RepoError>;
 
 /// Stores.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
@@ -248,8 +230,12 @@ pub struct PoolStats {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait DbHealth: Send + Sync {
-    /// One round trip to the database.
+    /// One round trip to the database, on a pooled connection only (never one of its own: a
+    /// flood of health checks must not reach the server's connection limit). A pool whose
+    /// every connection is busy counts as up: the server answered them.
     async fn ping(&self) -> RepoResult<()>;
+    /// How many of the migrations this build knows are not applied to the database.
+    async fn pending_migrations(&self) -> RepoResult<usize>;
     /// Pool figures, without touching the database.
     fn pool_stats(&self) -> PoolStats;
 }

@@ -8,7 +8,7 @@ use hub_domain::{
     StoreReportQuery, TopVideo, TopVideosQuery, UserSnapshotRow, VideoId, VideoSnapshotRow,
 };
 
-use crate::RepoResult;
+use crate::error::RepoResult;
 
 /// Where a keyset page of a store's video snapshots resumes: after this row in the order
 /// newest date first, then most viewed, then video id descending.
@@ -71,7 +71,7 @@ pub trait StoreImportRepo: Send + Sync {
     /// The stores stored under any of `codes`.
     async fn stores_by_code(&self, codes: &[StoreCode]) -> RepoResult<Vec<Store>>;
     /// Creates and updates the plan's stores and writes `audit`, all in one transaction.
-    /// [`crate::RepoError::Conflict`] when a store to create exists by now, [`crate::RepoError::NotFound`]
+    /// [`crate::error::RepoError::Conflict`] when a store to create exists by now, [`crate::error::RepoError::NotFound`]
     /// when a store to update is gone: nothing is written then.
     async fn apply_import(&self, plan: &ImportPlan, audit: &NewAuditEntry) -> RepoResult<()>;
 }

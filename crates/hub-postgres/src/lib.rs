@@ -15,8 +15,9 @@ pub mod schema;
 pub mod testing;
 mod tls;
 
+pub use error::PgError;
 pub use lock::JOB_LOCK_NAMESPACE;
 pub use migrate::{MIGRATIONS, reset_schema, run_migrations};
-pub use pool::{Db, DbConfig, PgError, check_url, execute_batch, query_i64};
+pub use pool::{Db, DbConfig, check_url, execute_batch, query_i64};
 pub use repo::snapshots::{MAX_BIND_PARAMS, USER_ROWS_PER_STATEMENT, VIDEO_ROWS_PER_STATEMENT};
 pub use tls::SslMode;

@@ -5,7 +5,8 @@ use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::pool::{PgError, open_url};
+use crate::error::PgError;
+use crate::pool::open_url;
 
 /// Every migration under `migrations/`, compiled in.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
@@ -40,6 +41,14 @@ pub async fn run_migrations(url: &str) -> Result<Vec<String>, PgError> {
     })
     .await
     .map_err(|e| PgError::Migration(e.to_string()))?
+}
+
+/// The versions of the embedded migrations (as `__diesel_schema_migrations` stores them).
+pub fn embedded_versions() -> Vec<String> {
+    use diesel::migration::MigrationSource;
+    MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+        .map(|ms| ms.iter().map(|m| m.name().version().to_string()).collect())
+        .unwrap_or_default()
 }
 
 /// Reverts every applied migration (down.sql in reverse order). Development only.

@@ -11,25 +11,8 @@ use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 
+use crate::error::PgError;
 use crate::tls::Target;
-
-/// Errors of the adapter's set-up (connecting, migrating). Repository calls map their errors
-/// to `hub_ports::RepoError` instead.
-#[derive(Debug, thiserror::Error)]
-pub enum PgError {
-    /// The URL is not one this adapter can use.
-    #[error("DATABASE_URL {0}")]
-    BadUrl(String),
-    /// The server could not be reached or refused the connection.
-    #[error("cannot connect to the database: {0}")]
-    Connect(String),
-    /// A migration failed.
-    #[error("migration failed: {0}")]
-    Migration(String),
-    /// Any other database error.
-    #[error("database error: {0}")]
-    Query(#[from] diesel::result::Error),
-}
 
 /// How to reach the database.
 #[derive(Clone)]

@@ -110,6 +110,7 @@ pub struct Config {
 
     pub rate_limit_admin_per_min: u32,
     pub rate_limit_oauth_per_min: u32,
+    pub rate_limit_health_per_min: u32,
     pub auth_failure_max: u32,
     pub auth_failure_block: Duration,
     pub trusted_proxies: Vec<IpNet>,
@@ -387,6 +388,7 @@ impl Config {
             cors_origins: r.list("CORS_ORIGIN"),
             rate_limit_admin_per_min: r.ranged("RATE_LIMIT_ADMIN_PER_MIN", 100u32, 0, 1_000_000)?,
             rate_limit_oauth_per_min: r.ranged("RATE_LIMIT_OAUTH_PER_MIN", 10u32, 0, 1_000_000)?,
+            rate_limit_health_per_min: r.ranged("RATE_LIMIT_HEALTH_PER_MIN", 120u32, 0, 1_000_000)?,
             auth_failure_max: r.ranged("AUTH_FAILURE_MAX", 5u32, 0, 1_000_000)?,
             auth_failure_block: Duration::from_secs(60 * r.ranged("AUTH_FAILURE_BLOCK_MINUTES", 15u64, 0, 24 * 60)?),
             trusted_proxies,

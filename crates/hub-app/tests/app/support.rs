@@ -106,6 +106,7 @@ impl Instance {
             .env("LOG_FORMAT", "json")
             .env("RATE_LIMIT_ADMIN_PER_MIN", "0")
             .env("RATE_LIMIT_OAUTH_PER_MIN", "0")
+            .env("RATE_LIMIT_HEALTH_PER_MIN", "0")
             .env("SHUTDOWN_GRACE_SECONDS", "5")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -477,6 +477,10 @@ impl DbHealth for Memory {
         Ok(())
     }
 
+    async fn pending_migrations(&self) -> RepoResult<usize> {
+        Ok(0)
+    }
+
     fn pool_stats(&self) -> PoolStats {
         PoolStats::default()
     }

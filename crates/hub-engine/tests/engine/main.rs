@@ -4,3 +4,4 @@
 mod connect;
 mod recovery;
 mod sync;
+mod system;

@@ -1,4 +1,7 @@
-//! `GET /health` (real checks) and `GET /` (what the service is).
+//! `GET /health` (real checks, the spec's shape), `GET /health/live` (the process answers),
+//! `GET /health/ready` (the database answers and carries this build's migrations), and
+//! `GET /` (what the service is). The database is asked at most once a second whoever
+//! calls (the engine caches the ping), and a per-address limit applies.
 
 use std::time::Instant;
 
@@ -16,7 +19,7 @@ use crate::state::{API_TITLE, AppState};
 /// What each check found.
 #[derive(Debug, Serialize, Apiv2Schema)]
 pub struct HealthChecks {
-    /// `ok` or `error` (one round trip, 2 s at most).
+    /// `ok` or `error` (one round trip, 2 s at most, shared by the checks of one second).
     pub database: String,
     /// `ok` or `error` (a canary encrypted and decrypted with the token keys).
     pub encryption: String,
@@ -75,6 +78,61 @@ async fn health(req: HttpRequest, state: web::Data<AppState>) -> HealthReply {
     HealthReply(json_with(status, &body))
 }
 
+/// The process answers.
+#[derive(Debug, Serialize, Apiv2Schema)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveJson {
+    /// Always `alive`.
+    pub status: String,
+    /// Seconds since start.
+    pub uptime: u64,
+}
+
+/// Liveness
+///
+/// The process answers requests; nothing else is checked (a database outage must not make an
+/// orchestrator restart a healthy process). No authentication.
+#[api_v2_operation(tags(Health))]
+async fn live(state: web::Data<AppState>) -> Json<LiveJson> {
+    Json(LiveJson { status: "alive".into(), uptime: state.started.elapsed().as_secs() })
+}
+
+/// Whether the hub can serve.
+#[derive(Debug, Serialize, Apiv2Schema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadyJson {
+    /// `ready` or `not_ready`.
+    pub status: String,
+    /// `ok` or `error`.
+    pub database: String,
+    /// Migrations of this build not applied yet (null when the database could not say).
+    pub pending_migrations: Option<usize>,
+}
+
+reply!(
+    /// 200 ready, 503 not ready.
+    ReadyReply {
+        200 => ReadyJson: "Ready",
+        503 => ReadyJson: "Not ready: the database does not answer, or migrations are missing",
+    }
+);
+
+/// Readiness
+///
+/// The database answers (the same once-a-second ping as `/health`) and every migration of
+/// this build is applied: send traffic here. No authentication.
+#[api_v2_operation(tags(Health))]
+async fn ready(state: web::Data<AppState>) -> ReadyReply {
+    let r = state.engine.system().readiness().await;
+    let body = ReadyJson {
+        status: if r.ready() { "ready" } else { "not_ready" }.into(),
+        database: if r.database { "ok" } else { "error" }.into(),
+        pending_migrations: r.pending_migrations,
+    };
+    let status = if r.ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    ReadyReply(json_with(status, &body))
+}
+
 /// The service's name, version and endpoints.
 #[derive(Debug, Serialize, Apiv2Schema)]
 pub struct RootJson {
@@ -97,6 +155,8 @@ async fn root(state: web::Data<AppState>) -> Json<RootJson> {
         documentation: "/docs".into(),
         endpoints: serde_json::json!({
             "health": "GET /health",
+            "live": "GET /health/live",
+            "ready": "GET /health/ready",
             "connect": "GET /connect/tiktok?store_code=xxx&invite=xxx (the link from POST /admin/stores/{store_code}/connect-link)",
             "authUrl": "GET /auth/url?store_code=xxx&invite=xxx",
             "callback": "GET /auth/tiktok/callback",
@@ -123,5 +183,7 @@ async fn root(state: web::Data<AppState>) -> Json<RootJson> {
 
 pub(crate) fn config(cfg: &mut web::ServiceConfig<'_>) {
     cfg.service(web::resource("/health").route(web::get().to(health)))
+        .service(web::resource("/health/live").route(web::get().to(live)))
+        .service(web::resource("/health/ready").route(web::get().to(ready)))
         .service(web::resource("/").route(web::get().to(root)));
 }

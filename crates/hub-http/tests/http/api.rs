@@ -434,3 +434,24 @@ async fn connect_link_is_issued_once_and_audited() {
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1].outcome, hub_domain::AuditOutcome::Failure);
 }
+
+#[actix_web::test]
+async fn liveness_needs_only_the_process_and_readiness_the_database() {
+    let h = Harness::new();
+    let app = app!(h);
+    let (status, _, body) = call_json!(app, get("/health/live"));
+    assert_eq!((status, body["status"].as_str()), (200, Some("alive")));
+    let (status, _, body) = call_json!(app, get("/health/ready"));
+    assert_eq!(
+        (status, &body),
+        (200, &serde_json::json!({"status": "ready", "database": "ok", "pendingMigrations": 0}))
+    );
+    h.db_up.store(false, std::sync::atomic::Ordering::SeqCst);
+    let (status, _, body) = call_json!(app, get("/health/ready"));
+    assert_eq!(
+        (status, &body),
+        (503, &serde_json::json!({"status": "not_ready", "database": "error", "pendingMigrations": null}))
+    );
+    let (status, _, body) = call_json!(app, get("/health/live"));
+    assert_eq!((status, body["status"].as_str()), (200, Some("alive")), "a database outage is not a dead process");
+}

@@ -6,6 +6,8 @@ use serde_json::json;
 /// Every route the app registers, as (method, OpenAPI path, needs the API key).
 const ROUTES: &[(&str, &str, bool)] = &[
     ("get", "/health", false),
+    ("get", "/health/live", false),
+    ("get", "/health/ready", false),
     ("get", "/", false),
     ("get", "/admin/stores", true),
     ("post", "/admin/stores", true),

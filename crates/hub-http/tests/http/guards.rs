@@ -84,7 +84,12 @@ async fn repeated_key_failures_block_the_address() {
 
 #[actix_web::test]
 async fn admin_and_oauth_routes_have_their_own_limits() {
-    let config = HttpConfig { rate_limit_admin_per_min: 3, rate_limit_oauth_per_min: 2, ..http_config() };
+    let config = HttpConfig {
+        rate_limit_admin_per_min: 3,
+        rate_limit_oauth_per_min: 2,
+        rate_limit_health_per_min: 3,
+        ..http_config()
+    };
     let h = Harness::with(config, Default::default());
     let app = app!(h);
     let peer = "192.0.2.10";
@@ -106,9 +111,14 @@ async fn admin_and_oauth_routes_have_their_own_limits() {
     let (status, headers, _) = call!(app, from(peer, "/auth/url"));
     assert_eq!(status, 429);
     assert!(headers.contains_key("retry-after"));
-    // Health is not limited.
-    let (status, _, _) = call!(app, from(peer, "/health"));
-    assert_eq!(status, 200);
+    // Health checks count on their own: /health, /health/live and /health/ready together.
+    for path in ["/health", "/health/live", "/health/ready"] {
+        let (status, _, _) = call!(app, from(peer, path));
+        assert_eq!(status, 200, "{path}");
+    }
+    let (status, headers, _) = call!(app, from(peer, "/health"));
+    assert_eq!(status, 429);
+    assert!(headers.contains_key("retry-after"));
     // Another client is not limited.
     let (status, _, _) = call!(app, from("192.0.2.11", "/admin/stores").insert_header(("X-API-KEY", KEY_1)));
     assert_eq!(status, 200);

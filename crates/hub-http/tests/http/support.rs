@@ -136,6 +136,7 @@ fn health(db_up: Arc<AtomicBool>) -> MockDbHealth {
         if db_up.load(Ordering::SeqCst) { Ok(()) } else { Err(RepoError::Unavailable("connection refused".into())) }
     });
     health.expect_pool_stats().returning(PoolStats::default);
+    health.expect_pending_migrations().returning(|| Ok(0));
     health
 }
 
@@ -155,6 +156,8 @@ pub fn engine_with(
     let mut ports = ports(world, Arc::new(tiktok(token_calls)), fixed_clock(t0()));
     ports.health = Arc::new(health(db_up));
     tweak(&mut ports);
+    // Tests switch the database off and on between requests: every check pings.
+    let config = EngineConfig { health_ping_cache: std::time::Duration::ZERO, ..config };
     Engine::new(ports, config, STATE_SECRET)
 }
 
