@@ -122,7 +122,8 @@ async fn recreate_db(admin_url: &str, db_url: &str) -> Result<()> {
 /// Starts the sandbox and the hub, seeds, runs schemathesis; both processes are stopped
 /// before this returns (the `Proc` guards also kill them if it unwinds).
 async fn run_with_db(bin_dir: &Path, work: &Path, db_url: &str, extra: &[String]) -> Result<i32> {
-    let hub_port = free_port()?;
+    // The hub's redirect URI needs its port up front.
+    let hub_port = util::free_port()?;
     let hub_addr = format!("127.0.0.1:{hub_port}");
     let redirect_uri = format!("http://{hub_addr}/auth/tiktok/callback");
 
@@ -398,12 +399,6 @@ async fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], bo
         .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked"));
     let body = if chunked { dechunk(rest) } else { rest.to_owned() };
     Ok(Reply { what, status, headers, body })
-}
-
-/// A port of 127.0.0.1 that was free a moment ago (the hub's redirect URI needs it up front).
-fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(listener.local_addr()?.port())
 }
 
 #[cfg(test)]

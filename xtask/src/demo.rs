@@ -9,9 +9,8 @@
 //! running until Ctrl-C (or, with `--exit`, everything stops after the report).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,103 +29,37 @@ const TIME_SCALE: u32 = 4;
 const PARALLEL: usize = 16;
 const HISTORY_DAYS: i64 = 30;
 
-struct Args {
-    exit: bool,
-    stores: usize,
+/// The options of `cargo xtask demo`.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct Args {
+    /// Stop everything after the report instead of keeping the hub running
+    #[arg(long)]
+    pub exit: bool,
+    /// Stores (and sandbox accounts) to create and connect (1..=5000)
+    #[arg(long, value_name = "N", default_value_t = 300, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=5000))]
+    pub stores: usize,
 }
 
-fn parse(args: &[String]) -> Result<Args> {
-    let mut a = Args { exit: false, stores: 300 };
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        match flag.as_str() {
-            "--exit" => a.exit = true,
-            "--stores" => {
-                a.stores = it.next().context("--stores needs a number")?.parse().context("--stores needs a number")?
-            }
-            other => bail!("unknown argument {other:?}; usage: cargo xtask demo [--exit] [--stores N]"),
-        }
-    }
-    if a.stores == 0 || a.stores > 5000 {
-        bail!("--stores must be 1 to 5000");
-    }
-    Ok(a)
-}
-
-/// A child process stopped (SIGTERM, then SIGKILL) when dropped.
-pub(crate) struct Proc {
-    name: &'static str,
-    pub(crate) child: Child,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        eprintln!("xtask: {} did not stop in time; killing it", self.name);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `cmd` and waits for its first stdout line that starts with `prefix`; returns the
-/// rest of that line. Everything the process prints goes to `log`.
-pub(crate) fn start(name: &'static str, cmd: &mut Command, prefix: &str, log: &PathBuf) -> Result<(Proc, String)> {
-    let log_file = std::fs::File::create(log)?;
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log_file)
-        .spawn()
-        .with_context(|| format!("cannot start {name}"))?;
-    let stdout = child.stdout.take().expect("piped");
-    let proc = Proc { name, child };
-    let (tx, rx) = std::sync::mpsc::channel();
-    let prefix = prefix.to_owned();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix(&prefix) {
-                let _ = tx.send(rest.to_owned());
-            }
-        }
-    });
-    let rest = rx
-        .recv_timeout(Duration::from_secs(120))
-        .map_err(|_| anyhow::anyhow!("{name} did not start (see {})", log.display()))?;
-    Ok((proc, rest))
-}
-
-pub(crate) fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-pub fn run(args: &[String]) -> Result<()> {
-    let args = parse(args)?;
+pub fn run(args: &Args) -> Result<()> {
     let started = Instant::now();
     eprintln!("xtask: building tiktok-hub and tiktok-sandbox");
     util::run(Command::new(util::cargo()).args(["build", "--quiet", "-p", "hub-app", "-p", "tiktok-sandbox"]))?;
     let bin = util::target_dir().join("debug");
     let admin_url = db::up()?;
     let url = db::with_database(&admin_url, DEMO_DB)?;
-    crate::seed::block_on(async {
+    util::block_on(async {
         hub_postgres::execute_batch(&admin_url, &format!("DROP DATABASE IF EXISTS {DEMO_DB} WITH (FORCE)")).await?;
         hub_postgres::execute_batch(&admin_url, &format!("CREATE DATABASE {DEMO_DB}")).await?;
         hub_postgres::run_migrations(&url).await?;
         anyhow::Ok(())
     })?;
 
-    let hub_port = free_port()?;
+    let hub_port = util::free_port()?;
     let hub_base = format!("http://127.0.0.1:{hub_port}");
     let redirect = format!("{hub_base}/auth/tiktok/callback");
     let logs = util::root().join("target").join("demo");
     std::fs::create_dir_all(&logs)?;
-    let (sandbox, sandbox_addr) = start(
+    let (sandbox, sandbox_addr) = util::start(
         "tiktok-sandbox",
         Command::new(bin.join("tiktok-sandbox"))
             .args(["--listen", "127.0.0.1:0", "--accounts", &args.stores.to_string(), "--videos-per-account", "50"])
@@ -138,7 +71,7 @@ pub fn run(args: &[String]) -> Result<()> {
     )?;
     let sandbox_base = format!("http://{sandbox_addr}");
     let api_key = util::random_hex(24)?;
-    let (hub, _) = start(
+    let (hub, _) = util::start(
         "tiktok-hub",
         Command::new(bin.join("tiktok-hub"))
             .arg("serve")
@@ -167,7 +100,7 @@ pub fn run(args: &[String]) -> Result<()> {
     );
     eprintln!("xtask: tiktok-hub on {hub_base} (logs in target/demo/)");
 
-    let report = crate::seed::block_on(demo(&args, &hub_base, &sandbox_base, &api_key, &url))?;
+    let report = util::block_on(demo(args, &hub_base, &sandbox_base, &api_key, &url))?;
     println!("{report}");
     println!("Demo finished in {:.0} s.", started.elapsed().as_secs_f64());
     if args.exit {
@@ -184,7 +117,7 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("  curl -s -H 'X-API-KEY: {api_key}' {hub_base}/admin/sync/status");
     println!("Press Ctrl-C to stop everything.");
     let (tx, rx) = std::sync::mpsc::channel();
-    crate::seed::block_on(async move {
+    util::block_on(async move {
         let _ = tokio::signal::ctrl_c().await;
         let _ = tx.send(());
     });

@@ -25,7 +25,11 @@ const FORBIDDEN: &[&str] = &[
     "tiktok-sandbox",
 ];
 
-pub fn run() -> Result<()> {
+/// The options of `cargo xtask tidy` (none).
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: &Args) -> Result<()> {
     util::run(Command::new(util::cargo()).args(["fmt", "--all", "--", "--check"]))?;
     util::run(Command::new(util::cargo()).args([
         "clippy",
