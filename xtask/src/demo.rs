@@ -9,7 +9,6 @@
 //! running until Ctrl-C (or, with `--exit`, everything stops after the report).
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,6 +18,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
 use hub_domain::{StoreCode, UserSnapshot, VideoId, VideoSnapshot};
 use hub_ports::SnapshotRepo;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 
@@ -38,6 +38,13 @@ pub struct Args {
     /// Stores (and sandbox accounts) to create and connect (1..=5000)
     #[arg(long, value_name = "N", default_value_t = 300, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=5000))]
     pub stores: usize,
+}
+
+/// A progress bar on stderr; hidden when stderr is not a terminal (a log, CI), where the
+/// caller prints a final line instead.
+fn bar(len: u64, template: &str) -> ProgressBar {
+    let style = ProgressStyle::with_template(template).expect("valid template").progress_chars("#>-");
+    ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr()).with_style(style)
 }
 
 pub fn run(args: &Args) -> Result<()> {
@@ -217,7 +224,7 @@ async fn demo(args: &Args, hub: &str, sandbox: &str, key: &str, url: &str) -> Re
 
     // 2. Each connected through its own connect link and the consent page.
     let t = Instant::now();
-    let mut done = 0;
+    let progress = bar(n as u64, "xtask: connecting stores {pos}/{len} [{bar:30}] {elapsed}");
     let mut failures = Vec::new();
     let mut results = futures::stream::iter(0..n)
         .map(|i| {
@@ -226,19 +233,20 @@ async fn demo(args: &Args, hub: &str, sandbox: &str, key: &str, url: &str) -> Re
         })
         .buffer_unordered(PARALLEL);
     while let Some((i, r)) = results.next().await {
-        done += 1;
+        progress.inc(1);
         if let Err(e) = r {
             failures.push(format!("{}: {e:#}", code(i)));
         }
-        eprint!("\rxtask: connecting stores {done}/{n}");
     }
-    eprintln!(" ({:.1} s)", t.elapsed().as_secs_f64());
+    progress.finish_and_clear();
+    eprintln!("xtask: connecting stores {}/{n} ({:.1} s)", progress.position(), t.elapsed().as_secs_f64());
     if !failures.is_empty() {
         bail!("{} stores failed to connect:\n  {}", failures.len(), failures.join("\n  "));
     }
 
     // 3. 29 earlier days, read from the sandbox's past and stored as the sync would have.
     let t = Instant::now();
+    let progress = bar((HISTORY_DAYS - 1) as u64, "xtask: history {pos}/{len} days [{bar:30}] {elapsed}");
     let db = hub_postgres::Db::from_url(url, 8).await?;
     let now = Utc::now();
     let today = now.date_naive();
@@ -250,43 +258,46 @@ async fn demo(args: &Args, hub: &str, sandbox: &str, key: &str, url: &str) -> Re
         let (users, videos) = history_day(&c, &accounts, date).await?;
         db.upsert_user(&users).await?;
         db.upsert_videos(&videos).await?;
-        eprint!("\rxtask: history {}/{} days", HISTORY_DAYS - back, HISTORY_DAYS - 1);
+        progress.inc(1);
     }
     c.sandbox(reqwest::Method::POST, "/sandbox/clock", Some(json!({"set": Utc::now().to_rfc3339()}))).await?;
-    eprintln!(" ({:.1} s)", t.elapsed().as_secs_f64());
+    progress.finish_and_clear();
+    eprintln!("xtask: history {}/{} days ({:.1} s)", progress.position(), HISTORY_DAYS - 1, t.elapsed().as_secs_f64());
 
     // 4. Today's daily sync, with a live progress bar.
     let t = Instant::now();
     let started = c.admin(reqwest::Method::POST, "/admin/sync/run", Some(json!({"job": "all", "wait": false}))).await?;
     let ids: Vec<i64> =
         started["data"]["runIds"].as_array().context("no run ids")?.iter().filter_map(Value::as_i64).collect();
+    let bars = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+    let runs: Vec<ProgressBar> =
+        ids.iter().map(|_| bars.add(bar(0, "{msg:<16} [{bar:30}] {pos}/{len} {elapsed}"))).collect();
+    let mut line = String::new();
     loop {
-        let mut line = String::new();
+        line.clear();
         let mut all_done = true;
-        for id in &ids {
+        for (id, progress) in ids.iter().zip(&runs) {
             let run = c.admin(reqwest::Method::GET, &format!("/admin/sync/runs/{id}"), None).await?;
             let r = &run["data"];
             let total = r["total"].as_i64().or_else(|| r["counts"]["total"].as_i64()).unwrap_or(0);
             let processed = r["processed"].as_i64().or_else(|| r["counts"]["processed"].as_i64()).unwrap_or(0);
             let status = r["status"].as_str().unwrap_or("?");
             all_done &= status != "RUNNING";
-            let width = 16usize;
-            let filled = if total > 0 { (processed as usize * width) / total as usize } else { width };
             let job = r["job"].as_str().or_else(|| r["jobName"].as_str()).unwrap_or("?");
-            line.push_str(&format!(
-                "{job} [{}{}] {processed}/{total}  ",
-                "#".repeat(filled),
-                "-".repeat(width - filled)
-            ));
+            progress.set_message(job.to_owned());
+            progress.set_length(total.max(0) as u64);
+            progress.set_position(processed.max(0) as u64);
+            line.push_str(&format!("{job} {processed}/{total} {status}  "));
         }
-        eprint!("\r{line}");
-        std::io::stderr().flush().ok();
         if all_done {
             break;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    eprintln!("({:.1} s)", t.elapsed().as_secs_f64());
+    for progress in &runs {
+        progress.finish_and_clear();
+    }
+    eprintln!("xtask: daily sync: {line}({:.1} s)", t.elapsed().as_secs_f64());
 
     report(&c, n).await
 }
@@ -417,6 +428,22 @@ fn thousands(n: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::io::IsTerminal;
+
+    use super::*;
+
+    /// The bars draw on a terminal only: piped to a log (CI, `2> file`) they are hidden and
+    /// only the final lines are printed.
+    #[test]
+    fn progress_is_hidden_unless_stderr_is_a_terminal() {
+        let hidden = !std::io::stderr().is_terminal() || std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        assert_eq!(ProgressDrawTarget::stderr().is_hidden(), hidden);
+        let b = bar(3, "xtask: connecting stores {pos}/{len} [{bar:30}] {elapsed}");
+        assert_eq!(b.is_hidden(), hidden);
+        b.inc(2);
+        assert_eq!(b.position(), 2);
+    }
+
     #[test]
     fn thousands_separators() {
         for (n, want) in [(0, "0"), (999, "999"), (1000, "1,000"), (1234567, "1,234,567"), (-4200, "-4,200")] {
