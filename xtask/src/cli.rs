@@ -41,7 +41,13 @@ pub enum Command {
     /// (then the doctests with `cargo test --doc`), else `cargo test`; every ARG after `test`
     /// is passed on as it is, `--` included.
     Test(TestArgs),
-    /// cargo fmt --check, clippy -D warnings, crate-boundary checks
+    /// cargo fmt --check, clippy -D warnings, crate boundaries, import circles, file sizes
+    ///
+    /// The core (hub-domain, hub-ports, hub-engine) reaches no adapter or wire/driver crate;
+    /// no adapter (every crates/hub-* but the core and hub-app) depends on another adapter or
+    /// on hub-app; no two files of a crate's src/ import each other, directly or not; no
+    /// hand-written source file under crates/*/src or xtask/src is over 600 lines. `--only`
+    /// runs some of the checks.
     Tidy(tidy::Args),
     /// Benchmarks: the daily sync at TikTok's limits, the database, the admin read API
     ///

@@ -6,7 +6,7 @@
 //! cargo xtask db up|migrate|reset|down|url   the database (a private cluster by default)
 //! cargo xtask seed --stores N --days D       synthetic stores with D days of history
 //! cargo xtask test [ARGS…]                   the whole test suite (brings the database up first)
-//! cargo xtask tidy                          fmt, clippy -D warnings, crate-boundary checks
+//! cargo xtask tidy [--only CHECK,…]          fmt, clippy, crate boundaries, import circles, file sizes
 //! cargo xtask bench sync|db|api              the sync at TikTok's limits, database and HTTP benchmarks
 //! cargo xtask chaos [--trials T] …           crash matrix (SIGKILL, PostgreSQL restarts) and load during sync
 //! cargo xtask apicheck [ARGS…]               schemathesis against the real hub (ARGS go to schemathesis)

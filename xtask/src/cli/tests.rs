@@ -15,7 +15,7 @@ fn parse(raw: &str) -> Result<String, String> {
         Command::Db(c) => format!("db {}", format!("{c:?}").to_lowercase()),
         Command::Seed(a) => format!("seed stores={} days={} videos={}", a.stores, a.days, a.videos),
         Command::Test(a) => format!("test {:?}", a.args),
-        Command::Tidy(_) => "tidy".to_owned(),
+        Command::Tidy(a) => format!("tidy only={:?}", a.only),
         Command::Bench(bench::Command::Sync(a)) => format!(
             "bench sync stores={} videos={} time_scale={} latency={} release={}",
             a.stores, a.videos, a.time_scale, a.latency, !a.debug
@@ -77,8 +77,11 @@ fn command_lines() {
         ("test --release -- --nocapture", ok(r#"test ["--release", "--", "--nocapture"]"#)),
         ("test sync -- --nocapture", ok(r#"test ["sync", "--", "--nocapture"]"#)),
         // tidy
-        ("tidy", ok("tidy")),
-        ("tidy --only imports", err("UnknownArgument")),
+        ("tidy", ok("tidy only=[]")),
+        ("tidy --only imports", ok("tidy only=[Imports]")),
+        ("tidy --only imports,sizes --only adapters", ok("tidy only=[Imports, Sizes, Adapters]")),
+        ("tidy --only fmt,clippy,core", ok("tidy only=[Fmt, Clippy, Core]")),
+        ("tidy --only everything", err("InvalidValue")),
         // bench
         (
             "bench sync --stores 300 --videos 50",
