@@ -30,7 +30,9 @@ pub enum Command {
     Demo(demo::Args),
     /// The development database: up, migrate, reset, down, url
     ///
-    /// DATABASE_URL when it answers, else a private PostgreSQL cluster under target/pg.
+    /// DATABASE_URL when it answers, else a private PostgreSQL cluster under target/pg (as
+    /// root: $TMPDIR/tiktok-hub-pg-<hash of the checkout's path>/pg, where the `postgres`
+    /// user can reach it) on 127.0.0.1:54329 (XTASK_PG_PORT to use another port).
     #[command(subcommand)]
     Db(db::Command),
     /// Synthetic stores with D days of user and video history (idempotent)
@@ -56,8 +58,8 @@ pub enum Command {
     Bench(bench::Command),
     /// The crash matrix and admin reads during a sync, on a PostgreSQL cluster of its own
     ///
-    /// Real processes under faults, on a PostgreSQL cluster of its own (target/chaos-pg,
-    /// port 54330): `tiktok-hub sync` killed with
+    /// Real processes under faults, on a PostgreSQL cluster of its own (target/chaos-pg; as
+    /// root $TMPDIR/tiktok-hub-pg-<hash>/chaos-pg; port 54330): `tiktok-hub sync` killed with
     /// SIGKILL at seeded random points, PostgreSQL restarted and its sessions terminated
     /// mid-run, each followed by the next run and a check of the day (snapshots vs the
     /// sandbox, duplicates, locks, leases, RUNNING runs, connected stores); then admin reads at

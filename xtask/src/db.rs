@@ -1,6 +1,6 @@
 //! `cargo xtask db …`, the development database: `DATABASE_URL` when it answers, otherwise a
-//! private PostgreSQL cluster under `target/pg` (see [`crate::pg`]), started with the
-//! machine's own `initdb`/`pg_ctl`.
+//! private PostgreSQL cluster (see [`crate::pg`]: under `target/pg`, or, as root, in a folder
+//! of the temp dir named after the checkout), started with the machine's own `initdb`/`pg_ctl`.
 
 use anyhow::{Context, Result};
 
@@ -11,7 +11,7 @@ use crate::util;
 #[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
 pub enum Command {
     /// Start the database: DATABASE_URL when it answers, else a private PostgreSQL cluster
-    /// under target/pg (prints the URL; idempotent)
+    /// (under target/pg; as root in $TMPDIR/tiktok-hub-pg-<hash>/pg) (prints the URL; idempotent)
     Up,
     /// Apply pending migrations
     Migrate,

@@ -1,7 +1,8 @@
 //! `cargo xtask chaos`: the daily sync of the real `tiktok-hub` under faults, with real
 //! processes only (the release `tiktok-hub` and `tiktok-sandbox`, PostgreSQL).
 //!
-//! 1. **Set-up.** Its own PostgreSQL cluster under `target/chaos-pg` (port 54330), whatever
+//! 1. **Set-up.** Its own PostgreSQL cluster under `target/chaos-pg` (as root, under the temp
+//!    dir: `$TMPDIR/tiktok-hub-pg-<hash>/chaos-pg`, see `crate::pg`) (port 54330), whatever
 //!    `DATABASE_URL` says: it restarts that server and cuts its connections. A fresh database
 //!    `tiktok_hub_chaos`; the sandbox with N accounts × ~50 videos, TikTok's per-endpoint
 //!    limit and latency time-scaled (×10), **strict** refresh-token rotation (an
