@@ -13,9 +13,18 @@ pub fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
-/// The workspace root.
+/// The workspace root: of the checkout `cargo xtask` runs in.
+///
+/// `cargo run` (the `cargo xtask` alias) and `cargo test` tell the binary where its package is,
+/// and that is preferred to the path compiled in: checkouts of one workspace that share a
+/// target dir (`CARGO_TARGET_DIR`) share the xtask binary too, and cargo may run one built in
+/// another checkout, whose compiled-in path names that other checkout.
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    let at_run = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.file_name().is_some_and(|n| n == "xtask") && d.join("Cargo.toml").is_file());
+    let xtask = at_run.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    xtask.parent().expect("xtask lives in the workspace").to_path_buf()
 }
 
 /// Runs a command with inherited stdio; fails with its exit status.
