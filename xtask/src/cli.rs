@@ -81,16 +81,45 @@ pub enum Command {
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct TestArgs {
     /// Arguments for the test runner (`cargo nextest run` when installed, else `cargo test`)
-    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
-    pub args: Vec<String>,
+    #[arg(value_name = "ARGS", num_args = 0.., allow_hyphen_values = true)]
+    args: Vec<String>,
+    /// What follows a `--` that comes first (clap takes that `--` for itself).
+    #[arg(last = true, hide = true)]
+    after: Vec<String>,
+}
+
+impl TestArgs {
+    /// The arguments as they were given after `test`, `--` included.
+    pub fn passed(&self) -> Vec<String> {
+        passed(&self.args, &self.after)
+    }
 }
 
 /// `cargo xtask apicheck [ARGS…]`.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct ApicheckArgs {
     /// Arguments for `schemathesis run`, e.g. `--seed 1`
-    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
-    pub args: Vec<String>,
+    #[arg(value_name = "ARGS", num_args = 0.., allow_hyphen_values = true)]
+    args: Vec<String>,
+    /// What follows a `--` that comes first (clap takes that `--` for itself).
+    #[arg(last = true, hide = true)]
+    after: Vec<String>,
+}
+
+impl ApicheckArgs {
+    /// The arguments as they were given after `apicheck`, `--` included.
+    pub fn passed(&self) -> Vec<String> {
+        passed(&self.args, &self.after)
+    }
+}
+
+fn passed(args: &[String], after: &[String]) -> Vec<String> {
+    let mut all = args.to_vec();
+    if !after.is_empty() {
+        all.push("--".to_owned());
+        all.extend_from_slice(after);
+    }
+    all
 }
 
 #[cfg(test)]

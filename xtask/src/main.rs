@@ -44,11 +44,11 @@ fn run(command: Command) -> Result<()> {
         Command::Demo(args) => demo::run(&args),
         Command::Db(cmd) => db::run(&cmd),
         Command::Seed(args) => seed::run(&args),
-        Command::Test(args) => test(&args.args),
+        Command::Test(args) => test(&args.passed()),
         Command::Tidy(args) => tidy::run(&args),
         Command::Bench(cmd) => bench::run(&cmd),
         Command::Chaos(args) => chaos::run(&args),
-        Command::Apicheck(args) => apicheck::run(&args.args),
+        Command::Apicheck(args) => apicheck::run(&args.passed()),
         Command::Fuzz(args) => fuzz::run(&args),
     }
 }

@@ -14,7 +14,7 @@ fn parse(raw: &str) -> Result<String, String> {
         Command::Demo(a) => format!("demo exit={} stores={}", a.exit, a.stores),
         Command::Db(c) => format!("db {}", format!("{c:?}").to_lowercase()),
         Command::Seed(a) => format!("seed stores={} days={} videos={}", a.stores, a.days, a.videos),
-        Command::Test(a) => format!("test {:?}", a.args),
+        Command::Test(a) => format!("test {:?}", a.passed()),
         Command::Tidy(a) => format!("tidy only={:?}", a.only),
         Command::Bench(bench::Command::Sync(a)) => format!(
             "bench sync stores={} videos={} time_scale={} latency={} release={}",
@@ -34,7 +34,7 @@ fn parse(raw: &str) -> Result<String, String> {
             a.load(),
             a.rps
         ),
-        Command::Apicheck(a) => format!("apicheck {:?}", a.args),
+        Command::Apicheck(a) => format!("apicheck {:?}", a.passed()),
         Command::Fuzz(a) => format!("fuzz seconds={} targets={:?}", a.seconds, a.targets),
     })
 }
@@ -76,6 +76,8 @@ fn command_lines() {
         ("test -p hub-engine sync", ok(r#"test ["-p", "hub-engine", "sync"]"#)),
         ("test --release -- --nocapture", ok(r#"test ["--release", "--", "--nocapture"]"#)),
         ("test sync -- --nocapture", ok(r#"test ["sync", "--", "--nocapture"]"#)),
+        ("test -- --nocapture", ok(r#"test ["--", "--nocapture"]"#)),
+        ("test --no-fail-fast -E test(sync) -j 2", ok(r#"test ["--no-fail-fast", "-E", "test(sync)", "-j", "2"]"#)),
         // tidy
         ("tidy", ok("tidy only=[]")),
         ("tidy --only imports", ok("tidy only=[Imports]")),
@@ -154,6 +156,7 @@ fn command_lines() {
         // apicheck: everything goes to schemathesis
         ("apicheck", ok("apicheck []")),
         ("apicheck --seed 1 -c not_a_server_error", ok(r#"apicheck ["--seed", "1", "-c", "not_a_server_error"]"#)),
+        ("apicheck -- --seed 1", ok(r#"apicheck ["--", "--seed", "1"]"#)),
         // fuzz
         ("fuzz", ok("fuzz seconds=60 targets=[]")),
         ("fuzz --seconds 20 state_decode admin_body", ok(r#"fuzz seconds=20 targets=["state_decode", "admin_body"]"#)),
