@@ -5,7 +5,7 @@
 //!    migrates it;
 //! 3. starts `tiktok-sandbox` and `tiktok-hub serve` on free ports of 127.0.0.1, with fresh
 //!    secrets. The hub's limits are OFF (`RATE_LIMIT_ADMIN_PER_MIN=0`,
-//!    `RATE_LIMIT_OAUTH_PER_MIN=0`, `AUTH_FAILURE_MAX=0`): the fuzzer sends thousands of
+//!    `RATE_LIMIT_OAUTH_PER_MIN=0`, `RATE_LIMIT_HEALTH_PER_MIN=0`, `AUTH_FAILURE_MAX=0`): the fuzzer sends thousands of
 //!    requests from one address, some with wrong keys, and would otherwise be throttled or
 //!    blocked (429) instead of testing the API;
 //! 4. seeds through the API, so positive paths answer 200: the document's example store
@@ -122,7 +122,8 @@ async fn recreate_db(admin_url: &str, db_url: &str) -> Result<()> {
 /// Starts the sandbox and the hub, seeds, runs schemathesis; both processes are stopped
 /// before this returns (the `Proc` guards also kill them if it unwinds).
 async fn run_with_db(bin_dir: &Path, work: &Path, db_url: &str, extra: &[String]) -> Result<i32> {
-    let hub_port = free_port()?;
+    // The hub's redirect URI needs its port up front.
+    let hub_port = util::free_port()?;
     let hub_addr = format!("127.0.0.1:{hub_port}");
     let redirect_uri = format!("http://{hub_addr}/auth/tiktok/callback");
 
@@ -158,6 +159,7 @@ async fn run_with_db(bin_dir: &Path, work: &Path, db_url: &str, extra: &[String]
             // wrong keys on purpose; it must not be throttled or blocked.
             .env("RATE_LIMIT_ADMIN_PER_MIN", "0")
             .env("RATE_LIMIT_OAUTH_PER_MIN", "0")
+            .env("RATE_LIMIT_HEALTH_PER_MIN", "0")
             .env("AUTH_FAILURE_MAX", "0")
             .env("LOG_LEVEL", "warn"),
         &work.join("hub.log"),
@@ -398,12 +400,6 @@ async fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], bo
         .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked"));
     let body = if chunked { dechunk(rest) } else { rest.to_owned() };
     Ok(Reply { what, status, headers, body })
-}
-
-/// A port of 127.0.0.1 that was free a moment ago (the hub's redirect URI needs it up front).
-fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(listener.local_addr()?.port())
 }
 
 #[cfg(test)]

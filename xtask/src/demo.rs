@@ -9,9 +9,7 @@
 //! running until Ctrl-C (or, with `--exit`, everything stops after the report).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +18,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
 use hub_domain::{StoreCode, UserSnapshot, VideoId, VideoSnapshot};
 use hub_ports::SnapshotRepo;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 
@@ -30,103 +29,44 @@ const TIME_SCALE: u32 = 4;
 const PARALLEL: usize = 16;
 const HISTORY_DAYS: i64 = 30;
 
-struct Args {
-    exit: bool,
-    stores: usize,
+/// The options of `cargo xtask demo`.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct Args {
+    /// Stop everything after the report instead of keeping the hub running
+    #[arg(long)]
+    pub exit: bool,
+    /// Stores (and sandbox accounts) to create and connect (1..=5000)
+    #[arg(long, value_name = "N", default_value_t = 300, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=5000))]
+    pub stores: usize,
 }
 
-fn parse(args: &[String]) -> Result<Args> {
-    let mut a = Args { exit: false, stores: 300 };
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        match flag.as_str() {
-            "--exit" => a.exit = true,
-            "--stores" => {
-                a.stores = it.next().context("--stores needs a number")?.parse().context("--stores needs a number")?
-            }
-            other => bail!("unknown argument {other:?}; usage: cargo xtask demo [--exit] [--stores N]"),
-        }
-    }
-    if a.stores == 0 || a.stores > 5000 {
-        bail!("--stores must be 1 to 5000");
-    }
-    Ok(a)
+/// A progress bar on stderr; hidden when stderr is not a terminal (a log, CI), where the
+/// caller prints a final line instead.
+fn bar(len: u64, template: &str) -> ProgressBar {
+    let style = ProgressStyle::with_template(template).expect("valid template").progress_chars("#>-");
+    ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr()).with_style(style)
 }
 
-/// A child process stopped (SIGTERM, then SIGKILL) when dropped.
-pub(crate) struct Proc {
-    name: &'static str,
-    pub(crate) child: Child,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        eprintln!("xtask: {} did not stop in time; killing it", self.name);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `cmd` and waits for its first stdout line that starts with `prefix`; returns the
-/// rest of that line. Everything the process prints goes to `log`.
-pub(crate) fn start(name: &'static str, cmd: &mut Command, prefix: &str, log: &PathBuf) -> Result<(Proc, String)> {
-    let log_file = std::fs::File::create(log)?;
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log_file)
-        .spawn()
-        .with_context(|| format!("cannot start {name}"))?;
-    let stdout = child.stdout.take().expect("piped");
-    let proc = Proc { name, child };
-    let (tx, rx) = std::sync::mpsc::channel();
-    let prefix = prefix.to_owned();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix(&prefix) {
-                let _ = tx.send(rest.to_owned());
-            }
-        }
-    });
-    let rest = rx
-        .recv_timeout(Duration::from_secs(120))
-        .map_err(|_| anyhow::anyhow!("{name} did not start (see {})", log.display()))?;
-    Ok((proc, rest))
-}
-
-pub(crate) fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-pub fn run(args: &[String]) -> Result<()> {
-    let args = parse(args)?;
+pub fn run(args: &Args) -> Result<()> {
     let started = Instant::now();
     eprintln!("xtask: building tiktok-hub and tiktok-sandbox");
     util::run(Command::new(util::cargo()).args(["build", "--quiet", "-p", "hub-app", "-p", "tiktok-sandbox"]))?;
     let bin = util::target_dir().join("debug");
     let admin_url = db::up()?;
     let url = db::with_database(&admin_url, DEMO_DB)?;
-    crate::seed::block_on(async {
+    util::block_on(async {
         hub_postgres::execute_batch(&admin_url, &format!("DROP DATABASE IF EXISTS {DEMO_DB} WITH (FORCE)")).await?;
         hub_postgres::execute_batch(&admin_url, &format!("CREATE DATABASE {DEMO_DB}")).await?;
         hub_postgres::run_migrations(&url).await?;
         anyhow::Ok(())
     })?;
 
-    let hub_port = free_port()?;
+    let hub_port = util::free_port()?;
     let hub_base = format!("http://127.0.0.1:{hub_port}");
     let redirect = format!("{hub_base}/auth/tiktok/callback");
     let logs = util::root().join("target").join("demo");
     std::fs::create_dir_all(&logs)?;
-    let (sandbox, sandbox_addr) = start(
+    let (sandbox, sandbox_addr) = util::start(
         "tiktok-sandbox",
         Command::new(bin.join("tiktok-sandbox"))
             .args(["--listen", "127.0.0.1:0", "--accounts", &args.stores.to_string(), "--videos-per-account", "50"])
@@ -138,7 +78,7 @@ pub fn run(args: &[String]) -> Result<()> {
     )?;
     let sandbox_base = format!("http://{sandbox_addr}");
     let api_key = util::random_hex(24)?;
-    let (hub, _) = start(
+    let (hub, _) = util::start(
         "tiktok-hub",
         Command::new(bin.join("tiktok-hub"))
             .arg("serve")
@@ -157,6 +97,7 @@ pub fn run(args: &[String]) -> Result<()> {
             // Every demo request comes from one address: the per-IP limits would throttle it.
             .env("RATE_LIMIT_ADMIN_PER_MIN", "0")
             .env("RATE_LIMIT_OAUTH_PER_MIN", "0")
+            .env("RATE_LIMIT_HEALTH_PER_MIN", "0")
             .env("LOG_LEVEL", "info"),
         "tiktok-hub listening on ",
         &logs.join("hub.log"),
@@ -167,7 +108,7 @@ pub fn run(args: &[String]) -> Result<()> {
     );
     eprintln!("xtask: tiktok-hub on {hub_base} (logs in target/demo/)");
 
-    let report = crate::seed::block_on(demo(&args, &hub_base, &sandbox_base, &api_key, &url))?;
+    let report = util::block_on(demo(args, &hub_base, &sandbox_base, &api_key, &url))?;
     println!("{report}");
     println!("Demo finished in {:.0} s.", started.elapsed().as_secs_f64());
     if args.exit {
@@ -184,7 +125,7 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("  curl -s -H 'X-API-KEY: {api_key}' {hub_base}/admin/sync/status");
     println!("Press Ctrl-C to stop everything.");
     let (tx, rx) = std::sync::mpsc::channel();
-    crate::seed::block_on(async move {
+    util::block_on(async move {
         let _ = tokio::signal::ctrl_c().await;
         let _ = tx.send(());
     });
@@ -284,7 +225,7 @@ async fn demo(args: &Args, hub: &str, sandbox: &str, key: &str, url: &str) -> Re
 
     // 2. Each connected through its own connect link and the consent page.
     let t = Instant::now();
-    let mut done = 0;
+    let progress = bar(n as u64, "xtask: connecting stores {pos}/{len} [{bar:30}] {elapsed}");
     let mut failures = Vec::new();
     let mut results = futures::stream::iter(0..n)
         .map(|i| {
@@ -293,19 +234,20 @@ async fn demo(args: &Args, hub: &str, sandbox: &str, key: &str, url: &str) -> Re
         })
         .buffer_unordered(PARALLEL);
     while let Some((i, r)) = results.next().await {
-        done += 1;
+        progress.inc(1);
         if let Err(e) = r {
             failures.push(format!("{}: {e:#}", code(i)));
         }
-        eprint!("\rxtask: connecting stores {done}/{n}");
     }
-    eprintln!(" ({:.1} s)", t.elapsed().as_secs_f64());
+    progress.finish_and_clear();
+    eprintln!("xtask: connecting stores {}/{n} ({:.1} s)", progress.position(), t.elapsed().as_secs_f64());
     if !failures.is_empty() {
         bail!("{} stores failed to connect:\n  {}", failures.len(), failures.join("\n  "));
     }
 
     // 3. 29 earlier days, read from the sandbox's past and stored as the sync would have.
     let t = Instant::now();
+    let progress = bar((HISTORY_DAYS - 1) as u64, "xtask: history {pos}/{len} days [{bar:30}] {elapsed}");
     let db = hub_postgres::Db::from_url(url, 8).await?;
     let now = Utc::now();
     let today = now.date_naive();
@@ -317,43 +259,46 @@ async fn demo(args: &Args, hub: &str, sandbox: &str, key: &str, url: &str) -> Re
         let (users, videos) = history_day(&c, &accounts, date).await?;
         db.upsert_user(&users).await?;
         db.upsert_videos(&videos).await?;
-        eprint!("\rxtask: history {}/{} days", HISTORY_DAYS - back, HISTORY_DAYS - 1);
+        progress.inc(1);
     }
     c.sandbox(reqwest::Method::POST, "/sandbox/clock", Some(json!({"set": Utc::now().to_rfc3339()}))).await?;
-    eprintln!(" ({:.1} s)", t.elapsed().as_secs_f64());
+    progress.finish_and_clear();
+    eprintln!("xtask: history {}/{} days ({:.1} s)", progress.position(), HISTORY_DAYS - 1, t.elapsed().as_secs_f64());
 
     // 4. Today's daily sync, with a live progress bar.
     let t = Instant::now();
     let started = c.admin(reqwest::Method::POST, "/admin/sync/run", Some(json!({"job": "all", "wait": false}))).await?;
     let ids: Vec<i64> =
         started["data"]["runIds"].as_array().context("no run ids")?.iter().filter_map(Value::as_i64).collect();
+    let bars = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+    let runs: Vec<ProgressBar> =
+        ids.iter().map(|_| bars.add(bar(0, "{msg:<16} [{bar:30}] {pos}/{len} {elapsed}"))).collect();
+    let mut line = String::new();
     loop {
-        let mut line = String::new();
+        line.clear();
         let mut all_done = true;
-        for id in &ids {
+        for (id, progress) in ids.iter().zip(&runs) {
             let run = c.admin(reqwest::Method::GET, &format!("/admin/sync/runs/{id}"), None).await?;
             let r = &run["data"];
             let total = r["total"].as_i64().or_else(|| r["counts"]["total"].as_i64()).unwrap_or(0);
             let processed = r["processed"].as_i64().or_else(|| r["counts"]["processed"].as_i64()).unwrap_or(0);
             let status = r["status"].as_str().unwrap_or("?");
             all_done &= status != "RUNNING";
-            let width = 16usize;
-            let filled = if total > 0 { (processed as usize * width) / total as usize } else { width };
             let job = r["job"].as_str().or_else(|| r["jobName"].as_str()).unwrap_or("?");
-            line.push_str(&format!(
-                "{job} [{}{}] {processed}/{total}  ",
-                "#".repeat(filled),
-                "-".repeat(width - filled)
-            ));
+            progress.set_message(job.to_owned());
+            progress.set_length(total.max(0) as u64);
+            progress.set_position(processed.max(0) as u64);
+            line.push_str(&format!("{job} {processed}/{total} {status}  "));
         }
-        eprint!("\r{line}");
-        std::io::stderr().flush().ok();
         if all_done {
             break;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    eprintln!("({:.1} s)", t.elapsed().as_secs_f64());
+    for progress in &runs {
+        progress.finish_and_clear();
+    }
+    eprintln!("xtask: daily sync: {line}({:.1} s)", t.elapsed().as_secs_f64());
 
     report(&c, n).await
 }
@@ -484,6 +429,22 @@ fn thousands(n: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::io::IsTerminal;
+
+    use super::*;
+
+    /// The bars draw on a terminal only: piped to a log (CI, `2> file`) they are hidden and
+    /// only the final lines are printed.
+    #[test]
+    fn progress_is_hidden_unless_stderr_is_a_terminal() {
+        let hidden = !std::io::stderr().is_terminal() || std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        assert_eq!(ProgressDrawTarget::stderr().is_hidden(), hidden);
+        let b = bar(3, "xtask: connecting stores {pos}/{len} [{bar:30}] {elapsed}");
+        assert_eq!(b.is_hidden(), hidden);
+        b.inc(2);
+        assert_eq!(b.position(), 2);
+    }
+
     #[test]
     fn thousands_separators() {
         for (n, want) in [(0, "0"), (999, "999"), (1000, "1,000"), (1234567, "1,234,567"), (-4200, "-4,200")] {

@@ -21,31 +21,19 @@ use anyhow::{Context, Result, bail};
 
 use crate::util;
 
-pub const USAGE: &str = "cargo xtask fuzz [--seconds S] [TARGET…]";
 const FUZZ_DIR: &str = "crates/hub-fuzz";
 /// A single input taking longer than this counts as a failure (a hang or a quadratic blow-up).
 const UNIT_TIMEOUT_S: u32 = 10;
 
-#[derive(Debug, PartialEq)]
-struct Args {
-    seconds: u32,
-    targets: Vec<String>,
-}
-
-fn parse_args(args: &[String]) -> Result<Args> {
-    let mut a = Args { seconds: 60, targets: Vec::new() };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--seconds" => {
-                let v = it.next().with_context(|| format!("--seconds needs a value; usage: {USAGE}"))?;
-                a.seconds = v.parse().ok().filter(|s| *s > 0).context("--seconds needs a whole number above 0")?;
-            }
-            flag if flag.starts_with('-') => bail!("unknown argument {flag:?}; usage: {USAGE}"),
-            target => a.targets.push(target.to_owned()),
-        }
-    }
-    Ok(a)
+/// The options of `cargo xtask fuzz`.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct Args {
+    /// Seconds per target
+    #[arg(long, value_name = "S", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub seconds: u32,
+    /// Targets to run (all by default)
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
 }
 
 /// What libFuzzer reported at the end of a run.
@@ -118,8 +106,7 @@ fn ensure_cargo_fuzz() -> Result<()> {
     Ok(())
 }
 
-pub fn run(args: &[String]) -> Result<()> {
-    let args = parse_args(args)?;
+pub fn run(args: &Args) -> Result<()> {
     ensure_cargo_fuzz()?;
     let root = util::root();
     let listed = util::output(cargo().current_dir(&root).args(["+nightly", "fuzz", "list", "--fuzz-dir", FUZZ_DIR]))?;
@@ -127,7 +114,7 @@ pub fn run(args: &[String]) -> Result<()> {
     if let Some(unknown) = args.targets.iter().find(|t| !all.contains(t)) {
         bail!("unknown fuzz target {unknown:?}; targets: {}", all.join(", "));
     }
-    let targets = if args.targets.is_empty() { all } else { args.targets };
+    let targets = if args.targets.is_empty() { all } else { args.targets.clone() };
 
     util::run(cargo().current_dir(&root).args(["+nightly", "fuzz", "build", "--fuzz-dir", FUZZ_DIR]))?;
     let logs = util::target_dir().join("fuzz-logs");
@@ -180,19 +167,6 @@ fn run_target(root: &Path, target: &str, seconds: u32, log_path: &Path) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn args() {
-        let a = |v: &[&str]| parse_args(&v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
-        assert_eq!(a(&[]).unwrap(), Args { seconds: 60, targets: vec![] });
-        assert_eq!(
-            a(&["--seconds", "20", "state_decode", "admin_body"]).unwrap(),
-            Args { seconds: 20, targets: vec!["state_decode".into(), "admin_body".into()] }
-        );
-        assert!(a(&["--seconds"]).is_err());
-        assert!(a(&["--seconds", "0"]).is_err());
-        assert!(a(&["--jobs", "2"]).is_err());
-    }
 
     #[test]
     fn reads_libfuzzer_figures() {

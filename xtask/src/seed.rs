@@ -17,55 +17,43 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-/// Runs a future on a fresh runtime.
-pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime").block_on(f)
-}
-
 /// Stores per generated statement.
 const SLICE: u64 = 500;
 /// Statements in flight at once (one per core of the target machine).
 const PARALLEL: u64 = 2;
 /// The most stores a code of the form `seed_NNNNN` can number.
 const MAX_STORES: u64 = 99_999;
+/// The most days of history.
+const MAX_DAYS: u64 = 3650;
+/// The most videos per store.
+const MAX_VIDEOS: u64 = 1000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Args {
-    stores: u64,
-    days: u64,
-    videos: u64,
+/// The options of `cargo xtask seed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
+pub struct Args {
+    /// Stores to create (1..=99999)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_STORES))]
+    pub stores: u64,
+    /// Days of history, ending yesterday (UTC) (1..=3650)
+    #[arg(long, value_name = "D", value_parser = clap::value_parser!(u64).range(1..=MAX_DAYS))]
+    pub days: u64,
+    /// Videos per store (0..=1000)
+    #[arg(long, value_name = "V", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=MAX_VIDEOS))]
+    pub videos: u64,
 }
 
-fn parse_args(args: &[String]) -> Result<Args> {
-    let mut stores = None;
-    let mut days = None;
-    let mut videos = 20;
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| -> Result<u64> {
-            let raw = it.next().with_context(|| format!("{name} needs a number"))?;
-            raw.parse().with_context(|| format!("{name} needs a number, got {raw:?}"))
-        };
-        match flag.as_str() {
-            "--stores" => stores = Some(value("--stores")?),
-            "--days" => days = Some(value("--days")?),
-            "--videos" => videos = value("--videos")?,
-            other => bail!("unknown argument {other:?}; usage: cargo xtask seed --stores N --days D [--videos V]"),
-        }
-    }
-    let (Some(stores), Some(days)) = (stores, days) else {
-        bail!("usage: cargo xtask seed --stores N --days D [--videos V]");
-    };
+/// The same bounds as the command line's, for callers that seed from code.
+fn check(stores: u64, days: u64, videos: u64) -> Result<()> {
     if stores == 0 || stores > MAX_STORES {
         bail!("--stores must be 1..={MAX_STORES}");
     }
-    if days == 0 || days > 3650 {
-        bail!("--days must be 1..=3650");
+    if days == 0 || days > MAX_DAYS {
+        bail!("--days must be 1..={MAX_DAYS}");
     }
-    if videos > 1000 {
-        bail!("--videos must be 0..=1000");
+    if videos > MAX_VIDEOS {
+        bail!("--videos must be 0..={MAX_VIDEOS}");
     }
-    Ok(Args { stores, days, videos })
+    Ok(())
 }
 
 /// The SQL for stores `first..=last`: stores, accounts, user days, video days. Only numbers
@@ -127,11 +115,11 @@ ON CONFLICT (store_code, snapshot_date, video_id) DO NOTHING;
     )
 }
 
-pub fn run(args: &[String]) -> Result<()> {
-    let args = parse_args(args)?;
+pub fn run(args: &Args) -> Result<()> {
+    let args = *args;
     let url = crate::db::up_quiet()?;
     let started = Instant::now();
-    block_on(async move {
+    crate::util::block_on(async move {
         hub_postgres::run_migrations(&url).await?;
         seed_url(&url, args.stores, args.days, args.videos).await?;
         let count = |table: &str| format!("SELECT count(*) AS n FROM {table} WHERE store_code LIKE 'seed\\_%'");
@@ -150,14 +138,7 @@ pub fn run(args: &[String]) -> Result<()> {
 /// videos per store per day into the (migrated) database at `url`, [`SLICE`] stores per
 /// statement, [`PARALLEL`] statements at a time.
 pub(crate) async fn seed_url(url: &str, stores: u64, days: u64, videos: u64) -> Result<()> {
-    parse_args(&[
-        "--stores".to_owned(),
-        stores.to_string(),
-        "--days".to_owned(),
-        days.to_string(),
-        "--videos".to_owned(),
-        videos.to_string(),
-    ])?;
+    check(stores, days, videos)?;
     let started = Instant::now();
     let url: Arc<str> = Arc::from(url);
     let next = Arc::new(AtomicU64::new(1));
@@ -188,23 +169,13 @@ pub(crate) async fn seed_url(url: &str, stores: u64, days: u64, videos: u64) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::util::strings;
 
     #[test]
-    fn args_table() {
-        let ok = |stores, days, videos| Some(Args { stores, days, videos });
-        let cases: &[(&[&str], Option<Args>)] = &[
-            (&["--stores", "10", "--days", "3"], ok(10, 3, 20)),
-            (&["--days", "30", "--stores", "10000", "--videos", "5"], ok(10000, 30, 5)),
-            (&["--stores", "10"], None),
-            (&["--stores", "0", "--days", "1"], None),
-            (&["--stores", "100000", "--days", "1"], None),
-            (&["--stores", "x", "--days", "1"], None),
-            (&["--stores", "1", "--days", "1", "--bogus"], None),
-            (&["--stores"], None),
-        ];
-        for (raw, want) in cases {
-            assert_eq!(parse_args(&strings(raw)).ok(), *want, "{raw:?}");
+    fn bounds_of_seeding_from_code() {
+        assert!(check(1, 1, 0).is_ok());
+        assert!(check(MAX_STORES, MAX_DAYS, MAX_VIDEOS).is_ok());
+        for (stores, days, videos) in [(0, 1, 0), (MAX_STORES + 1, 1, 0), (1, 0, 0), (1, 3651, 0), (1, 1, 1001)] {
+            assert!(check(stores, days, videos).is_err(), "{stores} {days} {videos}");
         }
     }
 

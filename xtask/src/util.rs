@@ -1,7 +1,10 @@
-//! Small process helpers.
+//! Small process helpers: commands, the workspace's folders, child processes that stop when
+//! dropped, free ports, and a runtime for one future. Depends on no other module of xtask.
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
@@ -10,9 +13,18 @@ pub fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
-/// The workspace root.
+/// The workspace root: of the checkout `cargo xtask` runs in.
+///
+/// `cargo run` (the `cargo xtask` alias) and `cargo test` tell the binary where its package is,
+/// and that is preferred to the path compiled in: checkouts of one workspace that share a
+/// target dir (`CARGO_TARGET_DIR`) share the xtask binary too, and cargo may run one built in
+/// another checkout, whose compiled-in path names that other checkout.
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    let at_run = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.file_name().is_some_and(|n| n == "xtask") && d.join("Cargo.toml").is_file());
+    let xtask = at_run.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    xtask.parent().expect("xtask lives in the workspace").to_path_buf()
 }
 
 /// Runs a command with inherited stdio; fails with its exit status.
@@ -63,8 +75,62 @@ pub fn random_hex(n: usize) -> Result<String> {
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Test arguments as the command line gives them.
-#[cfg(test)]
-pub fn strings(raw: &[&str]) -> Vec<String> {
-    raw.iter().map(|s| (*s).to_owned()).collect()
+/// Runs a future on a fresh runtime.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime").block_on(f)
+}
+
+/// A port of 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// A child process stopped (SIGTERM, then SIGKILL) when dropped.
+pub struct Proc {
+    name: &'static str,
+    pub child: Child,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("xtask: {} did not stop in time; killing it", self.name);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `cmd` and waits for its first stdout line that starts with `prefix`; returns the
+/// rest of that line. Everything the process prints goes to `log`.
+pub fn start(name: &'static str, cmd: &mut Command, prefix: &str, log: &Path) -> Result<(Proc, String)> {
+    let log_file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log_file)
+        .spawn()
+        .with_context(|| format!("cannot start {name}"))?;
+    let stdout = child.stdout.take().expect("piped");
+    let proc = Proc { name, child };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let prefix = prefix.to_owned();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix(&prefix) {
+                let _ = tx.send(rest.to_owned());
+            }
+        }
+    });
+    let rest = rx
+        .recv_timeout(Duration::from_secs(120))
+        .map_err(|_| anyhow::anyhow!("{name} did not start (see {})", log.display()))?;
+    Ok((proc, rest))
 }

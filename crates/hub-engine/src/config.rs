@@ -8,6 +8,11 @@ use crate::pace::jobs_share_of_pool;
 /// [`EngineConfig::heartbeat_every`]).
 pub const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long a ping's answer serves every health check (the default of
+/// [`EngineConfig::health_ping_cache`]): at most one ping per this period reaches the
+/// database, however many checks arrive.
+pub const PING_CACHE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The engine's settings.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -39,8 +44,7 @@ pub struct EngineConfig {
     /// How often a running job writes its heartbeat even when no store finishes; keep it
     /// well under the scheduler's stale-run threshold (`SYNC_STALE_AFTER_SECONDS`).
     pub heartbeat_every: std::time::Duration,
-    /// How long one database ping answers every health check (see
-    /// [`crate::system::PING_CACHE`]).
+    /// How long one database ping answers every health check ([`PING_CACHE`]).
     pub health_ping_cache: std::time::Duration,
 }
 
@@ -62,7 +66,7 @@ impl Default for EngineConfig {
             breaker_threshold: 20,
             video_page_size: 20,
             heartbeat_every: HEARTBEAT_EVERY,
-            health_ping_cache: crate::system::PING_CACHE,
+            health_ping_cache: PING_CACHE,
         }
     }
 }

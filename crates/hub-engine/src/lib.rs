@@ -30,7 +30,7 @@ pub mod tokens;
 pub use actor::Actor;
 pub use admin::{Admin, AdminError, StoreAccount};
 pub use cipher::AesGcmCipher;
-pub use config::{EngineConfig, HEARTBEAT_EVERY};
+pub use config::{EngineConfig, HEARTBEAT_EVERY, PING_CACHE};
 pub use connect::{CallbackParams, ConnectError, ConnectFlow, ConnectLink, ConnectStart, Connected, requested_scopes};
 pub use engine::Engine;
 pub use metrics::{SyncMetrics, SyncMetricsSnapshot};
@@ -45,5 +45,5 @@ pub use sync::{
     ScheduleStatus, ScheduledJob, StaleRuns, StoreSyncResult, SyncError, SyncOutcome, SyncRequest, SyncStatus,
     SyncSummary, Syncs, TickOutcome, Triggered,
 };
-pub use system::{ConnectionGauges, DB_PING_TIMEOUT, Health, PING_CACHE, Readiness, System};
+pub use system::{ConnectionGauges, DB_PING_TIMEOUT, Health, Readiness, System};
 pub use tokens::{TokenError, Tokens};

@@ -16,10 +16,6 @@ use crate::sync::Syncs;
 /// How long the database ping may take before it counts as down.
 pub const DB_PING_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// How long a ping's answer serves every health check: at most one ping per this period
-/// reaches the database, however many checks arrive.
-pub const PING_CACHE: Duration = Duration::from_secs(1);
-
 /// What the health checks found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Health {

@@ -15,14 +15,14 @@
 //!
 //! `wrk` must be on PATH (`apt-get install -y wrk`). All load goes to 127.0.0.1.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use crate::demo::{Proc, free_port, start};
-use crate::{bench_db, db, util};
+use super::common::{self, Hub};
+use crate::{db, util};
 
 const DB_NAME: &str = "tiktok_hub_benchapi";
 const STORES: u64 = 300;
@@ -49,115 +49,34 @@ fn paths(last: chrono::NaiveDate) -> Vec<String> {
     ]
 }
 
-pub const USAGE: &str = "cargo xtask bench api [--connections 50] [--seconds 15]";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Args {
-    connections: u32,
-    seconds: u32,
+/// The options of `cargo xtask bench api`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
+pub struct Args {
+    /// wrk's open connections (1..=1000)
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub connections: u32,
+    /// Seconds of load per route (1..=300)
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=300))]
+    pub seconds: u32,
 }
 
-fn parse_args(args: &[String]) -> Result<Args> {
-    let mut a = Args { connections: 50, seconds: 15 };
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let raw = it.next().with_context(|| format!("{flag} needs a number; usage: {USAGE}"))?;
-        let n: u32 = raw.parse().with_context(|| format!("{flag} needs a number, got {raw:?}"))?;
-        match flag.as_str() {
-            "--connections" => a.connections = n,
-            "--seconds" => a.seconds = n,
-            other => bail!("unknown argument {other:?}; usage: {USAGE}"),
-        }
-    }
-    if !(1..=1000).contains(&a.connections) {
-        bail!("--connections must be 1..=1000");
-    }
-    if !(1..=300).contains(&a.seconds) {
-        bail!("--seconds must be 1..=300");
-    }
-    Ok(a)
-}
-
-/// Builds the release `tiktok-hub`; returns its path.
-pub(crate) fn build_hub() -> Result<PathBuf> {
-    eprintln!("xtask: building tiktok-hub (release)");
-    util::run(Command::new(util::cargo()).args(["build", "--release", "-p", "hub-app"]).current_dir(util::root()))?;
-    Ok(util::target_dir().join("release").join("tiktok-hub"))
-}
-
-/// `tiktok-hub serve` on a free port of 127.0.0.1 for load tests: limits and cron off, fresh
-/// secrets, TikTok pointed at a closed local port (never called); stopped when dropped.
-pub(crate) struct Hub {
-    proc: Proc,
-    addr: String,
-    key: String,
-}
-
-impl Hub {
-    pub(crate) fn start(bin: &Path, db_url: &str, log: &Path) -> Result<Self> {
-        let port = free_port()?;
-        let key = util::random_hex(24)?;
-        let nowhere = "http://127.0.0.1:9";
-        let (proc, addr) = start(
-            "tiktok-hub",
-            Command::new(bin)
-                .arg("serve")
-                .env_remove("RUST_LOG")
-                .env("DATABASE_URL", db_url)
-                .env("TIKTOK_CLIENT_KEY", "bench-client-key")
-                .env("TIKTOK_CLIENT_SECRET", "bench-client-secret-0123456789abcdef")
-                .env("TIKTOK_REDIRECT_URI", format!("http://127.0.0.1:{port}/auth/tiktok/callback"))
-                .env("TIKTOK_AUTH_BASE_URL", nowhere)
-                .env("TIKTOK_API_BASE_URL", nowhere)
-                .env("TOKEN_ENC_KEY", util::random_hex(32)?)
-                .env("ADMIN_API_KEY", &key)
-                .env("STATE_SECRET", util::random_hex(32)?)
-                .env("HOST", "127.0.0.1")
-                .env("PORT", port.to_string())
-                .env("CRON_ENABLED", "false")
-                // One address sends all the load: the per-address limits would throttle it.
-                .env("RATE_LIMIT_ADMIN_PER_MIN", "0")
-                .env("RATE_LIMIT_OAUTH_PER_MIN", "0")
-                .env("AUTH_FAILURE_MAX", "0")
-                .env("LOG_LEVEL", "warn"),
-            "tiktok-hub listening on http://",
-            &log.to_path_buf(),
-        )?;
-        eprintln!("xtask: tiktok-hub on http://{addr} (log {})", log.display());
-        Ok(Self { proc, addr, key })
-    }
-
-    pub(crate) fn base(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    pub(crate) fn key(&self) -> &str {
-        &self.key
-    }
-
-    pub(crate) fn pid(&self) -> u32 {
-        self.proc.child.id()
-    }
-}
-
-pub fn run(args: &[String]) -> Result<()> {
-    let args = parse_args(args)?;
+pub fn run(args: &Args) -> Result<()> {
+    let args = *args;
     if !util::succeeds("wrk", &["--version"]) && !util::succeeds("sh", &["-c", "command -v wrk"]) {
         bail!("wrk is not on PATH: apt-get install -y wrk");
     }
-    let hub_bin = build_hub()?;
-    let work = util::root().join("target").join("bench");
-    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let hub_bin = common::build_hub()?;
+    let work = common::work_dir()?;
     let server_url = db::up_quiet()?;
     let admin_url = db::with_database(&server_url, "postgres")?;
-    let url = crate::seed::block_on(async {
-        let url = bench_db::fresh_seeded_db(&server_url, DB_NAME, STORES, DAYS, VIDEOS).await?;
-        bench_db::seed_sync_logs(&url, STORES, SYNC_LOGS).await?;
+    let url = util::block_on(async {
+        let url = common::fresh_seeded_db(&server_url, DB_NAME, STORES, DAYS, VIDEOS).await?;
+        common::seed_sync_logs(&url, STORES, SYNC_LOGS).await?;
         hub_postgres::execute_batch(&url, "VACUUM ANALYZE").await?;
         anyhow::Ok(url)
     })?;
     let result = load(&hub_bin, &url, &work, args);
-    if let Err(e) = crate::seed::block_on(hub_postgres::execute_batch(
+    if let Err(e) = util::block_on(hub_postgres::execute_batch(
         &admin_url,
         &format!("DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"),
     )) {
@@ -259,15 +178,6 @@ fn duration_ms(v: &str) -> Result<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn args_table() {
-        assert_eq!(parse_args(&[]).unwrap(), Args { connections: 50, seconds: 15 });
-        let a = parse_args(&["--connections".into(), "10".into(), "--seconds".into(), "3".into()]).unwrap();
-        assert_eq!(a, Args { connections: 10, seconds: 3 });
-        assert!(parse_args(&["--connections".into(), "0".into()]).is_err());
-        assert!(parse_args(&["--bogus".into(), "1".into()]).is_err());
-    }
 
     #[test]
     fn reads_wrk_report() {

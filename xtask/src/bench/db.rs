@@ -40,7 +40,8 @@ use hub_domain::{
 use hub_ports::{ReportRepo, SnapshotRepo, StoreRepo};
 use hub_postgres::Db;
 
-use crate::{bench, bench_api, db, seed};
+use super::common::{self, Hub};
+use crate::db;
 
 const DB_NAME: &str = "tiktok_hub_benchdb";
 /// The ingest batch: stores × videos per store (plus one user row per store) per date.
@@ -54,65 +55,36 @@ const INGEST_PARALLEL: usize = 8;
 const WARMUP: usize = 5;
 /// Time spent on one query's timed runs at most (fewer repetitions then, never under 10).
 const READ_BUDGET: Duration = Duration::from_secs(30);
-/// Sync-log lines per generated statement.
-const LOG_SLICE: u64 = 1_000_000;
 /// The export must finish within this.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
-pub const USAGE: &str =
-    "cargo xtask bench db [--stores 1000] [--days 365] [--videos 100] [--export-rows 10000000] [--reps 100] [--reuse]";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Args {
-    stores: u64,
-    days: u64,
-    videos: u64,
-    export_rows: u64,
-    reps: usize,
-    reuse: bool,
+/// The options of `cargo xtask bench db`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
+pub struct Args {
+    /// Stores seeded (300..=99999: the ingest batch writes 300 stores)
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(INGEST_STORES..=99_999))]
+    pub stores: u64,
+    /// Days of history seeded (31..=3650: the reads look 30 days back)
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u64).range(31..=3650))]
+    pub days: u64,
+    /// Videos per store per day (1..=1000)
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub videos: u64,
+    /// Sync-log lines seeded for the CSV export (at most 100000000)
+    #[arg(long, default_value_t = 10_000_000, value_parser = clap::value_parser!(u64).range(0..=100_000_000))]
+    pub export_rows: u64,
+    /// Timed runs of each query (10..=10000)
+    #[arg(long, default_value_t = 100, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(10..=10_000))]
+    pub reps: usize,
+    /// Keep an existing database that holds exactly these counts
+    #[arg(long)]
+    pub reuse: bool,
 }
 
-fn parse_args(args: &[String]) -> Result<Args> {
-    let mut a = Args { stores: 1000, days: 365, videos: 100, export_rows: 10_000_000, reps: 100, reuse: false };
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        if flag == "--reuse" {
-            a.reuse = true;
-            continue;
-        }
-        let raw = it.next().with_context(|| format!("{flag} needs a number; usage: {USAGE}"))?;
-        let n: u64 = raw.parse().with_context(|| format!("{flag} needs a number, got {raw:?}"))?;
-        match flag.as_str() {
-            "--stores" => a.stores = n,
-            "--days" => a.days = n,
-            "--videos" => a.videos = n,
-            "--export-rows" => a.export_rows = n,
-            "--reps" => a.reps = usize::try_from(n)?,
-            other => bail!("unknown argument {other:?}; usage: {USAGE}"),
-        }
-    }
-    if a.stores < INGEST_STORES || a.stores > 99_999 {
-        bail!("--stores must be {INGEST_STORES}..=99999 (the ingest batch writes {INGEST_STORES} stores)");
-    }
-    if a.days < 31 || a.days > 3650 {
-        bail!("--days must be 31..=3650 (the reads look 30 days back)");
-    }
-    if a.videos == 0 || a.videos > 1000 {
-        bail!("--videos must be 1..=1000");
-    }
-    if a.export_rows > 100_000_000 {
-        bail!("--export-rows must be at most 100000000");
-    }
-    if !(10..=10_000).contains(&a.reps) {
-        bail!("--reps must be 10..=10000");
-    }
-    Ok(a)
-}
-
-pub fn run(args: &[String]) -> Result<()> {
-    let args = parse_args(args)?;
-    let hub_bin = bench_api::build_hub()?;
-    let work = util_work_dir()?;
+pub fn run(args: &Args) -> Result<()> {
+    let args = *args;
+    let hub_bin = common::build_hub()?;
+    let work = common::work_dir()?;
     let server_url = db::up_quiet()?;
     let url = db::with_database(&server_url, DB_NAME)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
@@ -122,8 +94,8 @@ pub fn run(args: &[String]) -> Result<()> {
             eprintln!("xtask: reusing {DB_NAME} (same counts)");
         } else {
             let started = Instant::now();
-            fresh_seeded_db(&server_url, DB_NAME, args.stores, args.days, args.videos).await?;
-            seed_sync_logs(&url, args.stores, args.export_rows).await?;
+            common::fresh_seeded_db(&server_url, DB_NAME, args.stores, args.days, args.videos).await?;
+            common::seed_sync_logs(&url, args.stores, args.export_rows).await?;
             vacuum(&url).await?;
             println!(
                 "db seed stores={} days={} videos={} user_rows={} video_rows={} sync_logs={} seconds={:.0}",
@@ -143,70 +115,6 @@ pub fn run(args: &[String]) -> Result<()> {
         export(&hub_bin, &url, &work).await
     })?;
     eprintln!("xtask: the database {DB_NAME} is kept; drop it with: psql … -c 'DROP DATABASE {DB_NAME}'");
-    Ok(())
-}
-
-fn util_work_dir() -> Result<std::path::PathBuf> {
-    let work = crate::util::root().join("target").join("bench");
-    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
-    Ok(work)
-}
-
-/// Drops and recreates `name` on the server of `server_url`, migrates it and seeds it with
-/// `cargo xtask seed`'s statements; returns its URL.
-pub(crate) async fn fresh_seeded_db(
-    server_url: &str,
-    name: &str,
-    stores: u64,
-    days: u64,
-    videos: u64,
-) -> Result<String> {
-    let admin_url = db::with_database(server_url, "postgres")?;
-    let url = db::with_database(server_url, name)?;
-    hub_postgres::execute_batch(&admin_url, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
-    hub_postgres::execute_batch(&admin_url, &format!("CREATE DATABASE {name}")).await?;
-    hub_postgres::run_migrations(&url).await?;
-    let started = Instant::now();
-    seed::seed_url(&url, stores, days, videos).await?;
-    eprintln!(
-        "xtask: seeded {name}: {stores} stores × {days} days × {videos} videos in {:.0}s",
-        started.elapsed().as_secs_f64()
-    );
-    Ok(url)
-}
-
-/// `rows` sync-log lines over the seeded stores, one a minute back from now, two at a time.
-pub(crate) async fn seed_sync_logs(url: &str, stores: u64, rows: u64) -> Result<()> {
-    let started = Instant::now();
-    let next = Arc::new(AtomicU64::new(1));
-    let mut workers = Vec::new();
-    for _ in 0..2 {
-        let (url, next) = (url.to_owned(), next.clone());
-        workers.push(tokio::spawn(async move {
-            loop {
-                let first = next.fetch_add(LOG_SLICE, Ordering::Relaxed);
-                if first > rows {
-                    return anyhow::Ok(());
-                }
-                let last = (first + LOG_SLICE - 1).min(rows);
-                let sql = format!(
-                    "INSERT INTO sync_logs (store_code, job_name, status, message, duration_ms, run_time)
-                     SELECT 'seed_' || lpad((1 + g % {stores})::text, 5, '0'),
-                            CASE g % 2 WHEN 0 THEN 'sync_user_daily' ELSE 'sync_video_daily' END,
-                            CASE WHEN g % 50 = 0 THEN 'FAILED' ELSE 'SUCCESS' END,
-                            'synced ' || (g % 97) || ' videos',
-                            200 + g % 900,
-                            now() - make_interval(mins => g::int)
-                     FROM generate_series({first}, {last}) AS g"
-                );
-                hub_postgres::execute_batch(&url, &sql).await.with_context(|| format!("sync logs {first}..={last}"))?;
-            }
-        }));
-    }
-    for w in workers {
-        w.await??;
-    }
-    eprintln!("xtask: {rows} sync-log lines in {:.0}s", started.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -444,7 +352,7 @@ where
 }
 
 /// The `q` quantile of sorted values (nearest rank).
-pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
+fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -545,7 +453,7 @@ async fn reads(db: &Db, args: &Args) -> Result<()> {
 }
 
 async fn export(hub_bin: &std::path::Path, url: &str, work: &std::path::Path) -> Result<()> {
-    let hub = bench_api::Hub::start(hub_bin, url, &work.join("hub-benchdb.log"))?;
+    let hub = Hub::start(hub_bin, url, &work.join("hub-benchdb.log"))?;
     let pid = hub.pid();
     let done = Arc::new(AtomicBool::new(false));
     let peak = Arc::new(AtomicU64::new(0));
@@ -553,14 +461,14 @@ async fn export(hub_bin: &std::path::Path, url: &str, work: &std::path::Path) ->
         let (done, peak) = (done.clone(), peak.clone());
         tokio::spawn(async move {
             while !done.load(Ordering::Relaxed) {
-                if let Some(kb) = bench::vm_hwm_kb(pid) {
+                if let Some(kb) = common::vm_hwm_kb(pid) {
                     peak.fetch_max(kb, Ordering::Relaxed);
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         })
     };
-    let before_kb = bench::vm_hwm_kb(pid).unwrap_or(0);
+    let before_kb = common::vm_hwm_kb(pid).unwrap_or(0);
     // reqwest is built without a default provider (plain HTTP here, but the builder asks).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder().timeout(EXPORT_TIMEOUT).build()?;
@@ -578,7 +486,7 @@ async fn export(hub_bin: &std::path::Path, url: &str, work: &std::path::Path) ->
     let seconds = started.elapsed().as_secs_f64();
     done.store(true, Ordering::Relaxed);
     let _ = poller.await;
-    let peak_kb = peak.load(Ordering::Relaxed).max(bench::vm_hwm_kb(pid).unwrap_or(0));
+    let peak_kb = peak.load(Ordering::Relaxed).max(common::vm_hwm_kb(pid).unwrap_or(0));
     println!(
         "db export path=/admin/sync/logs?format=csv rows={} mb={:.0} seconds={seconds:.1} rows_per_s={:.0} peak_rss_mb={:.1} rss_before_mb={:.1}",
         lines.saturating_sub(1),
@@ -594,21 +502,6 @@ async fn export(hub_bin: &std::path::Path, url: &str, work: &std::path::Path) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn args_table() {
-        let a = parse_args(&[]).unwrap();
-        assert_eq!(
-            (a.stores, a.days, a.videos, a.export_rows, a.reps, a.reuse),
-            (1000, 365, 100, 10_000_000, 100, false)
-        );
-        let owned = |raw: &[&str]| raw.iter().map(ToString::to_string).collect::<Vec<_>>();
-        let a = parse_args(&owned(&["--videos", "20", "--reuse", "--export-rows", "0"])).unwrap();
-        assert_eq!((a.videos, a.export_rows, a.reuse), (20, 0, true));
-        for bad in [&["--stores", "10"][..], &["--days", "7"], &["--videos"], &["--reps", "1"], &["--bogus", "1"]] {
-            assert!(parse_args(&owned(bad)).is_err(), "{bad:?}");
-        }
-    }
 
     #[test]
     fn percentiles_by_nearest_rank() {

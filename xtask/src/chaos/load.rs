@@ -17,9 +17,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use crate::chaos::{Args, Chaos, DayRun, Rng};
-use crate::demo::{free_port, start};
+use super::args::Args;
+use super::rig::{Chaos, DayRun};
+use super::rng::Rng;
 use crate::harness::post_ok;
+use crate::util::{free_port, start};
 
 /// Client addresses the load comes from: 20 requests/s over 40 addresses is 30 per minute
 /// each, under the admin limit of 100.
@@ -101,7 +103,7 @@ fn queued_counters(text: &str) -> (f64, f64) {
     )
 }
 
-pub(crate) fn run(chaos: &mut Chaos, args: &Args, rng: &mut Rng) -> Result<()> {
+pub fn run(chaos: &mut Chaos, args: &Args, rng: &mut Rng) -> Result<()> {
     // TikTok at its real pace: this part measures the API beside a sync of normal length.
     // The rate windows still hold the crash matrix's calls (at ×10): they start empty.
     chaos.rt.block_on(async {

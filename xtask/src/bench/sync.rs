@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+use super::common;
 use crate::harness::{HubEnv, Sandbox, SandboxOpts, connect_stores, get_json, http};
 use crate::{db, util};
 
@@ -34,71 +35,48 @@ const TIKTOK_PER_MIN: f64 = 600.0;
 const HUB_PER_MIN: f64 = 570.0;
 const ENDPOINTS: [&str; 3] = ["user_info", "video_list", "video_query"];
 
-pub const USAGE: &str =
-    "cargo xtask bench sync --stores N --videos M [--time-scale K] [--latency MIN-MAX] [--release|--debug]";
-
-#[derive(Debug, Clone, PartialEq)]
-struct Args {
-    stores: usize,
-    videos: u32,
-    time_scale: f64,
-    latency: String,
-    release: bool,
+/// The options of `cargo xtask bench sync`.
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct Args {
+    /// Stores (and sandbox accounts) (1..=99999)
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=99_999))]
+    pub stores: usize,
+    /// Videos per account, on average (0..=1000)
+    #[arg(long, value_name = "M", default_value_t = 50, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub videos: u32,
+    /// TikTok's budget × K and its latency ÷ K (1 to 1000)
+    #[arg(long, value_name = "K", default_value_t = 1.0, value_parser = time_scale)]
+    pub time_scale: f64,
+    /// TikTok's latency in ms, before scaling
+    #[arg(long, value_name = "MIN-MAX", default_value = "300-800", value_parser = latency)]
+    pub latency: String,
+    /// Release binaries (the default)
+    #[arg(long, overrides_with = "debug")]
+    pub release: bool,
+    /// Debug binaries
+    #[arg(long, overrides_with = "release")]
+    pub debug: bool,
 }
 
-fn parse_args(args: &[String]) -> Result<Args> {
-    let mut it = args.iter();
-    match it.next().map(String::as_str) {
-        Some("sync") => {}
-        _ => bail!("usage: {USAGE}"),
-    }
-    let mut a = Args { stores: 0, videos: 50, time_scale: 1.0, latency: "300-800".into(), release: true };
-    let mut stores = None;
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value; usage: {USAGE}"));
-        match flag.as_str() {
-            "--stores" => stores = Some(value("--stores")?.parse::<usize>().context("--stores needs a number")?),
-            "--videos" => a.videos = value("--videos")?.parse().context("--videos needs a number")?,
-            "--time-scale" => a.time_scale = value("--time-scale")?.parse().context("--time-scale needs a number")?,
-            "--latency" => a.latency = value("--latency")?.clone(),
-            "--release" => a.release = true,
-            "--debug" => a.release = false,
-            other => bail!("unknown argument {other:?}; usage: {USAGE}"),
-        }
-    }
-    a.stores = stores.with_context(|| format!("--stores is required; usage: {USAGE}"))?;
-    if a.stores == 0 || a.stores > 99_999 {
-        bail!("--stores must be 1..=99999");
-    }
-    if a.videos > 1000 {
-        bail!("--videos must be 0..=1000");
-    }
-    if !(a.time_scale.is_finite() && a.time_scale >= 1.0 && a.time_scale <= 1000.0) {
-        bail!("--time-scale must be from 1 to 1000");
-    }
-    let ok = a
-        .latency
+fn time_scale(raw: &str) -> Result<f64, String> {
+    let k: f64 = raw.parse().map_err(|_| format!("{raw:?} is not a number"))?;
+    if k.is_finite() && (1.0..=1000.0).contains(&k) { Ok(k) } else { Err("must be from 1 to 1000".into()) }
+}
+
+fn latency(raw: &str) -> Result<String, String> {
+    let ok = raw
         .split_once('-')
         .is_some_and(|(lo, hi)| matches!((lo.parse::<u64>(), hi.parse::<u64>()), (Ok(lo), Ok(hi)) if lo <= hi));
-    if !ok {
-        bail!("--latency must be MIN-MAX in ms, e.g. 300-800");
-    }
-    Ok(a)
+    if ok { Ok(raw.to_owned()) } else { Err("must be MIN-MAX in ms, e.g. 300-800".into()) }
 }
 
-pub fn run(args: &[String]) -> Result<()> {
-    match args.first().map(String::as_str) {
-        Some("db") => return crate::bench_db::run(&args[1..]),
-        Some("api") => return crate::bench_api::run(&args[1..]),
-        _ => {}
-    }
-    let args = parse_args(args)?;
+pub fn run(args: &Args) -> Result<()> {
     let k = args.time_scale;
     let work = util::root().join("target").join("bench");
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
 
     // 1. Binaries.
-    let (hub_bin, sandbox_bin) = crate::harness::build_binaries(args.release)?;
+    let (hub_bin, sandbox_bin) = crate::harness::build_binaries(!args.debug)?;
 
     // 2. Database.
     let server_url = db::up_quiet()?;
@@ -134,7 +112,7 @@ pub fn run(args: &[String]) -> Result<()> {
 
     // 5. Day 1.
     let mut failures = Vec::new();
-    let day1 = rt.block_on(day(1, &args, &sb, &hub_bin, &env, &work));
+    let day1 = rt.block_on(day(1, args, &sb, &hub_bin, &env, &work));
     match day1 {
         Ok(ok) => {
             if !ok {
@@ -148,7 +126,7 @@ pub fn run(args: &[String]) -> Result<()> {
     if failures.is_empty() {
         let next_day = rt.block_on(crate::harness::pass_a_day(&bench_url, &sb));
         match next_day {
-            Ok(()) => match rt.block_on(day(2, &args, &sb, &hub_bin, &env, &work)) {
+            Ok(()) => match rt.block_on(day(2, args, &sb, &hub_bin, &env, &work)) {
                 Ok(true) => {}
                 Ok(false) => failures.push("day 2: tiktok-hub exited non-zero".to_owned()),
                 Err(e) => failures.push(format!("day 2: {e:#}")),
@@ -191,7 +169,7 @@ async fn day(n: u32, args: &Args, sb: &str, hub_bin: &Path, env: &HubEnv, work: 
     // Peak RSS: VmHWM of the live process, polled until it exits.
     let mut hwm_kb = 0u64;
     let exit = loop {
-        if let Some(kb) = vm_hwm_kb(pid) {
+        if let Some(kb) = common::vm_hwm_kb(pid) {
             hwm_kb = hwm_kb.max(kb);
         }
         match child.try_wait()? {
@@ -254,36 +232,9 @@ async fn day(n: u32, args: &Args, sb: &str, hub_bin: &Path, env: &HubEnv, work: 
     Ok(exit.success())
 }
 
-pub(crate) fn vm_hwm_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::util::strings;
-
-    #[test]
-    fn args_table() {
-        let a = parse_args(&strings(&["sync", "--stores", "300", "--videos", "50"])).unwrap();
-        assert_eq!((a.stores, a.videos, a.time_scale, a.latency.as_str(), a.release), (300, 50, 1.0, "300-800", true));
-        let a =
-            parse_args(&strings(&["sync", "--stores", "10000", "--time-scale", "20", "--latency", "0-0", "--debug"]))
-                .unwrap();
-        assert_eq!((a.stores, a.time_scale, a.latency.as_str(), a.release), (10000, 20.0, "0-0", false));
-        for bad in [
-            &["sync"][..],
-            &["load", "--stores", "1"],
-            &["sync", "--stores", "0"],
-            &["sync", "--stores", "1", "--latency", "800-300"],
-            &["sync", "--stores", "1", "--time-scale", "0.5"],
-            &["sync", "--stores", "1", "--bogus"],
-        ] {
-            assert!(parse_args(&strings(bad)).is_err(), "{bad:?}");
-        }
-    }
 
     #[test]
     fn database_swapped_in_url() {

@@ -1,0 +1,38 @@
+//! `cargo xtask bench sync|db|api`: the benchmarks (docs/PERFORMANCE.md). This module only
+//! dispatches; what the benchmarks share is in `common`, which depends on none of them.
+
+mod api;
+mod common;
+mod db;
+mod sync;
+
+use anyhow::Result;
+
+/// `cargo xtask bench <benchmark>`.
+#[derive(Debug, Clone, PartialEq, clap::Subcommand)]
+pub enum Command {
+    /// The daily sync against tiktok-sandbox at TikTok's limits, day 1 and day 2
+    ///
+    /// Runs `tiktok-hub sync --job all` twice (day 1, day 2) in a fresh database
+    /// tiktok_hub_bench; one line per day with wall time, the rate-limit floor, 429s, failures
+    /// and peak RSS.
+    Sync(sync::Args),
+    /// Database throughput and latency in tiktok_hub_benchdb
+    ///
+    /// Ingest (adapter upserts vs COPY), p50/p99 of the store list, history and report
+    /// queries, and a CSV export streamed through the real hub with its peak RSS.
+    Db(db::Args),
+    /// wrk against the release `tiktok-hub serve`, per admin read route
+    ///
+    /// tiktok_hub_benchapi, 300 stores × 30 days × 50 videos: requests/s, p50, p99 and errors
+    /// per admin read route and /health.
+    Api(api::Args),
+}
+
+pub fn run(cmd: &Command) -> Result<()> {
+    match cmd {
+        Command::Sync(args) => sync::run(args),
+        Command::Db(args) => db::run(args),
+        Command::Api(args) => api::run(args),
+    }
+}
