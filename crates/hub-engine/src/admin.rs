@@ -8,7 +8,7 @@ use hub_ports::{AccountRepo, AuditRepo, Clock, RepoError, StoreRepo};
 
 use crate::access::{StoreAccess, StoreMissing};
 use crate::actor::Actor;
-use crate::audit::{Auditor, Details};
+use crate::audit::{Auditor, Refusal};
 use crate::pages::{PAGE, Pages, keyset};
 
 /// Why an admin call failed.
@@ -22,9 +22,8 @@ pub enum AdminError {
     Storage(RepoError),
 }
 
-impl AdminError {
-    /// The reason an audit row names.
-    pub fn reason(&self) -> &'static str {
+impl Refusal for AdminError {
+    fn reason(&self) -> &'static str {
         match self {
             Self::StoreNotFound => "store_not_found",
             Self::StoreExists => "store_exists",
@@ -87,18 +86,16 @@ impl Admin {
     /// Creates a store; audited (`store.create`), the row in the same transaction.
     pub async fn create_store(&self, actor: &Actor, store: &NewStore) -> Result<Store, AdminError> {
         let audit = actor.audit("store.create", Some(&store.code), None, AuditOutcome::Success, None);
-        let created = match self.stores.create(store, &audit).await {
-            Ok(s) => Ok(s),
-            Err(RepoError::Conflict(_)) => Err(AdminError::StoreExists),
-            Err(e) => Err(e.into()),
-        };
-        match &created {
-            Ok(s) => tracing::info!(store.code = %s.code, "store created"),
-            Err(e) => {
-                self.auditor.refused(actor, "store.create", Some(&store.code), None, Details::error(e.reason())).await;
+        let create = async {
+            match self.stores.create(store, &audit).await {
+                Ok(s) => Ok(s),
+                Err(RepoError::Conflict(_)) => Err(AdminError::StoreExists),
+                Err(e) => Err(e.into()),
             }
-        }
-        created
+        };
+        let created = self.auditor.unless_refused(actor, "store.create", Some(&store.code), create).await?;
+        tracing::info!(store.code = %created.code, "store created");
+        Ok(created)
     }
 
     /// Every store with its connection and latest statistics, by code, in pages.

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use crate::access::{StoreAccess, StoreMissing};
 use crate::actor::Actor;
-use crate::audit::{Auditor, Details};
+use crate::audit::{Auditor, Details, Refusal};
 use crate::config::EngineConfig;
 use crate::ports::Ports;
 use crate::state::{StateCodec, ct_eq, pkce_challenge, random_token, sha256_hex};
@@ -121,9 +121,8 @@ pub struct Connected {
     pub replaced_open_id: Option<String>,
 }
 
-impl ConnectError {
-    /// The reason an audit row names.
-    pub fn reason(&self) -> &'static str {
+impl Refusal for ConnectError {
+    fn reason(&self) -> &'static str {
         match self {
             Self::StoreNotFound => "store_not_found",
             Self::InviteInvalid => "invite_invalid",
@@ -171,11 +170,7 @@ impl ConnectFlow {
     /// Issues a single-use connect link for `code`, valid for the configured lifetime;
     /// audited (`connect_link.create`).
     pub async fn issue_link(&self, actor: &Actor, code: &StoreCode) -> Result<ConnectLink, ConnectError> {
-        let issued = self.issue(actor, code).await;
-        if let Err(e) = &issued {
-            self.auditor.refused(actor, "connect_link.create", Some(code), None, Details::error(e.reason())).await;
-        }
-        issued
+        self.auditor.unless_refused(actor, "connect_link.create", Some(code), self.issue(actor, code)).await
     }
 
     async fn issue(&self, actor: &Actor, code: &StoreCode) -> Result<ConnectLink, ConnectError> {

@@ -29,6 +29,7 @@ pub mod tokens;
 
 pub use actor::Actor;
 pub use admin::{Admin, AdminError, StoreAccount};
+pub use audit::Refusal;
 pub use cipher::AesGcmCipher;
 pub use config::{EngineConfig, HEARTBEAT_EVERY, PING_CACHE};
 pub use connect::{CallbackParams, ConnectError, ConnectFlow, ConnectLink, ConnectStart, Connected, requested_scopes};

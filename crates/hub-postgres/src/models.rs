@@ -469,3 +469,28 @@ where
 {
     rows.into_iter().map(T::try_from).collect()
 }
+
+/// A run's counters as the columns they update.
+#[derive(AsChangeset)]
+#[diesel(table_name = sync_runs)]
+pub(crate) struct CountsChange {
+    total: i64,
+    processed: i64,
+    succeeded: i64,
+    failed: i64,
+    skipped: i64,
+    records: i64,
+}
+
+impl From<&RunCounts> for CountsChange {
+    fn from(c: &RunCounts) -> Self {
+        Self {
+            total: c.total,
+            processed: c.processed,
+            succeeded: c.succeeded,
+            failed: c.failed,
+            skipped: c.skipped,
+            records: c.records,
+        }
+    }
+}

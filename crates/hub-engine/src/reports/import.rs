@@ -30,13 +30,8 @@ impl Reports {
         on_conflict: OnConflict,
         dry_run: bool,
     ) -> Result<ImportReport, ReportError> {
-        let result = self.plan_and_apply(actor, rows, on_conflict, dry_run).await;
-        if let Err(e) = &result
-            && !dry_run
-        {
-            self.auditor.refused(actor, "store.import", None, None, Details::error(e.reason())).await;
-        }
-        result
+        let import = self.plan_and_apply(actor, rows, on_conflict, dry_run);
+        if dry_run { import.await } else { self.auditor.unless_refused(actor, "store.import", None, import).await }
     }
 
     async fn plan_and_apply(

@@ -7,7 +7,7 @@ use hub_domain::{DateRange, DomainError, ImportCounts, ImportRowReport, NewStore
 use hub_ports::{Clock, RepoError, ReportRepo, StoreImportRepo};
 
 use crate::access::{StoreAccess, StoreMissing};
-use crate::audit::Auditor;
+use crate::audit::{Auditor, Refusal};
 
 /// Stores per page of the gap report (a 366-day page of 1,000 stores is one ~100 ms query).
 pub const GAP_PAGE: i64 = 1000;
@@ -45,9 +45,8 @@ pub enum ReportError {
     Storage(RepoError),
 }
 
-impl ReportError {
-    /// The reason an audit row names.
-    pub fn reason(&self) -> &'static str {
+impl Refusal for ReportError {
+    fn reason(&self) -> &'static str {
         match self {
             Self::Invalid(_) => "invalid",
             Self::StoreNotFound => "store_not_found",

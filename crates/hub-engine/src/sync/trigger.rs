@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use hub_domain::{AuditOutcome, JobKind, RunTrigger, StoreCode, business_date};
 
 use crate::actor::Actor;
-use crate::audit::Details;
+use crate::audit::{Details, Refusal};
 use crate::sync::outcome::{CallSplit, Outcome};
 use crate::sync::service::Syncs;
 use crate::sync::types::{

@@ -83,9 +83,8 @@ impl From<crate::access::StoreMissing> for SyncError {
     }
 }
 
-impl SyncError {
-    /// The reason an audit row names.
-    pub fn reason(&self) -> &'static str {
+impl crate::audit::Refusal for SyncError {
+    fn reason(&self) -> &'static str {
         match self {
             Self::AlreadyRunning(_) => "already_running",
             Self::AlreadyDone(_) => "already_done",

@@ -9,7 +9,7 @@ use hub_ports::{RepoError, RepoResult, SyncLogCursor, SyncLogRepo, SyncRunRepo};
 
 use crate::Db;
 use crate::error::RepoResultExt;
-use crate::models::{SyncLogRow, SyncRunRow, convert_all};
+use crate::models::{CountsChange, SyncLogRow, SyncRunRow, convert_all};
 use crate::schema::{sync_logs as sl, sync_runs as sr};
 
 /// Lines returned when a caller passes a non-positive limit.
@@ -99,15 +99,7 @@ impl SyncRunRepo for Db {
     async fn progress(&self, id: i64, counts: &RunCounts, now: DateTime<Utc>) -> RepoResult<()> {
         let mut conn = self.repo_conn().await?;
         let n = diesel::update(sr::table.find(id).filter(sr::status.eq(RunStatus::Running.as_str())))
-            .set((
-                sr::total.eq(counts.total),
-                sr::processed.eq(counts.processed),
-                sr::succeeded.eq(counts.succeeded),
-                sr::failed.eq(counts.failed),
-                sr::skipped.eq(counts.skipped),
-                sr::records.eq(counts.records),
-                sr::heartbeat_at.eq(now),
-            ))
+            .set((CountsChange::from(counts), sr::heartbeat_at.eq(now)))
             .execute(&mut conn)
             .await
             .repo()?;
@@ -125,13 +117,8 @@ impl SyncRunRepo for Db {
         let mut conn = self.repo_conn().await?;
         let n = diesel::update(sr::table.find(id))
             .set((
+                CountsChange::from(counts),
                 sr::status.eq(status.as_str()),
-                sr::total.eq(counts.total),
-                sr::processed.eq(counts.processed),
-                sr::succeeded.eq(counts.succeeded),
-                sr::failed.eq(counts.failed),
-                sr::skipped.eq(counts.skipped),
-                sr::records.eq(counts.records),
                 sr::message.eq(message),
                 sr::heartbeat_at.eq(now),
                 sr::finished_at.eq(now),
