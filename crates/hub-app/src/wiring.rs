@@ -57,6 +57,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
     tiktok_config.rate_limit_per_min = config.tiktok_rate_limit_per_min;
     tiktok_config.burst = config.tiktok_rate_limit_per_min.min(600).saturating_sub(570).clamp(1, 10);
     tiktok_config.timeout = config.tiktok_timeout;
+    let token_call_limit = tiktok_config.slowest_call();
     let tiktok = Arc::new(TikTokClient::new(tiktok_config).context("TikTok client")?);
 
     let repos = Arc::new(db.clone());
@@ -91,6 +92,8 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         instance_id: instance_id(),
         // A live run's heartbeat stays well inside the stale-run threshold of every instance.
         heartbeat_every: hub_engine::HEARTBEAT_EVERY.min(config.sync_stale_after / 4),
+        // A refresh lease outlives the slowest token call of this client.
+        token_call_limit,
         ..EngineConfig::default()
     };
     let engine = Arc::new(Engine::new(ports, engine_config, config.state_secret.expose()));

@@ -46,7 +46,14 @@ pub struct EngineConfig {
     pub heartbeat_every: std::time::Duration,
     /// How long one database ping answers every health check ([`PING_CACHE`]).
     pub health_ping_cache: std::time::Duration,
+    /// The longest one token call may take with the TikTok client's retries (timeouts and
+    /// backoffs): a refresh lease lasts longer ([`crate::tokens::lease_for`]).
+    pub token_call_limit: std::time::Duration,
 }
+
+/// [`EngineConfig::token_call_limit`] of TikTok's default client: 4 attempts of 20 s and 3
+/// backoffs of at most 10 s.
+pub const TOKEN_CALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(4 * 20 + 3 * 10);
 
 impl Default for EngineConfig {
     fn default() -> Self {
@@ -67,6 +74,7 @@ impl Default for EngineConfig {
             video_page_size: 20,
             heartbeat_every: HEARTBEAT_EVERY,
             health_ping_cache: PING_CACHE,
+            token_call_limit: TOKEN_CALL_LIMIT,
         }
     }
 }

@@ -34,6 +34,7 @@ impl Engine {
             Arc::clone(&ports.cipher),
             Arc::clone(&ports.clock),
             config.instance_id.clone(),
+            config.token_call_limit,
         ));
         let access = crate::access::StoreAccess::new(Arc::clone(&ports.stores));
         let auditor = crate::audit::Auditor::new(Arc::clone(&ports.audit));

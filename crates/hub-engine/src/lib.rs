@@ -31,7 +31,7 @@ pub use actor::Actor;
 pub use admin::{Admin, AdminError, StoreAccount};
 pub use audit::Refusal;
 pub use cipher::AesGcmCipher;
-pub use config::{EngineConfig, HEARTBEAT_EVERY, PING_CACHE};
+pub use config::{EngineConfig, HEARTBEAT_EVERY, PING_CACHE, TOKEN_CALL_LIMIT};
 pub use connect::{CallbackParams, ConnectError, ConnectFlow, ConnectLink, ConnectStart, Connected, requested_scopes};
 pub use engine::Engine;
 pub use metrics::{SyncMetrics, SyncMetricsSnapshot};

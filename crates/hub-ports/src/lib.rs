@@ -74,20 +74,32 @@ pub trait AccountRepo: Send + Sync {
         meta: &TokenMeta,
         at: DateTime<Utc>,
     ) -> RepoResult<bool>;
-    /// Sets the connection status (and its reason).
-    async fn set_status(&self, id: AccountId, status: ConnectionStatus, at: DateTime<Utc>) -> RepoResult<()>;
+    /// Sets the connection status (and its reason) only while the stored refresh ciphertext
+    /// is still `expected_refresh`, the pair the status was learned from: a status never
+    /// overwrites a pair another instance rotated or a reconnect stored meanwhile.
+    /// `Ok(false)` when the pair changed (or the account is gone).
+    async fn set_status_if(
+        &self,
+        id: AccountId,
+        expected_refresh: &str,
+        status: ConnectionStatus,
+        at: DateTime<Utc>,
+    ) -> RepoResult<bool>;
     /// Every `CONNECTED` account, ordered by store code.
     async fn list_connected(&self) -> RepoResult<Vec<Account>>;
     /// `CONNECTED` accounts whose access token expires before `before`, soonest first.
     async fn list_due_for_refresh(&self, before: DateTime<Utc>) -> RepoResult<Vec<Account>>;
     /// Records a finished sync of the account.
     async fn mark_synced(&self, id: AccountId, at: DateTime<Utc>) -> RepoResult<()>;
-    /// Takes the account's refresh lease for `owner` until `until` if nobody else holds an
-    /// unexpired one at `now`. `Ok(true)` when taken (or already held by `owner`).
+    /// Takes the account's refresh lease for `owner` until `until` if the stored refresh
+    /// ciphertext is still `expected_refresh` (the one the caller read: compare-and-swap) and
+    /// nobody else holds an unexpired lease at `now`. `Ok(true)` when taken (or already held
+    /// by `owner`); `Ok(false)` when held by another or the pair changed since the read.
     async fn try_lease_refresh(
         &self,
         id: AccountId,
         owner: &str,
+        expected_refresh: &str,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> RepoResult<bool>;

@@ -118,10 +118,21 @@ impl AccountRepo for Memory {
         Ok(true)
     }
 
-    async fn set_status(&self, id: AccountId, status: ConnectionStatus, _at: DateTime<Utc>) -> RepoResult<()> {
+    async fn set_status_if(
+        &self,
+        id: AccountId,
+        expected_refresh: &str,
+        status: ConnectionStatus,
+        _at: DateTime<Utc>,
+    ) -> RepoResult<bool> {
         let mut w = self.w();
-        w.accounts.values_mut().find(|a| a.id == id).ok_or(RepoError::NotFound)?.status = status;
-        Ok(())
+        match w.accounts.values_mut().find(|a| a.id == id) {
+            Some(a) if a.tokens.as_ref().is_some_and(|t| t.refresh == expected_refresh) => {
+                a.status = status;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn list_connected(&self) -> RepoResult<Vec<Account>> {
@@ -154,10 +165,16 @@ impl AccountRepo for Memory {
         &self,
         id: AccountId,
         owner: &str,
+        expected_refresh: &str,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> RepoResult<bool> {
         let mut w = self.w();
+        let unchanged =
+            w.accounts.values().any(|a| a.id == id && a.tokens.as_ref().is_some_and(|t| t.refresh == expected_refresh));
+        if !unchanged {
+            return Ok(false);
+        }
         match w.leases.get(&id.0) {
             Some((o, u)) if o != owner && *u > now => Ok(false),
             _ => {
