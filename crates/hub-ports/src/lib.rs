@@ -270,7 +270,21 @@ impl Clock for SystemClock {
 }
 
 /// A lock held by this process. Dropping it releases the lock; so does the death of the process.
-pub trait HeldLock: Send + Sync {}
+///
+/// A lock can also be lost while held: it lives in a database session, and a server restart,
+/// a failover or a terminated connection ends the session and the lock with it. A holder
+/// that must not run beside a second copy asks [`HeldLock::still_held`] before each piece of
+/// work and, when lost, [`HeldLock::retake`]s it or stops.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait HeldLock: Send + Sync {
+    /// Whether the lock is still held, asked of the session that holds it. `false` when that
+    /// session is gone or does not answer (the lock went with it).
+    async fn still_held(&mut self) -> bool;
+    /// Takes a lost lock again, on a new session, without waiting. `Ok(true)` when held
+    /// (again, or still); `Ok(false)` when another holder took it meanwhile.
+    async fn retake(&mut self) -> RepoResult<bool>;
+}
 
 /// Named, cluster-wide exclusive locks (one job run at a time across every instance).
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
@@ -286,7 +300,15 @@ mod tests {
     use super::*;
 
     struct Held;
-    impl HeldLock for Held {}
+    #[async_trait]
+    impl HeldLock for Held {
+        async fn still_held(&mut self) -> bool {
+            true
+        }
+        async fn retake(&mut self) -> RepoResult<bool> {
+            Ok(true)
+        }
+    }
 
     #[tokio::test]
     async fn mocks_are_usable_as_trait_objects() {

@@ -3,6 +3,7 @@
 
 mod connect;
 mod lease;
+mod locks;
 mod recovery;
 mod sync;
 mod system;
