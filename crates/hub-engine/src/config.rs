@@ -3,6 +3,7 @@
 use chrono::Duration;
 
 use crate::pace::jobs_share_of_pool;
+use crate::people::PeopleConfig;
 
 /// How often a running job writes its heartbeat even when no store finishes (the default of
 /// [`EngineConfig::heartbeat_every`]).
@@ -52,6 +53,8 @@ pub struct EngineConfig {
     /// How old a run's "my job lock is still held" answer may be before the next store asks
     /// the lock's session again ([`LOCK_CHECK_EVERY`]; zero: before every store).
     pub lock_check_every: std::time::Duration,
+    /// Sessions' lifetimes and password hashing.
+    pub people: PeopleConfig,
 }
 
 /// The default of [`EngineConfig::lock_check_every`]: stores start at most a few times a
@@ -83,6 +86,7 @@ impl Default for EngineConfig {
             health_ping_cache: PING_CACHE,
             token_call_limit: TOKEN_CALL_LIMIT,
             lock_check_every: LOCK_CHECK_EVERY,
+            people: PeopleConfig::default(),
         }
     }
 }

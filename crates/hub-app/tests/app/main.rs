@@ -7,4 +7,5 @@ mod support;
 mod e2e;
 mod instances;
 mod locks;
+mod people;
 mod recovery;

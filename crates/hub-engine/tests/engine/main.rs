@@ -4,6 +4,7 @@
 mod connect;
 mod lease;
 mod locks;
+mod people;
 mod recovery;
 mod sync;
 mod system;
