@@ -58,7 +58,15 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
     tiktok_config.burst = config.tiktok_rate_limit_per_min.min(600).saturating_sub(570).clamp(1, 10);
     tiktok_config.timeout = config.tiktok_timeout;
     let token_call_limit = tiktok_config.slowest_call();
-    let tiktok = Arc::new(TikTokClient::new(tiktok_config).context("TikTok client")?);
+    // One TikTok budget for every instance: in Redis when REDIS_URL is set, else in PostgreSQL.
+    let limits: Arc<dyn hub_ports::SharedLimits> = match &config.redis_url {
+        Some(url) => Arc::new(hub_redis::RedisLimits::connect(url.expose()).await.context("REDIS_URL")?),
+        None => Arc::new(db.clone()),
+    };
+    tracing::info!(backend = limits.backend(), instances_hint = config.instances_hint, "shared TikTok budget");
+    let tiktok = Arc::new(
+        TikTokClient::with_shared_budget(tiktok_config, limits, config.instances_hint).context("TikTok client")?,
+    );
 
     let repos = Arc::new(db.clone());
     let ports = Ports {

@@ -18,10 +18,14 @@ use hub_domain::{
 pub use mockall;
 
 mod error;
+mod limits;
 mod people;
 mod report;
 mod tiktok;
 pub use error::{RepoError, RepoResult};
+#[cfg(any(test, feature = "mock"))]
+pub use limits::MockSharedLimits;
+pub use limits::{LimitsUnavailable, Rate, SharedLimits, Taken};
 pub use people::{ApiKeyRepo, KeyWithOwner, LAST_ADMIN, SessionRepo, UserRepo};
 #[cfg(any(test, feature = "mock"))]
 pub use people::{MockApiKeyRepo, MockSessionRepo, MockUserRepo};

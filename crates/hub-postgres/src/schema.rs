@@ -194,6 +194,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    shared_buckets (name) {
+        #[max_length = 100]
+        name -> Varchar,
+        tokens -> Float8,
+        refilled_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(store_accounts -> stores (store_code));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> users (owner_id));
@@ -217,4 +226,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
     api_keys,
+    shared_buckets,
 );

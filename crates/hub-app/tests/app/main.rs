@@ -4,6 +4,7 @@
 #[macro_use]
 mod support;
 
+mod budget;
 mod e2e;
 mod instances;
 mod locks;
