@@ -1,4 +1,4 @@
--- Token buckets every instance draws from (TikTok's per-endpoint budget; hub-postgres
+-- Token buckets every instance draws from (TikTok's per-endpoint budget, the HTTP limits; hub-postgres
 -- src/repo/limits.rs). A bucket is created full on first use.
 CREATE TABLE shared_buckets (
     name        VARCHAR(100) PRIMARY KEY,
@@ -16,6 +16,11 @@ DECLARE
     have DOUBLE PRECISION;
     at TIMESTAMPTZ;
 BEGIN
+    -- Now and then, drop buckets idle for an hour (full again: the same as absent), so one per
+    -- client address (the HTTP limits) never piles up.
+    IF random() < 0.001 THEN
+        DELETE FROM shared_buckets WHERE refilled_at < clock_timestamp() - interval '1 hour';
+    END IF;
     INSERT INTO shared_buckets (name, tokens, refilled_at) VALUES (p_name, p_burst, clock_timestamp())
         ON CONFLICT (name) DO NOTHING;
     PERFORM 1 FROM shared_buckets WHERE name = p_name FOR UPDATE;

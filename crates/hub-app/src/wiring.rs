@@ -16,6 +16,8 @@ pub struct Hub {
     pub engine: Arc<Engine>,
     /// The TikTok adapter, for its per-endpoint counters (`/metrics`).
     pub tiktok: Arc<TikTokClient>,
+    /// The limits every instance shares (TikTok's budget, the HTTP limits and blocks).
+    pub limits: Arc<dyn hub_ports::SharedLimits>,
 }
 
 /// A name for this process in sync runs and refresh leases: host, pid and a random suffix.
@@ -65,7 +67,8 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
     };
     tracing::info!(backend = limits.backend(), instances_hint = config.instances_hint, "shared TikTok budget");
     let tiktok = Arc::new(
-        TikTokClient::with_shared_budget(tiktok_config, limits, config.instances_hint).context("TikTok client")?,
+        TikTokClient::with_shared_budget(tiktok_config, Arc::clone(&limits), config.instances_hint)
+            .context("TikTok client")?,
     );
 
     let repos = Arc::new(db.clone());
@@ -113,7 +116,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         ..EngineConfig::default()
     };
     let engine = Arc::new(Engine::new(ports, engine_config, config.state_secret.expose()));
-    Ok(Hub { engine, tiktok })
+    Ok(Hub { engine, tiktok, limits })
 }
 
 /// Opens up to `n` pool connections at once and returns them (dropping them keeps them idle).

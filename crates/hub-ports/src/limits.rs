@@ -34,13 +34,22 @@ pub struct Taken {
 #[error("shared limits unavailable: {0}")]
 pub struct LimitsUnavailable(pub String);
 
-/// Token buckets shared by every instance. A bucket is created full on first use.
+/// Token buckets and failure blocks shared by every instance. A bucket is created full on
+/// first use. Idle entries are dropped by the backend (memory stays bounded).
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait SharedLimits: Send + Sync {
     /// Takes up to `want` permits from bucket `name`, refilled at `rate`: as many as it holds
     /// now (never more than `want`), and when none, how long until one is.
     async fn take(&self, name: &str, want: u32, rate: Rate) -> Result<Taken, LimitsUnavailable>;
+    /// Counts one failed attempt by `key` (failures are counted in a `window` that starts
+    /// with the first); at the `max`th, `key` is blocked for `window`. How long `key` is
+    /// blocked now, if it is.
+    async fn fail(&self, key: &str, max: u32, window: Duration) -> Result<Option<Duration>, LimitsUnavailable>;
+    /// How long `key` is blocked now, if it is.
+    async fn blocked(&self, key: &str) -> Result<Option<Duration>, LimitsUnavailable>;
+    /// Forgets `key`'s failures (it succeeded); a block in force stays.
+    async fn forgive(&self, key: &str) -> Result<(), LimitsUnavailable>;
     /// The backend's name for logs and metrics (`postgres`, `redis`).
     fn backend(&self) -> &'static str;
 }

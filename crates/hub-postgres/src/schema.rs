@@ -203,6 +203,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    shared_failures (name) {
+        #[max_length = 100]
+        name -> Varchar,
+        failures -> Int4,
+        window_until -> Timestamptz,
+        blocked_until -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(store_accounts -> stores (store_code));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> users (owner_id));
@@ -227,4 +237,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     api_keys,
     shared_buckets,
+    shared_failures,
 );

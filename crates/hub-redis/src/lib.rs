@@ -39,11 +39,28 @@ if granted == 0 then wait = math.ceil((1 - tokens) / per_sec * 1000) end
 return {granted, wait}
 ";
 
-/// Token buckets in one Redis.
+/// Counts one failure of KEYS[1] in a window of ARGV[2] ms starting at the first; at the
+/// ARGV[1]th, sets KEYS[2] (the block) for the window. The block's milliseconds left, or -2.
+const FAIL: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if n >= tonumber(ARGV[1]) and redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+end
+return redis.call('PTTL', KEYS[2])
+";
+
+/// Token buckets and failure counts in one Redis.
 #[derive(Clone)]
 pub struct RedisLimits {
     conn: ConnectionManager,
     script: redis::Script,
+    fail: redis::Script,
+}
+
+/// A `PTTL` answer as the time left (-2: no key, -1: no expiry, never set here).
+fn left(pttl: i64) -> Option<Duration> {
+    u64::try_from(pttl).ok().filter(|ms| *ms > 0).map(Duration::from_millis)
 }
 
 /// Redis could not be reached at start-up (the message never holds the URL's password).
@@ -63,7 +80,7 @@ impl RedisLimits {
             .await
             .map_err(|_| ConnectError("timed out".into()))?
             .map_err(|e| ConnectError(e.kind_name()))?;
-        Ok(Self { conn, script: redis::Script::new(TAKE) })
+        Ok(Self { conn, script: redis::Script::new(TAKE), fail: redis::Script::new(FAIL) })
     }
 }
 
@@ -92,6 +109,40 @@ impl SharedLimits for RedisLimits {
             granted: u32::try_from(granted).unwrap_or(0),
             wait: Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0)),
         })
+    }
+
+    async fn fail(&self, key: &str, max: u32, window: Duration) -> Result<Option<Duration>, LimitsUnavailable> {
+        let mut conn = self.conn.clone();
+        let mut call = self.fail.key(format!("hub:failures:{key}"));
+        call.key(format!("hub:blocked:{key}")).arg(max.max(1)).arg(window.as_millis().max(1) as u64);
+        let answer = tokio::time::timeout(TAKE_TIMEOUT, call.invoke_async::<i64>(&mut conn)).await;
+        let pttl =
+            answer.map_err(|_| LimitsUnavailable("timed out".into()))?.map_err(|e| LimitsUnavailable(e.kind_name()))?;
+        Ok(left(pttl))
+    }
+
+    async fn blocked(&self, key: &str) -> Result<Option<Duration>, LimitsUnavailable> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("PTTL");
+        cmd.arg(format!("hub:blocked:{key}"));
+        let ask = cmd.query_async::<i64>(&mut conn);
+        let pttl = tokio::time::timeout(TAKE_TIMEOUT, ask)
+            .await
+            .map_err(|_| LimitsUnavailable("timed out".into()))?
+            .map_err(|e| LimitsUnavailable(e.kind_name()))?;
+        Ok(left(pttl))
+    }
+
+    async fn forgive(&self, key: &str) -> Result<(), LimitsUnavailable> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(format!("hub:failures:{key}"));
+        let del = cmd.query_async::<i64>(&mut conn);
+        tokio::time::timeout(TAKE_TIMEOUT, del)
+            .await
+            .map_err(|_| LimitsUnavailable("timed out".into()))?
+            .map_err(|e| LimitsUnavailable(e.kind_name()))?;
+        Ok(())
     }
 
     fn backend(&self) -> &'static str {

@@ -48,3 +48,33 @@ async fn instances_taking_at_once_share_one_budget() {
     }
     assert_eq!(total, 40, "the burst once, whoever asked");
 }
+
+/// Five failures within the window block the key for the window, whichever instance counted
+/// them; a block outlasts a success; another key is not touched.
+#[tokio::test(flavor = "multi_thread")]
+async fn five_failures_across_instances_block_the_key_everywhere() {
+    let t = TestDb::new().await;
+    let one = t.db().clone();
+    let two = hub_postgres::Db::from_url(t.url(), 2).await.unwrap();
+    let (key, other) = ("auth:10.0.0.1".to_owned(), "auth:10.0.0.2".to_owned());
+    let window = Duration::from_secs(60);
+    for i in 0..4 {
+        let by = if i % 2 == 0 { &one } else { &two };
+        assert_eq!(by.fail(&key, 5, window).await.unwrap(), None, "failure {}", i + 1);
+    }
+    assert_eq!(two.blocked(&key).await.unwrap(), None);
+    let blocked = one.fail(&key, 5, window).await.unwrap().expect("the fifth blocks");
+    assert!(blocked > Duration::from_secs(55) && blocked <= window, "{blocked:?}");
+    for by in [&one, &two] {
+        assert!(by.blocked(&key).await.unwrap().is_some(), "blocked on every instance");
+    }
+    two.forgive(&key).await.unwrap();
+    assert!(one.blocked(&key).await.unwrap().is_some(), "a success does not lift a block");
+    assert_eq!(one.blocked(&other).await.unwrap(), None);
+    // Failures forgiven before the fifth start over.
+    for _ in 0..4 {
+        assert_eq!(one.fail(&other, 5, window).await.unwrap(), None);
+    }
+    one.forgive(&other).await.unwrap();
+    assert_eq!(two.fail(&other, 5, window).await.unwrap(), None, "counted from one again");
+}

@@ -34,6 +34,15 @@ impl SharedLimits for Bucket {
         let wait = if granted > 0 { 0.0 } else { (1.0 - have) / rate.per_second() };
         Ok(Taken { granted, wait: Duration::from_secs_f64(wait.max(0.0)) })
     }
+    async fn fail(&self, _: &str, _: u32, _: Duration) -> Result<Option<Duration>, LimitsUnavailable> {
+        unreachable!("the TikTok client only takes permits")
+    }
+    async fn blocked(&self, _: &str) -> Result<Option<Duration>, LimitsUnavailable> {
+        unreachable!("the TikTok client only takes permits")
+    }
+    async fn forgive(&self, _: &str) -> Result<(), LimitsUnavailable> {
+        unreachable!("the TikTok client only takes permits")
+    }
     fn backend(&self) -> &'static str {
         "test"
     }
@@ -46,6 +55,15 @@ struct Down;
 impl SharedLimits for Down {
     async fn take(&self, _: &str, _: u32, _: Rate) -> Result<Taken, LimitsUnavailable> {
         Err(LimitsUnavailable("connection refused".into()))
+    }
+    async fn fail(&self, _: &str, _: u32, _: Duration) -> Result<Option<Duration>, LimitsUnavailable> {
+        unreachable!("the TikTok client only takes permits")
+    }
+    async fn blocked(&self, _: &str) -> Result<Option<Duration>, LimitsUnavailable> {
+        unreachable!("the TikTok client only takes permits")
+    }
+    async fn forgive(&self, _: &str) -> Result<(), LimitsUnavailable> {
+        unreachable!("the TikTok client only takes permits")
     }
     fn backend(&self) -> &'static str {
         "down"
