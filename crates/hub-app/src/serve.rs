@@ -49,7 +49,9 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     let scheduler = Scheduler::start(Arc::clone(&hub.engine), scheduler_config(config))?;
     hub.engine.syncs().attach_schedule(scheduler.view());
     let source = crate::metrics::HubMetrics { engine: Arc::clone(&hub.engine), tiktok: Arc::clone(&hub.tiktok) };
-    let state = AppState::new(Arc::clone(&hub.engine), http_config(config)).with_metrics_source(Arc::new(source));
+    let state = AppState::new(Arc::clone(&hub.engine), http_config(config))
+        .with_metrics_source(Arc::new(source))
+        .with_shared_limits(Arc::clone(&hub.limits));
     // GET /metrics without the key on its own (private) listener, when configured.
     let metrics_server = match config.metrics_addr {
         Some(at) => {

@@ -16,6 +16,8 @@ pub struct Hub {
     pub engine: Arc<Engine>,
     /// The TikTok adapter, for its per-endpoint counters (`/metrics`).
     pub tiktok: Arc<TikTokClient>,
+    /// The limits every instance shares (TikTok's budget, the HTTP limits and blocks).
+    pub limits: Arc<dyn hub_ports::SharedLimits>,
 }
 
 /// A name for this process in sync runs and refresh leases: host, pid and a random suffix.
@@ -57,7 +59,17 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
     tiktok_config.rate_limit_per_min = config.tiktok_rate_limit_per_min;
     tiktok_config.burst = config.tiktok_rate_limit_per_min.min(600).saturating_sub(570).clamp(1, 10);
     tiktok_config.timeout = config.tiktok_timeout;
-    let tiktok = Arc::new(TikTokClient::new(tiktok_config).context("TikTok client")?);
+    let token_call_limit = tiktok_config.slowest_call();
+    // One TikTok budget for every instance: in Redis when REDIS_URL is set, else in PostgreSQL.
+    let limits: Arc<dyn hub_ports::SharedLimits> = match &config.redis_url {
+        Some(url) => Arc::new(hub_redis::RedisLimits::connect(url.expose()).await.context("REDIS_URL")?),
+        None => Arc::new(db.clone()),
+    };
+    tracing::info!(backend = limits.backend(), instances_hint = config.instances_hint, "shared TikTok budget");
+    let tiktok = Arc::new(
+        TikTokClient::with_shared_budget(tiktok_config, Arc::clone(&limits), config.instances_hint)
+            .context("TikTok client")?,
+    );
 
     let repos = Arc::new(db.clone());
     let ports = Ports {
@@ -94,6 +106,8 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         instance_id: instance_id(),
         // A live run's heartbeat stays well inside the stale-run threshold of every instance.
         heartbeat_every: hub_engine::HEARTBEAT_EVERY.min(config.sync_stale_after / 4),
+        // A refresh lease outlives the slowest token call of this client.
+        token_call_limit,
         people: hub_engine::PeopleConfig {
             session_idle: config.session_idle,
             session_absolute: config.session_absolute,
@@ -102,7 +116,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         ..EngineConfig::default()
     };
     let engine = Arc::new(Engine::new(ports, engine_config, config.state_secret.expose()));
-    Ok(Hub { engine, tiktok })
+    Ok(Hub { engine, tiktok, limits })
 }
 
 /// Opens up to `n` pool connections at once and returns them (dropping them keeps them idle).

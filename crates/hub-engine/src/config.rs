@@ -47,9 +47,23 @@ pub struct EngineConfig {
     pub heartbeat_every: std::time::Duration,
     /// How long one database ping answers every health check ([`PING_CACHE`]).
     pub health_ping_cache: std::time::Duration,
+    /// The longest one token call may take with the TikTok client's retries (timeouts and
+    /// backoffs): a refresh lease lasts longer ([`crate::tokens::lease_for`]).
+    pub token_call_limit: std::time::Duration,
+    /// How old a run's "my job lock is still held" answer may be before the next store asks
+    /// the lock's session again ([`LOCK_CHECK_EVERY`]; zero: before every store).
+    pub lock_check_every: std::time::Duration,
     /// Sessions' lifetimes and password hashing.
     pub people: PeopleConfig,
 }
+
+/// The default of [`EngineConfig::lock_check_every`]: stores start at most a few times a
+/// second (TikTok's budget), so the check is nearly per store and costs one small round trip.
+pub const LOCK_CHECK_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// [`EngineConfig::token_call_limit`] of TikTok's default client: 4 attempts of 20 s and 3
+/// backoffs of at most 10 s.
+pub const TOKEN_CALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(4 * 20 + 3 * 10);
 
 impl Default for EngineConfig {
     fn default() -> Self {
@@ -70,6 +84,8 @@ impl Default for EngineConfig {
             video_page_size: 20,
             heartbeat_every: HEARTBEAT_EVERY,
             health_ping_cache: PING_CACHE,
+            token_call_limit: TOKEN_CALL_LIMIT,
+            lock_check_every: LOCK_CHECK_EVERY,
             people: PeopleConfig::default(),
         }
     }

@@ -46,6 +46,7 @@ impl Engine {
             Arc::clone(&ports.cipher),
             Arc::clone(&ports.clock),
             config.instance_id.clone(),
+            config.token_call_limit,
         ));
         let access = Access::new(Arc::clone(&ports.stores), Auditor::new(Arc::clone(&ports.audit)));
         let syncs = Arc::new(Syncs::new(ports.clone(), config.clone(), Arc::clone(&tokens), db, access.clone()));

@@ -32,7 +32,7 @@ pub use access::Permission;
 pub use actor::{Actor, Principal};
 pub use admin::{Admin, AdminError, StoreAccount};
 pub use cipher::AesGcmCipher;
-pub use config::{EngineConfig, HEARTBEAT_EVERY, PING_CACHE};
+pub use config::{EngineConfig, HEARTBEAT_EVERY, PING_CACHE, TOKEN_CALL_LIMIT};
 pub use connect::{CallbackParams, ConnectError, ConnectFlow, ConnectLink, ConnectStart, Connected, requested_scopes};
 pub use engine::{Engine, Forbidden};
 pub use metrics::{SyncMetrics, SyncMetricsSnapshot};

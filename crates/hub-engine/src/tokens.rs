@@ -2,9 +2,19 @@
 //! TikTok refuses a token, one refresh per account at a time.
 //!
 //! Within a process a per-account mutex coalesces concurrent refreshes (the second caller
-//! finds the pair already rotated and uses it); across processes a short database lease does
-//! the same. The rotated pair is stored with a compare-and-swap on the old refresh
-//! ciphertext, so a refresh token is never replayed and the newest pair always wins.
+//! finds the pair already rotated and uses it); across processes a database lease does the
+//! same. Every write keyed on a pair is a compare-and-swap on its refresh ciphertext:
+//!
+//! - the lease is taken only while the stored ciphertext is still the one read, so a pair
+//!   another instance rotated in between is never spent (TikTok would refuse it);
+//! - a status learned from a pair (`invalid_grant`, a refused token, a missing scope) is
+//!   written only while that pair is still stored, so it never overwrites a rotation or a
+//!   fresh reconnect;
+//! - the rotated pair is stored only over the pair it replaced, so the newest pair wins.
+//!
+//! The lease lasts longer than the slowest token call with its retries
+//! ([`EngineConfig::token_call_limit`](crate::EngineConfig)) plus the time a rotated pair's
+//! store is retried ([`STORE_RETRY_FOR`]), so no other instance takes it over mid-refresh.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -63,6 +73,28 @@ pub struct Tokens {
     /// How long to wait for another instance's lease, and how often to look.
     lease_wait: std::time::Duration,
     lease_poll: std::time::Duration,
+    /// How long a refresh lease is taken for ([`lease_for`]).
+    lease_for: Duration,
+}
+
+/// Added to a lease beyond the token call and the store retries: clock skew between
+/// instances, the budget wait before the call, the lease's own round trips.
+pub const LEASE_MARGIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How long a refresh lease must last when one token call (with the client's retries) may
+/// take up to `token_call_limit`: the call, then up to [`STORE_RETRY_FOR`] storing the pair,
+/// then [`LEASE_MARGIN`].
+pub fn lease_for(token_call_limit: std::time::Duration) -> std::time::Duration {
+    token_call_limit + STORE_RETRY_FOR + LEASE_MARGIN
+}
+
+/// What a status write learned from a pair came to.
+enum Marked {
+    /// Written (or the write failed and was logged): the account needs a reconnect.
+    Done(TokenError),
+    /// The pair changed since it was read (rotated elsewhere, or reconnected): nothing was
+    /// written, the stored pair is the one to use.
+    PairChanged,
 }
 
 /// The longest token lifetime believed (ten years; TikTok issues at most 365 days). A longer
@@ -84,7 +116,7 @@ pub fn token_meta(grant: &TokenGrant, now: DateTime<Utc>) -> TokenMeta {
 
 impl Tokens {
     /// A token service for `instance_id` (written into refresh leases), its repository calls
-    /// run through `db`.
+    /// run through `db`; one token call with its retries takes at most `token_call_limit`.
     pub fn new(
         db: Arc<DbGate>,
         accounts: Arc<dyn AccountRepo>,
@@ -92,6 +124,7 @@ impl Tokens {
         cipher: Arc<dyn TokenCipher>,
         clock: Arc<dyn Clock>,
         instance_id: String,
+        token_call_limit: std::time::Duration,
     ) -> Self {
         Self {
             db,
@@ -104,6 +137,7 @@ impl Tokens {
             locks: Mutex::new(HashMap::new()),
             lease_wait: std::time::Duration::from_secs(30),
             lease_poll: std::time::Duration::from_millis(200),
+            lease_for: Duration::from_std(lease_for(token_call_limit)).unwrap_or(Duration::hours(1)),
         }
     }
 
@@ -125,12 +159,25 @@ impl Tokens {
         }
     }
 
-    async fn mark(&self, account: &Account, reason: ReconnectReason) -> TokenError {
+    /// Marks `account` `NEED_RECONNECT` for `reason`, learned from the pair it holds: only
+    /// while that pair is still the stored one.
+    async fn mark(&self, account: &Account, reason: ReconnectReason) -> Marked {
         let status = ConnectionStatus::NeedReconnect(reason);
-        if let Err(e) = self.db.run(self.accounts.set_status(account.id, status, self.clock.now())).await {
-            tracing::warn!(store.code = %account.store_code, error = %e, "could not record the reconnect status");
+        let Some(pair) = account.tokens.as_ref() else {
+            return Marked::Done(TokenError::NeedsReconnect(reason));
+        };
+        let write = self.accounts.set_status_if(account.id, &pair.refresh, status, self.clock.now());
+        match self.db.run(write).await {
+            Ok(true) => Marked::Done(TokenError::NeedsReconnect(reason)),
+            Ok(false) => {
+                tracing::info!(store.code = %account.store_code, reason = reason.as_str(), "pair changed meanwhile; status not written");
+                Marked::PairChanged
+            }
+            Err(e) => {
+                tracing::warn!(store.code = %account.store_code, error = %e, "could not record the reconnect status");
+                Marked::Done(TokenError::NeedsReconnect(reason))
+            }
         }
-        TokenError::NeedsReconnect(reason)
     }
 
     /// A usable access token for `account`, refreshing first when it expires soon. Returns
@@ -173,11 +220,16 @@ impl Tokens {
             }
             let now = self.clock.now();
             if current.refresh_expired(now) {
-                return Err(self.mark(&current, ReconnectReason::RefreshExpired).await);
+                match self.mark(&current, ReconnectReason::RefreshExpired).await {
+                    Marked::Done(e) => return Err(e),
+                    Marked::PairChanged => continue,
+                }
             }
-            let until = now + Duration::seconds(60);
-            if self.db.run(self.accounts.try_lease_refresh(current.id, &self.instance_id, now, until)).await? {
-                let result = self.rotate(&current, &tokens.refresh.clone()).await;
+            let until = now + self.lease_for;
+            let read = tokens.refresh.clone();
+            let lease = self.accounts.try_lease_refresh(current.id, &self.instance_id, &read, now, until);
+            if self.db.run(lease).await? {
+                let result = self.rotate(&current, &read).await;
                 let code = current.store_code.as_str();
                 let release = while_unavailable("giving back a refresh lease", code, || {
                     self.db.run(self.accounts.release_refresh_lease(current.id, &self.instance_id))
@@ -185,7 +237,12 @@ impl Tokens {
                 if let Err(e) = release.await {
                     tracing::warn!(store.code = %current.store_code, error = %e, "could not release the refresh lease");
                 }
-                return result;
+                match result {
+                    // TikTok refused a pair that is no longer stored: look again.
+                    Ok(None) => continue,
+                    Ok(Some(done)) => return Ok(done),
+                    Err(e) => return Err(e),
+                }
             }
             if started.elapsed() >= self.lease_wait {
                 return Err(TokenError::LeaseBusy);
@@ -194,23 +251,28 @@ impl Tokens {
         }
     }
 
-    async fn rotate(&self, current: &Account, refresh_ct: &str) -> Result<(Refreshed, Account), TokenError> {
+    /// Spends `current`'s refresh token (ciphertext `refresh_ct`) under the lease. `Ok(None)`
+    /// when TikTok refused it but the stored pair changed meanwhile (nothing was written).
+    async fn rotate(&self, current: &Account, refresh_ct: &str) -> Result<Option<(Refreshed, Account)>, TokenError> {
         let code = current.store_code.as_str();
         let refresh_token = self.cipher.decrypt(refresh_ct, &binding(code, TokenKind::Refresh))?;
-        let grant = match self.tiktok.refresh(&refresh_token).await {
-            Ok(g) => g,
-            Err(TikTokError::InvalidGrant { .. }) => {
-                let reason = if current.refresh_expired(self.clock.now()) {
-                    ReconnectReason::RefreshExpired
-                } else {
-                    ReconnectReason::GrantInvalid
-                };
-                return Err(self.mark(current, reason).await);
+        let refused = match self.tiktok.refresh(&refresh_token).await {
+            Ok(g) => Ok(g),
+            Err(TikTokError::InvalidGrant { .. }) if current.refresh_expired(self.clock.now()) => {
+                Err(ReconnectReason::RefreshExpired)
             }
-            Err(TikTokError::ScopeMissing { .. }) => {
-                return Err(self.mark(current, ReconnectReason::ScopeMissing).await);
-            }
+            Err(TikTokError::InvalidGrant { .. }) => Err(ReconnectReason::GrantInvalid),
+            Err(TikTokError::ScopeMissing { .. }) => Err(ReconnectReason::ScopeMissing),
             Err(e) => return Err(e.into()),
+        };
+        let grant = match refused {
+            Ok(g) => g,
+            Err(reason) => {
+                return match self.mark(current, reason).await {
+                    Marked::Done(e) => Err(e),
+                    Marked::PairChanged => Ok(None),
+                };
+            }
         };
         let (tokens, meta) = self.seal(code, &grant);
         let now = self.clock.now();
@@ -225,7 +287,7 @@ impl Tokens {
             // hold the lease, unless it expired); theirs is stored, ours is dropped.
             tracing::warn!(store.code = %code, "refreshed pair lost a race; keeping the stored one");
             let fresh = self.db.run(self.accounts.get(current.id)).await?.ok_or(RepoError::NotFound)?;
-            return Ok((Refreshed::AlreadyFresh, fresh));
+            return Ok(Some((Refreshed::AlreadyFresh, fresh)));
         }
         let updated = Account {
             tokens: Some(tokens),
@@ -236,7 +298,7 @@ impl Tokens {
             updated_at: now,
             ..current.clone()
         };
-        Ok((Refreshed::Rotated, updated))
+        Ok(Some((Refreshed::Rotated, updated)))
     }
 
     /// A session that calls TikTok with the account's token, refreshing it first when it
@@ -253,8 +315,8 @@ impl Tokens {
 }
 
 /// How long a write that must not be lost (a rotated pair, the lease given back) is retried
-/// while the database is unavailable: well inside the refresh lease (60 s), so no other
-/// instance refreshes the account meanwhile.
+/// while the database is unavailable: inside the refresh lease ([`lease_for`] counts it), so
+/// no other instance refreshes the account meanwhile.
 pub const STORE_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Runs `op` again while it fails with [`RepoError::Unavailable`] (a server restart, a
@@ -322,11 +384,18 @@ impl TokenSession<'_> {
         }
     }
 
+    /// The error of a failed call; a refused token or missing scope marks the account, unless
+    /// its pair changed meanwhile (then the failure is TikTok's answer to a pair no longer in
+    /// use, and the next call uses the stored one).
     async fn fail(&self, e: TikTokError) -> TokenError {
-        match e {
-            TikTokError::AccessTokenInvalid => self.tokens.mark(&self.account, ReconnectReason::TokenInvalid).await,
-            TikTokError::ScopeMissing { .. } => self.tokens.mark(&self.account, ReconnectReason::ScopeMissing).await,
-            other => other.into(),
+        let reason = match &e {
+            TikTokError::AccessTokenInvalid => ReconnectReason::TokenInvalid,
+            TikTokError::ScopeMissing { .. } => ReconnectReason::ScopeMissing,
+            _ => return e.into(),
+        };
+        match self.tokens.mark(&self.account, reason).await {
+            Marked::Done(err) => err,
+            Marked::PairChanged => e.into(),
         }
     }
 }

@@ -82,9 +82,14 @@ pub(crate) async fn authenticate(state: &AppState, req: &mut ServiceRequest, key
             if state.auth_failures.record_failure(key_ip, state.clock.now()).is_some() {
                 tracing::warn!("API key failures reached the limit; address blocked");
             }
+            crate::shared::failed(state, key_ip).await;
             return Err(ApiError::unauthorized("Invalid API key"));
         };
-        state.auth_failures.record_success(key_ip);
+        // The shared count is forgiven where this instance saw failures (no round trip on
+        // every request); elsewhere it lapses with its window.
+        if state.auth_failures.record_success(key_ip) {
+            crate::shared::succeeded(state, key_ip).await;
+        }
         req.extensions_mut().insert(actor);
         return Ok(());
     }

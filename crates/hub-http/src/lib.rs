@@ -27,6 +27,7 @@ mod params;
 mod request;
 mod roles;
 mod routes;
+mod shared;
 mod state;
 
 use actix_web::body::MessageBody;

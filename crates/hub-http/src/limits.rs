@@ -345,12 +345,15 @@ impl<K: FailureKey> AuthFailures<K> {
     }
 
     /// A good key from `ip` clears its count (not an active block).
-    pub fn record_success(&self, ip: K) {
+    /// Forgets `ip`'s failures (unless it is blocked). Whether it had any.
+    pub fn record_success(&self, ip: K) -> bool {
         let key = ip.key();
         let mut table = self.table();
-        if table.get(&key).is_some_and(|f| f.blocked_until.is_none()) {
+        let had = table.get(&key).is_some_and(|f| f.blocked_until.is_none());
+        if had {
             table.remove(&key);
         }
+        had
     }
 
     /// Forgets counts older than the window and blocks that ended.

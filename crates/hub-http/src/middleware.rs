@@ -328,6 +328,9 @@ async fn check(state: &AppState, req: &mut ServiceRequest) -> Result<(), ApiErro
             if let Some(left) = state.auth_failures.blocked(key_ip, state.clock.now()) {
                 return Err(crate::authn::blocked(left));
             }
+            if let Some(left) = crate::shared::blocked(state, key_ip).await {
+                return Err(crate::authn::blocked(left));
+            }
             if let Some(limiter) = &state.login_limiter {
                 limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
             }
@@ -342,9 +345,13 @@ async fn admin(state: &AppState, req: &mut ServiceRequest, key_ip: IpAddr) -> Re
     if let Some(left) = state.auth_failures.blocked(key_ip, state.clock.now()) {
         return Err(crate::authn::blocked(left));
     }
+    if let Some(left) = crate::shared::blocked(state, key_ip).await {
+        return Err(crate::authn::blocked(left));
+    }
     if let Some(limiter) = &state.admin_limiter {
         limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
     }
+    crate::shared::admin_rate(state, key_ip).await?;
     crate::authn::authenticate(state, req, key_ip).await
 }
 

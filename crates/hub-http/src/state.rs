@@ -110,6 +110,8 @@ pub struct AppState {
     pub(crate) untrusted_forwarders: UntrustedForwarders,
     /// The time of the limits and the auth-failure block.
     pub(crate) clock: LimitClock,
+    /// The limits every instance shares (see [`AppState::with_shared_limits`]).
+    pub(crate) shared: Option<Arc<dyn hub_ports::SharedLimits>>,
 }
 
 /// How many client addresses each limit tracks right now: what its memory holds.
@@ -147,7 +149,15 @@ impl AppState {
             config,
             started: Instant::now(),
             metrics: Arc::new(Metrics::new(None)),
+            shared: None,
         }
+    }
+
+    /// Counts the admin rate per address and the auth failures across every instance in
+    /// `limits` too (besides this process's own limits, which stay in force).
+    pub fn with_shared_limits(mut self, limits: Arc<dyn hub_ports::SharedLimits>) -> Self {
+        self.shared = Some(limits);
+        self
     }
 
     /// The client addresses the limits hold now.

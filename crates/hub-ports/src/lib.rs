@@ -18,10 +18,14 @@ use hub_domain::{
 pub use mockall;
 
 mod error;
+mod limits;
 mod people;
 mod report;
 mod tiktok;
 pub use error::{RepoError, RepoResult};
+#[cfg(any(test, feature = "mock"))]
+pub use limits::MockSharedLimits;
+pub use limits::{LimitsUnavailable, Rate, SharedLimits, Taken};
 pub use people::{ApiKeyRepo, KeyWithOwner, LAST_ADMIN, SessionRepo, UserRepo};
 #[cfg(any(test, feature = "mock"))]
 pub use people::{MockApiKeyRepo, MockSessionRepo, MockUserRepo};
@@ -93,20 +97,32 @@ pub trait AccountRepo: Send + Sync {
         meta: &TokenMeta,
         at: DateTime<Utc>,
     ) -> RepoResult<bool>;
-    /// Sets the connection status (and its reason).
-    async fn set_status(&self, id: AccountId, status: ConnectionStatus, at: DateTime<Utc>) -> RepoResult<()>;
+    /// Sets the connection status (and its reason) only while the stored refresh ciphertext
+    /// is still `expected_refresh`, the pair the status was learned from: a status never
+    /// overwrites a pair another instance rotated or a reconnect stored meanwhile.
+    /// `Ok(false)` when the pair changed (or the account is gone).
+    async fn set_status_if(
+        &self,
+        id: AccountId,
+        expected_refresh: &str,
+        status: ConnectionStatus,
+        at: DateTime<Utc>,
+    ) -> RepoResult<bool>;
     /// Every `CONNECTED` account, ordered by store code.
     async fn list_connected(&self) -> RepoResult<Vec<Account>>;
     /// `CONNECTED` accounts whose access token expires before `before`, soonest first.
     async fn list_due_for_refresh(&self, before: DateTime<Utc>) -> RepoResult<Vec<Account>>;
     /// Records a finished sync of the account.
     async fn mark_synced(&self, id: AccountId, at: DateTime<Utc>) -> RepoResult<()>;
-    /// Takes the account's refresh lease for `owner` until `until` if nobody else holds an
-    /// unexpired one at `now`. `Ok(true)` when taken (or already held by `owner`).
+    /// Takes the account's refresh lease for `owner` until `until` if the stored refresh
+    /// ciphertext is still `expected_refresh` (the one the caller read: compare-and-swap) and
+    /// nobody else holds an unexpired lease at `now`. `Ok(true)` when taken (or already held
+    /// by `owner`); `Ok(false)` when held by another or the pair changed since the read.
     async fn try_lease_refresh(
         &self,
         id: AccountId,
         owner: &str,
+        expected_refresh: &str,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> RepoResult<bool>;
@@ -279,7 +295,21 @@ impl Clock for SystemClock {
 }
 
 /// A lock held by this process. Dropping it releases the lock; so does the death of the process.
-pub trait HeldLock: Send + Sync {}
+///
+/// A lock can also be lost while held: it lives in a database session, and a server restart,
+/// a failover or a terminated connection ends the session and the lock with it. A holder
+/// that must not run beside a second copy asks [`HeldLock::still_held`] before each piece of
+/// work and, when lost, [`HeldLock::retake`]s it or stops.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait HeldLock: Send + Sync {
+    /// Whether the lock is still held, asked of the session that holds it. `false` when that
+    /// session is gone or does not answer (the lock went with it).
+    async fn still_held(&mut self) -> bool;
+    /// Takes a lost lock again, on a new session, without waiting. `Ok(true)` when held
+    /// (again, or still); `Ok(false)` when another holder took it meanwhile.
+    async fn retake(&mut self) -> RepoResult<bool>;
+}
 
 /// Named, cluster-wide exclusive locks (one job run at a time across every instance).
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
@@ -295,7 +325,15 @@ mod tests {
     use super::*;
 
     struct Held;
-    impl HeldLock for Held {}
+    #[async_trait]
+    impl HeldLock for Held {
+        async fn still_held(&mut self) -> bool {
+            true
+        }
+        async fn retake(&mut self) -> RepoResult<bool> {
+            Ok(true)
+        }
+    }
 
     #[tokio::test]
     async fn mocks_are_usable_as_trait_objects() {

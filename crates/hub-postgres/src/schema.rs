@@ -194,6 +194,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    shared_buckets (name) {
+        #[max_length = 100]
+        name -> Varchar,
+        tokens -> Float8,
+        refilled_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    shared_failures (name) {
+        #[max_length = 100]
+        name -> Varchar,
+        failures -> Int4,
+        window_until -> Timestamptz,
+        blocked_until -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(store_accounts -> stores (store_code));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> users (owner_id));
@@ -217,4 +236,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
     api_keys,
+    shared_buckets,
+    shared_failures,
 );

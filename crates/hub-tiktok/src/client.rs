@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hub_domain::Secret;
-use hub_ports::{TikTokApi, TikTokError, TikTokUser, TikTokVideo, TokenGrant, VideoPage};
+use hub_ports::{Rate, SharedLimits, TikTokApi, TikTokError, TikTokUser, TikTokVideo, TokenGrant, VideoPage};
 use rand::Rng;
 use reqwest::header::{HeaderValue, RETRY_AFTER};
 use serde_json::{Map, Value, json};
@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 use crate::answers::{data_of, grant_of, page_of, user_of, videos_from};
 use crate::config::{BuildError, TikTokConfig};
 use crate::decode::{self, Success, rejected};
+use crate::shared::SharedBudget;
 use crate::stats::{ClientStats, Counters, Endpoint};
 
 /// Scopes the hub asks for on the consent page.
@@ -52,6 +53,8 @@ struct Inner {
     video_query_url: String,
     /// token+revoke, user/info, video/list, video/query (see `Endpoint::budget`).
     budgets: [DefaultDirectRateLimiter; 4],
+    /// The same budgets shared with every instance, when configured.
+    shared: Option<SharedBudget>,
     counters: [Counters; 5],
 }
 
@@ -157,8 +160,24 @@ fn transport_error(ep: Endpoint, e: &reqwest::Error, timeout: Duration) -> TikTo
 
 impl TikTokClient {
     /// Builds the client: validates the configuration, installs the ring TLS provider
-    /// (reqwest is built with `rustls-no-provider`) and creates the connection pool.
+    /// (reqwest is built with `rustls-no-provider`) and creates the connection pool. Its
+    /// budget is this process's alone.
     pub fn new(config: TikTokConfig) -> Result<Self, BuildError> {
+        Self::build(config, None)
+    }
+
+    /// [`TikTokClient::new`] whose every call also draws from one budget per endpoint shared
+    /// by every instance in `limits`; while `limits` does not answer, this instance paces
+    /// itself at `1 / instances_hint` of the budget.
+    pub fn with_shared_budget(
+        config: TikTokConfig,
+        limits: Arc<dyn SharedLimits>,
+        instances_hint: u32,
+    ) -> Result<Self, BuildError> {
+        Self::build(config, Some((limits, instances_hint)))
+    }
+
+    fn build(config: TikTokConfig, shared: Option<(Arc<dyn SharedLimits>, u32)>) -> Result<Self, BuildError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         if config.client_key.trim().is_empty() {
             return Err(BuildError::Empty("client_key"));
@@ -213,6 +232,14 @@ impl TikTokClient {
         )
         .ok_or(BuildError::Zero("rate_window"))?;
         let budgets = [token_budget, data()?, data()?, data()?];
+        let data_rate = Rate { per_window: config.rate_limit_per_min, window, burst: config.burst };
+        let token_rate = Rate {
+            per_window: TOKEN_BUDGET_PER_WINDOW.max(config.rate_limit_per_min),
+            window,
+            burst: TOKEN_BUDGET_BURST.max(config.burst),
+        };
+        let shared =
+            shared.map(|(limits, hint)| SharedBudget::new(limits, [token_rate, data_rate, data_rate, data_rate], hint));
 
         Ok(TikTokClient {
             inner: Arc::new(Inner {
@@ -225,6 +252,7 @@ impl TikTokClient {
                 video_query_url: format!("{api}/v2/video/query/?fields={VIDEO_FIELDS}"),
                 cfg: config,
                 budgets,
+                shared,
                 counters: Default::default(),
             }),
         })
@@ -244,14 +272,26 @@ impl TikTokClient {
         &self.inner.counters[ep as usize]
     }
 
+    /// The shared budget's backend (`postgres`, `redis`), when the budget is shared.
+    pub fn shared_backend(&self) -> Option<&'static str> {
+        self.inner.shared.as_ref().map(SharedBudget::backend)
+    }
+
     async fn wait_for_budget(&self, ep: Endpoint) {
         let limiter = &self.inner.budgets[ep.budget()];
-        if limiter.check().is_ok() {
-            return;
-        }
         let start = Instant::now();
-        limiter.until_ready().await;
-        self.counters(ep).budget_wait(start.elapsed());
+        let mut waited = limiter.check().is_err();
+        if waited {
+            limiter.until_ready().await;
+        }
+        if let Some(shared) = &self.inner.shared {
+            let before = Instant::now();
+            shared.acquire(ep.budget()).await;
+            waited |= before.elapsed() >= Duration::from_millis(2);
+        }
+        if waited {
+            self.counters(ep).budget_wait(start.elapsed());
+        }
     }
 
     /// One call with budget, retries and decoding. `idempotent = false` (the token

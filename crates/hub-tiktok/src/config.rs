@@ -61,6 +61,14 @@ impl TikTokConfig {
         }
     }
 
+    /// The longest one call may take with its retries: every attempt timing out and every
+    /// backoff at its cap (a `Retry-After` is capped there too). The budget wait before each
+    /// attempt is not counted.
+    pub fn slowest_call(&self) -> Duration {
+        let attempts = self.max_retries.saturating_add(1);
+        self.timeout.saturating_mul(attempts).saturating_add(self.backoff_cap.saturating_mul(self.max_retries))
+    }
+
     /// Points both hosts at one base URL (the sandbox serves auth and API paths together).
     pub fn with_base_url(mut self, base_url: &str) -> Self {
         self.auth_base_url = base_url.to_string();
@@ -104,6 +112,14 @@ pub enum BuildError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_slowest_call_counts_every_attempt_and_backoff() {
+        let mut c = TikTokConfig::new("key", Secret::new("s".into()), "https://x/cb");
+        assert_eq!(c.slowest_call(), Duration::from_secs(4 * 20 + 3 * 10));
+        (c.timeout, c.max_retries) = (Duration::from_secs(5), 0);
+        assert_eq!(c.slowest_call(), Duration::from_secs(5));
+    }
 
     #[test]
     fn debug_hides_the_secret() {

@@ -36,6 +36,7 @@ mod decode;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod shared;
 mod stats;
 
 pub use client::{MAX_QUERY_IDS, SCOPES, TOKEN_BUDGET_PER_WINDOW, TikTokClient, USER_FIELDS, VIDEO_FIELDS};

@@ -25,6 +25,8 @@ const FORBIDDEN: &[&str] = &[
     "apalis",
     "hub-postgres",
     "hub-tiktok",
+    "hub-redis",
+    "redis",
     "hub-http",
     "hub-jobs",
     "tiktok-sandbox",

@@ -84,6 +84,11 @@ pub struct Config {
     pub tiktok_api_base_url: String,
     pub tiktok_rate_limit_per_min: u32,
     pub tiktok_timeout: Duration,
+    /// Where the shared TikTok budget lives when not in PostgreSQL (`redis://…`; may hold a password).
+    pub redis_url: Option<Secret<String>>,
+    /// How many instances are expected: while the shared budget does not answer, each keeps
+    /// to `1 / instances_hint` of TikTok's budget.
+    pub instances_hint: u32,
 
     /// Newest first: the first key encrypts, every key decrypts.
     pub token_keys: Vec<TokenKey>,
@@ -345,6 +350,11 @@ impl Config {
             Some("off") => hub_http::ApiDocs::Off,
             Some(_) => return Err(bad("API_DOCS", "must be public, key or off")),
         };
+        let redis_url = match r.opt("REDIS_URL") {
+            None => None,
+            Some(v) if v.starts_with("redis://") => Some(Secret::new(v)),
+            Some(_) => return Err(bad("REDIS_URL", "must be a redis:// URL (TLS to Redis is not supported)")),
+        };
         let metrics_addr = match r.opt("METRICS_ADDR") {
             None => None,
             Some(v) => {
@@ -376,6 +386,8 @@ impl Config {
             tiktok_api_base_url: r.url("TIKTOK_API_BASE_URL", Some("https://open.tiktokapis.com"))?,
             tiktok_rate_limit_per_min: r.ranged("TIKTOK_RATE_LIMIT_PER_MIN", 570u32, 1, 1_000_000)?,
             tiktok_timeout: Duration::from_secs(r.ranged("TIKTOK_TIMEOUT_SECONDS", 20u64, 1, 600)?),
+            redis_url,
+            instances_hint: r.ranged("HUB_INSTANCES_HINT", 1u32, 1, 1000)?,
             token_keys,
             admin_api_keys,
             state_secret: Secret::new(state_secret.into_bytes()),

@@ -19,43 +19,6 @@ fn sandbox(accounts: usize) -> SandboxConfig {
 /// start-up catch-up runs: only what a test triggers runs.
 const NEVER_TODAY: &str = "0 0 29 2 *";
 
-/// Creates `n` stores and connects store `i` to sandbox account `i`; returns (code, open_id).
-async fn connect_stores(hub: &Hub, n: usize) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for i in 0..n {
-        let code = format!("store_{i:02}");
-        let (status, body) =
-            hub.post("/admin/stores", json!({"store_code": code, "store_name": code, "pic_name": "PIC"})).await;
-        assert_eq!(status, 201, "{body}");
-        let (status, page) = hub.connect(&code, Some(i)).await;
-        assert_eq!(status, 200, "{page}");
-    }
-    let (_, list) = hub.get("/admin/stores").await;
-    for s in list["data"].as_array().unwrap() {
-        assert_eq!(s["connectionStatus"], "CONNECTED", "{s}");
-        out.push((s["storeCode"].as_str().unwrap().to_owned(), s["accountIdentifier"].as_str().unwrap().to_owned()));
-    }
-    assert_eq!(out.len(), n);
-    out
-}
-
-async fn sql(hub: &Hub, query: &str) -> i64 {
-    hub_postgres::query_i64(hub.db.url(), query).await.unwrap_or_else(|e| panic!("{query}: {e}"))
-}
-
-/// Polls `check` every 100 ms until it holds; panics with `what` after `limit`.
-async fn until<F, Fut>(limit: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 const RUNNING: &str = "SELECT count(*) AS n FROM sync_runs WHERE status = 'RUNNING'";
 const DUPLICATES: &str = "SELECT count(*) AS n FROM (SELECT store_code, snapshot_date, video_id FROM tiktok_video_daily \
                           GROUP BY 1, 2, 3 HAVING count(*) > 1) d";

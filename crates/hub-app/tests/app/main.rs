@@ -4,7 +4,9 @@
 #[macro_use]
 mod support;
 
+mod budget;
 mod e2e;
 mod instances;
+mod locks;
 mod people;
 mod recovery;

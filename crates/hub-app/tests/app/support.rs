@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use hub_postgres::testing::TestDb;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tiktok_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 
 /// Canary secrets planted in the hub's configuration; none may ever appear in output.
@@ -251,6 +251,43 @@ impl Drop for Instance {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Creates `n` stores and connects store `i` to sandbox account `i`; returns (code, open_id).
+pub async fn connect_stores(hub: &Hub, n: usize) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let code = format!("store_{i:02}");
+        let (status, body) =
+            hub.post("/admin/stores", json!({"store_code": code, "store_name": code, "pic_name": "PIC"})).await;
+        assert_eq!(status, 201, "{body}");
+        let (status, page) = hub.connect(&code, Some(i)).await;
+        assert_eq!(status, 200, "{page}");
+    }
+    let (_, list) = hub.get("/admin/stores").await;
+    for s in list["data"].as_array().unwrap() {
+        assert_eq!(s["connectionStatus"], "CONNECTED", "{s}");
+        out.push((s["storeCode"].as_str().unwrap().to_owned(), s["accountIdentifier"].as_str().unwrap().to_owned()));
+    }
+    assert_eq!(out.len(), n);
+    out
+}
+
+pub async fn sql(hub: &Hub, query: &str) -> i64 {
+    hub_postgres::query_i64(hub.db.url(), query).await.unwrap_or_else(|e| panic!("{query}: {e}"))
+}
+
+/// Polls `check` every 100 ms until it holds; panics with `what` after `limit`.
+pub async fn until<F, Fut>(limit: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -7,10 +7,11 @@
 //! pool ([`crate::pace::DbGate`]). One store's failure is logged with its reason and never
 //! stops the others; a breaker ends the run early when TikTok fails for many stores in a row.
 //!
-//! - `open`: a run's lock, work and row; `run`: driving and closing runs; `store`: one
+//! - `open`: a run's lock, work and row; `guard`: the lock watched during the run; `run`: driving and closing runs; `store`: one
 //!   store's sync; `trigger`: who starts syncs; `status`: what they are doing;
 //!   `recovery`: runs of dead instances.
 
+mod guard;
 mod open;
 mod outcome;
 mod recovery;

@@ -34,7 +34,8 @@ pub(crate) struct OpenRun {
     pub(crate) date: NaiveDate,
     pub(crate) work: Work,
     pub(crate) tracker: Arc<Tracker>,
-    pub(crate) _lock: Box<dyn HeldLock>,
+    /// The job's lock: held until the run is closed.
+    pub(crate) lock: Box<dyn HeldLock>,
 }
 
 /// Orders a video run's stores by their videos at the last sync, most first; stores never
@@ -161,7 +162,7 @@ impl Syncs {
             eta_seconds: None,
         }));
         self.live.lock().expect("live runs poisoned").insert(run.id, Arc::clone(&tracker.live));
-        Ok(OpenRun { job, run_id: run.id, date, work, tracker, _lock: lock })
+        Ok(OpenRun { job, run_id: run.id, date, work, tracker, lock })
     }
 }
 

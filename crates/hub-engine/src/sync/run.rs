@@ -9,6 +9,7 @@ use futures::StreamExt;
 use hub_domain::{JobKind, NewSyncLog, RunStatus, StoreCode, SyncLogStatus};
 
 use crate::pace::InFlight;
+use crate::sync::guard::RunLock;
 use crate::sync::open::{OpenRun, Work};
 use crate::sync::outcome::{CallSplit, Outcome, Tracker};
 use crate::sync::service::Syncs;
@@ -33,6 +34,8 @@ impl Item {
 struct Ended {
     live: LiveRun,
     interrupted: bool,
+    /// The job's lock went to another holder: the stores not started were left to it.
+    lock_lost: bool,
 }
 
 impl Syncs {
@@ -79,7 +82,8 @@ impl Syncs {
 
     /// Drives one opened run to its end and closes it.
     async fn drive(&self, open: OpenRun) -> Ended {
-        let OpenRun { job, run_id, date, work, tracker, _lock } = open;
+        let OpenRun { job, run_id, date, work, tracker, lock } = open;
+        let lock = RunLock::new(job, lock, self.config.lock_check_every);
         let (start, cap) = match job {
             JobKind::SyncVideoDaily => (self.config.video_sync_concurrency, self.config.max_concurrency),
             JobKind::SyncUserDaily => (self.config.sync_concurrency, self.config.max_concurrency),
@@ -98,12 +102,13 @@ impl Syncs {
 
         let work = futures::stream::iter(items)
             .map(|item| {
-                let (outages, tracker, shutdown, not_done, split, flight) =
-                    (&outages, &tracker, &shutdown, &not_done, &split, &flight);
+                let (outages, tracker, shutdown, not_done, split, flight, lock) =
+                    (&outages, &tracker, &shutdown, &not_done, &split, &flight, &lock);
                 async move {
                     let _slot = flight.enter().await;
                     // After a shutdown request no store is started; the ones in flight finish.
-                    if *shutdown.borrow() {
+                    // Nor after the job's lock went to another run: it does the rest.
+                    if *shutdown.borrow() || !lock.keep().await {
                         not_done.fetch_add(1, Ordering::Relaxed);
                         return;
                     }
@@ -143,7 +148,11 @@ impl Syncs {
             }
         };
         self.with_heartbeat(&tracker, paced).await;
-        let ended = Ended { live: tracker.snapshot(), interrupted: not_done.load(Ordering::Relaxed) > 0 };
+        let ended = Ended {
+            live: tracker.snapshot(),
+            interrupted: not_done.load(Ordering::Relaxed) > 0,
+            lock_lost: lock.was_lost(),
+        };
         self.close_run(job, run_id, &tracker, &ended, flight.limit()).await;
         ended
     }
@@ -151,7 +160,7 @@ impl Syncs {
     /// Closes a driven run: its row, its summary log line, the metrics, the live entry.
     async fn close_run(&self, job: JobKind, run_id: i64, tracker: &Tracker, ended: &Ended, in_flight: usize) {
         let p = &self.ports;
-        let Ended { live, interrupted } = ended;
+        let Ended { live, interrupted, lock_lost } = ended;
         let counts = Tracker::counts(live);
         let status = if *interrupted {
             RunStatus::Interrupted
@@ -162,7 +171,11 @@ impl Syncs {
         };
         let took = tracker.started.elapsed();
         self.metrics.run_finished(job, status, &counts, took, p.clock.now());
-        let suffix = if *interrupted { " (interrupted: the rest was not done)" } else { "" };
+        let suffix = match (*interrupted, *lock_lost) {
+            (true, true) => " (interrupted: the job's lock was lost to another run, which has the rest)",
+            (true, false) => " (interrupted: the rest was not done)",
+            (false, _) => "",
+        };
         let message = match job {
             JobKind::RefreshTokens => {
                 format!("Refreshed {}/{} tokens, {} failed{suffix}", live.succeeded, live.total, live.failed)

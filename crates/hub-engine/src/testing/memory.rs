@@ -153,10 +153,21 @@ impl AccountRepo for Memory {
         Ok(true)
     }
 
-    async fn set_status(&self, id: AccountId, status: ConnectionStatus, _at: DateTime<Utc>) -> RepoResult<()> {
+    async fn set_status_if(
+        &self,
+        id: AccountId,
+        expected_refresh: &str,
+        status: ConnectionStatus,
+        _at: DateTime<Utc>,
+    ) -> RepoResult<bool> {
         let mut w = self.w();
-        w.accounts.values_mut().find(|a| a.id == id).ok_or(RepoError::NotFound)?.status = status;
-        Ok(())
+        match w.accounts.values_mut().find(|a| a.id == id) {
+            Some(a) if a.tokens.as_ref().is_some_and(|t| t.refresh == expected_refresh) => {
+                a.status = status;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn list_connected(&self) -> RepoResult<Vec<Account>> {
@@ -189,10 +200,16 @@ impl AccountRepo for Memory {
         &self,
         id: AccountId,
         owner: &str,
+        expected_refresh: &str,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> RepoResult<bool> {
         let mut w = self.w();
+        let unchanged =
+            w.accounts.values().any(|a| a.id == id && a.tokens.as_ref().is_some_and(|t| t.refresh == expected_refresh));
+        if !unchanged {
+            return Ok(false);
+        }
         match w.leases.get(&id.0) {
             Some((o, u)) if o != owner && *u > now => Ok(false),
             _ => {
@@ -488,14 +505,53 @@ impl ConnectRepo for Memory {
     }
 }
 
-/// A job lock held in the world until dropped.
-struct Held(Shared, String);
+/// A job lock held in the world until dropped: its key and which take of it this is.
+struct Held(Shared, String, u64);
 
-impl HeldLock for Held {}
+impl Held {
+    fn mine(&self, w: &crate::testing::world::World) -> bool {
+        w.held_locks.contains(&self.1) && w.lock_takes.get(&self.1) == Some(&self.2)
+    }
+}
+
+/// Takes `key` in `w` if free: the number of this take.
+fn take_lock(w: &mut crate::testing::world::World, key: &str) -> Option<u64> {
+    if w.held_locks.iter().any(|k| k == key) {
+        return None;
+    }
+    w.held_locks.push(key.to_owned());
+    let n = w.lock_takes.entry(key.to_owned()).or_default();
+    *n += 1;
+    Some(*n)
+}
+
+#[async_trait]
+impl HeldLock for Held {
+    async fn still_held(&mut self) -> bool {
+        self.mine(&self.0.lock().expect("world poisoned"))
+    }
+
+    async fn retake(&mut self) -> RepoResult<bool> {
+        let mut w = self.0.lock().expect("world poisoned");
+        if self.mine(&w) {
+            return Ok(true);
+        }
+        match take_lock(&mut w, &self.1) {
+            Some(n) => {
+                self.2 = n;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
 
 impl Drop for Held {
     fn drop(&mut self) {
-        self.0.lock().expect("world poisoned").held_locks.retain(|k| k != &self.1);
+        let mut w = self.0.lock().expect("world poisoned");
+        if self.mine(&w) {
+            w.held_locks.retain(|k| k != &self.1);
+        }
     }
 }
 
@@ -503,11 +559,7 @@ impl Drop for Held {
 impl JobLock for Memory {
     async fn try_acquire(&self, key: &str) -> RepoResult<Option<Box<dyn HeldLock>>> {
         let mut w = self.w();
-        if w.held_locks.iter().any(|k| k == key) {
-            return Ok(None);
-        }
-        w.held_locks.push(key.to_owned());
-        Ok(Some(Box::new(Held(self.0.clone(), key.to_owned()))))
+        Ok(take_lock(&mut w, key).map(|n| Box::new(Held(self.0.clone(), key.to_owned(), n)) as Box<dyn HeldLock>))
     }
 }
 

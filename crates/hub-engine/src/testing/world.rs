@@ -28,8 +28,11 @@ pub struct World {
     pub states: Vec<(NewOAuthState, bool)>,
     /// Refresh leases by account id: owner and until when.
     pub leases: HashMap<i64, (String, DateTime<Utc>)>,
-    /// Keys of the job locks held.
+    /// Keys of the job locks held. Removing a key is what a lost session does to a lock.
     pub held_locks: Vec<String>,
+    /// How often each job lock key was taken: a holder whose take is not the latest lost
+    /// the lock to another.
+    pub lock_takes: HashMap<String, u64>,
     /// Video stats a store's overview reports instead of the ones computed from
     /// [`World::video_rows`] (a fixture's summary).
     pub video_stats: HashMap<String, LatestVideoStats>,

@@ -2,6 +2,8 @@
 //! `hub_engine::testing`, and mockall mocks where a test checks how a port is called.
 
 mod connect;
+mod lease;
+mod locks;
 mod people;
 mod recovery;
 mod sync;

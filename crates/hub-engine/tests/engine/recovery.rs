@@ -150,13 +150,14 @@ impl AccountRepo for Blip {
         }
         self.inner.save_refreshed(id, expected_refresh, tokens, meta, at).await
     }
-    async fn set_status(
+    async fn set_status_if(
         &self,
         id: AccountId,
+        expected_refresh: &str,
         status: ConnectionStatus,
         at: chrono::DateTime<chrono::Utc>,
-    ) -> RepoResult<()> {
-        self.inner.set_status(id, status, at).await
+    ) -> RepoResult<bool> {
+        self.inner.set_status_if(id, expected_refresh, status, at).await
     }
     async fn list_connected(&self) -> RepoResult<Vec<Account>> {
         self.inner.list_connected().await
@@ -171,10 +172,11 @@ impl AccountRepo for Blip {
         &self,
         id: AccountId,
         owner: &str,
+        expected_refresh: &str,
         now: chrono::DateTime<chrono::Utc>,
         until: chrono::DateTime<chrono::Utc>,
     ) -> RepoResult<bool> {
-        self.inner.try_lease_refresh(id, owner, now, until).await
+        self.inner.try_lease_refresh(id, owner, expected_refresh, now, until).await
     }
     async fn release_refresh_lease(&self, id: AccountId, owner: &str) -> RepoResult<()> {
         if take(&self.releases_left) {

@@ -122,7 +122,9 @@ async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Payload)
     let people = state.engine.people();
     match people.login(&form.email, &form.password, request_id(&req), client_ip(&req)).await {
         Ok(done) => {
-            state.auth_failures.record_success(ip_key);
+            if state.auth_failures.record_success(ip_key) {
+                crate::shared::succeeded(&state, ip_key).await;
+            }
             state.account_failures.record_success(account);
             let max_age = i64::try_from(state.engine.config().people.session_absolute.as_secs()).unwrap_or(i64::MAX);
             let cookie = session_cookie(&state, Some((done.session_token.expose(), max_age)));
@@ -132,6 +134,7 @@ async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Payload)
         Err(AuthError::Invalid) => {
             let by_ip = state.auth_failures.record_failure(ip_key, now);
             let by_account = state.account_failures.record_failure(account, now);
+            crate::shared::failed(&state, ip_key).await;
             if by_ip.is_some() || by_account.is_some() {
                 tracing::warn!("sign-in failures reached the limit; address or account blocked");
             }

@@ -117,14 +117,6 @@ impl TikTokApi for FakeTikTok {
     }
 }
 
-struct Held(Shared, String);
-impl HeldLock for Held {}
-impl Drop for Held {
-    fn drop(&mut self) {
-        self.0.lock().unwrap().held_locks.retain(|k| k != &self.1);
-    }
-}
-
 /// Builds an engine over `world` and `tiktok`, with the real clock.
 pub fn engine(world: &Shared, tiktok: Arc<FakeTikTok>, config: EngineConfig) -> Arc<Engine> {
     let ports = hub_engine::testing::ports(world, tiktok, Arc::new(SystemClock));

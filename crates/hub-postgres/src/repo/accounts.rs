@@ -125,21 +125,25 @@ impl AccountRepo for Db {
         Ok(n == 1)
     }
 
-    async fn set_status(&self, id: AccountId, status: ConnectionStatus, at: DateTime<Utc>) -> RepoResult<()> {
+    async fn set_status_if(
+        &self,
+        id: AccountId,
+        expected_refresh: &str,
+        status: ConnectionStatus,
+        at: DateTime<Utc>,
+    ) -> RepoResult<bool> {
         let mut conn = self.repo_conn().await?;
-        let n = diesel::update(sa::table.find(id.0))
-            .set((
-                sa::status.eq(status.as_str()),
-                sa::status_reason.eq(status.reason().map(|r| r.as_str())),
-                sa::updated_at.eq(at),
-            ))
-            .execute(&mut conn)
-            .await
-            .repo()?;
-        if n == 0 {
-            return Err(RepoError::NotFound);
-        }
-        Ok(())
+        let n =
+            diesel::update(sa::table.filter(sa::id.eq(id.0)).filter(sa::encrypted_refresh_token.eq(expected_refresh)))
+                .set((
+                    sa::status.eq(status.as_str()),
+                    sa::status_reason.eq(status.reason().map(|r| r.as_str())),
+                    sa::updated_at.eq(at),
+                ))
+                .execute(&mut conn)
+                .await
+                .repo()?;
+        Ok(n == 1)
     }
 
     async fn list_connected(&self) -> RepoResult<Vec<Account>> {
@@ -187,12 +191,15 @@ impl AccountRepo for Db {
         &self,
         id: AccountId,
         owner: &str,
+        expected_refresh: &str,
         now_at: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> RepoResult<bool> {
         let mut conn = self.repo_conn().await?;
+        // One statement: the row lock PostgreSQL takes for the update makes the ciphertext
+        // check and the lease one atomic step (a concurrent rotation commits before or after).
         let n = diesel::update(
-            sa::table.filter(sa::id.eq(id.0)).filter(
+            sa::table.filter(sa::id.eq(id.0)).filter(sa::encrypted_refresh_token.eq(expected_refresh)).filter(
                 sa::refresh_lease_until
                     .is_null()
                     .or(sa::refresh_lease_until.le(now_at))

@@ -5,6 +5,7 @@ mod audit;
 mod connect;
 mod health;
 mod keys;
+mod limits;
 mod people;
 pub(crate) mod reports;
 pub(crate) mod snapshots;

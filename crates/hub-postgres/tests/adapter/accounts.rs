@@ -21,7 +21,8 @@ async fn save_connected_inserts_then_replaces_in_place_with_audit() {
     assert_eq!(first.tokens, Some(tokens("one")));
     assert_eq!(first.scopes, vec!["user.info.basic", "video.list"]);
     assert_eq!(first.platform, "tiktok");
-    db.set_status(first.id, ConnectionStatus::NeedReconnect(ReconnectReason::ScopeMissing), t0()).await.unwrap();
+    let marked = ConnectionStatus::NeedReconnect(ReconnectReason::ScopeMissing);
+    assert!(db.set_status_if(first.id, &tokens("one").refresh, marked, t0()).await.unwrap());
 
     let later = t0() + Duration::days(3);
     let again = ConnectedAccount {
@@ -126,16 +127,17 @@ async fn set_status_writes_status_and_reason() {
     let db = t.db();
     store(db, "s1").await;
     let acc = connect(db, "s1", "one").await;
+    let pair = tokens("one").refresh;
     let mut cases = vec![ConnectionStatus::Disconnected, ConnectionStatus::Connected];
     cases.extend(ReconnectReason::ALL.map(ConnectionStatus::NeedReconnect));
     cases.push(ConnectionStatus::Connected);
     for status in cases {
-        db.set_status(acc.id, status, t0()).await.unwrap();
+        assert!(db.set_status_if(acc.id, &pair, status, t0()).await.unwrap());
         assert_eq!(db.get(acc.id).await.unwrap().unwrap().status, status);
         let with_reason = count(db, "store_accounts WHERE status_reason IS NOT NULL").await;
         assert_eq!(with_reason, i64::from(status.reason().is_some()), "{status:?}");
     }
-    assert_eq!(db.set_status(AccountId(999), ConnectionStatus::Connected, t0()).await, Err(RepoError::NotFound));
+    assert!(!db.set_status_if(AccountId(999), &pair, ConnectionStatus::Connected, t0()).await.unwrap());
     assert_eq!(db.mark_synced(AccountId(999), t0()).await, Err(RepoError::NotFound));
     db.mark_synced(acc.id, t0()).await.unwrap();
     assert_eq!(db.get(acc.id).await.unwrap().unwrap().last_sync_time, Some(t0()));
@@ -179,6 +181,7 @@ async fn refresh_lease_is_exclusive_until_it_expires_or_is_released() {
     let db = t.db();
     store(db, "s1").await;
     let id = connect(db, "s1", "one").await.id;
+    let pair = tokens("one").refresh;
     let now = t0();
     let m = Duration::minutes;
     let until = now + m(5);
@@ -192,15 +195,15 @@ async fn refresh_lease_is_exclusive_until_it_expires_or_is_released() {
         ("w1", until, now + m(10), false),
     ];
     for (owner, at, lease_until, want) in steps {
-        let got = db.try_lease_refresh(id, owner, at, lease_until).await.unwrap();
+        let got = db.try_lease_refresh(id, owner, &pair, at, lease_until).await.unwrap();
         assert_eq!(got, want, "{owner} at {at}");
     }
     // Only the holder can release.
     db.release_refresh_lease(id, "w1").await.unwrap();
-    assert!(!db.try_lease_refresh(id, "w1", until, until + m(5)).await.unwrap());
+    assert!(!db.try_lease_refresh(id, "w1", &pair, until, until + m(5)).await.unwrap());
     db.release_refresh_lease(id, "w2").await.unwrap();
-    assert!(db.try_lease_refresh(id, "w1", until, until + m(5)).await.unwrap());
-    assert!(!db.try_lease_refresh(AccountId(999), "w1", now, until).await.unwrap());
+    assert!(db.try_lease_refresh(id, "w1", &pair, until, until + m(5)).await.unwrap());
+    assert!(!db.try_lease_refresh(AccountId(999), "w1", &pair, now, until).await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -208,20 +211,24 @@ async fn a_dead_owners_leases_are_released_and_no_one_elses() {
     let t = TestDb::new().await;
     let db = t.db();
     let mut ids = Vec::new();
-    for (code, open_id) in [("s1", "one"), ("s2", "two"), ("s3", "three")] {
+    for (code, tag) in [("s1", "x"), ("s2", "y"), ("s3", "z")] {
         store(db, code).await;
-        ids.push(connect(db, code, open_id).await.id);
+        ids.push(connect(db, code, tag).await.id);
     }
+    let pairs = ["x", "y", "z"].map(|tag| tokens(tag).refresh);
     let (now, until) = (t0(), t0() + Duration::minutes(1));
-    for (id, owner) in [(ids[0], "dead"), (ids[1], "dead"), (ids[2], "alive")] {
-        assert!(db.try_lease_refresh(id, owner, now, until).await.unwrap());
+    for (i, owner) in [(0, "dead"), (1, "dead"), (2, "alive")] {
+        assert!(db.try_lease_refresh(ids[i], owner, &pairs[i], now, until).await.unwrap());
     }
     assert_eq!(db.release_refresh_leases_of("dead").await.unwrap(), 2);
     assert_eq!(db.release_refresh_leases_of("dead").await.unwrap(), 0);
     // The dead owner's accounts are free at once, well before their lease would expire.
-    assert!(db.try_lease_refresh(ids[0], "next", now, until).await.unwrap());
-    assert!(db.try_lease_refresh(ids[1], "next", now, until).await.unwrap());
-    assert!(!db.try_lease_refresh(ids[2], "next", now, until).await.unwrap(), "a live owner keeps its lease");
+    assert!(db.try_lease_refresh(ids[0], "next", &pairs[0], now, until).await.unwrap());
+    assert!(db.try_lease_refresh(ids[1], "next", &pairs[1], now, until).await.unwrap());
+    assert!(
+        !db.try_lease_refresh(ids[2], "next", &pairs[2], now, until).await.unwrap(),
+        "a live owner keeps its lease"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -234,7 +241,8 @@ async fn concurrent_lease_takers_have_one_winner() {
         .map(|i| {
             let db = db.clone();
             tokio::spawn(async move {
-                db.try_lease_refresh(id, &format!("w{i}"), t0(), t0() + Duration::minutes(5)).await.unwrap()
+                let pair = tokens("one").refresh;
+                db.try_lease_refresh(id, &format!("w{i}"), &pair, t0(), t0() + Duration::minutes(5)).await.unwrap()
             })
         })
         .collect();
@@ -266,4 +274,39 @@ async fn list_with_tokens_after_pages_by_id() {
     assert_eq!(page(AccountId(0), 2).await, [ids[0], ids[1]]);
     assert_eq!(page(ids[1], 2).await, [ids[3], ids[4]]);
     assert_eq!(page(ids[4], 2).await, []);
+}
+
+/// The lease and a status learned from a pair are compare-and-swaps on the refresh
+/// ciphertext: another instance's rotation, or a reconnect, between the read and the write
+/// makes both refuse, and neither touches the newer pair.
+#[tokio::test(flavor = "multi_thread")]
+async fn lease_and_status_refuse_a_pair_that_changed_since_it_was_read() {
+    let t = TestDb::new().await;
+    let db = t.db();
+    store(db, "s1").await;
+    let read = connect(db, "s1", "one").await;
+    let seen = read.tokens.clone().unwrap().refresh;
+    let (now, until) = (t0(), t0() + Duration::minutes(3));
+
+    // Another instance leases, rotates and gives the lease back between our read and lease.
+    assert!(db.try_lease_refresh(read.id, "other", &seen, now, until).await.unwrap());
+    assert!(db.save_refreshed(read.id, &seen, &tokens("two"), &meta(now), now).await.unwrap());
+    db.release_refresh_lease(read.id, "other").await.unwrap();
+    assert!(!db.try_lease_refresh(read.id, "me", &seen, now, until).await.unwrap(), "the pair read is spent");
+    assert_eq!(count(db, "store_accounts WHERE refresh_lease_owner IS NOT NULL").await, 0, "no lease on a spent pair");
+
+    // TikTok refuses the spent pair: the status write must not hit the rotated account.
+    let marked = ConnectionStatus::NeedReconnect(ReconnectReason::GrantInvalid);
+    assert!(!db.set_status_if(read.id, &seen, marked, now).await.unwrap());
+    let now_stored = db.get(read.id).await.unwrap().unwrap();
+    assert_eq!((now_stored.status, now_stored.tokens), (ConnectionStatus::Connected, Some(tokens("two"))));
+
+    // A reconnect stores a third pair: a status learned from the second no longer applies.
+    connect(db, "s1", "three").await;
+    assert!(!db.set_status_if(read.id, &tokens("two").refresh, marked, now).await.unwrap());
+    assert_eq!(db.get(read.id).await.unwrap().unwrap().status, ConnectionStatus::Connected);
+    // Learned from the stored pair, it is written.
+    assert!(db.set_status_if(read.id, &tokens("three").refresh, marked, now).await.unwrap());
+    assert_eq!(db.get(read.id).await.unwrap().unwrap().status, marked);
+    assert!(db.try_lease_refresh(read.id, "me", &tokens("three").refresh, now, until).await.unwrap());
 }

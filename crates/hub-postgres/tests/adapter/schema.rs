@@ -43,6 +43,7 @@ fn compatible(diesel: &str, sql: &str) -> bool {
             | ("Date", "date")
             | ("Timestamptz", "timestamp with time zone")
             | ("Bool", "boolean")
+            | ("Float8", "double precision")
     )
 }
 

@@ -64,7 +64,8 @@ async fn list_overview_matches_independently_inserted_data() {
     }
     let b = connect(db, "b_store", "b").await;
     let c = connect(db, "c_store", "c").await;
-    db.set_status(c.id, ConnectionStatus::NeedReconnect(ReconnectReason::Revoked), t0()).await.unwrap();
+    let revoked = ConnectionStatus::NeedReconnect(ReconnectReason::Revoked);
+    assert!(db.set_status_if(c.id, &c.tokens.clone().unwrap().refresh, revoked, t0()).await.unwrap());
     exec(
         db,
         "INSERT INTO tiktok_user_daily (store_code, snapshot_date, follower_count, likes_count, video_count)

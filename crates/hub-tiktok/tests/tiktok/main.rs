@@ -7,3 +7,4 @@ mod support;
 mod canary;
 mod display;
 mod oauth;
+mod shared;

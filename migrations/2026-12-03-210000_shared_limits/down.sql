@@ -1,0 +1,2 @@
+DROP FUNCTION hub_take_permits(VARCHAR, INTEGER, DOUBLE PRECISION, INTEGER);
+DROP TABLE shared_buckets;
