@@ -70,6 +70,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         connect: repos.clone(),
         reports: repos.clone(),
         imports: repos.clone(),
+        lifecycle: repos.clone(),
         locks: repos.clone(),
         health: repos,
         tiktok: tiktok.clone(),

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod audit;
 pub mod error;
+pub mod lifecycle;
 pub mod oauth;
 pub mod report;
 pub mod scope;
@@ -18,6 +19,7 @@ pub mod sync;
 pub use account::{Account, AccountId, ConnectionStatus, EncryptedTokens, ReconnectReason, TokenMeta};
 pub use audit::{AuditEntry, AuditFilter, AuditOutcome, NewAuditEntry};
 pub use error::DomainError;
+pub use lifecycle::{PendingRevocation, REVOKE_GIVE_UP_AFTER, RevokeReason, revoke_retry_delay};
 pub use oauth::{ConnectInvite, NewConnectInvite, NewOAuthState, OAuthState};
 pub use report::{
     ConnectionCounts, DEFAULT_HISTORY_DAYS, DateRange, DayTotals, GapsQuery, ImportAction, ImportCounts, ImportPlan,

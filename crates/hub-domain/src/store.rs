@@ -123,6 +123,8 @@ pub struct Store {
     pub pic_name: String,
     pub pic_contact: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// When the store was archived: it leaves lists, syncs and reports until restored.
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

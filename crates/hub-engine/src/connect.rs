@@ -30,6 +30,9 @@ use crate::tokens::Tokens;
 pub enum ConnectError {
     #[error("Store not found")]
     StoreNotFound,
+    /// The store is archived: restore it before connecting it.
+    #[error("This store is archived; restore it before connecting it")]
+    StoreArchived,
     /// No valid connect link (missing, unknown, used, expired, or for another store).
     #[error("This connect link is invalid, expired or already used. Ask your administrator for a new one.")]
     InviteInvalid,
@@ -125,6 +128,7 @@ impl Refusal for ConnectError {
     fn reason(&self) -> &'static str {
         match self {
             Self::StoreNotFound => "store_not_found",
+            Self::StoreArchived => "store_archived",
             Self::InviteInvalid => "invite_invalid",
             Self::InvalidState => "invalid_state",
             Self::Denied(_) => "denied",
@@ -167,15 +171,17 @@ impl ConnectFlow {
         }
     }
 
-    /// Issues a single-use connect link for `code`, valid for the configured lifetime;
-    /// audited (`connect_link.create`).
+    /// Issues a single-use connect link for `code`, valid for the configured lifetime, and
+    /// revokes the store's older unused links; audited (`connect_link.create`).
     pub async fn issue_link(&self, actor: &Actor, code: &StoreCode) -> Result<ConnectLink, ConnectError> {
         self.auditor.unless_refused(actor, "connect_link.create", Some(code), self.issue(actor, code)).await
     }
 
     async fn issue(&self, actor: &Actor, code: &StoreCode) -> Result<ConnectLink, ConnectError> {
         let p = &self.ports;
-        self.access.require(actor, code).await?;
+        if self.access.require(actor, code).await?.archived_at.is_some() {
+            return Err(ConnectError::StoreArchived);
+        }
         let token = random_token(32);
         let now = p.clock.now();
         let expires_at = now + Duration::from_std(self.config.connect_link_ttl).unwrap_or(Duration::hours(72));
@@ -214,7 +220,9 @@ impl ConnectFlow {
             None if self.config.open_connect => None,
             None => return Err(ConnectError::InviteInvalid),
         };
-        p.stores.get(code).await?.ok_or(ConnectError::StoreNotFound)?;
+        if p.stores.get(code).await?.ok_or(ConnectError::StoreNotFound)?.archived_at.is_some() {
+            return Err(ConnectError::StoreArchived);
+        }
         let issued = self.state.issue(code, now);
         let cookie = random_token(32);
         let verifier = random_token(48);

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::admin::Admin;
 use crate::config::EngineConfig;
 use crate::connect::ConnectFlow;
+use crate::lifecycle::Lifecycle;
 use crate::pace::DbGate;
 use crate::ports::Ports;
 use crate::reports::Reports;
@@ -19,6 +20,7 @@ pub struct Engine {
     reports: Reports,
     syncs: Arc<Syncs>,
     connect: ConnectFlow,
+    lifecycle: Lifecycle,
     system: System,
     config: EngineConfig,
 }
@@ -53,6 +55,7 @@ impl Engine {
                 access,
                 auditor,
             ),
+            lifecycle: Lifecycle::new(&ports),
             connect: ConnectFlow::new(ports.clone(), config.clone(), tokens, state_secret),
             system: System::new(ports, config.clone(), Arc::clone(&syncs)),
             syncs,
@@ -78,6 +81,11 @@ impl Engine {
     /// Connect links and the OAuth flow.
     pub fn connect(&self) -> &ConnectFlow {
         &self.connect
+    }
+
+    /// Disconnect, archive and restore stores; revoke connect links and grants.
+    pub fn lifecycle(&self) -> &Lifecycle {
+        &self.lifecycle
     }
 
     /// Health, pool figures, housekeeping.

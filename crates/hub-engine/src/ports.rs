@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use hub_ports::{
-    AccountRepo, AuditRepo, Clock, ConnectRepo, DbHealth, JobLock, ReportRepo, SnapshotRepo, StoreImportRepo,
-    StoreRepo, SyncLogRepo, SyncRunRepo, TikTokApi, TokenCipher,
+    AccountRepo, AuditRepo, Clock, ConnectRepo, DbHealth, JobLock, LifecycleRepo, ReportRepo, SnapshotRepo,
+    StoreImportRepo, StoreRepo, SyncLogRepo, SyncRunRepo, TikTokApi, TokenCipher,
 };
 
 /// Every port the engine uses.
@@ -20,6 +20,7 @@ pub struct Ports {
     pub connect: Arc<dyn ConnectRepo>,
     pub reports: Arc<dyn ReportRepo>,
     pub imports: Arc<dyn StoreImportRepo>,
+    pub lifecycle: Arc<dyn LifecycleRepo>,
     pub locks: Arc<dyn JobLock>,
     pub health: Arc<dyn DbHealth>,
     pub tiktok: Arc<dyn TikTokApi>,

@@ -17,9 +17,13 @@ use hub_domain::{
 pub use mockall;
 
 mod error;
+mod lifecycle;
 mod report;
 mod tiktok;
 pub use error::{RepoError, RepoResult};
+#[cfg(any(test, feature = "mock"))]
+pub use lifecycle::MockLifecycleRepo;
+pub use lifecycle::{LifecycleRepo, Retired};
 #[cfg(any(test, feature = "mock"))]
 pub use report::{MockReportRepo, MockStoreImportRepo};
 pub use report::{ReportRepo, StoreImportRepo, VideoCursor};
@@ -39,8 +43,10 @@ pub trait StoreRepo: Send + Sync {
     /// One store with its connection and latest statistics, or `None`.
     async fn overview(&self, code: &StoreCode) -> RepoResult<Option<StoreOverview>>;
     /// Up to `limit` stores with their connection and latest statistics, after `after` by
-    /// code (byte order).
+    /// code (byte order). Archived stores are left out.
     async fn stores_page(&self, after: Option<StoreCode>, limit: i64) -> RepoResult<Vec<StoreOverview>>;
+    /// As [`StoreRepo::stores_page`], archived stores included.
+    async fn all_stores_page(&self, after: Option<StoreCode>, limit: i64) -> RepoResult<Vec<StoreOverview>>;
 }
 
 /// A freshly connected account to store.
@@ -195,7 +201,8 @@ pub trait AuditRepo: Send + Sync {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait ConnectRepo: Send + Sync {
-    /// Stores an invite and its audit row in one transaction.
+    /// Stores an invite and its audit row in one transaction, revoking the store's older
+    /// unused invites in it (only the newest link works).
     async fn create_invite(&self, invite: &NewConnectInvite, audit: &NewAuditEntry) -> RepoResult<ConnectInvite>;
     /// The invite with this token hash, used or not.
     async fn find_invite(&self, token_hash: &str) -> RepoResult<Option<ConnectInvite>>;

@@ -45,6 +45,7 @@ pub(crate) struct StoreRow {
     pub pic_name: String,
     pub pic_contact: Option<String>,
     pub created_at: DateTime<Utc>,
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<StoreRow> for Store {
@@ -56,6 +57,7 @@ impl TryFrom<StoreRow> for Store {
             pic_name: r.pic_name,
             pic_contact: r.pic_contact,
             created_at: r.created_at,
+            archived_at: r.archived_at,
         })
     }
 }
@@ -416,6 +418,7 @@ pub(crate) struct InviteRow {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<InviteRow> for ConnectInvite {
@@ -429,6 +432,7 @@ impl TryFrom<InviteRow> for ConnectInvite {
             created_at: r.created_at,
             expires_at: r.expires_at,
             used_at: r.used_at,
+            revoked_at: r.revoked_at,
         })
     }
 }

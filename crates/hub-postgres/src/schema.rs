@@ -9,6 +9,7 @@ diesel::table! {
         pic_contact -> Nullable<Varchar>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        archived_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -32,6 +33,7 @@ diesel::table! {
         refresh_lease_until -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        revoke_reason -> Nullable<Int2>,
     }
 }
 
@@ -131,6 +133,21 @@ diesel::table! {
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    pending_revocations (id) {
+        id -> Int8,
+        store_code -> Varchar,
+        open_id -> Nullable<Varchar>,
+        encrypted_access_token -> Text,
+        encrypted_refresh_token -> Nullable<Text>,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -152,6 +169,7 @@ diesel::joinable!(tiktok_user_daily -> stores (store_code));
 diesel::joinable!(tiktok_video_daily -> stores (store_code));
 diesel::joinable!(connect_invites -> stores (store_code));
 diesel::joinable!(oauth_states -> stores (store_code));
+diesel::joinable!(pending_revocations -> stores (store_code));
 diesel::joinable!(oauth_states -> connect_invites (invite_id));
 diesel::joinable!(sync_logs -> sync_runs (run_id));
 
@@ -165,4 +183,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_logs,
     connect_invites,
     oauth_states,
+    pending_revocations,
 );

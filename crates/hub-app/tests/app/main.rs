@@ -6,4 +6,5 @@ mod support;
 
 mod e2e;
 mod instances;
+mod lifecycle;
 mod recovery;

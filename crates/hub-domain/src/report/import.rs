@@ -159,6 +159,7 @@ mod tests {
             pic_name: "Ann".into(),
             pic_contact: None,
             created_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+            archived_at: None,
         }
     }
 

@@ -11,6 +11,7 @@
 //! Times the database would set (a store's or invite's `created_at`, a log's `run_time`, a
 //! snapshot row's `created_at`) are [`t0`].
 
+mod lifecycle;
 mod memory;
 mod reports;
 mod world;
@@ -58,6 +59,7 @@ pub fn ports(world: &Shared, tiktok: Arc<dyn TikTokApi>, clock: Arc<dyn Clock>) 
         connect: memory.clone(),
         reports: memory.clone(),
         imports: memory.clone(),
+        lifecycle: memory.clone(),
         locks: memory.clone(),
         health: memory,
         tiktok,

@@ -280,6 +280,7 @@ impl StoreImportRepo for Memory {
                 pic_name: n.pic_name.to_string(),
                 pic_contact: n.pic_contact.as_ref().map(|p| p.to_string()),
                 created_at: crate::testing::world::t0(),
+                archived_at: None,
             });
         }
         for n in &plan.update {

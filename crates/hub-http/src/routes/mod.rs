@@ -5,6 +5,7 @@ pub(crate) mod audit;
 pub(crate) mod docs;
 pub(crate) mod health;
 pub(crate) mod import;
+pub(crate) mod lifecycle;
 pub(crate) mod metrics;
 pub(crate) mod oauth;
 pub(crate) mod reply;

@@ -38,6 +38,7 @@ impl SpecFixtures for World {
             pic_name: "John Doe".into(),
             pic_contact: Some("john@example.com".into()),
             created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            archived_at: None,
         });
     }
 

@@ -4,6 +4,7 @@ mod accounts;
 mod audit;
 mod connect;
 mod health;
+mod lifecycle;
 pub(crate) mod reports;
 pub(crate) mod snapshots;
 pub(crate) mod stores;

@@ -90,7 +90,7 @@ struct EndsRow {
     total: i64,
 }
 
-/// Every store with its numbers at `$1` (from) and `$2` (to); `{order}` is filled from
+/// Every store (archived ones left out) with its numbers at `$1` (from) and `$2` (to); `{order}` is filled from
 /// [`store_order`]. Four one-day reads.
 const STORE_REPORT_SQL: &str = "\
 WITH uf AS (SELECT store_code, follower_count FROM tiktok_user_daily WHERE snapshot_date = $1),
@@ -110,6 +110,7 @@ LEFT JOIN uf ON uf.store_code = s.store_code
 LEFT JOIN ut ON ut.store_code = s.store_code
 LEFT JOIN vf ON vf.store_code = s.store_code
 LEFT JOIN vt ON vt.store_code = s.store_code
+WHERE s.archived_at IS NULL
 ORDER BY {order} NULLS LAST, s.store_code COLLATE \"C\"
 LIMIT $3 OFFSET $4";
 
@@ -225,6 +226,7 @@ const STORE_DAYS_SQL: &str = "\
 WITH page AS (
     SELECT a.store_code, a.status, a.status_reason, (a.connected_at AT TIME ZONE $3)::date AS connected_on
     FROM store_accounts a
+    JOIN stores s ON s.store_code = a.store_code AND s.archived_at IS NULL
     WHERE a.platform = 'tiktok' AND a.connected_at IS NOT NULL
       AND ($4::text IS NULL OR a.store_code COLLATE \"C\" > $4)
     ORDER BY a.store_code COLLATE \"C\"
@@ -246,6 +248,7 @@ impl ReportRepo for Db {
             "SELECT a.status, a.status_reason, count(*) AS n
              FROM stores s
              LEFT JOIN store_accounts a ON a.store_code = s.store_code AND a.platform = 'tiktok'
+             WHERE s.archived_at IS NULL
              GROUP BY a.status, a.status_reason",
         )
         .load(&mut conn)
@@ -290,7 +293,9 @@ impl ReportRepo for Db {
         let total = match <[EndsRow]>::first(&rows) {
             Some(r) => r.total,
             // Past the last page: the total still answers.
-            None if q.offset > 0 => stores::table.count().get_result(&mut conn).await.repo()?,
+            None if q.offset > 0 => {
+                stores::table.filter(stores::archived_at.is_null()).count().get_result(&mut conn).await.repo()?
+            }
             None => 0,
         };
         let rows = rows

@@ -3,10 +3,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Date, Nullable, SmallInt, Text, Timestamptz};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hub_domain::{
-    AccountId, LatestUserStats, LatestVideoStats, NewAuditEntry, NewStore, Store, StoreCode, StoreOverview,
+    AccountId, LatestUserStats, LatestVideoStats, NewAuditEntry, NewStore, RevokeReason, Store, StoreCode,
+    StoreOverview,
 };
 use hub_ports::{RepoError, RepoResult, StoreRepo};
 
@@ -19,8 +20,8 @@ use crate::schema::{audit_logs, stores};
 /// video day, in one statement. The two LATERAL subqueries walk the (store_code,
 /// snapshot_date[, video_id]) unique indexes backwards, so each is an index probe per store.
 pub(crate) const OVERVIEW_SELECT: &str = "\
-SELECT s.store_code, s.store_name, s.pic_name, s.pic_contact, s.created_at,
-       a.id AS account_id, a.status, a.status_reason, a.account_identifier,
+SELECT s.store_code, s.store_name, s.pic_name, s.pic_contact, s.created_at, s.archived_at,
+       a.id AS account_id, a.status, a.status_reason, a.revoke_reason, a.account_identifier,
        a.connected_at, a.last_sync_time, a.token_expires_at,
        u.snapshot_date AS user_date, u.follower_count, u.likes_count, u.video_count,
        v.snapshot_date AS video_date, v.total_videos, v.total_views
@@ -61,12 +62,16 @@ pub(crate) struct OverviewRow {
     pic_contact: Option<String>,
     #[diesel(sql_type = Timestamptz)]
     created_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    archived_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<BigInt>)]
     account_id: Option<i64>,
     #[diesel(sql_type = Nullable<Text>)]
     status: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     status_reason: Option<String>,
+    #[diesel(sql_type = Nullable<SmallInt>)]
+    revoke_reason: Option<i16>,
     #[diesel(sql_type = Nullable<Text>)]
     account_identifier: Option<String>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
@@ -102,9 +107,11 @@ impl TryFrom<OverviewRow> for StoreOverview {
                 pic_name: r.pic_name,
                 pic_contact: r.pic_contact,
                 created_at: r.created_at,
+                archived_at: r.archived_at,
             },
             account_id: r.account_id.map(AccountId),
             connection_status,
+            revoke_reason: r.revoke_reason.and_then(|c| RevokeReason::from_code(c.into())),
             account_identifier: r.account_identifier,
             connected_at: r.connected_at,
             last_sync_time: r.last_sync_time,
@@ -178,14 +185,31 @@ impl StoreRepo for Db {
     }
 
     async fn stores_page(&self, after: Option<StoreCode>, limit: i64) -> RepoResult<Vec<StoreOverview>> {
+        self.overview_page(after, limit, false).await
+    }
+
+    async fn all_stores_page(&self, after: Option<StoreCode>, limit: i64) -> RepoResult<Vec<StoreOverview>> {
+        self.overview_page(after, limit, true).await
+    }
+}
+
+impl Db {
+    async fn overview_page(
+        &self,
+        after: Option<StoreCode>,
+        limit: i64,
+        archived: bool,
+    ) -> RepoResult<Vec<StoreOverview>> {
         let mut conn = self.repo_conn().await?;
         let sql = format!(
             "{OVERVIEW_SELECT}\nWHERE ($1::text IS NULL OR s.store_code COLLATE \"C\" > $1)\n\
+             AND ($3 OR s.archived_at IS NULL)\n\
              ORDER BY s.store_code COLLATE \"C\"\nLIMIT $2"
         );
         let rows: Vec<OverviewRow> = diesel::sql_query(sql)
             .bind::<Nullable<Text>, _>(after.as_ref().map(StoreCode::as_str))
             .bind::<BigInt, _>(limit)
+            .bind::<diesel::sql_types::Bool, _>(archived)
             .load(&mut conn)
             .await
             .repo()?;

@@ -5,6 +5,7 @@ mod accounts;
 mod audit;
 mod connect;
 mod health;
+mod lifecycle;
 mod lock;
 mod pool;
 mod reports;
