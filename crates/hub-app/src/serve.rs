@@ -17,11 +17,13 @@ pub fn http_config(config: &Config) -> HttpConfig {
         rate_limit_admin_per_min: config.rate_limit_admin_per_min,
         rate_limit_oauth_per_min: config.rate_limit_oauth_per_min,
         rate_limit_health_per_min: config.rate_limit_health_per_min,
+        rate_limit_login_per_min: config.rate_limit_login_per_min,
         auth_failure_max: config.auth_failure_max,
         auth_failure_block: config.auth_failure_block,
         trusted_proxies: config.trusted_proxies.clone(),
         cors_origins: config.cors_origins.clone(),
         secure_cookies: config.public_base_url.starts_with("https://"),
+        public_origin: crate::config::origin_of(&config.public_base_url),
         workers: config.http_workers,
         api_docs: config.api_docs,
         // Browsers reach the hub over https: tell them to keep to it.
@@ -37,6 +39,10 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         tracing::warn!("APP_ENV=production with an http:// TIKTOK_REDIRECT_URI: TikTok requires https in production");
     }
     let hub = wiring::build(config).await?;
+    // The dummy password hash, so the first sign-in with an unknown email is not faster.
+    if let Err(e) = hub.engine.people().warm_up().await {
+        tracing::warn!(error = %e, "could not prepare password hashing");
+    }
     let listener = TcpListener::bind((config.host.as_str(), config.port))
         .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
     let addr = listener.local_addr()?;

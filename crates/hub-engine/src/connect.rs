@@ -10,15 +10,14 @@
 
 use chrono::{DateTime, Duration, Utc};
 use hub_domain::{
-    AuditOutcome, NewConnectInvite, NewOAuthState, REQUIRED_SCOPES, StoreCode, missing_scopes, parse_scopes,
+    Actor, AuditOutcome, NewConnectInvite, NewOAuthState, REQUIRED_SCOPES, StoreCode, missing_scopes, parse_scopes,
 };
 use hub_ports::{ConnectedAccount, RepoError, TikTokError};
 
 use std::sync::Arc;
 
-use crate::access::{StoreAccess, StoreMissing};
-use crate::actor::Actor;
-use crate::audit::{Auditor, Details, Refusal};
+use crate::access::{Access, Permission, Refusal};
+use crate::audit::{Auditor, Details};
 use crate::config::EngineConfig;
 use crate::ports::Ports;
 use crate::state::{StateCodec, ct_eq, pkce_challenge, random_token, sha256_hex};
@@ -33,6 +32,9 @@ pub enum ConnectError {
     /// The store is archived: restore it before connecting it.
     #[error("This store is archived; restore it before connecting it")]
     StoreArchived,
+    /// The actor's role or store scope does not allow it (a `DENIED` row was written).
+    #[error("Your role or store groups do not allow this")]
+    Forbidden,
     /// No valid connect link (missing, unknown, used, expired, or for another store).
     #[error("This connect link is invalid, expired or already used. Ask your administrator for a new one.")]
     InviteInvalid,
@@ -124,11 +126,13 @@ pub struct Connected {
     pub replaced_open_id: Option<String>,
 }
 
-impl Refusal for ConnectError {
-    fn reason(&self) -> &'static str {
+impl ConnectError {
+    /// The reason an audit row names.
+    pub fn reason(&self) -> &'static str {
         match self {
             Self::StoreNotFound => "store_not_found",
             Self::StoreArchived => "store_archived",
+            Self::Forbidden => "forbidden",
             Self::InviteInvalid => "invite_invalid",
             Self::InvalidState => "invalid_state",
             Self::Denied(_) => "denied",
@@ -140,11 +144,12 @@ impl Refusal for ConnectError {
     }
 }
 
-impl From<StoreMissing> for ConnectError {
-    fn from(e: StoreMissing) -> Self {
+impl From<Refusal> for ConnectError {
+    fn from(e: Refusal) -> Self {
         match e {
-            StoreMissing::NotFound => Self::StoreNotFound,
-            StoreMissing::Storage(e) => Self::Storage(e),
+            Refusal::Forbidden => Self::Forbidden,
+            Refusal::StoreNotFound => Self::StoreNotFound,
+            Refusal::Storage(e) => Self::Storage(e),
         }
     }
 }
@@ -155,31 +160,45 @@ pub struct ConnectFlow {
     config: EngineConfig,
     tokens: Arc<Tokens>,
     state: StateCodec,
-    access: StoreAccess,
+    access: Access,
     auditor: Auditor,
 }
 
 impl ConnectFlow {
-    pub(crate) fn new(ports: Ports, config: EngineConfig, tokens: Arc<Tokens>, state_secret: &[u8]) -> Self {
+    pub(crate) fn new(
+        ports: Ports,
+        config: EngineConfig,
+        tokens: Arc<Tokens>,
+        state_secret: &[u8],
+        access: Access,
+    ) -> Self {
         Self {
             state: StateCodec::new(state_secret, config.state_ttl),
-            access: StoreAccess::new(Arc::clone(&ports.stores)),
-            auditor: Auditor::new(Arc::clone(&ports.audit)),
+            auditor: access.auditor().clone(),
+            access,
             ports,
             config,
             tokens,
         }
     }
 
-    /// Issues a single-use connect link for `code`, valid for the configured lifetime, and
-    /// revokes the store's older unused links; audited (`connect_link.create`).
+    /// Issues a single-use connect link for `code` (operator; a store in the actor's scope),
+    /// valid for the configured lifetime, and revokes the store's older unused links; audited
+    /// (`connect_link.create`).
     pub async fn issue_link(&self, actor: &Actor, code: &StoreCode) -> Result<ConnectLink, ConnectError> {
-        self.auditor.unless_refused(actor, "connect_link.create", Some(code), self.issue(actor, code)).await
+        let issued = self.issue(actor, code).await;
+        if let Err(e) = &issued
+            && !matches!(e, ConnectError::Forbidden)
+        {
+            self.auditor.refused(actor, "connect_link.create", Some(code), None, Details::error(e.reason())).await;
+        }
+        issued
     }
 
     async fn issue(&self, actor: &Actor, code: &StoreCode) -> Result<ConnectLink, ConnectError> {
         let p = &self.ports;
-        if self.access.require(actor, code).await?.archived_at.is_some() {
+        if self.access.store(actor, Permission::ManageStores, "connect_link.create", code).await?.archived_at.is_some()
+        {
             return Err(ConnectError::StoreArchived);
         }
         let token = random_token(32);
@@ -188,7 +207,7 @@ impl ConnectFlow {
         let invite = NewConnectInvite {
             token_hash: sha256_hex(token.as_bytes()),
             store_code: code.clone(),
-            created_by: actor.who.clone(),
+            created_by: actor.who(),
             expires_at,
         };
         let audit = actor.audit("connect_link.create", Some(code), None, AuditOutcome::Success, None);
@@ -272,7 +291,7 @@ impl ConnectFlow {
             return Err(ConnectError::InvalidState);
         }
         let code = state.store_code.clone();
-        let actor = Actor { who: "store-staff".into(), request_id, ip };
+        let actor = Actor::store_staff(request_id, ip);
 
         // 2. What the user decided on TikTok's page.
         if let Some(error) = params.error.as_deref() {

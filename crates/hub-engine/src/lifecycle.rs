@@ -9,12 +9,13 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use hub_domain::{AuditOutcome, PendingRevocation, REVOKE_GIVE_UP_AFTER, StoreCode, StoreOverview, revoke_retry_delay};
+use hub_domain::{
+    Actor, AuditOutcome, PendingRevocation, REVOKE_GIVE_UP_AFTER, StoreCode, StoreOverview, revoke_retry_delay,
+};
 use hub_ports::{Clock, LifecycleRepo, RepoError, Retired, StoreRepo, TikTokApi, TikTokError, TokenCipher};
 
-use crate::access::{StoreAccess, StoreMissing};
-use crate::actor::Actor;
-use crate::audit::{Auditor, Refusal};
+use crate::access::{Access, Permission, Refusal};
+use crate::audit::{Auditor, Details};
 use crate::cipher::{TokenKind, binding};
 use crate::pages::{PAGE, Pages, keyset};
 
@@ -23,14 +24,19 @@ use crate::pages::{PAGE, Pages, keyset};
 pub enum LifecycleError {
     #[error("Store not found")]
     StoreNotFound,
+    /// The actor's role or store scope does not allow it (a `DENIED` row was written).
+    #[error("Your role or store groups do not allow this")]
+    Forbidden,
     #[error(transparent)]
     Storage(RepoError),
 }
 
-impl Refusal for LifecycleError {
-    fn reason(&self) -> &'static str {
+impl LifecycleError {
+    /// The reason an audit row names.
+    pub fn reason(&self) -> &'static str {
         match self {
             Self::StoreNotFound => "store_not_found",
+            Self::Forbidden => "forbidden",
             Self::Storage(_) => "storage",
         }
     }
@@ -45,11 +51,12 @@ impl From<RepoError> for LifecycleError {
     }
 }
 
-impl From<StoreMissing> for LifecycleError {
-    fn from(e: StoreMissing) -> Self {
+impl From<Refusal> for LifecycleError {
+    fn from(e: Refusal) -> Self {
         match e {
-            StoreMissing::NotFound => Self::StoreNotFound,
-            StoreMissing::Storage(e) => Self::Storage(e),
+            Refusal::Forbidden => Self::Forbidden,
+            Refusal::StoreNotFound => Self::StoreNotFound,
+            Refusal::Storage(e) => Self::Storage(e),
         }
     }
 }
@@ -102,40 +109,58 @@ pub struct Lifecycle {
     tiktok: Arc<dyn TikTokApi>,
     cipher: Arc<dyn TokenCipher>,
     clock: Arc<dyn Clock>,
-    access: StoreAccess,
+    access: Access,
     auditor: Auditor,
 }
 
 impl Lifecycle {
-    pub(crate) fn new(ports: &crate::ports::Ports) -> Self {
+    pub(crate) fn new(ports: &crate::ports::Ports, access: Access) -> Self {
         Self {
             stores: Arc::clone(&ports.stores),
             repo: Arc::clone(&ports.lifecycle),
             tiktok: Arc::clone(&ports.tiktok),
             cipher: Arc::clone(&ports.cipher),
             clock: Arc::clone(&ports.clock),
-            access: StoreAccess::new(Arc::clone(&ports.stores)),
-            auditor: Auditor::new(Arc::clone(&ports.audit)),
+            auditor: access.auditor().clone(),
+            access,
         }
     }
 
-    /// Disconnects the store: its grant is revoked at TikTok, its tokens wiped, its status
-    /// `DISCONNECTED`; history stays. Idempotent; audited (`store.disconnect`).
-    pub async fn disconnect(&self, actor: &Actor, code: &StoreCode) -> Result<LifecycleChange, LifecycleError> {
-        let change = self.retire(actor, code, false);
-        self.auditor.unless_refused(actor, "store.disconnect", Some(code), change).await
+    /// Runs `change`; when it fails (other than `Forbidden`, which has its `DENIED` row),
+    /// writes one `FAILURE` row for `action` naming why.
+    async fn audited<T>(
+        &self,
+        actor: &Actor,
+        action: &str,
+        code: &StoreCode,
+        change: impl Future<Output = Result<T, LifecycleError>>,
+    ) -> Result<T, LifecycleError> {
+        let result = change.await;
+        if let Err(e) = &result
+            && *e != LifecycleError::Forbidden
+        {
+            self.auditor.refused(actor, action, Some(code), None, Details::error(e.reason())).await;
+        }
+        result
     }
 
-    /// Archives the store: it is disconnected as above, its unused connect links revoked, and
-    /// it leaves lists, syncs and reports until restored. Idempotent; audited (`store.archive`).
+    /// Disconnects the store (operator; a store in the actor's scope): its grant is revoked at
+    /// TikTok, its tokens wiped, its status `DISCONNECTED`; history stays. Idempotent;
+    /// audited (`store.disconnect`).
+    pub async fn disconnect(&self, actor: &Actor, code: &StoreCode) -> Result<LifecycleChange, LifecycleError> {
+        self.audited(actor, "store.disconnect", code, self.retire(actor, code, false)).await
+    }
+
+    /// Archives the store (operator; a store in the actor's scope): it is disconnected as
+    /// above, its unused connect links revoked, and it leaves lists, syncs and reports until
+    /// restored. Idempotent; audited (`store.archive`).
     pub async fn archive(&self, actor: &Actor, code: &StoreCode) -> Result<LifecycleChange, LifecycleError> {
-        let change = self.retire(actor, code, true);
-        self.auditor.unless_refused(actor, "store.archive", Some(code), change).await
+        self.audited(actor, "store.archive", code, self.retire(actor, code, true)).await
     }
 
     async fn retire(&self, actor: &Actor, code: &StoreCode, archive: bool) -> Result<LifecycleChange, LifecycleError> {
-        self.access.require(actor, code).await?;
         let action = if archive { "store.archive" } else { "store.disconnect" };
+        self.access.store(actor, Permission::ManageStores, action, code).await?;
         let now = self.clock.now();
         let audit = actor.audit(action, Some(code), None, AuditOutcome::Success, None);
         let Retired { pending, disconnected, archived, links_revoked } =
@@ -150,44 +175,49 @@ impl Lifecycle {
         Ok(LifecycleChange { store, changed, revoke, links_revoked })
     }
 
-    /// Brings an archived store back into lists, syncs and reports (it stays disconnected
-    /// until someone reconnects it). Idempotent; audited (`store.restore`).
+    /// Brings an archived store back into lists, syncs and reports (operator; it stays
+    /// disconnected until someone reconnects it). Idempotent; audited (`store.restore`).
     pub async fn restore(&self, actor: &Actor, code: &StoreCode) -> Result<LifecycleChange, LifecycleError> {
         let change = async {
-            self.access.require(actor, code).await?;
+            self.access.store(actor, Permission::ManageStores, "store.restore", code).await?;
             let audit = actor.audit("store.restore", Some(code), None, AuditOutcome::Success, None);
             let changed = self.repo.restore(code, &audit).await?;
             tracing::info!(store.code = %code, changed, "store restored");
             let store = self.stores.overview(code).await?.ok_or(LifecycleError::StoreNotFound)?;
             Ok(LifecycleChange { store, changed, revoke: RevokeOutcome::NothingToRevoke, links_revoked: 0 })
         };
-        self.auditor.unless_refused(actor, "store.restore", Some(code), change).await
+        self.audited(actor, "store.restore", code, change).await
     }
 
-    /// Revokes every unused connect link of the store; returns how many. Idempotent;
-    /// audited (`connect_link.revoke`).
+    /// Revokes every unused connect link of the store (operator); returns how many.
+    /// Idempotent; audited (`connect_link.revoke`).
     pub async fn revoke_links(&self, actor: &Actor, code: &StoreCode) -> Result<u64, LifecycleError> {
         let change = async {
-            self.access.require(actor, code).await?;
+            self.access.store(actor, Permission::ManageStores, "connect_link.revoke", code).await?;
             let audit = actor.audit("connect_link.revoke", Some(code), None, AuditOutcome::Success, None);
             let n = self.repo.revoke_invites(code, self.clock.now(), &audit).await?;
             tracing::info!(store.code = %code, revoked = n, "connect links revoked");
             Ok(n)
         };
-        self.auditor.unless_refused(actor, "connect_link.revoke", Some(code), change).await
+        self.audited(actor, "connect_link.revoke", code, change).await
     }
 
-    /// Every store, archived ones included, by code, in pages (`?include=archived`).
-    pub fn all_stores(&self, _actor: &Actor) -> Pages<StoreOverview, crate::AdminError> {
-        let stores = Arc::clone(&self.stores);
-        keyset(
+    /// Every store the actor may see, archived ones included, by code, in pages
+    /// (`?include=archived`).
+    pub async fn all_stores(
+        &self,
+        actor: &Actor,
+    ) -> Result<Pages<StoreOverview, crate::AdminError>, crate::AdminError> {
+        self.access.permit(actor, Permission::Read, "store.list").await?;
+        let (stores, scope) = (Arc::clone(&self.stores), actor.scope.clone());
+        Ok(keyset(
             PAGE,
             move |after, limit| {
-                let stores = Arc::clone(&stores);
-                async move { stores.all_stores_page(after, limit).await }
+                let (stores, scope) = (Arc::clone(&stores), scope.clone());
+                async move { stores.all_stores_page_in(&scope, after, limit).await }
             },
             |o: &StoreOverview| o.store.code.clone(),
-        )
+        ))
     }
 
     /// Retries the revocations that are due (the scheduler's sweep).

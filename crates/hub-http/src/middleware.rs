@@ -17,7 +17,6 @@ use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
-use hub_engine::Actor;
 use tracing::Instrument;
 
 use crate::allow::AllowTable;
@@ -25,9 +24,6 @@ use crate::error::{ApiError, Code, REQUEST_ID, Rendered};
 use crate::limits::Noted;
 use crate::request::{ClientIp, REQUEST_ID_HEADER, RequestId};
 use crate::state::{ApiDocs, AppState};
-
-/// The API key header.
-pub(crate) const API_KEY_HEADER: &str = "x-api-key";
 
 /// The Content-Security-Policy of every HTML answer (the OAuth pages and the docs page): our
 /// own scripts, styles and fonts only, no inline script or style, no plugins, no framing, no
@@ -60,10 +56,13 @@ fn state(req: &ServiceRequest) -> Option<web::Data<AppState>> {
 /// where decoding is safe), so `/%61dmin` is an admin path too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RouteClass {
+    /// Needs credentials: `/admin/*`, `/metrics`, `/auth/me`, `/auth/logout`.
     Admin,
     OAuth,
     /// `/health`, `/health/live`, `/health/ready`: no key, a per-address limit.
     Health,
+    /// `POST /auth/login`: its own rate limit and the auth-failure block.
+    Login,
     /// Swagger UI and the OpenAPI document (`API_DOCS`).
     Docs,
     Other,
@@ -72,8 +71,10 @@ enum RouteClass {
 fn classify(path: &str) -> RouteClass {
     let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
     // `/metrics` on the main port takes the admin key (METRICS_ADDR serves it without one).
-    if under("/admin") || path == "/metrics" {
+    if under("/admin") || path == "/metrics" || path == "/auth/me" || path == "/auth/logout" {
         RouteClass::Admin
+    } else if path == "/auth/login" {
+        RouteClass::Login
     } else if under("/connect") || under("/auth") {
         RouteClass::OAuth
     } else if under("/health") {
@@ -182,7 +183,9 @@ pub(crate) async fn request_context(
     let class = classify(req.match_info().as_str());
     let html_page = class == RouteClass::OAuth;
     // Answers that need the admin key are never cached.
-    let admin = class == RouteClass::Admin || (class == RouteClass::Docs && state.config.api_docs == ApiDocs::AdminKey);
+    let admin = class == RouteClass::Admin
+        || class == RouteClass::Login
+        || (class == RouteClass::Docs && state.config.api_docs == ApiDocs::AdminKey);
     let hsts = state.config.hsts;
     let started = Instant::now();
     let preflight = is_preflight(&req);
@@ -192,11 +195,11 @@ pub(crate) async fn request_context(
         let mut res = if preflight && allow_origin.is_some() {
             let mut res = HttpResponse::NoContent().finish();
             let h = res.headers_mut();
-            set(h, header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
+            set(h, header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, PATCH, DELETE, OPTIONS"));
             set(
                 h,
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("X-API-KEY, Content-Type, X-Request-Id"),
+                HeaderValue::from_static("X-API-KEY, X-CSRF-Token, Content-Type, X-Request-Id"),
             );
             set(h, header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
             req.into_response(res)
@@ -282,15 +285,16 @@ fn untrusted_forwarded(state: &AppState, peer: IpAddr) {
     }
 }
 
-/// Rate limits, the auth-failure block and the API-key check.
+/// Rate limits, the auth-failure block and authentication (the engine decides what the
+/// caller may do).
 pub(crate) async fn guard(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let Some(state) = state(&req) else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
-    match check(&state, &req) {
+    match check(&state, &mut req).await {
         Ok(()) => next.call(req).await.map(ServiceResponse::map_into_boxed_body),
         // Answered here (not as `Err`) so the response is built inside the request's scope.
         Err(e) => Ok(req.into_response(e.error_response())),
@@ -298,18 +302,18 @@ pub(crate) async fn guard(
 }
 
 /// The checks of [`guard`].
-fn check(state: &AppState, req: &ServiceRequest) -> Result<(), ApiError> {
+async fn check(state: &AppState, req: &mut ServiceRequest) -> Result<(), ApiError> {
     let ip = req.extensions().get::<ClientIp>().and_then(|c| c.0);
     let key_ip = ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     match classify(req.match_info().as_str()) {
         RouteClass::Docs => match state.config.api_docs {
             ApiDocs::Public => {}
-            ApiDocs::AdminKey => admin_key(state, req, ip, key_ip)?,
+            ApiDocs::AdminKey => admin(state, req, key_ip).await?,
             ApiDocs::Off => {
                 return Err(ApiError::not_found(format!("No route for {} {}", req.method(), req.path())));
             }
         },
-        RouteClass::Admin => admin_key(state, req, ip, key_ip)?,
+        RouteClass::Admin => admin(state, req, key_ip).await?,
         RouteClass::Health => {
             if let Some(limiter) = &state.health_limiter {
                 limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
@@ -320,40 +324,28 @@ fn check(state: &AppState, req: &ServiceRequest) -> Result<(), ApiError> {
                 limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
             }
         }
+        RouteClass::Login => {
+            if let Some(left) = state.auth_failures.blocked(key_ip, state.clock.now()) {
+                return Err(crate::authn::blocked(left));
+            }
+            if let Some(limiter) = &state.login_limiter {
+                limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
+            }
+        }
         RouteClass::Other => {}
     }
     Ok(())
 }
 
-/// The admin routes' checks: the auth-failure block, the admin rate limit and the key.
-fn admin_key(state: &AppState, req: &ServiceRequest, ip: Option<IpAddr>, key_ip: IpAddr) -> Result<(), ApiError> {
-    let now = state.clock.now();
-    if let Some(left) = state.auth_failures.blocked(key_ip, now) {
-        return Err(ApiError::rate_limited(
-            "Too many failed API key attempts from this address; try again later",
-            left.as_secs().max(1),
-        ));
+/// The admin routes' checks: the auth-failure block, the admin rate limit, authentication.
+async fn admin(state: &AppState, req: &mut ServiceRequest, key_ip: IpAddr) -> Result<(), ApiError> {
+    if let Some(left) = state.auth_failures.blocked(key_ip, state.clock.now()) {
+        return Err(crate::authn::blocked(left));
     }
     if let Some(limiter) = &state.admin_limiter {
         limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
     }
-    let presented = req.headers().get(API_KEY_HEADER).map(HeaderValue::as_bytes);
-    match presented {
-        None => return Err(ApiError::unauthorized("Missing API key: send it in the X-API-KEY header")),
-        Some(key) if state.keys.verify(key) => {
-            state.auth_failures.record_success(key_ip);
-            let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
-            let actor = Actor { who: crate::auth::fingerprint(key), request_id, ip: ip.map(|i| i.to_string()) };
-            req.extensions_mut().insert(actor);
-        }
-        Some(_) => {
-            if state.auth_failures.record_failure(key_ip, now).is_some() {
-                tracing::warn!("API key failures reached the limit; address blocked");
-            }
-            return Err(ApiError::unauthorized("Invalid API key"));
-        }
-    }
-    Ok(())
+    crate::authn::authenticate(state, req, key_ip).await
 }
 
 #[cfg(test)]
@@ -382,6 +374,9 @@ mod tests {
         assert_eq!(classify("/health"), RouteClass::Health);
         assert_eq!(classify("/health/ready"), RouteClass::Health);
         assert_eq!(classify("/healthz"), RouteClass::Other);
+        assert_eq!(classify("/auth/login"), RouteClass::Login);
+        assert_eq!(classify("/auth/me"), RouteClass::Admin);
+        assert_eq!(classify("/auth/logout"), RouteClass::Admin);
         assert_eq!(classify("/api/docs"), RouteClass::Docs);
         assert_eq!(classify("/api/docs/swagger-ui.css"), RouteClass::Docs);
         assert_eq!(classify("/api/openapi.json"), RouteClass::Docs);

@@ -7,4 +7,5 @@ mod support;
 mod e2e;
 mod instances;
 mod lifecycle;
+mod people;
 mod recovery;

@@ -13,6 +13,7 @@
 
 mod lifecycle;
 mod memory;
+mod people;
 mod reports;
 mod world;
 
@@ -60,6 +61,9 @@ pub fn ports(world: &Shared, tiktok: Arc<dyn TikTokApi>, clock: Arc<dyn Clock>) 
         reports: memory.clone(),
         imports: memory.clone(),
         lifecycle: memory.clone(),
+        users: memory.clone(),
+        sessions: memory.clone(),
+        api_keys: memory.clone(),
         locks: memory.clone(),
         health: memory,
         tiktok,

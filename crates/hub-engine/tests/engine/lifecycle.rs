@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use chrono::Duration;
 use hub_domain::*;
 use hub_engine::testing::{self, *};
-use hub_engine::{Actor, ConnectError, EngineConfig, LifecycleError, RevokeOutcome};
+use hub_engine::{ConnectError, EngineConfig, LifecycleError, RevokeOutcome};
 use hub_ports::*;
 
 fn admin() -> Actor {
-    Actor { who: "key:abc".into(), request_id: None, ip: None }
+    Actor::break_glass("key:abc".into(), None, None)
 }
 
 fn world() -> Shared {
@@ -109,9 +109,9 @@ async fn archive_hides_the_store_refuses_links_and_restore_brings_it_back() {
     let s1 = code("s1");
     let c = engine.lifecycle().archive(&admin(), &s1).await.unwrap();
     assert!(c.changed && c.store.store.archived_at.is_some());
-    let listed = hub_engine::collect(engine.admin().stores(&admin())).await.unwrap();
+    let listed = hub_engine::collect(engine.admin().stores(&admin()).await.unwrap()).await.unwrap();
     assert_eq!(listed.iter().map(|o| o.store.code.as_str()).collect::<Vec<_>>(), ["s2"]);
-    let all = hub_engine::collect(engine.lifecycle().all_stores(&admin())).await.unwrap();
+    let all = hub_engine::collect(engine.lifecycle().all_stores(&admin()).await.unwrap()).await.unwrap();
     assert_eq!(all.len(), 2);
     assert_eq!(engine.connect().issue_link(&admin(), &s1).await.unwrap_err(), ConnectError::StoreArchived);
 
@@ -134,4 +134,17 @@ async fn a_new_link_revokes_the_old_and_delete_revokes_all() {
     assert_eq!(engine.lifecycle().revoke_links(&admin(), &s2).await.unwrap(), 1);
     assert_eq!(usable(&w), 0);
     assert_eq!(engine.lifecycle().revoke_links(&admin(), &s2).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_viewer_may_not_disconnect_and_is_denied() {
+    let w = world();
+    let (tiktok, seen) = revoking(0);
+    let engine = testing::engine(&w, tiktok, t0(), EngineConfig::default());
+    let viewer = Actor { role: Role::Viewer, ..admin() };
+    let err = engine.lifecycle().disconnect(&viewer, &code("s1")).await.unwrap_err();
+    assert_eq!(err, LifecycleError::Forbidden);
+    assert_eq!(actions(&w), [(String::from("store.disconnect"), AuditOutcome::Denied)]);
+    assert!(seen.lock().unwrap().is_empty());
+    assert!(w.lock().unwrap().accounts["s1"].tokens.is_some());
 }

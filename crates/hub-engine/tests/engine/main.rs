@@ -3,6 +3,7 @@
 
 mod connect;
 mod lifecycle;
+mod people;
 mod recovery;
 mod sync;
 mod system;

@@ -69,7 +69,7 @@ async fn archive_hides_the_store_revokes_links_and_restore_brings_it_back() {
     assert!(!db.find_invite("h1").await.unwrap().unwrap().is_usable(t0()));
     let codes = |v: Vec<hub_domain::StoreOverview>| v.into_iter().map(|o| o.store.code.to_string()).collect::<Vec<_>>();
     assert_eq!(codes(db.stores_page(None, 10).await.unwrap()), ["s2"]);
-    assert_eq!(codes(db.all_stores_page(None, 10).await.unwrap()), ["s1", "s2"]);
+    assert_eq!(codes(db.all_stores_page_in(&hub_domain::StoreScope::All, None, 10).await.unwrap()), ["s1", "s2"]);
     assert_eq!(StoreRepo::get(db, &s1).await.unwrap().unwrap().archived_at, Some(t0()));
 
     let again = db.retire(&s1, true, t0() + Duration::hours(1), &audit("store.archive", Some("s1"))).await.unwrap();

@@ -7,6 +7,7 @@ mod connect;
 mod health;
 mod lifecycle;
 mod lock;
+mod people;
 mod pool;
 mod reports;
 mod schema;
