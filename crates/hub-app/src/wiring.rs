@@ -71,6 +71,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         reports: repos.clone(),
         imports: repos.clone(),
         lifecycle: repos.clone(),
+        events: repos.clone(),
         users: repos.clone(),
         sessions: repos.clone(),
         api_keys: repos.clone(),

@@ -20,6 +20,7 @@ pub mod snapshot;
 pub mod store;
 pub mod store_overview;
 pub mod sync;
+pub mod tiktok_event;
 
 pub use account::{Account, AccountId, ConnectionStatus, EncryptedTokens, ReconnectReason, TokenMeta};
 pub use actor::{Actor, Principal};
@@ -46,3 +47,4 @@ pub use snapshot::{KnownVideo, UserSnapshot, UserSnapshotRow, VideoId, VideoSnap
 pub use store::{NewStore, PersonName, PicContact, Store, StoreChange, StoreCode, StoreName, optional_group};
 pub use store_overview::{LatestUserStats, LatestVideoStats, StoreOverview};
 pub use sync::{JobKind, NewSyncLog, RunCounts, RunStatus, RunTrigger, SyncLog, SyncLogStatus, SyncRun};
+pub use tiktok_event::{TikTokEvent, TikTokEventKind};

@@ -10,9 +10,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use hub_domain::{
-    Actor, AuditOutcome, PendingRevocation, REVOKE_GIVE_UP_AFTER, StoreCode, StoreOverview, revoke_retry_delay,
+    Actor, AuditOutcome, PendingRevocation, REVOKE_GIVE_UP_AFTER, StoreCode, StoreOverview, TikTokEvent,
+    TikTokEventKind, revoke_retry_delay,
 };
-use hub_ports::{Clock, LifecycleRepo, RepoError, Retired, StoreRepo, TikTokApi, TikTokError, TokenCipher};
+use hub_ports::{
+    Clock, Deauthorization, LifecycleRepo, RecordedEvent, RepoError, Retired, StoreRepo, TikTokApi, TikTokError,
+    TikTokEventRepo, TokenCipher,
+};
 
 use crate::access::{Access, Permission, Refusal};
 use crate::audit::{Auditor, Details};
@@ -106,6 +110,7 @@ pub struct RevokeSweep {
 pub struct Lifecycle {
     stores: Arc<dyn StoreRepo>,
     repo: Arc<dyn LifecycleRepo>,
+    events: Arc<dyn TikTokEventRepo>,
     tiktok: Arc<dyn TikTokApi>,
     cipher: Arc<dyn TokenCipher>,
     clock: Arc<dyn Clock>,
@@ -118,6 +123,7 @@ impl Lifecycle {
         Self {
             stores: Arc::clone(&ports.stores),
             repo: Arc::clone(&ports.lifecycle),
+            events: Arc::clone(&ports.events),
             tiktok: Arc::clone(&ports.tiktok),
             cipher: Arc::clone(&ports.cipher),
             clock: Arc::clone(&ports.clock),
@@ -218,6 +224,43 @@ impl Lifecycle {
             },
             |o: &StoreOverview| o.store.code.clone(),
         ))
+    }
+
+    /// Applies one verified TikTok webhook event, once (a redelivery changes nothing):
+    /// `authorization.removed` marks the account `NEED_RECONNECT` / `REVOKED` with TikTok's
+    /// reason, wipes its (dead) tokens and writes an audit row (`account.revoked`, by
+    /// `system`); other events are stored and logged.
+    pub async fn tiktok_event(&self, event: &TikTokEvent) -> Result<RecordedEvent, RepoError> {
+        let deauthorization = match (event.kind, &event.user_openid) {
+            (TikTokEventKind::AuthorizationRemoved(reason), Some(open_id)) => {
+                let details = Details::default()
+                    .text("event", &event.event)
+                    .text("reason", reason.as_str())
+                    .number("reasonCode", reason.code());
+                Some(Deauthorization {
+                    open_id: open_id.clone(),
+                    reason,
+                    at: self.clock.now(),
+                    audit: Actor::system().audit(
+                        "account.revoked",
+                        None,
+                        Some(open_id.clone()),
+                        AuditOutcome::Success,
+                        Some(details.build()),
+                    ),
+                })
+            }
+            _ => None,
+        };
+        let reason = deauthorization.as_ref().map(|d| d.reason);
+        let recorded = self.events.record(event, deauthorization).await?;
+        match (&recorded.revoked_store, reason) {
+            (Some(code), Some(reason)) => {
+                tracing::warn!(store.code = %code, reason = reason.as_str(), "TikTok removed a store's authorization")
+            }
+            _ => tracing::info!(event = %event.event, duplicate = recorded.duplicate, "TikTok event received"),
+        }
+        Ok(recorded)
     }
 
     /// Retries the revocations that are due (the scheduler's sweep).

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use hub_ports::{
     AccountRepo, ApiKeyRepo, AuditRepo, Clock, ConnectRepo, DbHealth, JobLock, LifecycleRepo, ReportRepo, SessionRepo,
-    SnapshotRepo, StoreImportRepo, StoreRepo, SyncLogRepo, SyncRunRepo, TikTokApi, TokenCipher, UserRepo,
+    SnapshotRepo, StoreImportRepo, StoreRepo, SyncLogRepo, SyncRunRepo, TikTokApi, TikTokEventRepo, TokenCipher,
+    UserRepo,
 };
 
 /// Every port the engine uses.
@@ -21,6 +22,7 @@ pub struct Ports {
     pub reports: Arc<dyn ReportRepo>,
     pub imports: Arc<dyn StoreImportRepo>,
     pub lifecycle: Arc<dyn LifecycleRepo>,
+    pub events: Arc<dyn TikTokEventRepo>,
     pub users: Arc<dyn UserRepo>,
     pub sessions: Arc<dyn SessionRepo>,
     pub api_keys: Arc<dyn ApiKeyRepo>,

@@ -28,6 +28,7 @@ mod request;
 mod roles;
 mod routes;
 mod state;
+pub mod tiktok_webhook;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};

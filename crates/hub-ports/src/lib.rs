@@ -18,11 +18,15 @@ use hub_domain::{
 pub use mockall;
 
 mod error;
+mod events;
 mod lifecycle;
 mod people;
 mod report;
 mod tiktok;
 pub use error::{RepoError, RepoResult};
+#[cfg(any(test, feature = "mock"))]
+pub use events::MockTikTokEventRepo;
+pub use events::{Deauthorization, RecordedEvent, TikTokEventRepo};
 #[cfg(any(test, feature = "mock"))]
 pub use lifecycle::MockLifecycleRepo;
 pub use lifecycle::{LifecycleRepo, Retired};

@@ -142,6 +142,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    tiktok_events (id) {
+        id -> Int8,
+        dedupe_key -> Varchar,
+        event -> Varchar,
+        user_openid -> Nullable<Varchar>,
+        create_time -> Timestamptz,
+        content -> Nullable<Text>,
+        store_code -> Nullable<Varchar>,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     pending_revocations (id) {
         id -> Int8,
         store_code -> Varchar,
@@ -219,6 +232,7 @@ diesel::joinable!(tiktok_video_daily -> stores (store_code));
 diesel::joinable!(connect_invites -> stores (store_code));
 diesel::joinable!(oauth_states -> stores (store_code));
 diesel::joinable!(pending_revocations -> stores (store_code));
+diesel::joinable!(tiktok_events -> stores (store_code));
 diesel::joinable!(oauth_states -> connect_invites (invite_id));
 diesel::joinable!(sync_logs -> sync_runs (run_id));
 
@@ -233,6 +247,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     connect_invites,
     oauth_states,
     pending_revocations,
+    tiktok_events,
     users,
     sessions,
     api_keys,

@@ -84,6 +84,8 @@ pub struct Config {
     pub tiktok_api_base_url: String,
     pub tiktok_rate_limit_per_min: u32,
     pub tiktok_timeout: Duration,
+    /// How far a TikTok webhook signature's timestamp may be from now.
+    pub tiktok_webhook_tolerance: Duration,
 
     /// Newest first: the first key encrypts, every key decrypts.
     pub token_keys: Vec<TokenKey>,
@@ -376,6 +378,12 @@ impl Config {
             tiktok_api_base_url: r.url("TIKTOK_API_BASE_URL", Some("https://open.tiktokapis.com"))?,
             tiktok_rate_limit_per_min: r.ranged("TIKTOK_RATE_LIMIT_PER_MIN", 570u32, 1, 1_000_000)?,
             tiktok_timeout: Duration::from_secs(r.ranged("TIKTOK_TIMEOUT_SECONDS", 20u64, 1, 600)?),
+            tiktok_webhook_tolerance: Duration::from_secs(r.ranged(
+                "TIKTOK_WEBHOOK_TOLERANCE_SECONDS",
+                300u64,
+                1,
+                86_400,
+            )?),
             token_keys,
             admin_api_keys,
             state_secret: Secret::new(state_secret.into_bytes()),

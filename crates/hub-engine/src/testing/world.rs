@@ -41,6 +41,8 @@ pub struct World {
     pub revocations: Vec<PendingRevocation>,
     /// TikTok's reason for a removed authorization, by store code.
     pub revoke_reasons: HashMap<String, RevokeReason>,
+    /// TikTok's webhook events, as recorded.
+    pub tiktok_events: Vec<TikTokEvent>,
     /// Users and their password hashes.
     pub users: Vec<(User, Secret<String>)>,
     /// Sessions: the token hash, the session, when it was last seen, and its id.

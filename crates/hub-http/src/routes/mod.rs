@@ -17,6 +17,7 @@ pub(crate) mod stores;
 pub(crate) mod sync;
 pub(crate) mod sync_logs;
 pub(crate) mod users;
+pub(crate) mod webhooks;
 
 use paperclip::actix::web;
 
@@ -35,4 +36,5 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig<'_>) {
     auth::config(cfg);
     oauth::config(cfg);
     metrics::config(cfg);
+    webhooks::config(cfg);
 }

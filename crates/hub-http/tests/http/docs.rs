@@ -36,6 +36,7 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("post", "/admin/stores/{store_code}/disconnect", true),
     ("post", "/admin/stores/{store_code}/restore", true),
     ("delete", "/admin/stores/{store_code}/connect-link", true),
+    ("post", "/webhooks/tiktok", false),
     ("patch", "/admin/stores/{store_code}", true),
     ("get", "/admin/users", true),
     ("post", "/admin/users", true),

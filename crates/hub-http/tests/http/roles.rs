@@ -98,6 +98,8 @@ const TABLE: &[(&str, &str, [C; 5])] = &[
     ("get", "/connect/tiktok", [Deny, Deny, Deny, Deny, Deny]),
     ("get", "/auth/url", [Deny, Deny, Deny, Deny, Deny]),
     ("get", "/auth/tiktok/callback", [Bad, Bad, Bad, Bad, Bad]),
+    // TikTok's webhook: public, authenticated by its signature (none here: 401 for everyone).
+    ("post", "/webhooks/tiktok", [Auth, Auth, Auth, Auth, Auth]),
 ];
 
 /// One fresh world per call: stores in two groups, people of every role and their keys.

@@ -3,6 +3,7 @@
 mod accounts;
 mod audit;
 mod connect;
+mod events;
 mod health;
 mod keys;
 mod lifecycle;

@@ -103,3 +103,44 @@ async fn revoking_links_spares_used_ones_and_other_stores() {
     assert_eq!(db.find_invite("used").await.unwrap().unwrap().revoked_at, None);
     assert_eq!(count(db, "audit_logs WHERE action = 'connect_link.revoke'").await, 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tiktok_event_is_stored_once_and_marks_the_account_revoked() {
+    use hub_domain::{ReconnectReason, RevokeReason, TikTokEvent, TikTokEventKind};
+    use hub_ports::{Deauthorization, TikTokEventRepo};
+    let t = TestDb::new().await;
+    let db = t.db();
+    let s1 = store(db, "s1").await;
+    connect(db, "s1", "t1").await;
+    let event = TikTokEvent {
+        dedupe_key: "d".repeat(64),
+        event: "authorization.removed".into(),
+        kind: TikTokEventKind::AuthorizationRemoved(RevokeReason::UserDisconnected),
+        user_openid: Some("open-s1".into()),
+        create_time: t0(),
+        content: Some("{\"reason\":1}".into()),
+    };
+    let d = Deauthorization {
+        open_id: "open-s1".into(),
+        reason: RevokeReason::UserDisconnected,
+        at: t0(),
+        audit: audit("account.revoked", None),
+    };
+    let r = db.record(&event, Some(d.clone())).await.unwrap();
+    assert!(!r.duplicate);
+    assert_eq!(r.revoked_store, Some(s1.clone()));
+    let a = db.for_store(&s1).await.unwrap().unwrap();
+    assert_eq!((a.status, a.tokens), (ConnectionStatus::NeedReconnect(ReconnectReason::Revoked), None));
+    let o = db.overview(&s1).await.unwrap().unwrap();
+    assert_eq!(o.revoke_reason, Some(RevokeReason::UserDisconnected));
+    assert_eq!(count(db, "audit_logs WHERE action = 'account.revoked' AND store_code = 's1'").await, 1);
+
+    let again = db.record(&event, Some(d)).await.unwrap();
+    assert!(again.duplicate && again.revoked_store.is_none());
+    assert_eq!(count(db, "audit_logs WHERE action = 'account.revoked'").await, 1);
+    assert_eq!(count(db, "tiktok_events").await, 1);
+
+    // A later status other than REVOKED drops TikTok's reason.
+    db.set_status(a.id, ConnectionStatus::NeedReconnect(ReconnectReason::GrantInvalid), t0()).await.unwrap();
+    assert_eq!(db.overview(&s1).await.unwrap().unwrap().revoke_reason, None);
+}
