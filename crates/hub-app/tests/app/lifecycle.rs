@@ -123,3 +123,53 @@ async fn disconnect_and_archive_revoke_at_tiktok_keep_history_and_restore_works(
     }
     assert_eq!(actions.iter().filter(|a| **a == "store.disconnect").count(), 2);
 }
+
+/// Polls `check` every 50 ms until it holds or `limit` passes; whether it held.
+async fn within(limit: std::time::Duration, mut check: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tiktok_deauthorization_reaches_the_store_within_seconds_once() {
+    let hub = Hub::start(sandbox(), &[]).await;
+    let old = setup(&hub, "shop_w", 1).await;
+    let open_id = hub.get("/admin/stores/shop_w").await.1["data"]["accountIdentifier"].as_str().unwrap().to_owned();
+    // TikTok delivers every event twice.
+    let url = hub.url("/webhooks/tiktok");
+    hub.sandbox.update(|k| {
+        k.webhook_url = Some(url);
+        k.webhook_duplicates = 1;
+    });
+
+    let r = hub
+        .http
+        .post(format!("{}/sandbox/accounts/{open_id}/deauthorize?reason=1", hub.sandbox.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let shows_it = within(std::time::Duration::from_secs(5), async || {
+        let (_, s) = hub.get("/admin/stores/shop_w").await;
+        s["data"]["connectionStatus"] == "NEED_RECONNECT" && s["data"]["revokeReason"] == "user disconnected"
+    })
+    .await;
+    assert!(shows_it, "the store shows the revocation within 5 s");
+    assert_eq!(user_info_code(&hub, &old).await, "access_token_invalid");
+
+    // Both deliveries acknowledged; the second changed nothing.
+    assert!(within(std::time::Duration::from_secs(5), async || hub.sandbox.webhook_attempts() == [200, 200]).await);
+    let (_, audit) = hub.get("/admin/audit-logs?action=account.revoked").await;
+    assert_eq!(audit["count"], 1, "{audit}");
+    assert_eq!(audit["data"][0]["storeCode"], "shop_w");
+    let (_, s) = hub.get("/admin/stores/shop_w").await;
+    assert_eq!(s["data"]["connectionReason"], "REVOKED");
+}
