@@ -23,6 +23,7 @@ mod lifecycle;
 mod people;
 mod report;
 mod tiktok;
+mod webhooks;
 pub use error::{RepoError, RepoResult};
 #[cfg(any(test, feature = "mock"))]
 pub use events::MockTikTokEventRepo;
@@ -39,6 +40,9 @@ pub use report::{ReportRepo, StoreImportRepo, VideoCursor};
 pub use tiktok::{CipherError, TikTokApi, TikTokError, TikTokUser, TikTokVideo, TokenCipher, TokenGrant, VideoPage};
 #[cfg(any(test, feature = "mock"))]
 pub use tiktok::{MockTikTokApi, MockTokenCipher};
+#[cfg(any(test, feature = "mock"))]
+pub use webhooks::MockWebhookSender;
+pub use webhooks::{OutgoingWebhook, SendError, WebhookAnswer, WebhookSender};
 
 /// Stores.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]

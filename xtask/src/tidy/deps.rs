@@ -25,6 +25,7 @@ const FORBIDDEN: &[&str] = &[
     "apalis",
     "hub-postgres",
     "hub-tiktok",
+    "hub-webhooks",
     "hub-http",
     "hub-jobs",
     "tiktok-sandbox",
