@@ -149,6 +149,7 @@ fn renderings() -> Vec<(&'static str, String)> {
         ("TikTokConfig", debug(&tiktok)),
         ("TikTokClient", debug(&client)),
         ("HttpConfig", debug(&http)),
+        ("WebhookKeys", debug(&http.tiktok_webhook)),
         ("TokenKey", debug(&TokenKey { id: "k1".into(), key: Secret::new(KEY) })),
         ("Config", debug(&config)),
     ];
