@@ -286,7 +286,7 @@ async fn wait_healthy(hub: &str) -> Result<()> {
 
 /// Two stores through the API: the document's example store, connected through the OAuth
 /// flow against the sandbox and synced once (so its accounts, statistics and logs answer
-/// with data), and a second one left unconnected.
+/// with data), and a second one left unconnected, in the example store group.
 async fn seed(hub: &str, key: &str) -> Result<()> {
     let auth = [("X-API-KEY", key)];
     let doc = http(hub, "GET", "/api/openapi.json", &[], None).await?.json()?;
@@ -295,7 +295,15 @@ async fn seed(hub: &str, key: &str) -> Result<()> {
         .cloned()
         .context("the document has no example for POST /admin/stores")?;
     let code = example["store_code"].as_str().context("example without store_code")?.to_owned();
-    let second = json!({ "store_code": SECOND_STORE, "store_name": "Store Bandung", "pic_name": "Jane Doe" });
+    // The second store is in the document's example group, so that example requests naming
+    // it (`store_groups: ["north"]` on a user or key) are valid ones.
+    let group = doc
+        .pointer("/components/schemas/CreateStoreBody/properties/store_group/example")
+        .and_then(|g| g.as_str())
+        .context("the document has no example for store_group")?;
+    let second = json!({
+        "store_code": SECOND_STORE, "store_name": "Store Bandung", "pic_name": "Jane Doe", "store_group": group,
+    });
     for body in [&example, &second] {
         http(hub, "POST", "/admin/stores", &auth, Some(&body.to_string())).await?.expect(201)?;
     }
