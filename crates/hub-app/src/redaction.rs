@@ -116,6 +116,17 @@ fn renderings() -> Vec<(&'static str, String)> {
         meta: TokenMeta { access_expires_at: now, refresh_expires_at: now, scopes: vec![] },
         connected_at: now,
     };
+    let pending = hub_domain::PendingRevocation {
+        id: 1,
+        store_code: StoreCode::parse("s1").unwrap(),
+        open_id: Some("open-1".into()),
+        tokens: stored(),
+        attempts: 0,
+        next_attempt_at: now,
+        created_at: now,
+    };
+    let retired =
+        hub_ports::Retired { pending: Some(pending.clone()), disconnected: true, archived: false, links_revoked: 0 };
     let tiktok = hub_tiktok::TikTokConfig::new("ck", Secret::new(CLIENT_SECRET.into()), "https://x.example/cb");
     let client = hub_tiktok::TikTokClient::new(tiktok.clone()).expect("a client");
     let cipher = hub_engine::AesGcmCipher::new(&[("k1".into(), Secret::new(KEY))]).expect("a cipher");
@@ -130,12 +141,15 @@ fn renderings() -> Vec<(&'static str, String)> {
         ("Account", debug(&account)),
         ("StoreAccount", debug(&hub_engine::StoreAccount { account: account.clone(), has_valid_token: true })),
         ("ConnectedAccount", debug(&connected)),
+        ("PendingRevocation", debug(&pending)),
+        ("Retired", debug(&retired)),
         ("TokenGrant", debug(&grant)),
         ("AesGcmCipher", debug(&cipher)),
         ("StateCodec", debug(&codec)),
         ("TikTokConfig", debug(&tiktok)),
         ("TikTokClient", debug(&client)),
         ("HttpConfig", debug(&http)),
+        ("WebhookKeys", debug(&http.tiktok_webhook)),
         ("TokenKey", debug(&TokenKey { id: "k1".into(), key: Secret::new(KEY) })),
         ("Config", debug(&config)),
     ];

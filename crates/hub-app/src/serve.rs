@@ -28,6 +28,11 @@ pub fn http_config(config: &Config) -> HttpConfig {
         api_docs: config.api_docs,
         // Browsers reach the hub over https: tell them to keep to it.
         hsts: config.public_base_url.starts_with("https://"),
+        tiktok_webhook: hub_http::tiktok_webhook::WebhookKeys {
+            client_key: config.tiktok_client_key.clone(),
+            client_secret: config.tiktok_client_secret.clone(),
+            tolerance: config.tiktok_webhook_tolerance,
+        },
         ..HttpConfig::default()
     }
 }

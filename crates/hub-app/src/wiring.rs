@@ -82,6 +82,8 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         connect: repos.clone(),
         reports: repos.clone(),
         imports: repos.clone(),
+        lifecycle: repos.clone(),
+        events: repos.clone(),
         users: repos.clone(),
         sessions: repos.clone(),
         api_keys: repos.clone(),

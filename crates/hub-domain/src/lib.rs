@@ -8,6 +8,7 @@ pub mod actor;
 pub mod audit;
 pub mod error;
 pub mod group;
+pub mod lifecycle;
 pub mod oauth;
 pub mod password;
 pub mod people;
@@ -19,12 +20,14 @@ pub mod snapshot;
 pub mod store;
 pub mod store_overview;
 pub mod sync;
+pub mod tiktok_event;
 
 pub use account::{Account, AccountId, ConnectionStatus, EncryptedTokens, ReconnectReason, TokenMeta};
 pub use actor::{Actor, Principal};
 pub use audit::{ActorKind, AuditEntry, AuditFilter, AuditOutcome, NewAuditEntry};
 pub use error::DomainError;
 pub use group::{StoreGroup, StoreScope};
+pub use lifecycle::{PendingRevocation, REVOKE_GIVE_UP_AFTER, RevokeReason, revoke_retry_delay};
 pub use oauth::{ConnectInvite, NewConnectInvite, NewOAuthState, OAuthState};
 pub use password::Password;
 pub use people::{
@@ -44,3 +47,4 @@ pub use snapshot::{KnownVideo, UserSnapshot, UserSnapshotRow, VideoId, VideoSnap
 pub use store::{NewStore, PersonName, PicContact, Store, StoreChange, StoreCode, StoreName, optional_group};
 pub use store_overview::{LatestUserStats, LatestVideoStats, StoreOverview};
 pub use sync::{JobKind, NewSyncLog, RunCounts, RunStatus, RunTrigger, SyncLog, SyncLogStatus, SyncRun};
+pub use tiktok_event::{TikTokEvent, TikTokEventKind};

@@ -23,12 +23,14 @@ pub struct ConnectInvite {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
+    /// When an admin (or a newer link) revoked it.
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 impl ConnectInvite {
-    /// Unused and unexpired at `now`.
+    /// Unused, unrevoked and unexpired at `now`.
     pub fn is_usable(&self, now: DateTime<Utc>) -> bool {
-        self.used_at.is_none() && self.expires_at > now
+        self.used_at.is_none() && self.revoked_at.is_none() && self.expires_at > now
     }
 }
 

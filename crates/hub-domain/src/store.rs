@@ -187,6 +187,8 @@ pub struct Store {
     pub pic_contact: Option<String>,
     pub group: Option<StoreGroup>,
     pub created_at: DateTime<Utc>,
+    /// When the store was archived: it leaves lists, syncs and reports until restored.
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::account::{AccountId, ConnectionStatus};
+use crate::lifecycle::RevokeReason;
 use crate::store::Store;
 use crate::sync::JobKind;
 
@@ -30,6 +31,8 @@ pub struct StoreOverview {
     /// `None` when the store has never been connected.
     pub account_id: Option<AccountId>,
     pub connection_status: Option<ConnectionStatus>,
+    /// TikTok's reason, when its webhook said the authorization was removed.
+    pub revoke_reason: Option<RevokeReason>,
     pub account_identifier: Option<String>,
     pub connected_at: Option<DateTime<Utc>>,
     pub last_sync_time: Option<DateTime<Utc>>,

@@ -29,6 +29,9 @@ use crate::tokens::Tokens;
 pub enum ConnectError {
     #[error("Store not found")]
     StoreNotFound,
+    /// The store is archived: restore it before connecting it.
+    #[error("This store is archived; restore it before connecting it")]
+    StoreArchived,
     /// The actor's role or store scope does not allow it (a `DENIED` row was written).
     #[error("Your role or store groups do not allow this")]
     Forbidden,
@@ -128,6 +131,7 @@ impl ConnectError {
     pub fn reason(&self) -> &'static str {
         match self {
             Self::StoreNotFound => "store_not_found",
+            Self::StoreArchived => "store_archived",
             Self::Forbidden => "forbidden",
             Self::InviteInvalid => "invite_invalid",
             Self::InvalidState => "invalid_state",
@@ -179,7 +183,8 @@ impl ConnectFlow {
     }
 
     /// Issues a single-use connect link for `code` (operator; a store in the actor's scope),
-    /// valid for the configured lifetime; audited (`connect_link.create`).
+    /// valid for the configured lifetime, and revokes the store's older unused links; audited
+    /// (`connect_link.create`).
     pub async fn issue_link(&self, actor: &Actor, code: &StoreCode) -> Result<ConnectLink, ConnectError> {
         let issued = self.issue(actor, code).await;
         if let Err(e) = &issued
@@ -192,7 +197,10 @@ impl ConnectFlow {
 
     async fn issue(&self, actor: &Actor, code: &StoreCode) -> Result<ConnectLink, ConnectError> {
         let p = &self.ports;
-        self.access.store(actor, Permission::ManageStores, "connect_link.create", code).await?;
+        if self.access.store(actor, Permission::ManageStores, "connect_link.create", code).await?.archived_at.is_some()
+        {
+            return Err(ConnectError::StoreArchived);
+        }
         let token = random_token(32);
         let now = p.clock.now();
         let expires_at = now + Duration::from_std(self.config.connect_link_ttl).unwrap_or(Duration::hours(72));
@@ -231,7 +239,9 @@ impl ConnectFlow {
             None if self.config.open_connect => None,
             None => return Err(ConnectError::InviteInvalid),
         };
-        p.stores.get(code).await?.ok_or(ConnectError::StoreNotFound)?;
+        if p.stores.get(code).await?.ok_or(ConnectError::StoreNotFound)?.archived_at.is_some() {
+            return Err(ConnectError::StoreArchived);
+        }
         let issued = self.state.issue(code, now);
         let cookie = random_token(32);
         let verifier = random_token(48);

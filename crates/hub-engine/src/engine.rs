@@ -10,6 +10,7 @@ use crate::admin::Admin;
 use crate::audit::Auditor;
 use crate::config::EngineConfig;
 use crate::connect::ConnectFlow;
+use crate::lifecycle::Lifecycle;
 use crate::pace::DbGate;
 use crate::people::People;
 use crate::ports::Ports;
@@ -24,6 +25,7 @@ pub struct Engine {
     reports: Reports,
     syncs: Arc<Syncs>,
     connect: ConnectFlow,
+    lifecycle: Lifecycle,
     system: System,
     people: People,
     access: Access,
@@ -65,6 +67,7 @@ impl Engine {
                 config.report_tz,
                 access.clone(),
             ),
+            lifecycle: Lifecycle::new(&ports, access.clone()),
             people: People::new(
                 Arc::clone(&ports.users),
                 Arc::clone(&ports.sessions),
@@ -100,6 +103,11 @@ impl Engine {
     /// Connect links and the OAuth flow.
     pub fn connect(&self) -> &ConnectFlow {
         &self.connect
+    }
+
+    /// Disconnect, archive and restore stores; revoke connect links and grants.
+    pub fn lifecycle(&self) -> &Lifecycle {
+        &self.lifecycle
     }
 
     /// Health, pool figures, housekeeping.

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use hub_ports::{
-    AccountRepo, ApiKeyRepo, AuditRepo, Clock, ConnectRepo, DbHealth, JobLock, ReportRepo, SessionRepo, SnapshotRepo,
-    StoreImportRepo, StoreRepo, SyncLogRepo, SyncRunRepo, TikTokApi, TokenCipher, UserRepo,
+    AccountRepo, ApiKeyRepo, AuditRepo, Clock, ConnectRepo, DbHealth, JobLock, LifecycleRepo, ReportRepo, SessionRepo,
+    SnapshotRepo, StoreImportRepo, StoreRepo, SyncLogRepo, SyncRunRepo, TikTokApi, TikTokEventRepo, TokenCipher,
+    UserRepo,
 };
 
 /// Every port the engine uses.
@@ -20,6 +21,8 @@ pub struct Ports {
     pub connect: Arc<dyn ConnectRepo>,
     pub reports: Arc<dyn ReportRepo>,
     pub imports: Arc<dyn StoreImportRepo>,
+    pub lifecycle: Arc<dyn LifecycleRepo>,
+    pub events: Arc<dyn TikTokEventRepo>,
     pub users: Arc<dyn UserRepo>,
     pub sessions: Arc<dyn SessionRepo>,
     pub api_keys: Arc<dyn ApiKeyRepo>,

@@ -217,6 +217,17 @@ impl From<hub_engine::PeopleError> for ApiError {
     }
 }
 
+impl From<hub_engine::LifecycleError> for ApiError {
+    fn from(e: hub_engine::LifecycleError) -> Self {
+        use hub_engine::LifecycleError as E;
+        match e {
+            E::StoreNotFound => Self::store_not_found(),
+            E::Forbidden => Self::forbidden(e.to_string()),
+            E::Storage(cause) => Self::internal(&cause),
+        }
+    }
+}
+
 impl From<hub_engine::ReportError> for ApiError {
     fn from(e: hub_engine::ReportError) -> Self {
         use hub_engine::ReportError as E;
@@ -267,6 +278,7 @@ impl From<hub_engine::ConnectError> for ApiError {
         use hub_engine::ConnectError as E;
         match e {
             E::StoreNotFound => Self::store_not_found(),
+            E::StoreArchived => Self::new(StatusCode::CONFLICT, Code::InvalidRequest, e.to_string()),
             E::InviteInvalid | E::Denied(_) | E::Forbidden => Self::forbidden(e.to_string()),
             E::Storage(cause) => Self::internal(&cause),
             E::TikTok(_) => Self::new(StatusCode::BAD_GATEWAY, Code::InternalError, e.to_string()),

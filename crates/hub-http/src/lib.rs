@@ -29,6 +29,7 @@ mod roles;
 mod routes;
 mod shared;
 mod state;
+pub mod tiktok_webhook;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};

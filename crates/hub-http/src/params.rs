@@ -200,6 +200,7 @@ pub(crate) fn rule(path: &str, name: &str, store_code_schema: impl FnOnce() -> V
             "type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "example": "2026-01-24",
         }),
         "format" => one_of(&["json", "csv"], "json"),
+        "include" => json!({ "type": "string", "enum": ["archived"] }),
         "order" => one_of(&["desc", "asc"], "desc"),
         "all" | "dry_run" => one_of(&["true", "false"], "false"),
         "on_conflict" => one_of(&["fail", "skip", "update"], "fail"),

@@ -52,6 +52,8 @@ pub struct HttpConfig {
     pub api_docs: ApiDocs,
     /// Send `Strict-Transport-Security` on every answer (the hub is reached over https).
     pub hsts: bool,
+    /// The app's client key and secret, and the timestamp tolerance, for `POST /webhooks/tiktok`.
+    pub tiktok_webhook: crate::tiktok_webhook::WebhookKeys,
 }
 
 /// Who may read the documentation routes (`/api/docs`, `/api/openapi.json`, `/docs`,
@@ -84,6 +86,11 @@ impl Default for HttpConfig {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             api_docs: ApiDocs::Public,
             hsts: false,
+            tiktok_webhook: crate::tiktok_webhook::WebhookKeys {
+                client_key: String::new(),
+                client_secret: Secret::new(String::new()),
+                tolerance: Duration::from_secs(300),
+            },
         }
     }
 }

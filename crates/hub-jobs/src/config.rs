@@ -28,6 +28,8 @@ pub struct SchedulerConfig {
     pub pool_stats_every: Duration,
     /// How often expired OAuth states and invites are purged.
     pub purge_every: Duration,
+    /// How often the TikTok revocations that failed are retried (those due).
+    pub revoke_every: Duration,
     /// Tests only: the three schedules are six-field `cron`-crate expressions (seconds
     /// first, Sunday = 1), so that ticks come seconds apart. The service leaves it `false`.
     pub seconds_schedules: bool,
@@ -46,6 +48,7 @@ impl Default for SchedulerConfig {
             sweep_every: Duration::from_secs(60),
             pool_stats_every: Duration::from_secs(60),
             purge_every: Duration::from_secs(3600),
+            revoke_every: Duration::from_secs(60),
             seconds_schedules: false,
         }
     }

@@ -121,6 +121,7 @@ impl Scheduler {
         }
         inner.spawn_tracked(Arc::clone(&inner).sweep_loop());
         inner.spawn_tracked(Arc::clone(&inner).purge_loop());
+        inner.spawn_tracked(Arc::clone(&inner).revoke_loop());
         inner.spawn_tracked(Arc::clone(&inner).pool_stats_loop());
         Ok(Scheduler { inner, workers })
     }
@@ -506,6 +507,24 @@ impl Inner {
                 Err(e) => tracing::warn!(error = %e, "purging expired OAuth states and invites failed"),
             }
             if !self.sleep_or_stop(Instant::now() + self.config.purge_every).await {
+                return;
+            }
+        }
+    }
+
+    async fn revoke_loop(self: Arc<Self>) {
+        loop {
+            match self.engine.lifecycle().retry_revocations().await {
+                Ok(s) if s.revoked + s.pending + s.abandoned == 0 => {}
+                Ok(s) => tracing::info!(
+                    revoked = s.revoked,
+                    pending = s.pending,
+                    abandoned = s.abandoned,
+                    "TikTok revocations retried"
+                ),
+                Err(e) => tracing::warn!(error = %e, "retrying TikTok revocations failed"),
+            }
+            if !self.sleep_or_stop(Instant::now() + self.config.revoke_every).await {
                 return;
             }
         }

@@ -18,11 +18,20 @@ use hub_domain::{
 pub use mockall;
 
 mod error;
+mod events;
+mod lifecycle;
 mod limits;
 mod people;
 mod report;
 mod tiktok;
+mod webhooks;
 pub use error::{RepoError, RepoResult};
+#[cfg(any(test, feature = "mock"))]
+pub use events::MockTikTokEventRepo;
+pub use events::{Deauthorization, RecordedEvent, TikTokEventRepo};
+#[cfg(any(test, feature = "mock"))]
+pub use lifecycle::MockLifecycleRepo;
+pub use lifecycle::{LifecycleRepo, Retired};
 #[cfg(any(test, feature = "mock"))]
 pub use limits::MockSharedLimits;
 pub use limits::{LimitsUnavailable, Rate, SharedLimits, Taken};
@@ -35,6 +44,9 @@ pub use report::{ReportRepo, StoreImportRepo, VideoCursor};
 pub use tiktok::{CipherError, TikTokApi, TikTokError, TikTokUser, TikTokVideo, TokenCipher, TokenGrant, VideoPage};
 #[cfg(any(test, feature = "mock"))]
 pub use tiktok::{MockTikTokApi, MockTokenCipher};
+#[cfg(any(test, feature = "mock"))]
+pub use webhooks::MockWebhookSender;
+pub use webhooks::{OutgoingWebhook, SendError, WebhookAnswer, WebhookSender};
 
 /// Stores.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
@@ -62,6 +74,14 @@ pub trait StoreRepo: Send + Sync {
     async fn stores_page(&self, after: Option<StoreCode>, limit: i64) -> RepoResult<Vec<StoreOverview>> {
         self.stores_page_in(&StoreScope::All, after, limit).await
     }
+    /// [`StoreRepo::stores_page_in`] with the archived stores of `scope` too (archived stores
+    /// are left out of every other list).
+    async fn all_stores_page_in(
+        &self,
+        scope: &StoreScope,
+        after: Option<StoreCode>,
+        limit: i64,
+    ) -> RepoResult<Vec<StoreOverview>>;
     /// Which of `groups` exist: a group exists while at least one store is in it.
     async fn existing_groups(&self, groups: &[StoreGroup]) -> RepoResult<Vec<StoreGroup>>;
 }
@@ -232,7 +252,8 @@ pub trait AuditRepo: Send + Sync {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait ConnectRepo: Send + Sync {
-    /// Stores an invite and its audit row in one transaction.
+    /// Stores an invite and its audit row in one transaction, revoking the store's older
+    /// unused invites in it (only the newest link works).
     async fn create_invite(&self, invite: &NewConnectInvite, audit: &NewAuditEntry) -> RepoResult<ConnectInvite>;
     /// The invite with this token hash, used or not.
     async fn find_invite(&self, token_hash: &str) -> RepoResult<Option<ConnectInvite>>;

@@ -51,6 +51,7 @@ pub(crate) struct StoreRow {
     pub pic_contact: Option<String>,
     pub store_group: Option<String>,
     pub created_at: DateTime<Utc>,
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<StoreRow> for Store {
@@ -63,6 +64,7 @@ impl TryFrom<StoreRow> for Store {
             pic_contact: r.pic_contact,
             group: store_group(r.store_group)?,
             created_at: r.created_at,
+            archived_at: r.archived_at,
         })
     }
 }
@@ -435,6 +437,7 @@ pub(crate) struct InviteRow {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<InviteRow> for ConnectInvite {
@@ -448,6 +451,7 @@ impl TryFrom<InviteRow> for ConnectInvite {
             created_at: r.created_at,
             expires_at: r.expires_at,
             used_at: r.used_at,
+            revoked_at: r.revoked_at,
         })
     }
 }

@@ -9,6 +9,7 @@ diesel::table! {
         pic_contact -> Nullable<Varchar>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        archived_at -> Nullable<Timestamptz>,
         store_group -> Nullable<Varchar>,
     }
 }
@@ -33,6 +34,7 @@ diesel::table! {
         refresh_lease_until -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        revoke_reason -> Nullable<Int2>,
     }
 }
 
@@ -135,6 +137,34 @@ diesel::table! {
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    tiktok_events (id) {
+        id -> Int8,
+        dedupe_key -> Varchar,
+        event -> Varchar,
+        user_openid -> Nullable<Varchar>,
+        create_time -> Timestamptz,
+        content -> Nullable<Text>,
+        store_code -> Nullable<Varchar>,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    pending_revocations (id) {
+        id -> Int8,
+        store_code -> Varchar,
+        open_id -> Nullable<Varchar>,
+        encrypted_access_token -> Text,
+        encrypted_refresh_token -> Nullable<Text>,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -220,6 +250,8 @@ diesel::joinable!(tiktok_user_daily -> stores (store_code));
 diesel::joinable!(tiktok_video_daily -> stores (store_code));
 diesel::joinable!(connect_invites -> stores (store_code));
 diesel::joinable!(oauth_states -> stores (store_code));
+diesel::joinable!(pending_revocations -> stores (store_code));
+diesel::joinable!(tiktok_events -> stores (store_code));
 diesel::joinable!(oauth_states -> connect_invites (invite_id));
 diesel::joinable!(sync_logs -> sync_runs (run_id));
 
@@ -233,6 +265,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_logs,
     connect_invites,
     oauth_states,
+    pending_revocations,
+    tiktok_events,
     users,
     sessions,
     api_keys,

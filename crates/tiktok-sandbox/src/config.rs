@@ -151,6 +151,12 @@ pub struct RuntimeKnobs {
     pub fault_token_invalid: f64,
     /// Share (0.0–1.0) of token-endpoint requests answered `server_error` (HTTP 500).
     pub fault_token_server_error: f64,
+    /// Where the signed webhook events (`authorization.removed`) are delivered; `None` = nowhere.
+    pub webhook_url: Option<String>,
+    /// Extra deliveries of each event (TikTok delivers at least once).
+    pub webhook_duplicates: u32,
+    /// Delivery attempts of an event while the receiver does not answer 200 (TikTok retries).
+    pub webhook_max_attempts: u32,
 }
 
 impl Default for RuntimeKnobs {
@@ -175,6 +181,9 @@ impl Default for RuntimeKnobs {
             hang_secs: 300,
             fault_token_invalid: 0.0,
             fault_token_server_error: 0.0,
+            webhook_url: None,
+            webhook_duplicates: 0,
+            webhook_max_attempts: 5,
         }
     }
 }
@@ -276,6 +285,9 @@ pub struct SandboxConfig {
     pub hang_secs: u64,
     pub fault_token_invalid: f64,
     pub fault_token_server_error: f64,
+    pub webhook_url: Option<String>,
+    pub webhook_duplicates: u32,
+    pub webhook_max_attempts: u32,
 }
 
 impl Default for SandboxConfig {
@@ -310,6 +322,9 @@ impl Default for SandboxConfig {
             hang_secs: k.hang_secs,
             fault_token_invalid: k.fault_token_invalid,
             fault_token_server_error: k.fault_token_server_error,
+            webhook_url: k.webhook_url,
+            webhook_duplicates: k.webhook_duplicates,
+            webhook_max_attempts: k.webhook_max_attempts,
         }
     }
 }
@@ -337,6 +352,9 @@ impl SandboxConfig {
             hang_secs: self.hang_secs,
             fault_token_invalid: self.fault_token_invalid,
             fault_token_server_error: self.fault_token_server_error,
+            webhook_url: self.webhook_url.clone(),
+            webhook_duplicates: self.webhook_duplicates,
+            webhook_max_attempts: self.webhook_max_attempts,
         }
     }
 }

@@ -301,5 +301,6 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sandbox/tokens", web::post().to(mint_tokens))
         .route("/sandbox/accounts", web::get().to(list_accounts))
         .route("/sandbox/accounts/{open_id}/videos", web::get().to(account_videos))
+        .route("/sandbox/accounts/{open_id}/deauthorize", web::post().to(crate::webhook::deauthorize))
         .route("/sandbox/media/{kind}/{name}", web::get().to(media));
 }

@@ -23,6 +23,7 @@ mod display;
 mod html;
 mod oauth;
 mod state;
+mod webhook;
 
 use std::io;
 use std::net::SocketAddr;
@@ -37,6 +38,7 @@ use chrono::{DateTime, Utc};
 pub use config::{KNOWN_SCOPES, LatencyMs, RateLimitKey, Rotation, RuntimeKnobs, SandboxConfig, TokenProfile};
 pub use control::{AccountInfo, ClockInfo, VideoInfo};
 pub use state::{EndpointStats, SandboxStats, TokenResponse, pkce_s256};
+pub use webhook::signature as webhook_signature;
 
 use state::State;
 
@@ -212,6 +214,11 @@ impl SandboxHandle {
             let now_ms = self.state.now_ms();
             self.state.oauth_write().revoke_account(i, now_ms);
         }
+    }
+
+    /// The answer status of every webhook delivery attempt so far (0: no answer), in order.
+    pub fn webhook_attempts(&self) -> Vec<u16> {
+        self.state.webhook_attempts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Every account with its live-grant flag and current counts.

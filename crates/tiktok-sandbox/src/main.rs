@@ -99,6 +99,16 @@ struct Args {
     /// Share (0.0-1.0) of token-endpoint requests answered server_error (HTTP 500).
     #[arg(long, env = "SANDBOX_FAULT_TOKEN_SERVER_ERROR", default_value_t = 0.0)]
     fault_token_server_error: f64,
+    /// Where signed webhook events (authorization.removed) are delivered, e.g.
+    /// http://127.0.0.1:3000/webhooks/tiktok.
+    #[arg(long, env = "SANDBOX_WEBHOOK_URL")]
+    webhook_url: Option<String>,
+    /// Extra deliveries of each webhook event (duplicates, as TikTok may send).
+    #[arg(long, env = "SANDBOX_WEBHOOK_DUPLICATES", default_value_t = 0)]
+    webhook_duplicates: u32,
+    /// Delivery attempts of a webhook event while the receiver does not answer 200.
+    #[arg(long, env = "SANDBOX_WEBHOOK_MAX_ATTEMPTS", default_value_t = 5)]
+    webhook_max_attempts: u32,
 }
 
 impl From<Args> for SandboxConfig {
@@ -132,6 +142,9 @@ impl From<Args> for SandboxConfig {
             hang_secs: a.hang_secs,
             fault_token_invalid: a.fault_token_invalid,
             fault_token_server_error: a.fault_token_server_error,
+            webhook_url: a.webhook_url,
+            webhook_duplicates: a.webhook_duplicates,
+            webhook_max_attempts: a.webhook_max_attempts,
         }
     }
 }

@@ -495,6 +495,8 @@ pub(crate) struct State {
     /// user_info, video_list, video_query
     pub limiters: [Limiter; 3],
     pub base_url: OnceLock<String>,
+    /// The answer status of every webhook delivery attempt (0: no answer), in order.
+    pub webhook_attempts: std::sync::Mutex<Vec<u16>>,
 }
 
 impl State {
@@ -510,6 +512,7 @@ impl State {
             stats: Stats::default(),
             limiters: Default::default(),
             base_url: OnceLock::new(),
+            webhook_attempts: std::sync::Mutex::new(Vec::new()),
         }
     }
 

@@ -27,6 +27,7 @@ const FORBIDDEN: &[&str] = &[
     "hub-tiktok",
     "hub-redis",
     "redis",
+    "hub-webhooks",
     "hub-http",
     "hub-jobs",
     "tiktok-sandbox",

@@ -89,6 +89,8 @@ pub struct Config {
     /// How many instances are expected: while the shared budget does not answer, each keeps
     /// to `1 / instances_hint` of TikTok's budget.
     pub instances_hint: u32,
+    /// How far a TikTok webhook signature's timestamp may be from now.
+    pub tiktok_webhook_tolerance: Duration,
 
     /// Newest first: the first key encrypts, every key decrypts.
     pub token_keys: Vec<TokenKey>,
@@ -388,6 +390,12 @@ impl Config {
             tiktok_timeout: Duration::from_secs(r.ranged("TIKTOK_TIMEOUT_SECONDS", 20u64, 1, 600)?),
             redis_url,
             instances_hint: r.ranged("HUB_INSTANCES_HINT", 1u32, 1, 1000)?,
+            tiktok_webhook_tolerance: Duration::from_secs(r.ranged(
+                "TIKTOK_WEBHOOK_TOLERANCE_SECONDS",
+                300u64,
+                1,
+                86_400,
+            )?),
             token_keys,
             admin_api_keys,
             state_secret: Secret::new(state_secret.into_bytes()),

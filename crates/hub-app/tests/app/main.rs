@@ -7,6 +7,7 @@ mod support;
 mod budget;
 mod e2e;
 mod instances;
+mod lifecycle;
 mod locks;
 mod people;
 mod recovery;

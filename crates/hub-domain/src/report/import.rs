@@ -190,6 +190,7 @@ mod tests {
             pic_contact: None,
             group: Some(crate::group::StoreGroup::parse("north").unwrap()),
             created_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+            archived_at: None,
         }
     }
 

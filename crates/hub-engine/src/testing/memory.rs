@@ -40,6 +40,7 @@ impl StoreRepo for Memory {
             pic_contact: n.pic_contact.as_ref().map(|p| p.to_string()),
             group: n.group.clone(),
             created_at: t0(),
+            archived_at: None,
         };
         w.stores.push(store.clone());
         w.audit.push(audit.clone());
@@ -81,6 +82,23 @@ impl StoreRepo for Memory {
     }
 
     async fn stores_page_in(
+        &self,
+        scope: &StoreScope,
+        after: Option<StoreCode>,
+        limit: i64,
+    ) -> RepoResult<Vec<StoreOverview>> {
+        let w = self.w();
+        let mut stores: Vec<&Store> = w
+            .stores
+            .iter()
+            .filter(|s| scope.allows(s.group.as_ref()))
+            .filter(|s| after.as_ref().is_none_or(|a| s.code.as_str() > a.as_str()))
+            .collect();
+        stores.sort_by(|a, b| a.code.as_str().cmp(b.code.as_str()));
+        Ok(stores.into_iter().filter(|s| s.archived_at.is_none()).take(limit as usize).map(|s| w.overview(s)).collect())
+    }
+
+    async fn all_stores_page_in(
         &self,
         scope: &StoreScope,
         after: Option<StoreCode>,
@@ -452,6 +470,9 @@ impl AuditRepo for Memory {
 impl ConnectRepo for Memory {
     async fn create_invite(&self, inv: &NewConnectInvite, audit: &NewAuditEntry) -> RepoResult<ConnectInvite> {
         let mut w = self.w();
+        for old in w.invites.iter_mut().filter(|i| i.store_code == inv.store_code && i.used_at.is_none()) {
+            old.revoked_at.get_or_insert(t0());
+        }
         let stored = ConnectInvite {
             id: w.invites.len() as i64 + 1,
             token_hash: inv.token_hash.clone(),
@@ -460,6 +481,7 @@ impl ConnectRepo for Memory {
             created_at: t0(),
             expires_at: inv.expires_at,
             used_at: None,
+            revoked_at: None,
         };
         w.invites.push(stored.clone());
         w.audit.push(audit.clone());

@@ -11,6 +11,8 @@
 //! Times the database would set (a store's or invite's `created_at`, a log's `run_time`, a
 //! snapshot row's `created_at`) are [`t0`].
 
+mod events;
+mod lifecycle;
 mod memory;
 mod people;
 mod reports;
@@ -59,6 +61,8 @@ pub fn ports(world: &Shared, tiktok: Arc<dyn TikTokApi>, clock: Arc<dyn Clock>) 
         connect: memory.clone(),
         reports: memory.clone(),
         imports: memory.clone(),
+        lifecycle: memory.clone(),
+        events: memory.clone(),
         users: memory.clone(),
         sessions: memory.clone(),
         api_keys: memory.clone(),

@@ -290,6 +290,7 @@ impl StoreImportRepo for Memory {
                 pic_contact: n.pic_contact.as_ref().map(|p| p.to_string()),
                 group: n.group.clone(),
                 created_at: crate::testing::world::t0(),
+                archived_at: None,
             });
         }
         for n in &plan.update {

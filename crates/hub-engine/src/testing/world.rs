@@ -40,6 +40,12 @@ pub struct World {
     pub purges: usize,
     /// The last account id handed out.
     pub next_id: i64,
+    /// Grants still to revoke at TikTok.
+    pub revocations: Vec<PendingRevocation>,
+    /// TikTok's reason for a removed authorization, by store code.
+    pub revoke_reasons: HashMap<String, RevokeReason>,
+    /// TikTok's webhook events, as recorded.
+    pub tiktok_events: Vec<TikTokEvent>,
     /// Users and their password hashes.
     pub users: Vec<(User, Secret<String>)>,
     /// Sessions: the token hash, the session, when it was last seen, and its id.
@@ -91,6 +97,7 @@ impl World {
             pic_contact: None,
             group: None,
             created_at: t0(),
+            archived_at: None,
         });
     }
 
@@ -190,6 +197,7 @@ impl World {
             store: s.clone(),
             account_id: a.map(|a| a.id),
             connection_status: a.map(|a| a.status),
+            revoke_reason: self.revoke_reasons.get(s.code.as_str()).copied(),
             account_identifier: a.and_then(|a| a.open_id.clone()),
             connected_at: a.and_then(|a| a.connected_at),
             last_sync_time: a.and_then(|a| a.last_sync_time),

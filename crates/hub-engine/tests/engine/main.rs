@@ -3,6 +3,7 @@
 
 mod connect;
 mod lease;
+mod lifecycle;
 mod locks;
 mod people;
 mod recovery;

@@ -4,6 +4,13 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serializer;
 
+/// `{"success":true}`: an acknowledgement.
+#[derive(Debug, serde::Serialize, paperclip::actix::Apiv2Schema)]
+pub struct Ack {
+    /// Always `true`.
+    pub success: bool,
+}
+
 /// `2026-01-24T02:00:00.000Z`.
 pub(crate) fn rfc3339(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)

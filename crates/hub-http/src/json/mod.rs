@@ -6,6 +6,7 @@
 pub(crate) mod audit;
 pub(crate) mod common;
 pub(crate) mod connect;
+pub(crate) mod lifecycle;
 pub(crate) mod people;
 pub(crate) mod reports;
 pub(crate) mod stats;
@@ -52,6 +53,8 @@ mod tests {
             created_at: Utc::now(),
             connection_status: String::new(),
             connection_reason: None,
+            revoke_reason: Some(String::new()),
+            archived_at: Some(Utc::now()),
             account_id: None,
             account_identifier: None,
             connected_at: None,

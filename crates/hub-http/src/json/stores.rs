@@ -41,6 +41,13 @@ pub struct StoreJson {
     pub connection_status: String,
     /// Why a store needs reconnecting: REVOKED, REFRESH_EXPIRED, SCOPE_MISSING, GRANT_INVALID, TOKEN_INVALID.
     pub connection_reason: Option<String>,
+    /// TikTok's reason when it removed the authorization (REVOKED): unknown, user
+    /// disconnected, account deleted, age changed, banned, developer revoked. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoke_reason: Option<String>,
+    /// When the store was archived. Absent for a store that is not.
+    #[serde(serialize_with = "opt_ts", skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<DateTime<Utc>>,
     pub account_id: Option<i64>,
     /// TikTok `open_id` of the connected account.
     pub account_identifier: Option<String>,
@@ -56,7 +63,7 @@ pub struct StoreJson {
 
 impl From<StoreOverview> for StoreJson {
     fn from(o: StoreOverview) -> Self {
-        let Store { code, name, pic_name, pic_contact, group, created_at } = o.store;
+        let Store { code, name, pic_name, pic_contact, group, created_at, archived_at } = o.store;
         Self {
             store_code: code.to_string(),
             store_name: name,
@@ -66,6 +73,8 @@ impl From<StoreOverview> for StoreJson {
             created_at,
             connection_status: o.connection_status.map_or("NOT_CONNECTED", |s| s.as_str()).to_owned(),
             connection_reason: o.connection_status.and_then(|s| s.reason()).map(|r| r.as_str().to_owned()),
+            revoke_reason: o.revoke_reason.map(|r| r.as_str().to_owned()),
+            archived_at,
             account_id: o.account_id.map(|a| a.0),
             account_identifier: o.account_identifier,
             connected_at: o.connected_at,
@@ -195,6 +204,8 @@ pub(crate) const STORE_COLUMNS: &[&str] = &[
     "createdAt",
     "connectionStatus",
     "connectionReason",
+    "revokeReason",
+    "archivedAt",
     "accountId",
     "accountIdentifier",
     "connectedAt",

@@ -7,6 +7,7 @@ pub(crate) mod auth;
 pub(crate) mod docs;
 pub(crate) mod health;
 pub(crate) mod import;
+pub(crate) mod lifecycle;
 pub(crate) mod metrics;
 pub(crate) mod oauth;
 pub(crate) mod reply;
@@ -16,6 +17,7 @@ pub(crate) mod stores;
 pub(crate) mod sync;
 pub(crate) mod sync_logs;
 pub(crate) mod users;
+pub(crate) mod webhooks;
 
 use paperclip::actix::web;
 
@@ -34,4 +36,5 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig<'_>) {
     auth::config(cfg);
     oauth::config(cfg);
     metrics::config(cfg);
+    webhooks::config(cfg);
 }

@@ -103,6 +103,8 @@ impl FromBody for UpdateStoreBody {
 pub struct ListQuery {
     /// `json` (default) or `csv` (also with `Accept: text/csv`).
     pub format: Option<String>,
+    /// `archived`: archived stores too.
+    pub include: Option<String>,
 }
 
 reply!(
@@ -113,8 +115,8 @@ reply!(
 /// List all stores
 ///
 /// Every store the caller may see (its store groups' stores, or every store) with its
-/// connection status and latest statistics, by store code. `format=csv`: the same rows as
-/// CSV, streamed.
+/// connection status and latest statistics, by store code; archived stores only with
+/// `include=archived`. `format=csv`: the same rows as CSV, streamed.
 #[api_v2_operation(tags(Stores))]
 async fn list_stores(
     key: AdminKey,
@@ -124,7 +126,11 @@ async fn list_stores(
 ) -> Result<StoreListReply, ApiError> {
     let AdminKey(actor) = key;
     let format = Format::of(query.format.as_deref(), &req)?;
-    let pages = state.engine.admin().stores(&actor).await?;
+    let pages = match query.include.as_deref() {
+        None | Some("") => state.engine.admin().stores(&actor).await?,
+        Some("archived") => state.engine.lifecycle().all_stores(&actor).await?,
+        Some(_) => return Err(ApiError::invalid("include must be archived")),
+    };
     let name = || format!("stores-{}.csv", state.engine.reports().today());
     let json = |rows| actix_web::HttpResponse::Ok().json(StoreListResponse::new(rows));
     Ok(StoreListReply(reply::list(format, name, STORE_COLUMNS, pages, StoreJson::from, json).await?))
@@ -200,7 +206,7 @@ async fn accounts(
 /// Create a connect link
 ///
 /// A single-use link, valid for the configured lifetime, for the store's staff to connect
-/// its TikTok account. Audited (action `connect_link.create`). Anyone holding the link can
+/// its TikTok account; the store's older unused links stop working. Audited (action `connect_link.create`). Anyone holding the link can
 /// connect an account to the store: send it only to the store.
 #[api_v2_operation(tags(Stores))]
 async fn connect_link(
@@ -218,11 +224,19 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig<'_>) {
     // `/admin/stores/import…` are static paths under `/admin/stores/{store_code}`: registered
     // first, here, so the code `import` can never shadow them.
     super::import::config(cfg);
+    use super::lifecycle;
     cfg.service(
         web::resource("/admin/stores/{store_code}")
             .route(web::get().to(get_store))
-            .route(web::patch().to(update_store)),
+            .route(web::patch().to(update_store))
+            .route(web::delete().to(lifecycle::archive)),
     )
     .service(web::resource("/admin/stores/{store_code}/accounts").route(web::get().to(accounts)))
-    .service(web::resource("/admin/stores/{store_code}/connect-link").route(web::post().to(connect_link)));
+    .service(
+        web::resource("/admin/stores/{store_code}/connect-link")
+            .route(web::post().to(connect_link))
+            .route(web::delete().to(lifecycle::revoke_links)),
+    )
+    .service(web::resource("/admin/stores/{store_code}/disconnect").route(web::post().to(lifecycle::disconnect)))
+    .service(web::resource("/admin/stores/{store_code}/restore").route(web::post().to(lifecycle::restore)));
 }

@@ -32,6 +32,11 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("get", "/admin/reports/gaps", true),
     ("post", "/admin/stores/import", true),
     ("get", "/admin/stores/import/template", true),
+    ("delete", "/admin/stores/{store_code}", true),
+    ("post", "/admin/stores/{store_code}/disconnect", true),
+    ("post", "/admin/stores/{store_code}/restore", true),
+    ("delete", "/admin/stores/{store_code}/connect-link", true),
+    ("post", "/webhooks/tiktok", false),
     ("patch", "/admin/stores/{store_code}", true),
     ("get", "/admin/users", true),
     ("post", "/admin/users", true),
@@ -340,6 +345,7 @@ async fn the_document_states_what_the_server_enforces() {
                     "format" => assert_eq!(schema["enum"], serde_json::json!(["json", "csv"]), "{at}"),
                     "from" | "to" => assert_eq!(schema["pattern"], "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "{at}"),
                     "action" => assert_eq!(schema["pattern"], "^[a-z_.]{1,64}$", "{at}"),
+                    "include" => assert_eq!(schema["enum"], serde_json::json!(["archived"]), "{at}"),
                     "actor" => assert!(schema["pattern"].as_str().unwrap().contains("user:"), "{at}"),
                     other => assert!(
                         FREE_FORM_PARAMS.contains(&other),
@@ -349,7 +355,7 @@ async fn the_document_states_what_the_server_enforces() {
             }
         }
     }
-    assert_eq!(seen, 11, "every store_code parameter");
+    assert_eq!(seen, 15, "every store_code parameter");
 
     // Request bodies: unknown fields are refused, every field has its rules.
     let schemas = &doc["components"]["schemas"];

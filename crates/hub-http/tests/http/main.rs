@@ -13,3 +13,4 @@ mod guards;
 mod people;
 mod reports;
 mod roles;
+mod webhooks;

@@ -169,6 +169,7 @@ fn report_mocks(world: &Shared, r: &SharedReports) -> (MockReportRepo, MockStore
                 pic_contact: n.pic_contact.as_ref().map(|c| c.to_string()),
                 group: n.group.clone(),
                 created_at: t0(),
+                archived_at: None,
             });
         }
         for n in &plan.update {
@@ -220,6 +221,15 @@ impl StoreRepo for CountedStores {
         let page = StoreRepo::stores_page_in(&self.inner, scope, after, limit).await?;
         self.r.lock().unwrap().pages.push(page.len());
         Ok(page)
+    }
+
+    async fn all_stores_page_in(
+        &self,
+        scope: &StoreScope,
+        after: Option<StoreCode>,
+        limit: i64,
+    ) -> RepoResult<Vec<StoreOverview>> {
+        StoreRepo::all_stores_page_in(&self.inner, scope, after, limit).await
     }
 }
 
@@ -634,7 +644,7 @@ async fn existing_routes_answer_csv_in_pages() {
     );
     assert_eq!(
         lines[1],
-        "st00000,\"Store, 0\",John Doe,john@example.com,,2026-01-01T00:00:00.000Z,NOT_CONNECTED,,,,,,,,,,,"
+        "st00000,\"Store, 0\",John Doe,john@example.com,,2026-01-01T00:00:00.000Z,NOT_CONNECTED,,,,,,,,,,,,,"
     );
     assert!(lines[2345].starts_with("st02344,"));
     assert_eq!(h.reports().pages, [1000, 1000, 345]);
@@ -918,7 +928,7 @@ async fn the_document_states_the_report_parameters() {
     // The routes of the spec serve their CSV form from the same operation: one `format`
     // parameter, and `text/csv` beside JSON in the 200 answer.
     for (path, names) in [
-        ("/admin/stores", &["format"][..]),
+        ("/admin/stores", &["format", "include"][..]),
         ("/admin/stores/{store_code}/user-stats", &["store_code", "days", "from", "to", "format"]),
         ("/admin/stores/{store_code}/video-stats", &["store_code", "days", "from", "to", "format"]),
         ("/admin/stores/{store_code}/sync-logs", &["store_code", "limit", "format"]),

@@ -61,6 +61,11 @@ const TABLE: &[(&str, &str, [C; 5])] = &[
     ("get", "/admin/stores/{store_code}/video-stats", [Auth, Ok, Ok, Ok, Gone]),
     ("get", "/admin/stores/{store_code}/sync-logs", [Auth, Ok, Ok, Ok, Gone]),
     ("post", "/admin/stores/{store_code}/connect-link", [Auth, Deny, Ok, Ok, Gone]),
+    // A store's lifecycle: operator, a store in the caller's groups.
+    ("delete", "/admin/stores/{store_code}/connect-link", [Auth, Deny, Ok, Ok, Gone]),
+    ("delete", "/admin/stores/{store_code}", [Auth, Deny, Ok, Ok, Gone]),
+    ("post", "/admin/stores/{store_code}/disconnect", [Auth, Deny, Ok, Ok, Gone]),
+    ("post", "/admin/stores/{store_code}/restore", [Auth, Deny, Ok, Ok, Gone]),
     // A south row in a north importer's file is an invalid row: the whole file is refused.
     ("post", "/admin/stores/import", [Auth, Deny, Ok, Ok, Bad]),
     ("get", "/admin/stores/import/template", [Auth, Ok, Ok, Ok, Ok]),
@@ -93,6 +98,8 @@ const TABLE: &[(&str, &str, [C; 5])] = &[
     ("get", "/connect/tiktok", [Deny, Deny, Deny, Deny, Deny]),
     ("get", "/auth/url", [Deny, Deny, Deny, Deny, Deny]),
     ("get", "/auth/tiktok/callback", [Bad, Bad, Bad, Bad, Bad]),
+    // TikTok's webhook: public, authenticated by its signature (none here: 401 for everyone).
+    ("post", "/webhooks/tiktok", [Auth, Auth, Auth, Auth, Auth]),
 ];
 
 /// One fresh world per call: stores in two groups, people of every role and their keys.

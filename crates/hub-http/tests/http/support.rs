@@ -39,6 +39,7 @@ impl SpecFixtures for World {
             pic_contact: Some("john@example.com".into()),
             group: None,
             created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            archived_at: None,
         });
     }
 

@@ -83,6 +83,7 @@ impl AccountRepo for Db {
                         sa::scopes.eq(excluded(sa::scopes)),
                         sa::status.eq(excluded(sa::status)),
                         sa::status_reason.eq(None::<&str>),
+                        sa::revoke_reason.eq(None::<i16>),
                         sa::connected_at.eq(excluded(sa::connected_at)),
                         sa::updated_at.eq(now),
                     ))
@@ -133,11 +134,16 @@ impl AccountRepo for Db {
         at: DateTime<Utc>,
     ) -> RepoResult<bool> {
         let mut conn = self.repo_conn().await?;
+        // TikTok's revoke reason belongs to a REVOKED status only; any other status drops it.
+        let keeps_revoke_reason = status.reason() == Some(hub_domain::ReconnectReason::Revoked);
         let n =
             diesel::update(sa::table.filter(sa::id.eq(id.0)).filter(sa::encrypted_refresh_token.eq(expected_refresh)))
                 .set((
                     sa::status.eq(status.as_str()),
                     sa::status_reason.eq(status.reason().map(|r| r.as_str())),
+                    sa::revoke_reason.eq(sql::<diesel::sql_types::Nullable<diesel::sql_types::SmallInt>>(
+                        if keeps_revoke_reason { "revoke_reason" } else { "NULL" },
+                    )),
                     sa::updated_at.eq(at),
                 ))
                 .execute(&mut conn)

@@ -18,6 +18,16 @@ impl ConnectRepo for Db {
         let mut conn = self.repo_conn().await?;
         let row = conn
             .transaction::<_, diesel::result::Error, _>(async |conn| {
+                // Only the newest link works: the store's older unused ones are revoked.
+                diesel::update(
+                    ci::table
+                        .filter(ci::store_code.eq(invite.store_code.as_str()))
+                        .filter(ci::used_at.is_null())
+                        .filter(ci::revoked_at.is_null()),
+                )
+                .set(ci::revoked_at.eq(diesel::dsl::now))
+                .execute(conn)
+                .await?;
                 let row: InviteRow = diesel::insert_into(ci::table)
                     .values((
                         ci::token_hash.eq(&invite.token_hash),
@@ -52,7 +62,11 @@ impl ConnectRepo for Db {
     async fn consume_invite(&self, id: i64, now: DateTime<Utc>) -> RepoResult<bool> {
         let mut conn = self.repo_conn().await?;
         let n = diesel::update(
-            ci::table.filter(ci::id.eq(id)).filter(ci::used_at.is_null()).filter(ci::expires_at.gt(now)),
+            ci::table
+                .filter(ci::id.eq(id))
+                .filter(ci::used_at.is_null())
+                .filter(ci::revoked_at.is_null())
+                .filter(ci::expires_at.gt(now)),
         )
         .set(ci::used_at.eq(now))
         .execute(&mut conn)

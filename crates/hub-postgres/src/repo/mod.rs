@@ -3,8 +3,10 @@
 mod accounts;
 mod audit;
 mod connect;
+mod events;
 mod health;
 mod keys;
+mod lifecycle;
 mod limits;
 mod people;
 pub(crate) mod reports;

@@ -107,8 +107,9 @@ struct EndsRow {
     total: i64,
 }
 
-/// Every store of scope `$5` (group names; NULL: every store) with its numbers at `$1` (from)
-/// and `$2` (to); `{order}` is filled from [`store_order`]. Four one-day reads.
+/// Every store of scope `$5` (group names; NULL: every store), archived ones left out, with
+/// its numbers at `$1` (from) and `$2` (to); `{order}` is filled from [`store_order`]. Four
+/// one-day reads.
 const STORE_REPORT_SQL: &str = "\
 WITH uf AS (SELECT store_code, follower_count FROM tiktok_user_daily WHERE snapshot_date = $1),
      ut AS (SELECT store_code, follower_count FROM tiktok_user_daily WHERE snapshot_date = $2),
@@ -127,7 +128,7 @@ LEFT JOIN uf ON uf.store_code = s.store_code
 LEFT JOIN ut ON ut.store_code = s.store_code
 LEFT JOIN vf ON vf.store_code = s.store_code
 LEFT JOIN vt ON vt.store_code = s.store_code
-WHERE ($5::text[] IS NULL OR s.store_group = ANY($5))
+WHERE ($5::text[] IS NULL OR s.store_group = ANY($5)) AND s.archived_at IS NULL
 ORDER BY {order} NULLS LAST, s.store_code COLLATE \"C\"
 LIMIT $3 OFFSET $4";
 
@@ -245,6 +246,7 @@ const STORE_DAYS_SQL: &str = "\
 WITH page AS (
     SELECT a.store_code, a.status, a.status_reason, (a.connected_at AT TIME ZONE $3)::date AS connected_on
     FROM store_accounts a
+    JOIN stores s ON s.store_code = a.store_code AND s.archived_at IS NULL
     WHERE a.platform = 'tiktok' AND a.connected_at IS NOT NULL
       AND ($4::text IS NULL OR a.store_code COLLATE \"C\" > $4)
       AND ($6::text[] IS NULL OR a.store_code IN (SELECT sg.store_code FROM stores sg WHERE sg.store_group = ANY($6)))
@@ -267,7 +269,7 @@ impl ReportRepo for Db {
             "SELECT a.status, a.status_reason, count(*) AS n
              FROM stores s
              LEFT JOIN store_accounts a ON a.store_code = s.store_code AND a.platform = 'tiktok'
-             WHERE ($1::text[] IS NULL OR s.store_group = ANY($1))
+             WHERE ($1::text[] IS NULL OR s.store_group = ANY($1)) AND s.archived_at IS NULL
              GROUP BY a.status, a.status_reason",
         )
         .bind::<Nullable<Array<Text>>, _>(scope.names())
@@ -319,7 +321,7 @@ impl ReportRepo for Db {
             Some(r) => r.total,
             // Past the last page: the total still answers.
             None if q.offset > 0 => {
-                let mut count = stores::table.count().into_boxed();
+                let mut count = stores::table.filter(stores::archived_at.is_null()).count().into_boxed();
                 if let Some(groups) = scope.names() {
                     let groups: Vec<String> = groups.into_iter().map(str::to_owned).collect();
                     count = count.filter(stores::store_group.eq_any(groups));

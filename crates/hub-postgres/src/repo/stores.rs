@@ -3,11 +3,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Date, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Bool, Date, Nullable, SmallInt, Text, Timestamptz};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hub_domain::{
-    AccountId, LatestUserStats, LatestVideoStats, NewAuditEntry, NewStore, Store, StoreChange, StoreCode, StoreGroup,
-    StoreOverview, StoreScope,
+    AccountId, LatestUserStats, LatestVideoStats, NewAuditEntry, NewStore, RevokeReason, Store, StoreChange, StoreCode,
+    StoreGroup, StoreOverview, StoreScope,
 };
 use hub_ports::{RepoError, RepoResult, StoreRepo};
 
@@ -20,8 +20,8 @@ use crate::schema::{audit_logs, stores};
 /// video day, in one statement. The two LATERAL subqueries walk the (store_code,
 /// snapshot_date[, video_id]) unique indexes backwards, so each is an index probe per store.
 pub(crate) const OVERVIEW_SELECT: &str = "\
-SELECT s.store_code, s.store_name, s.pic_name, s.pic_contact, s.store_group, s.created_at,
-       a.id AS account_id, a.status, a.status_reason, a.account_identifier,
+SELECT s.store_code, s.store_name, s.pic_name, s.pic_contact, s.store_group, s.created_at, s.archived_at,
+       a.id AS account_id, a.status, a.status_reason, a.revoke_reason, a.account_identifier,
        a.connected_at, a.last_sync_time, a.token_expires_at,
        u.snapshot_date AS user_date, u.follower_count, u.likes_count, u.video_count,
        v.snapshot_date AS video_date, v.total_videos, v.total_views
@@ -64,12 +64,16 @@ pub(crate) struct OverviewRow {
     store_group: Option<String>,
     #[diesel(sql_type = Timestamptz)]
     created_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    archived_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<BigInt>)]
     account_id: Option<i64>,
     #[diesel(sql_type = Nullable<Text>)]
     status: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     status_reason: Option<String>,
+    #[diesel(sql_type = Nullable<SmallInt>)]
+    revoke_reason: Option<i16>,
     #[diesel(sql_type = Nullable<Text>)]
     account_identifier: Option<String>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
@@ -106,9 +110,11 @@ impl TryFrom<OverviewRow> for StoreOverview {
                 pic_contact: r.pic_contact,
                 group: store_group(r.store_group)?,
                 created_at: r.created_at,
+                archived_at: r.archived_at,
             },
             account_id: r.account_id.map(AccountId),
             connection_status,
+            revoke_reason: r.revoke_reason.and_then(|c| RevokeReason::from_code(c.into())),
             account_identifier: r.account_identifier,
             connected_at: r.connected_at,
             last_sync_time: r.last_sync_time,
@@ -227,16 +233,39 @@ impl StoreRepo for Db {
         after: Option<StoreCode>,
         limit: i64,
     ) -> RepoResult<Vec<StoreOverview>> {
+        self.overview_page(scope, after, limit, false).await
+    }
+
+    async fn all_stores_page_in(
+        &self,
+        scope: &StoreScope,
+        after: Option<StoreCode>,
+        limit: i64,
+    ) -> RepoResult<Vec<StoreOverview>> {
+        self.overview_page(scope, after, limit, true).await
+    }
+}
+
+impl Db {
+    async fn overview_page(
+        &self,
+        scope: &StoreScope,
+        after: Option<StoreCode>,
+        limit: i64,
+        archived: bool,
+    ) -> RepoResult<Vec<StoreOverview>> {
         let mut conn = self.repo_conn().await?;
         let sql = format!(
             "{OVERVIEW_SELECT}\nWHERE ($1::text IS NULL OR s.store_code COLLATE \"C\" > $1)\n\
              AND ($3::text[] IS NULL OR s.store_group = ANY($3))\n\
+             AND ($4 OR s.archived_at IS NULL)\n\
              ORDER BY s.store_code COLLATE \"C\"\nLIMIT $2"
         );
         let rows: Vec<OverviewRow> = diesel::sql_query(sql)
             .bind::<Nullable<Text>, _>(after.as_ref().map(StoreCode::as_str))
             .bind::<BigInt, _>(limit)
             .bind::<Nullable<Array<Text>>, _>(scope.names())
+            .bind::<Bool, _>(archived)
             .load(&mut conn)
             .await
             .repo()?;

@@ -55,8 +55,9 @@ async fn consume_invite_once_and_only_before_expiry() {
     let t = TestDb::new().await;
     let db = t.db();
     store(db, "s1").await;
+    store(db, "s2").await;
     let a = db.create_invite(&invite("a", "s1"), &audit("x", None)).await.unwrap();
-    let b = db.create_invite(&invite("b", "s1"), &audit("x", None)).await.unwrap();
+    let b = db.create_invite(&invite("b", "s2"), &audit("x", None)).await.unwrap();
     let expiry = t0() + Duration::days(7);
     // (id, now, expected)
     let cases = [
@@ -71,6 +72,29 @@ async fn consume_invite_once_and_only_before_expiry() {
     }
     assert_eq!(db.find_invite("a").await.unwrap().unwrap().used_at, Some(t0()));
     assert_eq!(db.find_invite("b").await.unwrap().unwrap().used_at, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_link_revokes_the_older_unused_ones_of_its_store() {
+    let t = TestDb::new().await;
+    let db = t.db();
+    store(db, "s1").await;
+    store(db, "s2").await;
+    let used = db.create_invite(&invite("used", "s1"), &audit("x", None)).await.unwrap();
+    assert!(db.consume_invite(used.id, t0()).await.unwrap());
+    let old = db.create_invite(&invite("old", "s1"), &audit("x", None)).await.unwrap();
+    let other = db.create_invite(&invite("other", "s2"), &audit("x", None)).await.unwrap();
+    let new = db.create_invite(&invite("new", "s1"), &audit("x", None)).await.unwrap();
+
+    let found = |h: &'static str| async move { db.find_invite(h).await.unwrap().unwrap() };
+    assert!(found("old").await.revoked_at.is_some(), "older unused link revoked");
+    assert!(!found("old").await.is_usable(t0()));
+    assert_eq!(found("used").await.revoked_at, None, "a used link stays as it was");
+    assert_eq!(found("other").await.revoked_at, None, "another store's link untouched");
+    assert!(found("new").await.is_usable(t0()));
+    assert!(!db.consume_invite(old.id, t0()).await.unwrap(), "a revoked link cannot be consumed");
+    assert!(db.consume_invite(other.id, t0()).await.unwrap());
+    assert!(db.consume_invite(new.id, t0()).await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,6 +5,7 @@ mod accounts;
 mod audit;
 mod connect;
 mod health;
+mod lifecycle;
 mod limits;
 mod lock;
 mod people;

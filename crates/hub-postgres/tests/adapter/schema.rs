@@ -38,6 +38,7 @@ fn compatible(diesel: &str, sql: &str) -> bool {
         (diesel, sql),
         ("Int8" | "BigInt", "bigint")
             | ("Int4" | "Integer", "integer")
+            | ("Int2" | "SmallInt", "smallint")
             | ("Varchar", "character varying")
             | ("Text", "text")
             | ("Date", "date")

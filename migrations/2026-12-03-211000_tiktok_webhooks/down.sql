@@ -1,0 +1,2 @@
+DROP INDEX store_accounts_open_id_idx;
+DROP TABLE tiktok_events;
