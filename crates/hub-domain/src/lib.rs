@@ -21,9 +21,9 @@ pub use error::DomainError;
 pub use oauth::{ConnectInvite, NewConnectInvite, NewOAuthState, OAuthState};
 pub use report::{
     ConnectionCounts, DEFAULT_HISTORY_DAYS, DateRange, DayTotals, GapsQuery, ImportAction, ImportCounts, ImportPlan,
-    ImportRowReport, MetricDeltas, OnConflict, Overview, SortOrder, StoreDays, StoreEnds, StoreGaps, StoreReportPage,
-    StoreReportQuery, StoreReportRow, StoreSort, TopVideo, TopVideosQuery, VideoSort, business_date, parse_report_date,
-    plan_import,
+    ImportRowReport, MAX_GAP_DAYS, MetricDeltas, OnConflict, Overview, SortOrder, StoreDays, StoreEnds, StoreGaps,
+    StoreReportPage, StoreReportQuery, StoreReportRow, StoreSort, TopVideo, TopVideosQuery, VideoSort, business_date,
+    parse_report_date, plan_import,
 };
 pub use scope::{REQUIRED_SCOPES, Scope, missing_scopes, parse_scopes};
 pub use secret::Secret;

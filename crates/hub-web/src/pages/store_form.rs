@@ -1,0 +1,127 @@
+//! "New store": a form validated on the server, each error next to its field (operators).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use hub_domain::NewStore;
+use hub_engine::AdminError;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::WebState;
+use crate::error::WebError;
+use crate::layout::{self, Section};
+use crate::routes;
+use crate::viewer::Viewer;
+
+/// The form's fields as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct StoreForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    store_code: String,
+    #[serde(default)]
+    store_name: String,
+    #[serde(default)]
+    pic_name: String,
+    #[serde(default)]
+    pic_contact: String,
+}
+
+/// A field's error: which field, and what to fix.
+type FieldError = Option<(&'static str, String)>;
+
+fn field(label: &str, name: &'static str, value: &str, hint: &str, error: &FieldError, required: bool) -> Markup {
+    let err = error.as_ref().filter(|(f, _)| *f == name).map(|(_, m)| m.as_str());
+    let hint_id = format!("{name}-hint");
+    let err_id = format!("{name}-error");
+    let described = if err.is_some() { format!("{hint_id} {err_id}") } else { hint_id.clone() };
+    html! {
+        div.field {
+            label for=(name) { (label) @if !required { " (optional)" } }
+            input #(name) type="text" name=(name) value=(value) required[required]
+                aria-invalid=[err.map(|_| "true")] aria-describedby=(described);
+            div.hint id=(hint_id) { (hint) }
+            @if let Some(e) = err { div.error id=(err_id) { (e) } }
+        }
+    }
+}
+
+fn render(viewer: &Viewer, form: &StoreForm, error: &FieldError) -> Markup {
+    let content = html! {
+        section.card aria-label="New store" {
+            form method="post" action=(routes::STORES) novalidate {
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                (field("Store code", "store_code", &form.store_code, "Letters, digits, _ and -, up to 50. It cannot change later.", error, true))
+                (field("Store name", "store_name", &form.store_name, "As staff know it.", error, true))
+                (field("Person in charge", "pic_name", &form.pic_name, "Who answers for this store's account.", error, true))
+                (field("Their contact", "pic_contact", &form.pic_contact, "A phone number or email.", error, false))
+                div.actions {
+                    button type="submit" { "Create store" }
+                    a href=(routes::STORES) { "Cancel" }
+                }
+            }
+        }
+    };
+    layout::page(viewer, Section::Stores, "New store", content)
+}
+
+/// `GET /dashboard/stores/new`.
+pub(crate) async fn page(viewer: Viewer) -> Result<HttpResponse, WebError> {
+    viewer.require_operator()?;
+    Ok(layout::ok(render(&viewer, &StoreForm::default(), &None)))
+}
+
+/// `POST /dashboard/stores`: creates the store and opens its page, or shows the form again
+/// with the error next to its field.
+pub(crate) async fn create(
+    state: web::Data<WebState>,
+    viewer: Viewer,
+    form: web::Form<StoreForm>,
+) -> Result<HttpResponse, WebError> {
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require_operator()?;
+    let contact = Some(form.pic_contact.as_str());
+    let again =
+        |error: FieldError| layout::html_response(StatusCode::UNPROCESSABLE_ENTITY, render(&viewer, &form, &error));
+    let new = match NewStore::parse(form.store_code.trim(), &form.store_name, &form.pic_name, contact) {
+        Ok(n) => n,
+        Err(e) => return Ok(again(Some((e.field(), sentence(&e.to_string()))))),
+    };
+    match state.engine.admin().create_store(&viewer.actor, &new).await {
+        Ok(store) => Ok(layout::see_other(&format!("{}?created=1", routes::store(store.code.as_str())))),
+        Err(AdminError::StoreExists) => {
+            Ok(again(Some(("store_code", "A store with this code already exists.".into()))))
+        }
+        Err(e) => Err(WebError::internal(e)),
+    }
+}
+
+/// `store_code must be …` → `Store code must be ….`
+fn sentence(raw: &str) -> String {
+    let text = raw.replacen('_', " ", 1);
+    let mut chars = text.chars();
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+    format!("{first}{}.", chars.as_str().trim_end_matches('.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::viewer::Role;
+    use crate::viewer::tests::viewer;
+
+    #[test]
+    fn errors_sit_next_to_their_field() {
+        let form = StoreForm { store_code: "bad code".into(), ..StoreForm::default() };
+        let error = Some(("store_code", sentence("store_code must be 1-50 alphanumeric characters")));
+        let html = render(&viewer(Role::Operator), &form, &error).into_string();
+        assert!(html.contains(r#"id="store_code-error""#));
+        assert!(html.contains("Store code must be 1-50 alphanumeric characters."));
+        assert!(html.contains(r#"aria-invalid="true""#));
+        assert!(html.contains(r#"aria-describedby="store_code-hint store_code-error""#));
+        assert!(html.contains(r#"name="csrf" value="tok-123""#), "the form carries the session's token");
+        assert!(html.contains(r#"value="bad code""#), "what was typed stays");
+        assert_eq!(html.matches("aria-invalid").count(), 1);
+    }
+}
