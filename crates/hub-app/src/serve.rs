@@ -30,6 +30,12 @@ pub fn http_config(config: &Config) -> HttpConfig {
     }
 }
 
+/// The dashboard (`hub-web`), served by the HTTP adapter's app at `/dashboard/`.
+pub fn dashboard(engine: &Arc<hub_engine::Engine>) -> hub_http::Mount {
+    let web = hub_web::configure(hub_web::WebState::new(Arc::clone(engine)));
+    hub_http::Mount { prefix: hub_web::MOUNT, configure: Arc::new(web) }
+}
+
 /// Serves until SIGINT or SIGTERM, then stops taking requests and work, lets in-flight
 /// store syncs finish within `SHUTDOWN_GRACE_SECONDS`, and returns.
 pub async fn run(config: &Config) -> anyhow::Result<()> {
@@ -43,7 +49,9 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     let scheduler = Scheduler::start(Arc::clone(&hub.engine), scheduler_config(config))?;
     hub.engine.syncs().attach_schedule(scheduler.view());
     let source = crate::metrics::HubMetrics { engine: Arc::clone(&hub.engine), tiktok: Arc::clone(&hub.tiktok) };
-    let state = AppState::new(Arc::clone(&hub.engine), http_config(config)).with_metrics_source(Arc::new(source));
+    let state = AppState::new(Arc::clone(&hub.engine), http_config(config))
+        .with_metrics_source(Arc::new(source))
+        .with_mount(dashboard(&hub.engine));
     // GET /metrics without the key on its own (private) listener, when configured.
     let metrics_server = match config.metrics_addr {
         Some(at) => {

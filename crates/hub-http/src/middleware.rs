@@ -66,11 +66,16 @@ enum RouteClass {
     Health,
     /// Swagger UI and the OpenAPI document (`API_DOCS`).
     Docs,
+    /// Another adapter's routes ([`crate::Mount`]): its answers are its own.
+    Mounted,
     Other,
 }
 
-fn classify(path: &str) -> RouteClass {
+fn classify(path: &str, mount: Option<&str>) -> RouteClass {
     let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    if mount.is_some_and(under) {
+        return RouteClass::Mounted;
+    }
     // `/metrics` on the main port takes the admin key (METRICS_ADDR serves it without one).
     if under("/admin") || path == "/metrics" {
         RouteClass::Admin
@@ -179,7 +184,8 @@ pub(crate) async fn request_context(
         client_ip = %ip.map_or_else(|| "-".to_owned(), |i| i.to_string()),
     );
     let allow_origin = cors_origin(&state, req.headers());
-    let class = classify(req.match_info().as_str());
+    let class = classify(req.match_info().as_str(), state.mount.as_ref().map(|m| m.prefix));
+    let mounted = class == RouteClass::Mounted;
     let html_page = class == RouteClass::OAuth;
     // Answers that need the admin key are never cached.
     let admin = class == RouteClass::Admin || (class == RouteClass::Docs && state.config.api_docs == ApiDocs::AdminKey);
@@ -205,11 +211,11 @@ pub(crate) async fn request_context(
             // the framework's own and is rendered by it.
             next.call(req).await?.map_into_boxed_body()
         };
-        if res.status().as_u16() >= 400 && res.response().extensions().get::<Rendered>().is_none() {
+        if !mounted && res.status().as_u16() >= 400 && res.response().extensions().get::<Rendered>().is_none() {
             let err = envelope_for(&res);
             res = res.into_response(err.error_response());
         }
-        if res.status() == StatusCode::METHOD_NOT_ALLOWED && !res.headers().contains_key(header::ALLOW) {
+        if !mounted && res.status() == StatusCode::METHOD_NOT_ALLOWED && !res.headers().contains_key(header::ALLOW) {
             let allow = allow_header(&res);
             res.headers_mut().insert(header::ALLOW, allow);
         }
@@ -229,7 +235,7 @@ pub(crate) async fn request_context(
         }
         let is_html =
             h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
-        if is_html {
+        if is_html && !(mounted && h.contains_key(header::CONTENT_SECURITY_POLICY)) {
             set(h, header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
         }
         if hsts {
@@ -301,7 +307,7 @@ pub(crate) async fn guard(
 fn check(state: &AppState, req: &ServiceRequest) -> Result<(), ApiError> {
     let ip = req.extensions().get::<ClientIp>().and_then(|c| c.0);
     let key_ip = ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    match classify(req.match_info().as_str()) {
+    match classify(req.match_info().as_str(), state.mount.as_ref().map(|m| m.prefix)) {
         RouteClass::Docs => match state.config.api_docs {
             ApiDocs::Public => {}
             ApiDocs::AdminKey => admin_key(state, req, ip, key_ip)?,
@@ -320,7 +326,7 @@ fn check(state: &AppState, req: &ServiceRequest) -> Result<(), ApiError> {
                 limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
             }
         }
-        RouteClass::Other => {}
+        RouteClass::Mounted | RouteClass::Other => {}
     }
     Ok(())
 }
@@ -373,19 +379,23 @@ mod tests {
 
     #[test]
     fn route_classes() {
-        assert_eq!(classify("/admin"), RouteClass::Admin);
-        assert_eq!(classify("/admin/stores"), RouteClass::Admin);
-        assert_eq!(classify("/administrator"), RouteClass::Other);
-        assert_eq!(classify("/connect/tiktok"), RouteClass::OAuth);
-        assert_eq!(classify("/auth/url"), RouteClass::OAuth);
-        assert_eq!(classify("/auth/tiktok/callback"), RouteClass::OAuth);
-        assert_eq!(classify("/health"), RouteClass::Health);
-        assert_eq!(classify("/health/ready"), RouteClass::Health);
-        assert_eq!(classify("/healthz"), RouteClass::Other);
-        assert_eq!(classify("/api/docs"), RouteClass::Docs);
-        assert_eq!(classify("/api/docs/swagger-ui.css"), RouteClass::Docs);
-        assert_eq!(classify("/api/openapi.json"), RouteClass::Docs);
-        assert_eq!(classify("/docs"), RouteClass::Docs);
-        assert_eq!(classify("/api/docsx"), RouteClass::Other);
+        assert_eq!(classify("/admin", None), RouteClass::Admin);
+        assert_eq!(classify("/admin/stores", None), RouteClass::Admin);
+        assert_eq!(classify("/administrator", None), RouteClass::Other);
+        assert_eq!(classify("/connect/tiktok", None), RouteClass::OAuth);
+        assert_eq!(classify("/auth/url", None), RouteClass::OAuth);
+        assert_eq!(classify("/auth/tiktok/callback", None), RouteClass::OAuth);
+        assert_eq!(classify("/health", None), RouteClass::Health);
+        assert_eq!(classify("/health/ready", None), RouteClass::Health);
+        assert_eq!(classify("/healthz", None), RouteClass::Other);
+        assert_eq!(classify("/api/docs", None), RouteClass::Docs);
+        assert_eq!(classify("/api/docs/swagger-ui.css", None), RouteClass::Docs);
+        assert_eq!(classify("/api/openapi.json", None), RouteClass::Docs);
+        assert_eq!(classify("/docs", None), RouteClass::Docs);
+        assert_eq!(classify("/api/docsx", None), RouteClass::Other);
+        assert_eq!(classify("/dashboard", Some("/dashboard")), RouteClass::Mounted);
+        assert_eq!(classify("/dashboard/stores", Some("/dashboard")), RouteClass::Mounted);
+        assert_eq!(classify("/dashboardx", Some("/dashboard")), RouteClass::Other);
+        assert_eq!(classify("/dashboard/stores", None), RouteClass::Other);
     }
 }

@@ -97,6 +97,25 @@ pub struct AppState {
     pub(crate) untrusted_forwarders: UntrustedForwarders,
     /// The time of the limits and the auth-failure block.
     pub(crate) clock: LimitClock,
+    /// Another driving adapter served by the same app (the dashboard), see [`Mount`].
+    pub(crate) mount: Option<Mount>,
+}
+
+/// Routes of another adapter served beside the API on the same listener, under `prefix`
+/// (hub-app mounts the dashboard, `hub-web`, at `/dashboard`; this crate never names it).
+/// The middleware gives them request ids, the access log, security headers and the
+/// untrusted-forwarder check, but leaves their answers as they are: their errors are their
+/// own pages (no JSON envelope), and their `Cache-Control` and CSP stand.
+#[derive(Clone)]
+pub struct Mount {
+    pub prefix: &'static str,
+    pub configure: Arc<dyn Fn(&mut actix_web::web::ServiceConfig) + Send + Sync>,
+}
+
+impl std::fmt::Debug for Mount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mount").field("prefix", &self.prefix).finish_non_exhaustive()
+    }
 }
 
 /// How many client addresses each limit tracks right now: what its memory holds.
@@ -130,7 +149,15 @@ impl AppState {
             config,
             started: Instant::now(),
             metrics: Arc::new(Metrics::new(None)),
+            mount: None,
         }
+    }
+
+    /// Serves `mount`'s routes beside the API.
+    #[must_use]
+    pub fn with_mount(mut self, mount: Mount) -> Self {
+        self.mount = Some(mount);
+        self
     }
 
     /// The client addresses the limits hold now.

@@ -51,7 +51,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route(SYNC, web::get().to(pages::sync::page))
         .route(SYNC_LIVE, web::get().to(pages::sync::live))
         .route(SYNC_RUN, web::post().to(pages::sync::run))
-        .route(AUDIT, web::get().to(pages::audit::page));
+        .route(AUDIT, web::get().to(pages::audit::page))
+        .route("/dashboard/{tail:.*}", web::to(pages::not_found));
 }
 
 #[cfg(test)]

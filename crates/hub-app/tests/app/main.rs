@@ -4,6 +4,7 @@
 #[macro_use]
 mod support;
 
+mod browser;
 mod e2e;
 mod instances;
 mod recovery;

@@ -19,6 +19,11 @@ pub(crate) async fn redirect_home() -> HttpResponse {
     crate::layout::see_other(crate::routes::HOME)
 }
 
+/// Any other URL under `/dashboard/`: the dashboard's own 404 page.
+pub(crate) async fn not_found() -> HttpResponse {
+    actix_web::ResponseError::error_response(&crate::error::WebError::NotFound)
+}
+
 /// A figure or a dash when there is none.
 pub(crate) fn num(v: Option<i64>) -> Markup {
     match v {
