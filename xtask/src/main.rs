@@ -67,9 +67,7 @@ fn browser_installed() -> bool {
     let found = |names: &[&str]| {
         let path = std::env::var_os("PATH").unwrap_or_default();
         names.iter().any(|n| {
-            std::env::split_paths(&path)
-                .chain([std::path::PathBuf::from("/usr/bin")])
-                .any(|d| d.join(n).is_file())
+            std::env::split_paths(&path).chain([std::path::PathBuf::from("/usr/bin")]).any(|d| d.join(n).is_file())
         })
     };
     found(&["chromium", "chromium-browser"]) && found(&["chromedriver"])

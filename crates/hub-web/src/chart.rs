@@ -179,8 +179,7 @@ impl LineChart {
             figure.chart id=(self.id) {
                 figcaption id=(title_id) { (self.metric.label()) }
                 svg class=(format!("line-chart {}", self.metric.class())) viewBox=(format!("0 0 {W} {H}"))
-                    role="img" aria-labelledby=(title_id) aria-describedby=(desc_id)
-                    preserveAspectRatio="none" {
+                    role="img" aria-labelledby=(title_id) aria-describedby=(desc_id) {
                     g.grid {
                         @for t in axis.ticks() {
                             @let y = Self::y(&axis, t);
@@ -190,8 +189,11 @@ impl LineChart {
                     }
                     g.days {
                         @for (i, (day, _)) in self.points.iter().enumerate() {
-                            @if i % label_every == 0 || i + 1 == self.points.len() {
-                                text.tick x=(format!("{:.1}", self.x(i))) y=(H - 8.0) text-anchor="middle" {
+                            @let last = i + 1 == self.points.len();
+                            // The last day's label always; others only where they don't crowd it.
+                            @if last || (i % label_every == 0 && (self.points.len() - 1 - i) >= label_every / 2) {
+                                @let anchor = if last { "end" } else if i == 0 { "start" } else { "middle" };
+                                text.tick x=(format!("{:.1}", self.x(i))) y=(H - 8.0) text-anchor=(anchor) {
                                     (day.format("%b %-d"))
                                 }
                             }

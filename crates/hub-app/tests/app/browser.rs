@@ -36,13 +36,17 @@ pub async fn hub_with_history() -> Hub {
     let hub = Hub::start(sandbox(), &[]).await;
     for (i, (code, name)) in STORES.iter().enumerate() {
         let (status, body) = hub
-            .post("/admin/stores", json!({"store_code": code, "store_name": name, "pic_name": "Ana", "pic_contact": "ana@example.com"}))
+            .post(
+                "/admin/stores",
+                json!({"store_code": code, "store_name": name, "pic_name": "Ana", "pic_contact": "ana@example.com"}),
+            )
             .await;
         assert_eq!(status, 201, "{body}");
         let (status, page) = hub.connect(code, Some(i)).await;
         assert_eq!(status, 200, "{page}");
     }
-    let (status, body) = hub.post("/admin/stores", json!({"store_code": "plg_05", "store_name": "Palembang", "pic_name": "Budi"})).await;
+    let (status, body) =
+        hub.post("/admin/stores", json!({"store_code": "plg_05", "store_name": "Palembang", "pic_name": "Budi"})).await;
     assert_eq!(status, 201, "{body}");
     let (status, run) = hub.post("/admin/sync/run", json!({"job": "all"})).await;
     assert_eq!(status, 200, "{run}");
@@ -103,11 +107,11 @@ async fn an_admin_runs_the_chain_from_the_browser() {
     b.fill("#store_code", "bad code").await;
     b.fill("#store_name", "Makassar").await;
     b.fill("#pic_name", "Citra").await;
-    b.click("button[type=submit]").await;
+    b.click("main form[method=post] button[type=submit]").await;
     assert!(b.text("#store_code-error").await.contains("Store code"), "the error sits next to its field");
     b.axe().await;
     b.fill("#store_code", "mks_06").await;
-    b.click("button[type=submit]").await;
+    b.click("main form[method=post] button[type=submit]").await;
     assert_eq!(b.path().await, "/dashboard/stores/mks_06?created=1");
     b.axe().await;
 
@@ -115,7 +119,8 @@ async fn an_admin_runs_the_chain_from_the_browser() {
     // store connects.
     b.click("form[action$='/connect-link'] button").await;
     b.axe().await;
-    let url = b.client.find(fantoccini::Locator::Css("#connect-url")).await.unwrap().prop("value").await.unwrap().unwrap();
+    let url =
+        b.client.find(fantoccini::Locator::Css("#connect-url")).await.unwrap().prop("value").await.unwrap().unwrap();
     assert!(url.contains("/connect/tiktok?store_code=mks_06&invite="), "{url}");
     assert_eq!(b.count(".qr svg path").await.max(b.count(".qr svg rect").await).min(1), 1, "a QR code");
     assert!(b.client.find(fantoccini::Locator::Css("button[data-copy]")).await.unwrap().is_displayed().await.unwrap());
@@ -143,11 +148,32 @@ async fn an_admin_runs_the_chain_from_the_browser() {
     b.click("form[action='/dashboard/sync/run'] button").await;
     assert_eq!(b.path().await, "/dashboard/sync?started=1");
     b.wait_for("#live progress").await;
-    let first = b.client.find(fantoccini::Locator::Css("#live progress")).await.unwrap().attr("value").await.unwrap();
     b.screenshot("sync-1280", DESKTOP).await;
-    b.wait_for("#live [data-done]").await;
+    // Read the bar as the page updates itself, until the fragment says it is done.
+    let mut seen = Vec::new();
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        assert!(std::time::Instant::now() < give_up, "the run never ended: {seen:?}");
+        let state = b
+            .client
+            .execute(
+                "var p = document.querySelector('#live progress'); \
+                 return [document.querySelector('#live [data-done]') !== null, p ? p.value : null, p ? p.max : null];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if state[0] == true {
+            break;
+        }
+        if let (Some(v), Some(max)) = (state[1].as_f64(), state[2].as_f64()) {
+            seen.push((v, max));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     b.check().await;
-    assert!(first.is_some(), "progress was seen while the run went on");
+    assert!(seen.iter().any(|(v, max)| *v > 0.0 && v < max), "the bar moved while the run went on: {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "progress only grows: {seen:?}");
     b.visit("/dashboard/sync").await;
     assert!(b.text("#last-h + div").await.contains("succeeded"), "{}", b.text("#last-h + div").await);
     b.screenshot("sync-390", PHONE).await;
@@ -155,7 +181,10 @@ async fn an_admin_runs_the_chain_from_the_browser() {
     // The audit log shows what was done from the browser.
     b.visit("/dashboard/audit").await;
     let audit = b.body().await;
-    assert!(audit.contains("store.create") && audit.contains("connect_link.create") && audit.contains("sync.run"), "{audit}");
+    assert!(
+        audit.contains("store.create") && audit.contains("connect_link.create") && audit.contains("sync.run"),
+        "{audit}"
+    );
 
     // Sign out: the pages are closed again.
     b.click("form[action='/dashboard/logout'] button").await;

@@ -1,6 +1,5 @@
 //! "New store": a form validated on the server, each error next to its field (operators).
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use hub_domain::NewStore;
 use hub_engine::AdminError;
@@ -82,8 +81,9 @@ pub(crate) async fn create(
     viewer.check_csrf(&form.csrf)?;
     viewer.require_operator()?;
     let contact = Some(form.pic_contact.as_str());
-    let again =
-        |error: FieldError| layout::html_response(StatusCode::UNPROCESSABLE_ENTITY, render(&viewer, &form, &error));
+    // The form again with its error, as 200 like any page (browsers log a 4xx page load as
+    // a console error).
+    let again = |error: FieldError| layout::ok(render(&viewer, &form, &error));
     let new = match NewStore::parse(form.store_code.trim(), &form.store_name, &form.pic_name, contact) {
         Ok(n) => n,
         Err(e) => return Ok(again(Some((e.field(), sentence(&e.to_string()))))),

@@ -50,7 +50,8 @@ impl Browser {
         let driver_bin = program(&["chromedriver"]).expect(
             "chromedriver not found: `apt-get install -y chromium chromium-driver` (cargo xtask test leaves the browser tests out without it)",
         );
-        let chromium = program(&["chromium", "chromium-browser"]).expect("chromium not found: apt-get install -y chromium");
+        let chromium =
+            program(&["chromium", "chromium-browser"]).expect("chromium not found: apt-get install -y chromium");
         let port = super::free_port();
         let driver = Command::new(driver_bin)
             .arg(format!("--port={port}"))
@@ -214,7 +215,13 @@ impl Browser {
 
     /// Clicks the first element matching `css`, then checks the page it leads to.
     pub async fn click(&self, css: &str) {
-        self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.expect("click");
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .expect("click");
         self.check().await;
     }
 
