@@ -45,6 +45,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route(STORES_CSV, web::get().to(pages::stores::csv))
         .route(NEW_STORE, web::get().to(pages::store_form::page))
         .route("/dashboard/stores/{code}", web::get().to(pages::store::page))
+        .route("/dashboard/stores/{code}/edit", web::get().to(pages::store_form::edit_page))
+        .route("/dashboard/stores/{code}/edit", web::post().to(pages::store_form::update))
         .route("/dashboard/stores/{code}/connect-link", web::post().to(pages::connect::issue))
         .route("/dashboard/stores/{code}/sync", web::post().to(pages::sync::sync_store))
         .route(VIDEOS, web::get().to(pages::videos::page))

@@ -114,6 +114,12 @@ async fn an_admin_runs_the_chain_from_the_browser() {
     b.click("main form[method=post] button[type=submit]").await;
     assert_eq!(b.path().await, "/dashboard/stores/mks_06?created=1");
     b.axe().await;
+    b.click("a[href='/dashboard/stores/mks_06/edit']").await;
+    b.axe().await;
+    b.fill("#store_name", "Makassar Panakkukang").await;
+    b.click("main form[method=post] button[type=submit]").await;
+    assert_eq!(b.path().await, "/dashboard/stores/mks_06?saved=1");
+    assert_eq!(b.text("h1").await, "Makassar Panakkukang");
 
     // Its connect link: shown once, with a copy button and a QR code; staff open it and the
     // store connects.

@@ -30,6 +30,7 @@ pub(crate) struct Params {
     days: Option<u32>,
     created: Option<u8>,
     synced: Option<String>,
+    saved: Option<u8>,
 }
 
 /// Everything the store page shows.
@@ -211,6 +212,7 @@ fn logs_table(logs: &[SyncLog], tz: &chrono_tz::Tz) -> Table {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Notices {
     pub created: bool,
+    pub saved: bool,
     /// `Some(true)`: the sync succeeded.
     pub synced: Option<bool>,
 }
@@ -222,6 +224,7 @@ pub(crate) fn render(v: &StoreView, viewer: &Viewer, tz: &chrono_tz::Tz, notices
     let content = html! {
         p.subtitle { "Code " (code) @if let Some(u) = v.store.latest_user_stats { " · " (thousands(u.follower_count)) " followers on " (u.snapshot_date) } }
         @if notices.created { div.notice.ok role="status" { "Store created. Next: issue a connect link and send it to the store's staff." } }
+        @if notices.saved { div.notice.ok role="status" { "Saved." } }
         @match notices.synced {
             Some(true) => div.notice.ok role="status" { "Synced: the figures below include today's snapshot." },
             Some(false) => div.notice.bad role="alert" { "The sync did not succeed: see the sync history below." },
@@ -237,6 +240,7 @@ pub(crate) fn render(v: &StoreView, viewer: &Viewer, tz: &chrono_tz::Tz, notices
                     input type="hidden" name="csrf" value=(viewer.csrf);
                     button.secondary type="submit" { "Sync now" }
                 }
+                a.button.secondary href=(crate::pages::store_form::edit_path(code)) { "Edit" }
             }
         }
         section.card aria-labelledby="growth-h" {
@@ -274,7 +278,11 @@ pub(crate) async fn page(
 ) -> Result<HttpResponse, WebError> {
     let code = StoreCode::parse(&code).map_err(|_| WebError::NotFound)?;
     let view = load(&state, &viewer, &code, days_param(params.days)).await?;
-    let notices = Notices { created: params.created.is_some(), synced: params.synced.as_deref().map(|s| s == "ok") };
+    let notices = Notices {
+        created: params.created.is_some(),
+        saved: params.saved.is_some(),
+        synced: params.synced.as_deref().map(|s| s == "ok"),
+    };
     Ok(layout::ok(render(&view, &viewer, &state.tz, notices)))
 }
 

@@ -1,8 +1,11 @@
-//! "New store": a form validated on the server, each error next to its field (operators).
+//! "New store" and "Edit store": one form validated on the server by the domain's parsers,
+//! each error next to its field (operators). An edit is the engine's store import of one row
+//! with `on_conflict=update` (audited as `store.import`): the one use case that changes a
+//! store's name and person in charge.
 
 use actix_web::{HttpResponse, web};
-use hub_domain::NewStore;
-use hub_engine::AdminError;
+use hub_domain::{NewStore, OnConflict, StoreCode};
+use hub_engine::{AdminError, ReportError};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -30,6 +33,13 @@ pub(crate) struct StoreForm {
 /// A field's error: which field, and what to fix.
 type FieldError = Option<(&'static str, String)>;
 
+/// Which form: a new store, or the store being edited (its code cannot change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode<'a> {
+    New,
+    Edit(&'a str),
+}
+
 fn field(label: &str, name: &'static str, value: &str, hint: &str, error: &FieldError, required: bool) -> Markup {
     let err = error.as_ref().filter(|(f, _)| *f == name).map(|(_, m)| m.as_str());
     let hint_id = format!("{name}-hint");
@@ -46,29 +56,41 @@ fn field(label: &str, name: &'static str, value: &str, hint: &str, error: &Field
     }
 }
 
-fn render(viewer: &Viewer, form: &StoreForm, error: &FieldError) -> Markup {
+fn render(viewer: &Viewer, mode: Mode<'_>, form: &StoreForm, error: &FieldError) -> Markup {
+    let (title, action, submit, back) = match mode {
+        Mode::New => ("New store".to_owned(), routes::STORES.to_owned(), "Create store", routes::STORES.to_owned()),
+        Mode::Edit(code) => (format!("Edit {code}"), edit_path(code), "Save changes", routes::store(code)),
+    };
     let content = html! {
-        section.card aria-label="New store" {
-            form method="post" action=(routes::STORES) novalidate {
+        section.card aria-label=(title) {
+            form method="post" action=(action) novalidate {
                 input type="hidden" name="csrf" value=(viewer.csrf);
-                (field("Store code", "store_code", &form.store_code, "Letters, digits, _ and -, up to 50. It cannot change later.", error, true))
+                @match mode {
+                    Mode::New => (field("Store code", "store_code", &form.store_code, "Letters, digits, _ and -, up to 50. It cannot change later.", error, true)),
+                    Mode::Edit(code) => p { "Store code: " strong { (code) } " (it cannot change)" },
+                }
                 (field("Store name", "store_name", &form.store_name, "As staff know it.", error, true))
                 (field("Person in charge", "pic_name", &form.pic_name, "Who answers for this store's account.", error, true))
                 (field("Their contact", "pic_contact", &form.pic_contact, "A phone number or email.", error, false))
                 div.actions {
-                    button type="submit" { "Create store" }
-                    a href=(routes::STORES) { "Cancel" }
+                    button type="submit" { (submit) }
+                    a href=(back) { "Cancel" }
                 }
             }
         }
     };
-    layout::page(viewer, Section::Stores, "New store", content)
+    layout::page(viewer, Section::Stores, &title, content)
+}
+
+/// `/dashboard/stores/{code}/edit`.
+pub(crate) fn edit_path(code: &str) -> String {
+    format!("{}/edit", routes::store(code))
 }
 
 /// `GET /dashboard/stores/new`.
 pub(crate) async fn page(viewer: Viewer) -> Result<HttpResponse, WebError> {
     viewer.require_operator()?;
-    Ok(layout::ok(render(&viewer, &StoreForm::default(), &None)))
+    Ok(layout::ok(render(&viewer, Mode::New, &StoreForm::default(), &None)))
 }
 
 /// `POST /dashboard/stores`: creates the store and opens its page, or shows the form again
@@ -83,7 +105,7 @@ pub(crate) async fn create(
     let contact = Some(form.pic_contact.as_str());
     // The form again with its error, as 200 like any page (browsers log a 4xx page load as
     // a console error).
-    let again = |error: FieldError| layout::ok(render(&viewer, &form, &error));
+    let again = |error: FieldError| layout::ok(render(&viewer, Mode::New, &form, &error));
     let new = match NewStore::parse(form.store_code.trim(), &form.store_name, &form.pic_name, contact) {
         Ok(n) => n,
         Err(e) => return Ok(again(Some((e.field(), sentence(&e.to_string()))))),
@@ -92,6 +114,58 @@ pub(crate) async fn create(
         Ok(store) => Ok(layout::see_other(&format!("{}?created=1", routes::store(store.code.as_str())))),
         Err(AdminError::StoreExists) => {
             Ok(again(Some(("store_code", "A store with this code already exists.".into()))))
+        }
+        Err(e) => Err(WebError::internal(e)),
+    }
+}
+
+/// `GET /dashboard/stores/{code}/edit`.
+pub(crate) async fn edit_page(
+    state: web::Data<WebState>,
+    viewer: Viewer,
+    code: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    viewer.require_operator()?;
+    let code = StoreCode::parse(&code).map_err(|_| WebError::NotFound)?;
+    let store = match state.engine.admin().store(&viewer.actor, &code).await {
+        Ok(s) => s.store,
+        Err(AdminError::StoreNotFound) => return Err(WebError::NotFound),
+        Err(e) => return Err(WebError::internal(e)),
+    };
+    let form = StoreForm {
+        csrf: String::new(),
+        store_code: store.code.to_string(),
+        store_name: store.name,
+        pic_name: store.pic_name,
+        pic_contact: store.pic_contact.unwrap_or_default(),
+    };
+    Ok(layout::ok(render(&viewer, Mode::Edit(code.as_str()), &form, &None)))
+}
+
+/// `POST /dashboard/stores/{code}/edit`: saves and opens the store, or shows the form again.
+pub(crate) async fn update(
+    state: web::Data<WebState>,
+    viewer: Viewer,
+    code: web::Path<String>,
+    form: web::Form<StoreForm>,
+) -> Result<HttpResponse, WebError> {
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require_operator()?;
+    let code = StoreCode::parse(&code).map_err(|_| WebError::NotFound)?;
+    // The store must be one the person may see (else 404, like every store page).
+    if let Err(e) = state.engine.admin().store(&viewer.actor, &code).await {
+        return Err(if e == AdminError::StoreNotFound { WebError::NotFound } else { WebError::internal(e) });
+    }
+    let mode = Mode::Edit(code.as_str());
+    let again = |error: FieldError| layout::ok(render(&viewer, mode, &form, &error));
+    let row = match NewStore::parse(code.as_str(), &form.store_name, &form.pic_name, Some(form.pic_contact.as_str())) {
+        Ok(n) => n,
+        Err(e) => return Ok(again(Some((e.field(), sentence(&e.to_string()))))),
+    };
+    match state.engine.reports().import_stores(&viewer.actor, Ok(vec![Ok(row)]), OnConflict::Update, false).await {
+        Ok(_) => Ok(layout::see_other(&format!("{}?saved=1", routes::store(code.as_str())))),
+        Err(ReportError::Conflict(_)) => {
+            Ok(again(Some(("store_name", "The store changed meanwhile: try again.".into()))))
         }
         Err(e) => Err(WebError::internal(e)),
     }
@@ -115,7 +189,7 @@ mod tests {
     fn errors_sit_next_to_their_field() {
         let form = StoreForm { store_code: "bad code".into(), ..StoreForm::default() };
         let error = Some(("store_code", sentence("store_code must be 1-50 alphanumeric characters")));
-        let html = render(&viewer(Role::Operator), &form, &error).into_string();
+        let html = render(&viewer(Role::Operator), Mode::New, &form, &error).into_string();
         assert!(html.contains(r#"id="store_code-error""#));
         assert!(html.contains("Store code must be 1-50 alphanumeric characters."));
         assert!(html.contains(r#"aria-invalid="true""#));
@@ -123,5 +197,14 @@ mod tests {
         assert!(html.contains(r#"name="csrf" value="tok-123""#), "the form carries the session's token");
         assert!(html.contains(r#"value="bad code""#), "what was typed stays");
         assert_eq!(html.matches("aria-invalid").count(), 1);
+    }
+
+    #[test]
+    fn an_edit_keeps_the_code_and_posts_to_the_store() {
+        let form = StoreForm { store_code: "s1".into(), store_name: "Old".into(), ..StoreForm::default() };
+        let html = render(&viewer(Role::Operator), Mode::Edit("s1"), &form, &None).into_string();
+        assert!(html.contains(r#"action="/dashboard/stores/s1/edit""#));
+        assert!(!html.contains(r#"name="store_code""#), "the code cannot change");
+        assert!(html.contains(r#"value="Old""#));
     }
 }
