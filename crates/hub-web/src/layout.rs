@@ -132,3 +132,26 @@ pub fn status_badge(status: Option<hub_domain::ConnectionStatus>) -> Markup {
     };
     html! { span class=(format!("badge {class}")) { (text) } }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::viewer::Role;
+    use crate::viewer::tests::viewer;
+
+    #[test]
+    fn the_shell_is_labelled_and_links_only_what_the_role_may_open() {
+        let html = |role| page(&viewer(role), Section::Stores, "Stores", html! { p { "x" } }).into_string();
+        let admin = html(Role::Admin);
+        assert!(admin.contains(r#"<html lang="en">"#));
+        assert!(admin.contains(r##"href="#main""##), "a skip link");
+        assert!(admin.contains(routes::AUDIT));
+        assert!(!html(Role::Operator).contains(routes::AUDIT));
+        assert!(admin.contains(r#"<a href="/dashboard/stores" aria-current="page">"#), "{admin}");
+        assert!(admin.contains(r#"name="csrf" value="tok-123""#), "sign-out is a form with the token");
+        for inline in ["<style", "style=", "<script>", "onclick", "javascript:"] {
+            assert!(!admin.contains(inline), "{inline}: nothing inline (CSP)");
+        }
+        assert!(admin.contains(r#"<script src="/dashboard/assets/app."#));
+    }
+}

@@ -19,40 +19,26 @@ mod pages;
 pub mod qr;
 pub mod routes;
 mod session;
+mod state;
 mod table;
 mod viewer;
-
-use std::sync::Arc;
+mod widgets;
 
 use actix_web::web;
-use hub_engine::Engine;
 
 pub use error::WebError;
 pub use layout::CSP;
+pub use state::WebState;
 pub use viewer::{Role, Viewer};
 
 /// The path the dashboard is mounted under.
 pub const MOUNT: &str = "/dashboard";
-
-/// What the pages share.
-pub struct WebState {
-    pub engine: Arc<Engine>,
-    /// The report time zone (dates and times on the pages).
-    pub tz: chrono_tz::Tz,
-}
-
-impl WebState {
-    pub fn new(engine: Arc<Engine>) -> Self {
-        let tz = engine.config().report_tz;
-        Self { engine, tz }
-    }
-}
 
 /// Registers the dashboard's routes and state on an actix app (`App::configure`).
 pub fn configure(state: WebState) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + Sync + 'static {
     let data = web::Data::new(state);
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(data.clone());
-        routes::config(cfg);
+        pages::config(cfg);
     }
 }

@@ -1,9 +1,4 @@
-//! The dashboard's URLs and their handlers: one page module per screen
-//! (`pages/*.rs`, template and handler together), mounted under `/dashboard/`.
-
-use actix_web::web;
-
-use crate::pages;
+//! The dashboard's URLs (the route table is `pages::config`).
 
 pub const HOME: &str = "/dashboard/";
 pub const LOGIN: &str = "/dashboard/login";
@@ -33,28 +28,6 @@ pub fn encode(raw: &str) -> String {
         }
     }
     out
-}
-
-/// Registers every dashboard route.
-pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/dashboard", web::get().to(pages::redirect_home))
-        .route(HOME, web::get().to(pages::overview::page))
-        .route("/dashboard/assets/{name}", web::get().to(crate::assets::serve))
-        .route(STORES, web::get().to(pages::stores::page))
-        .route(STORES, web::post().to(pages::store_form::create))
-        .route(STORES_CSV, web::get().to(pages::stores::csv))
-        .route(NEW_STORE, web::get().to(pages::store_form::page))
-        .route("/dashboard/stores/{code}", web::get().to(pages::store::page))
-        .route("/dashboard/stores/{code}/edit", web::get().to(pages::store_form::edit_page))
-        .route("/dashboard/stores/{code}/edit", web::post().to(pages::store_form::update))
-        .route("/dashboard/stores/{code}/connect-link", web::post().to(pages::connect::issue))
-        .route("/dashboard/stores/{code}/sync", web::post().to(pages::sync::sync_store))
-        .route(VIDEOS, web::get().to(pages::videos::page))
-        .route(SYNC, web::get().to(pages::sync::page))
-        .route(SYNC_LIVE, web::get().to(pages::sync::live))
-        .route(SYNC_RUN, web::post().to(pages::sync::run))
-        .route(AUDIT, web::get().to(pages::audit::page))
-        .route("/dashboard/{tail:.*}", web::to(pages::not_found));
 }
 
 #[cfg(test)]

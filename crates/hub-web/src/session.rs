@@ -18,3 +18,23 @@ impl FromRequest for Viewer {
         ready(req.extensions().get::<Viewer>().cloned().ok_or(WebError::SignIn { next }))
     }
 }
+
+/// The checks a handler makes before it acts.
+impl Viewer {
+    /// Refuses unless the person may operate.
+    pub fn require_operator(&self) -> Result<(), WebError> {
+        if self.can_operate() { Ok(()) } else { Err(WebError::Forbidden) }
+    }
+
+    /// Refuses unless the person is an admin.
+    pub fn require_admin(&self) -> Result<(), WebError> {
+        if self.can_admin() { Ok(()) } else { Err(WebError::Forbidden) }
+    }
+
+    /// Refuses a form whose token is not this session's (compared in constant time).
+    pub fn check_csrf(&self, presented: &str) -> Result<(), WebError> {
+        let (a, b) = (self.csrf.as_bytes(), presented.as_bytes());
+        let same = a.len() == b.len() && !a.is_empty() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+        if same { Ok(()) } else { Err(WebError::Csrf) }
+    }
+}

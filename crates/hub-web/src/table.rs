@@ -21,7 +21,11 @@ impl Cell {
 
     /// A number shown with thousands separators, written plain in the CSV; empty when `None`.
     pub fn num(v: Option<i64>) -> Self {
-        Self { text: v.map_or_else(String::new, |v| v.to_string()), numeric: true, markup: Some(crate::pages::num(v)) }
+        Self {
+            text: v.map_or_else(String::new, |v| v.to_string()),
+            numeric: true,
+            markup: Some(crate::widgets::num(v)),
+        }
     }
 
     /// A number shown as `markup`, written as `text` in the CSV.

@@ -45,23 +45,6 @@ impl Viewer {
             Role::Admin => "admin",
         }
     }
-
-    /// Refuses unless the person may operate.
-    pub fn require_operator(&self) -> Result<(), crate::error::WebError> {
-        if self.can_operate() { Ok(()) } else { Err(crate::error::WebError::Forbidden) }
-    }
-
-    /// Refuses unless the person is an admin.
-    pub fn require_admin(&self) -> Result<(), crate::error::WebError> {
-        if self.can_admin() { Ok(()) } else { Err(crate::error::WebError::Forbidden) }
-    }
-
-    /// Refuses a form whose token is not this session's (compared in constant time).
-    pub fn check_csrf(&self, presented: &str) -> Result<(), crate::error::WebError> {
-        let (a, b) = (self.csrf.as_bytes(), presented.as_bytes());
-        let same = a.len() == b.len() && !a.is_empty() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
-        if same { Ok(()) } else { Err(crate::error::WebError::Csrf) }
-    }
 }
 
 #[cfg(test)]

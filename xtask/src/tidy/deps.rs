@@ -27,6 +27,8 @@ const FORBIDDEN: &[&str] = &[
     "hub-tiktok",
     "hub-http",
     "hub-jobs",
+    "hub-web",
+    "maud",
     "tiktok-sandbox",
 ];
 

@@ -5,11 +5,11 @@ use hub_domain::{AuditFilter, StoreCode};
 use maud::html;
 use serde::Deserialize;
 
-use crate::WebState;
 use crate::error::WebError;
 use crate::format::local;
 use crate::layout::{self, Section};
 use crate::routes;
+use crate::state::WebState;
 use crate::table::{Cell, Column, Table};
 use crate::viewer::Viewer;
 

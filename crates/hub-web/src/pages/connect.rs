@@ -8,11 +8,11 @@ use hub_engine::{ConnectError, ConnectLink};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
-use crate::WebState;
 use crate::error::WebError;
 use crate::format::local;
 use crate::layout::{self, Section};
 use crate::routes;
+use crate::state::WebState;
 use crate::viewer::Viewer;
 
 #[derive(Debug, Deserialize)]

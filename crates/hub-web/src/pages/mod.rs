@@ -9,10 +9,30 @@ pub(crate) mod stores;
 pub(crate) mod sync;
 pub(crate) mod videos;
 
-use actix_web::HttpResponse;
-use maud::{Markup, html};
+use actix_web::{HttpResponse, web};
 
-use crate::format::{change, thousands, trend};
+/// Registers every dashboard route.
+pub(crate) fn config(cfg: &mut web::ServiceConfig) {
+    use crate::routes::*;
+    cfg.route("/dashboard", web::get().to(redirect_home))
+        .route(HOME, web::get().to(overview::page))
+        .route("/dashboard/assets/{name}", web::get().to(crate::assets::serve))
+        .route(STORES, web::get().to(stores::page))
+        .route(STORES, web::post().to(store_form::create))
+        .route(STORES_CSV, web::get().to(stores::csv))
+        .route(NEW_STORE, web::get().to(store_form::page))
+        .route("/dashboard/stores/{code}", web::get().to(store::page))
+        .route("/dashboard/stores/{code}/edit", web::get().to(store_form::edit_page))
+        .route("/dashboard/stores/{code}/edit", web::post().to(store_form::update))
+        .route("/dashboard/stores/{code}/connect-link", web::post().to(connect::issue))
+        .route("/dashboard/stores/{code}/sync", web::post().to(sync::sync_store))
+        .route(VIDEOS, web::get().to(videos::page))
+        .route(SYNC, web::get().to(sync::page))
+        .route(SYNC_LIVE, web::get().to(sync::live))
+        .route(SYNC_RUN, web::post().to(sync::run))
+        .route(AUDIT, web::get().to(audit::page))
+        .route("/dashboard/{tail:.*}", web::to(not_found));
+}
 
 /// `GET /dashboard` → `/dashboard/`.
 pub(crate) async fn redirect_home() -> HttpResponse {
@@ -22,47 +42,4 @@ pub(crate) async fn redirect_home() -> HttpResponse {
 /// Any other URL under `/dashboard/`: the dashboard's own 404 page.
 pub(crate) async fn not_found() -> HttpResponse {
     actix_web::ResponseError::error_response(&crate::error::WebError::NotFound)
-}
-
-/// A figure or a dash when there is none.
-pub(crate) fn num(v: Option<i64>) -> Markup {
-    match v {
-        Some(v) => html! { (thousands(v)) },
-        None => html! { span title="no data" { "–" } },
-    }
-}
-
-/// A change with its arrow class: `+1,204 (+2.1%)`, or a dash.
-pub(crate) fn delta(d: Option<i64>, base: Option<i64>) -> Markup {
-    match d {
-        Some(d) => html! { span class=(trend(d)) { (change(d, base)) } },
-        None => html! { span.flat title="no data to compare" { "–" } },
-    }
-}
-
-/// The range picker's choices (days).
-pub(crate) const RANGES: [u32; 4] = [7, 30, 90, 365];
-
-/// A range picker form (GET) with `days` selected; `extra` hidden fields keep the page's
-/// other parameters.
-pub(crate) fn range_picker(action: &str, days: u32, extra: &[(&str, String)]) -> Markup {
-    html! {
-        form.range method="get" action=(action) {
-            @for (name, value) in extra { input type="hidden" name=(name) value=(value); }
-            label for="days" { "Period" }
-            div.actions {
-                select #days name="days" data-autosubmit {
-                    @for d in RANGES {
-                        option value=(d) selected[d == days] { "Last " (d) " days" }
-                    }
-                }
-                button.secondary type="submit" { "Show" }
-            }
-        }
-    }
-}
-
-/// A parsed `days` parameter: one of [`RANGES`], else 30.
-pub(crate) fn days_param(raw: Option<u32>) -> u32 {
-    raw.filter(|d| RANGES.contains(d)).unwrap_or(30)
 }

@@ -13,14 +13,14 @@ use hub_engine::collect;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::WebState;
 use crate::chart::{LineChart, Metric};
 use crate::error::WebError;
 use crate::format::{compact, duration, local, signed, signed_pct, thousands};
 use crate::layout::{self, Section, status_badge};
-use crate::pages::{days_param, delta, range_picker};
 use crate::routes;
+use crate::state::WebState;
 use crate::viewer::Viewer;
+use crate::widgets::{days_param, delta, range_picker};
 
 /// How many rows the breakdown cards show.
 const TOP: usize = 5;

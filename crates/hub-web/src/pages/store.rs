@@ -11,15 +11,15 @@ use hub_engine::{AdminError, ReportError, StoreAccount, SyncError, collect};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::WebState;
 use crate::chart::{LineChart, Metric};
 use crate::error::WebError;
 use crate::format::{local, thousands};
 use crate::layout::{self, Section, status_badge};
-use crate::pages::{days_param, range_picker};
 use crate::routes;
+use crate::state::WebState;
 use crate::table::{Cell, Column, Table};
 use crate::viewer::Viewer;
+use crate::widgets::{days_param, range_picker};
 
 /// Videos and sync-log lines shown.
 const VIDEOS: i64 = 50;

@@ -9,10 +9,10 @@ use hub_engine::{AdminError, ReportError};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::WebState;
 use crate::error::WebError;
 use crate::layout::{self, Section};
 use crate::routes;
+use crate::state::WebState;
 use crate::viewer::Viewer;
 
 /// The form's fields as typed.

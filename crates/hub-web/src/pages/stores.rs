@@ -9,11 +9,11 @@ use hub_engine::collect;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::WebState;
 use crate::error::WebError;
 use crate::format::{local, signed, signed_pct};
 use crate::layout::{self, Section, status_badge};
 use crate::routes;
+use crate::state::WebState;
 use crate::table::{Cell, Column, Table};
 use crate::viewer::Viewer;
 
@@ -372,6 +372,16 @@ mod tests {
         assert_eq!(href, "/dashboard/stores?sort=followers&q=shop%201&status=connected");
         let name = t.columns.iter().find(|c| c.label == "Store").unwrap();
         assert_eq!(name.sort.as_ref().unwrap().1, None);
+    }
+
+    #[test]
+    fn only_operators_are_offered_a_new_store() {
+        use crate::viewer::{Role, tests::viewer};
+        let v = select(rows(), &params("", "", "", "", None));
+        let html = |role| render(&v, &viewer(role), &chrono_tz::UTC).into_string();
+        assert!(!html(Role::Viewer).contains(routes::NEW_STORE));
+        assert!(html(Role::Operator).contains(routes::NEW_STORE));
+        assert!(html(Role::Viewer).contains("Download CSV"), "everyone may export what they see");
     }
 
     #[test]

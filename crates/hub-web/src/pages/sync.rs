@@ -8,13 +8,13 @@ use hub_engine::{JobSelection, LiveRun, SyncError, SyncOutcome, SyncRequest, Syn
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::WebState;
 use crate::error::WebError;
 use crate::format::{duration, local, thousands};
 use crate::layout::{self, Section};
 use crate::pages::connect::CsrfForm;
 use crate::pages::overview::{job_label, runs_table};
 use crate::routes;
+use crate::state::WebState;
 use crate::table::{Cell, Column, Table};
 use crate::viewer::Viewer;
 
@@ -235,6 +235,17 @@ pub(crate) async fn sync_store(
 mod tests {
     use super::*;
     use hub_domain::JobKind;
+
+    #[test]
+    fn only_operators_get_run_now() {
+        use crate::viewer::{Role, tests::viewer};
+        let status = SyncStatus { enabled: true, timezone: "Asia/Jakarta".into(), jobs: vec![], live: vec![] };
+        let p = Params { started: None, busy: None };
+        let html = |role| render(&status, &[], &viewer(role), &chrono_tz::UTC, &p).into_string();
+        assert!(!html(Role::Viewer).contains(routes::SYNC_RUN));
+        assert!(!html(Role::Viewer).contains("Run now"));
+        assert!(html(Role::Operator).contains(routes::SYNC_RUN));
+    }
 
     #[test]
     fn the_live_fragment_says_done_when_nothing_runs() {

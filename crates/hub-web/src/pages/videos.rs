@@ -6,13 +6,13 @@ use hub_domain::{DateRange, TopVideosQuery, VideoSort};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::WebState;
 use crate::error::WebError;
 use crate::layout::{self, Section};
 use crate::pages::store::videos_table;
-use crate::pages::{RANGES, days_param};
 use crate::routes;
+use crate::state::WebState;
 use crate::viewer::Viewer;
+use crate::widgets::{RANGES, days_param};
 
 const LIMIT: i64 = 100;
 
