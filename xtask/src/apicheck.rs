@@ -5,7 +5,7 @@
 //!    migrates it;
 //! 3. starts `tiktok-sandbox` and `tiktok-hub serve` on free ports of 127.0.0.1, with fresh
 //!    secrets. The hub's limits are OFF (`RATE_LIMIT_ADMIN_PER_MIN=0`,
-//!    `RATE_LIMIT_OAUTH_PER_MIN=0`, `RATE_LIMIT_HEALTH_PER_MIN=0`, `AUTH_FAILURE_MAX=0`): the fuzzer sends thousands of
+//!    `RATE_LIMIT_OAUTH_PER_MIN=0`, `RATE_LIMIT_HEALTH_PER_MIN=0`, `RATE_LIMIT_LOGIN_PER_MIN=0`, `AUTH_FAILURE_MAX=0`): the fuzzer sends thousands of
 //!    requests from one address, some with wrong keys, and would otherwise be throttled or
 //!    blocked (429) instead of testing the API;
 //! 4. seeds through the API, so positive paths answer 200: the document's example store
@@ -160,6 +160,7 @@ async fn run_with_db(bin_dir: &Path, work: &Path, db_url: &str, extra: &[String]
             .env("RATE_LIMIT_ADMIN_PER_MIN", "0")
             .env("RATE_LIMIT_OAUTH_PER_MIN", "0")
             .env("RATE_LIMIT_HEALTH_PER_MIN", "0")
+            .env("RATE_LIMIT_LOGIN_PER_MIN", "0")
             .env("AUTH_FAILURE_MAX", "0")
             .env("LOG_LEVEL", "warn"),
         &work.join("hub.log"),

@@ -12,6 +12,7 @@ mod metrics;
 mod redaction;
 mod serve;
 mod telemetry;
+mod users_cli;
 mod wiring;
 
 use config::Config;
@@ -46,6 +47,11 @@ enum Command {
     },
     /// Re-encrypt every stored token with the newest TOKEN_ENC_KEY (safe to interrupt and rerun).
     Reencrypt,
+    /// People: add, list, set a password, disable.
+    User {
+        #[command(subcommand)]
+        command: users_cli::UserCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -110,6 +116,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             println!("{json}");
             Ok(())
+        }
+        Command::User { command } => {
+            let hub = wiring::build(&config).await?;
+            users_cli::run(&hub.engine, command).await
         }
         Command::Reencrypt => {
             let hub = wiring::build(&config).await?;

@@ -21,6 +21,10 @@ const ACCESS: &str = "act.canary-access-token-9f8e7d6c5b4a";
 const REFRESH: &str = "rft.canary-refresh-token-1a2b3c4d5e6f";
 const STORED_ACCESS: &str = "k1:canary-stored-access-ciphertext-0011";
 const STORED_REFRESH: &str = "k1:canary-stored-refresh-ciphertext-2233";
+const PASSWORD: &str = "canary-password-correct-horse-battery-77";
+const PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$Y2FuYXJ5c2FsdA$canary-password-hash-0099";
+const SESSION_TOKEN: &str = "canary-session-token-5e55i0n70k3n";
+const PERSONAL_KEY: &str = "tth_canary-personal-api-key-0a1b2c3d4e";
 const KEY: [u8; 32] = [
     0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 0x07, 0x18, 0x29, 0x3a, 0x4b, 0x5c, 0x6d, 0x7e, 0x8f, 0x90, 0x11, 0x22, 0x33,
     0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x01,
@@ -30,7 +34,12 @@ const KEY: [u8; 32] = [
 /// the key as hex.
 fn canaries() -> Vec<String> {
     let mut all: Vec<String> =
-        [CLIENT_SECRET, API_KEY, STATE_SECRET, DB_PASSWORD, ACCESS, REFRESH].iter().map(|s| (*s).to_owned()).collect();
+        [CLIENT_SECRET, API_KEY, STATE_SECRET, DB_PASSWORD, ACCESS, REFRESH, PASSWORD, SESSION_TOKEN, PERSONAL_KEY]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+    // The hash's own part (after the parameters).
+    all.push(PASSWORD_HASH.rsplit('$').next().unwrap_or_default().to_owned());
     // The ciphertexts without their key id prefix.
     all.extend([&STORED_ACCESS[3..], &STORED_REFRESH[3..]].map(str::to_owned));
     // Byte secrets: any 8 consecutive bytes as `Debug` of a slice or array prints them.
@@ -112,7 +121,8 @@ fn renderings() -> Vec<(&'static str, String)> {
     let cipher = hub_engine::AesGcmCipher::new(&[("k1".into(), Secret::new(KEY))]).expect("a cipher");
     let codec = hub_engine::StateCodec::new(STATE_SECRET.as_bytes(), chrono::Duration::minutes(10));
     let http = crate::serve::http_config(&config);
-    vec![
+    let people = people_renderings(now);
+    let mut table = vec![
         ("Secret", both(&Secret::new(API_KEY.to_owned()))),
         ("Secret", both(&Secret::new(STATE_SECRET.as_bytes().to_vec()))),
         ("Secret", both(&Secret::new(KEY))),
@@ -128,6 +138,83 @@ fn renderings() -> Vec<(&'static str, String)> {
         ("HttpConfig", debug(&http)),
         ("TokenKey", debug(&TokenKey { id: "k1".into(), key: Secret::new(KEY) })),
         ("Config", debug(&config)),
+    ];
+    table.extend(people);
+    table
+}
+
+/// The people types that hold a password, a hash, a session token or an API key.
+fn people_renderings(now: chrono::DateTime<Utc>) -> Vec<(&'static str, String)> {
+    use hub_domain::{
+        ApiKey, ApiKeyId, DisplayName, Email, KeyName, NewUser, Password, Role, StoreScope, User, UserChange,
+        UserCredentials, UserId,
+    };
+    let password = Password::parse(PASSWORD).expect("a valid password");
+    let hash = Secret::new(PASSWORD_HASH.to_owned());
+    let email = Email::parse("ops@example.com").expect("an email");
+    let user = User {
+        id: UserId(1),
+        email: email.clone(),
+        name: "Ops".into(),
+        role: Role::Operator,
+        scope: StoreScope::All,
+        active: true,
+        created_at: now,
+        last_login_at: None,
+    };
+    let key = ApiKey {
+        id: ApiKeyId(1),
+        name: "BI".into(),
+        fingerprint: "0123456789ab".into(),
+        role: Role::Viewer,
+        scope: StoreScope::All,
+        owner: Some(UserId(1)),
+        created_by: "user:1".into(),
+        created_at: now,
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    let change = UserChange { password_hash: Some(hash.clone()), ..UserChange::default() };
+    vec![
+        ("Password", debug(&password)),
+        (
+            "NewUser",
+            debug(&NewUser {
+                email: email.clone(),
+                name: DisplayName::parse("Ops").expect("a name"),
+                role: Role::Operator,
+                scope: StoreScope::All,
+                password_hash: hash.clone(),
+            }),
+        ),
+        ("UserChange", debug(&change)),
+        ("UserCredentials", debug(&UserCredentials { user: user.clone(), password_hash: hash })),
+        (
+            "AddUser",
+            debug(&hub_engine::AddUser {
+                email,
+                name: None,
+                role: Role::Operator,
+                scope: StoreScope::All,
+                password: password.clone(),
+            }),
+        ),
+        (
+            "ChangeUser",
+            debug(&hub_engine::ChangeUser { password: Some(password), ..hub_engine::ChangeUser::default() }),
+        ),
+        ("CreatedKey", debug(&hub_engine::CreatedKey { key, secret: Secret::new(PERSONAL_KEY.to_owned()) })),
+        (
+            "LoggedIn",
+            debug(&hub_engine::LoggedIn {
+                user,
+                session_token: Secret::new(SESSION_TOKEN.to_owned()),
+                csrf_token: "csrf".into(),
+                expires_at: now,
+            }),
+        ),
+        ("KeyName", debug(&KeyName::parse("BI").expect("a key name"))),
     ]
 }
 
@@ -153,6 +240,7 @@ fn the_canary_forms_catch_unredacted_printing() {
         hex::encode(KEY),
         format!("{:?}", (CLIENT_SECRET, API_KEY, STATE_SECRET, DB_PASSWORD, ACCESS, REFRESH)),
         format!("{:?}", (STORED_ACCESS, STORED_REFRESH)),
+        format!("{:?}", (PASSWORD, PASSWORD_HASH, SESSION_TOKEN, PERSONAL_KEY)),
     ]
     .join("\n");
     let unmatched: Vec<&String> = canaries.iter().filter(|c| !leaks.contains(c.as_str())).collect();

@@ -17,11 +17,13 @@ pub fn http_config(config: &Config) -> HttpConfig {
         rate_limit_admin_per_min: config.rate_limit_admin_per_min,
         rate_limit_oauth_per_min: config.rate_limit_oauth_per_min,
         rate_limit_health_per_min: config.rate_limit_health_per_min,
+        rate_limit_login_per_min: config.rate_limit_login_per_min,
         auth_failure_max: config.auth_failure_max,
         auth_failure_block: config.auth_failure_block,
         trusted_proxies: config.trusted_proxies.clone(),
         cors_origins: config.cors_origins.clone(),
         secure_cookies: config.public_base_url.starts_with("https://"),
+        public_origin: crate::config::origin_of(&config.public_base_url),
         workers: config.http_workers,
         api_docs: config.api_docs,
         // Browsers reach the hub over https: tell them to keep to it.
@@ -31,8 +33,12 @@ pub fn http_config(config: &Config) -> HttpConfig {
 }
 
 /// The dashboard (`hub-web`), served by the HTTP adapter's app at `/dashboard/`.
-pub fn dashboard(engine: &Arc<hub_engine::Engine>) -> hub_http::Mount {
-    let web = hub_web::configure(hub_web::WebState::new(Arc::clone(engine)));
+pub fn dashboard(engine: &Arc<hub_engine::Engine>, config: &Config) -> hub_http::Mount {
+    let settings = hub_web::WebConfig {
+        public_origin: crate::config::origin_of(&config.public_base_url),
+        secure_cookies: config.public_base_url.starts_with("https://"),
+    };
+    let web = hub_web::configure(hub_web::WebState::new(Arc::clone(engine), settings));
     hub_http::Mount { prefix: hub_web::MOUNT, configure: Arc::new(web) }
 }
 
@@ -43,6 +49,10 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         tracing::warn!("APP_ENV=production with an http:// TIKTOK_REDIRECT_URI: TikTok requires https in production");
     }
     let hub = wiring::build(config).await?;
+    // The dummy password hash, so the first sign-in with an unknown email is not faster.
+    if let Err(e) = hub.engine.people().warm_up().await {
+        tracing::warn!(error = %e, "could not prepare password hashing");
+    }
     let listener = TcpListener::bind((config.host.as_str(), config.port))
         .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
     let addr = listener.local_addr()?;
@@ -51,7 +61,7 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     let source = crate::metrics::HubMetrics { engine: Arc::clone(&hub.engine), tiktok: Arc::clone(&hub.tiktok) };
     let state = AppState::new(Arc::clone(&hub.engine), http_config(config))
         .with_metrics_source(Arc::new(source))
-        .with_mount(dashboard(&hub.engine));
+        .with_mount(dashboard(&hub.engine, config));
     // GET /metrics without the key on its own (private) listener, when configured.
     let metrics_server = match config.metrics_addr {
         Some(at) => {

@@ -70,6 +70,9 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         connect: repos.clone(),
         reports: repos.clone(),
         imports: repos.clone(),
+        users: repos.clone(),
+        sessions: repos.clone(),
+        api_keys: repos.clone(),
         locks: repos.clone(),
         health: repos,
         tiktok: tiktok.clone(),
@@ -91,6 +94,11 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         instance_id: instance_id(),
         // A live run's heartbeat stays well inside the stale-run threshold of every instance.
         heartbeat_every: hub_engine::HEARTBEAT_EVERY.min(config.sync_stale_after / 4),
+        people: hub_engine::PeopleConfig {
+            session_idle: config.session_idle,
+            session_absolute: config.session_absolute,
+            ..hub_engine::PeopleConfig::default()
+        },
         ..EngineConfig::default()
     };
     let engine = Arc::new(Engine::new(ports, engine_config, config.state_secret.expose()));

@@ -28,11 +28,53 @@ impl AuditOutcome {
     }
 }
 
+/// What kind of principal an audit row names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActorKind {
+    /// A configured `ADMIN_API_KEY`.
+    BreakGlass,
+    User,
+    ApiKey,
+    System,
+    Cli,
+    StoreStaff,
+    Anonymous,
+}
+
+impl ActorKind {
+    pub const ALL: [Self; 7] =
+        [Self::BreakGlass, Self::User, Self::ApiKey, Self::System, Self::Cli, Self::StoreStaff, Self::Anonymous];
+
+    /// The stored spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::BreakGlass => "break_glass",
+            Self::User => "user",
+            Self::ApiKey => "api_key",
+            Self::System => "system",
+            Self::Cli => "cli",
+            Self::StoreStaff => "store_staff",
+            Self::Anonymous => "anonymous",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+}
+
 /// An audit row to write, in the same transaction as the change it records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAuditEntry {
-    /// Who: `key:<fingerprint>` for an API key (never the key), `system`, or `store-staff`.
+    /// Who, in short (what the actor's `who()` says): `key:<fingerprint>` for the break-glass key
+    /// (never the key), `user:<id>`, `apikey:<fingerprint>`, `system`, `cli`, `store-staff`,
+    /// `anonymous`.
     pub actor: String,
+    pub actor_kind: ActorKind,
+    /// The user's or key's id.
+    pub actor_id: Option<i64>,
+    /// The user's email, the key's name, or the break-glass key's fingerprint.
+    pub actor_name: Option<String>,
     /// What, e.g. `store.create`, `connect_link.create`, `sync.run`, `account.reconnect`.
     pub action: String,
     pub store_code: Option<StoreCode>,
@@ -58,5 +100,10 @@ pub struct AuditEntry {
 pub struct AuditFilter {
     pub action: Option<String>,
     pub store_code: Option<StoreCode>,
+    /// Only the rows of this actor (its `actor` text, e.g. `user:7`).
+    pub actor: Option<String>,
+    /// `Some(scope)`: only rows about a store that `scope` covers (what someone who is not an
+    /// unscoped admin may read); `None`: every row.
+    pub stores_in: Option<crate::group::StoreScope>,
     pub limit: i64,
 }

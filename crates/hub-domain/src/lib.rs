@@ -4,10 +4,15 @@
 //! (`StoreCode::parse`, `NewStore::parse`, …) so an invalid value never travels further.
 
 pub mod account;
+pub mod actor;
 pub mod audit;
 pub mod error;
+pub mod group;
 pub mod oauth;
+pub mod password;
+pub mod people;
 pub mod report;
+pub mod role;
 pub mod scope;
 pub mod secret;
 pub mod snapshot;
@@ -16,18 +21,26 @@ pub mod store_overview;
 pub mod sync;
 
 pub use account::{Account, AccountId, ConnectionStatus, EncryptedTokens, ReconnectReason, TokenMeta};
-pub use audit::{AuditEntry, AuditFilter, AuditOutcome, NewAuditEntry};
+pub use actor::{Actor, Principal};
+pub use audit::{ActorKind, AuditEntry, AuditFilter, AuditOutcome, NewAuditEntry};
 pub use error::DomainError;
+pub use group::{StoreGroup, StoreScope};
 pub use oauth::{ConnectInvite, NewConnectInvite, NewOAuthState, OAuthState};
-pub use report::{
-    ConnectionCounts, DEFAULT_HISTORY_DAYS, DateRange, DayTotals, GapsQuery, ImportAction, ImportCounts, ImportPlan,
-    ImportRowReport, MAX_GAP_DAYS, MetricDeltas, OnConflict, Overview, SortOrder, StoreDays, StoreEnds, StoreGaps,
-    StoreReportPage, StoreReportQuery, StoreReportRow, StoreSort, TopVideo, TopVideosQuery, VideoSort, business_date,
-    parse_report_date, plan_import,
+pub use password::Password;
+pub use people::{
+    ApiKey, ApiKeyId, DisplayName, Email, KeyName, NewApiKey, NewSession, NewUser, Session, User, UserChange,
+    UserCredentials, UserId,
 };
+pub use report::{
+    ConnectionCounts, DEFAULT_HISTORY_DAYS, DateRange, DayTotals, GapsQuery, ImportAction, ImportContext, ImportCounts,
+    ImportPlan, ImportRowReport, MAX_GAP_DAYS, MetricDeltas, OnConflict, Overview, SortOrder, StoreDays, StoreEnds,
+    StoreGaps, StoreReportPage, StoreReportQuery, StoreReportRow, StoreSort, TopVideo, TopVideosQuery, VideoSort,
+    business_date, parse_report_date, plan_import,
+};
+pub use role::Role;
 pub use scope::{REQUIRED_SCOPES, Scope, missing_scopes, parse_scopes};
 pub use secret::Secret;
 pub use snapshot::{KnownVideo, UserSnapshot, UserSnapshotRow, VideoId, VideoSnapshot, VideoSnapshotRow};
-pub use store::{NewStore, PersonName, PicContact, Store, StoreCode, StoreName};
+pub use store::{NewStore, PersonName, PicContact, Store, StoreChange, StoreCode, StoreName, optional_group};
 pub use store_overview::{LatestUserStats, LatestVideoStats, StoreOverview};
 pub use sync::{JobKind, NewSyncLog, RunCounts, RunStatus, RunTrigger, SyncLog, SyncLogStatus, SyncRun};

@@ -5,6 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::error::DomainError;
+use crate::group::StoreGroup;
 
 /// A store's code: 1–50 ASCII letters, digits, `_` or `-`. The primary key of a store.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -42,7 +43,12 @@ impl AsRef<str> for StoreCode {
 }
 
 /// Parses free text of 1..=`max` characters that is not blank and holds no control characters.
-fn bounded_text(raw: &str, max: usize, field: &'static str, expected: &'static str) -> Result<String, DomainError> {
+pub(crate) fn bounded_text(
+    raw: &str,
+    max: usize,
+    field: &'static str,
+    expected: &'static str,
+) -> Result<String, DomainError> {
     let trimmed = raw.trim();
     let ok = !trimmed.is_empty() && trimmed.chars().count() <= max && !trimmed.chars().any(char::is_control);
     if ok { Ok(trimmed.to_owned()) } else { Err(DomainError::invalid(field, expected)) }
@@ -90,6 +96,22 @@ text_newtype!(
     PicContact, "pic_contact", 255, "must be at most 255 characters"
 );
 
+/// An optional contact: empty or blank means "none", as in the original service.
+fn contact(raw: Option<&str>) -> Result<Option<PicContact>, DomainError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(c) => Ok(Some(PicContact::parse(c)?)),
+    }
+}
+
+/// An optional group: empty means "none".
+pub fn optional_group(raw: Option<&str>) -> Result<Option<StoreGroup>, DomainError> {
+    match raw {
+        None | Some("") => Ok(None),
+        Some(g) => Ok(Some(StoreGroup::parse(g)?)),
+    }
+}
+
 /// A validated request to create a store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewStore {
@@ -97,21 +119,62 @@ pub struct NewStore {
     pub name: StoreName,
     pub pic_name: PersonName,
     pub pic_contact: Option<PicContact>,
+    /// The store's group (a region, for example); `None`: no group.
+    pub group: Option<StoreGroup>,
 }
 
 impl NewStore {
-    /// Validates raw fields, reporting the first invalid one (in the API's field order).
+    /// Validates raw fields, reporting the first invalid one (in the API's field order). The
+    /// store has no group (see [`NewStore::with_group`]).
     pub fn parse(code: &str, name: &str, pic_name: &str, pic_contact: Option<&str>) -> Result<Self, DomainError> {
         Ok(Self {
             code: StoreCode::parse(code)?,
             name: StoreName::parse(name)?,
             pic_name: PersonName::parse(pic_name)?,
-            // An empty or blank contact means "none", as in the original service.
-            pic_contact: match pic_contact.map(str::trim) {
-                None | Some("") => None,
-                Some(c) => Some(PicContact::parse(c)?),
-            },
+            pic_contact: contact(pic_contact)?,
+            group: None,
         })
+    }
+
+    /// The same store in `group`.
+    #[must_use]
+    pub fn with_group(mut self, group: Option<StoreGroup>) -> Self {
+        self.group = group;
+        self
+    }
+}
+
+/// Changes to a store (`PATCH /admin/stores/{store_code}`); `None` keeps a field as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StoreChange {
+    pub name: Option<StoreName>,
+    pub pic_name: Option<PersonName>,
+    /// `Some(None)` removes the contact.
+    pub pic_contact: Option<Option<PicContact>>,
+    /// `Some(None)` removes the store from its group.
+    pub group: Option<Option<StoreGroup>>,
+}
+
+impl StoreChange {
+    /// Validates raw fields (`None`: unchanged; for the contact and group, `Some(None)` or an
+    /// empty text: removed).
+    pub fn parse(
+        name: Option<&str>,
+        pic_name: Option<&str>,
+        pic_contact: Option<Option<&str>>,
+        group: Option<Option<&str>>,
+    ) -> Result<Self, DomainError> {
+        Ok(Self {
+            name: name.map(StoreName::parse).transpose()?,
+            pic_name: pic_name.map(PersonName::parse).transpose()?,
+            pic_contact: pic_contact.map(contact).transpose()?,
+            group: group.map(optional_group).transpose()?,
+        })
+    }
+
+    /// Nothing to change.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
     }
 }
 
@@ -122,6 +185,7 @@ pub struct Store {
     pub name: String,
     pub pic_name: String,
     pub pic_contact: Option<String>,
+    pub group: Option<StoreGroup>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -6,16 +6,8 @@
 
 use std::sync::Arc;
 
-use hub_domain::{AuditOutcome, StoreCode};
+use hub_domain::{Actor, AuditOutcome, StoreCode};
 use hub_ports::AuditRepo;
-
-use crate::actor::Actor;
-
-/// An error a use case refuses with, as its audit row names it.
-pub trait Refusal {
-    /// The reason an audit row names (`store_exists`, `store_not_found`, …).
-    fn reason(&self) -> &'static str;
-}
 
 /// Writes the rows of refused mutations.
 #[derive(Clone)]
@@ -41,19 +33,9 @@ impl Auditor {
         self.write(actor, action, store, target, AuditOutcome::Failure, details).await;
     }
 
-    /// Runs `change`; when it fails, writes one `FAILURE` row for `action` naming why.
-    pub(crate) async fn unless_refused<T, E: Refusal>(
-        &self,
-        actor: &Actor,
-        action: &str,
-        store: Option<&StoreCode>,
-        change: impl std::future::Future<Output = Result<T, E>>,
-    ) -> Result<T, E> {
-        let result = change.await;
-        if let Err(e) = &result {
-            self.refused(actor, action, store, None, Details::error(e.reason())).await;
-        }
-        result
+    /// One `DENIED` row: the access rules refused `action` to `actor`.
+    pub(crate) async fn denied(&self, actor: &Actor, action: &str, store: Option<&StoreCode>, details: Details) {
+        self.write(actor, action, store, None, AuditOutcome::Denied, details).await;
     }
 
     /// One row of an action that changes nothing stored besides it (a sync trigger).

@@ -3,6 +3,7 @@
 use chrono::Duration;
 
 use crate::pace::jobs_share_of_pool;
+use crate::people::PeopleConfig;
 
 /// How often a running job writes its heartbeat even when no store finishes (the default of
 /// [`EngineConfig::heartbeat_every`]).
@@ -46,6 +47,8 @@ pub struct EngineConfig {
     pub heartbeat_every: std::time::Duration,
     /// How long one database ping answers every health check ([`PING_CACHE`]).
     pub health_ping_cache: std::time::Duration,
+    /// Sessions' lifetimes and password hashing.
+    pub people: PeopleConfig,
 }
 
 impl Default for EngineConfig {
@@ -67,6 +70,7 @@ impl Default for EngineConfig {
             video_page_size: 20,
             heartbeat_every: HEARTBEAT_EVERY,
             health_ping_cache: PING_CACHE,
+            people: PeopleConfig::default(),
         }
     }
 }

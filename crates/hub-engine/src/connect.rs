@@ -10,15 +10,14 @@
 
 use chrono::{DateTime, Duration, Utc};
 use hub_domain::{
-    AuditOutcome, NewConnectInvite, NewOAuthState, REQUIRED_SCOPES, StoreCode, missing_scopes, parse_scopes,
+    Actor, AuditOutcome, NewConnectInvite, NewOAuthState, REQUIRED_SCOPES, StoreCode, missing_scopes, parse_scopes,
 };
 use hub_ports::{ConnectedAccount, RepoError, TikTokError};
 
 use std::sync::Arc;
 
-use crate::access::{StoreAccess, StoreMissing};
-use crate::actor::Actor;
-use crate::audit::{Auditor, Details, Refusal};
+use crate::access::{Access, Permission, Refusal};
+use crate::audit::{Auditor, Details};
 use crate::config::EngineConfig;
 use crate::ports::Ports;
 use crate::state::{StateCodec, ct_eq, pkce_challenge, random_token, sha256_hex};
@@ -30,6 +29,9 @@ use crate::tokens::Tokens;
 pub enum ConnectError {
     #[error("Store not found")]
     StoreNotFound,
+    /// The actor's role or store scope does not allow it (a `DENIED` row was written).
+    #[error("Your role or store groups do not allow this")]
+    Forbidden,
     /// No valid connect link (missing, unknown, used, expired, or for another store).
     #[error("This connect link is invalid, expired or already used. Ask your administrator for a new one.")]
     InviteInvalid,
@@ -121,10 +123,12 @@ pub struct Connected {
     pub replaced_open_id: Option<String>,
 }
 
-impl Refusal for ConnectError {
-    fn reason(&self) -> &'static str {
+impl ConnectError {
+    /// The reason an audit row names.
+    pub fn reason(&self) -> &'static str {
         match self {
             Self::StoreNotFound => "store_not_found",
+            Self::Forbidden => "forbidden",
             Self::InviteInvalid => "invite_invalid",
             Self::InvalidState => "invalid_state",
             Self::Denied(_) => "denied",
@@ -136,11 +140,12 @@ impl Refusal for ConnectError {
     }
 }
 
-impl From<StoreMissing> for ConnectError {
-    fn from(e: StoreMissing) -> Self {
+impl From<Refusal> for ConnectError {
+    fn from(e: Refusal) -> Self {
         match e {
-            StoreMissing::NotFound => Self::StoreNotFound,
-            StoreMissing::Storage(e) => Self::Storage(e),
+            Refusal::Forbidden => Self::Forbidden,
+            Refusal::StoreNotFound => Self::StoreNotFound,
+            Refusal::Storage(e) => Self::Storage(e),
         }
     }
 }
@@ -151,38 +156,50 @@ pub struct ConnectFlow {
     config: EngineConfig,
     tokens: Arc<Tokens>,
     state: StateCodec,
-    access: StoreAccess,
+    access: Access,
     auditor: Auditor,
 }
 
 impl ConnectFlow {
-    pub(crate) fn new(ports: Ports, config: EngineConfig, tokens: Arc<Tokens>, state_secret: &[u8]) -> Self {
+    pub(crate) fn new(
+        ports: Ports,
+        config: EngineConfig,
+        tokens: Arc<Tokens>,
+        state_secret: &[u8],
+        access: Access,
+    ) -> Self {
         Self {
             state: StateCodec::new(state_secret, config.state_ttl),
-            access: StoreAccess::new(Arc::clone(&ports.stores)),
-            auditor: Auditor::new(Arc::clone(&ports.audit)),
+            auditor: access.auditor().clone(),
+            access,
             ports,
             config,
             tokens,
         }
     }
 
-    /// Issues a single-use connect link for `code`, valid for the configured lifetime;
-    /// audited (`connect_link.create`).
+    /// Issues a single-use connect link for `code` (operator; a store in the actor's scope),
+    /// valid for the configured lifetime; audited (`connect_link.create`).
     pub async fn issue_link(&self, actor: &Actor, code: &StoreCode) -> Result<ConnectLink, ConnectError> {
-        self.auditor.unless_refused(actor, "connect_link.create", Some(code), self.issue(actor, code)).await
+        let issued = self.issue(actor, code).await;
+        if let Err(e) = &issued
+            && !matches!(e, ConnectError::Forbidden)
+        {
+            self.auditor.refused(actor, "connect_link.create", Some(code), None, Details::error(e.reason())).await;
+        }
+        issued
     }
 
     async fn issue(&self, actor: &Actor, code: &StoreCode) -> Result<ConnectLink, ConnectError> {
         let p = &self.ports;
-        self.access.require(actor, code).await?;
+        self.access.store(actor, Permission::ManageStores, "connect_link.create", code).await?;
         let token = random_token(32);
         let now = p.clock.now();
         let expires_at = now + Duration::from_std(self.config.connect_link_ttl).unwrap_or(Duration::hours(72));
         let invite = NewConnectInvite {
             token_hash: sha256_hex(token.as_bytes()),
             store_code: code.clone(),
-            created_by: actor.who.clone(),
+            created_by: actor.who(),
             expires_at,
         };
         let audit = actor.audit("connect_link.create", Some(code), None, AuditOutcome::Success, None);
@@ -264,7 +281,7 @@ impl ConnectFlow {
             return Err(ConnectError::InvalidState);
         }
         let code = state.store_code.clone();
-        let actor = Actor { who: "store-staff".into(), request_id, ip };
+        let actor = Actor::store_staff(request_id, ip);
 
         // 2. What the user decided on TikTok's page.
         if let Some(error) = params.error.as_deref() {

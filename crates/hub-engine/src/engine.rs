@@ -3,10 +3,15 @@
 
 use std::sync::Arc;
 
+use hub_domain::Actor;
+
+use crate::access::{Access, Permission};
 use crate::admin::Admin;
+use crate::audit::Auditor;
 use crate::config::EngineConfig;
 use crate::connect::ConnectFlow;
 use crate::pace::DbGate;
+use crate::people::People;
 use crate::ports::Ports;
 use crate::reports::Reports;
 use crate::sync::Syncs;
@@ -20,8 +25,15 @@ pub struct Engine {
     syncs: Arc<Syncs>,
     connect: ConnectFlow,
     system: System,
+    people: People,
+    access: Access,
     config: EngineConfig,
 }
+
+/// The actor's role or store scope does not allow it (a `DENIED` row was written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("Your role or store groups do not allow this")]
+pub struct Forbidden;
 
 impl Engine {
     /// Wires the engine. `state_secret` signs OAuth states.
@@ -35,27 +47,36 @@ impl Engine {
             Arc::clone(&ports.clock),
             config.instance_id.clone(),
         ));
-        let access = crate::access::StoreAccess::new(Arc::clone(&ports.stores));
-        let auditor = crate::audit::Auditor::new(Arc::clone(&ports.audit));
-        let syncs = Arc::new(Syncs::new(ports.clone(), config.clone(), Arc::clone(&tokens), db));
+        let access = Access::new(Arc::clone(&ports.stores), Auditor::new(Arc::clone(&ports.audit)));
+        let syncs = Arc::new(Syncs::new(ports.clone(), config.clone(), Arc::clone(&tokens), db, access.clone()));
         Self {
             admin: Admin::new(
                 Arc::clone(&ports.stores),
                 Arc::clone(&ports.accounts),
                 Arc::clone(&ports.audit),
                 Arc::clone(&ports.clock),
+                access.clone(),
             ),
             reports: Reports::new(
                 Arc::clone(&ports.reports),
                 Arc::clone(&ports.imports),
                 Arc::clone(&ports.clock),
                 config.report_tz,
-                access,
-                auditor,
+                access.clone(),
             ),
-            connect: ConnectFlow::new(ports.clone(), config.clone(), tokens, state_secret),
+            people: People::new(
+                Arc::clone(&ports.users),
+                Arc::clone(&ports.sessions),
+                Arc::clone(&ports.api_keys),
+                Arc::clone(&ports.stores),
+                Arc::clone(&ports.clock),
+                access.clone(),
+                config.people,
+            ),
+            connect: ConnectFlow::new(ports.clone(), config.clone(), tokens, state_secret, access.clone()),
             system: System::new(ports, config.clone(), Arc::clone(&syncs)),
             syncs,
+            access,
             config,
         }
     }
@@ -83,6 +104,17 @@ impl Engine {
     /// Health, pool figures, housekeeping.
     pub fn system(&self) -> &System {
         &self.system
+    }
+
+    /// Users, sessions and personal API keys.
+    pub fn people(&self) -> &People {
+        &self.people
+    }
+
+    /// The access rules for what has no use case of its own (`/metrics`, the import
+    /// template): `Ok` when `actor` has `permission`, else a `DENIED` row for `action`.
+    pub async fn permit(&self, actor: &Actor, permission: Permission, action: &str) -> Result<(), Forbidden> {
+        self.access.permit(actor, permission, action).await.map_err(|_| Forbidden)
     }
 
     /// The engine's settings.

@@ -17,6 +17,7 @@ mod engine;
 pub mod metrics;
 pub mod pace;
 mod pages;
+mod people;
 mod ports;
 mod reencrypt;
 mod reports;
@@ -27,16 +28,21 @@ mod system;
 pub mod testing;
 pub mod tokens;
 
-pub use actor::Actor;
+pub use access::Permission;
+pub use actor::{Actor, Principal};
 pub use admin::{Admin, AdminError, StoreAccount};
-pub use audit::Refusal;
 pub use cipher::AesGcmCipher;
 pub use config::{EngineConfig, HEARTBEAT_EVERY, PING_CACHE};
 pub use connect::{CallbackParams, ConnectError, ConnectFlow, ConnectLink, ConnectStart, Connected, requested_scopes};
-pub use engine::Engine;
+pub use engine::{Engine, Forbidden};
 pub use metrics::{SyncMetrics, SyncMetricsSnapshot};
 pub use pace::{DbGate, DbGateStats, jobs_share_of_pool};
 pub use pages::{PAGE, Pages, collect};
+pub use people::{
+    AddKey, AddUser, AuthError, ChangeUser, ClientContext, CreatedKey, HashError, KEY_PREFIX, LoggedIn, MAX_KEY_DAYS,
+    PasswordParams, People, PeopleConfig, PeopleError, SESSION_COOKIE, SignInAttempt, SignInBlocked, same_origin,
+    session_cookie,
+};
 pub use ports::Ports;
 pub use reencrypt::{ReencryptError, ReencryptReport};
 pub use reports::{GAP_PAGE, ImportReport, ImportRows, MAX_IMPORT_ROWS, ReportError, Reports};

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use hub_ports::{
-    AccountRepo, AuditRepo, Clock, ConnectRepo, DbHealth, JobLock, ReportRepo, SnapshotRepo, StoreImportRepo,
-    StoreRepo, SyncLogRepo, SyncRunRepo, TikTokApi, TokenCipher,
+    AccountRepo, ApiKeyRepo, AuditRepo, Clock, ConnectRepo, DbHealth, JobLock, ReportRepo, SessionRepo, SnapshotRepo,
+    StoreImportRepo, StoreRepo, SyncLogRepo, SyncRunRepo, TikTokApi, TokenCipher, UserRepo,
 };
 
 /// Every port the engine uses.
@@ -20,6 +20,9 @@ pub struct Ports {
     pub connect: Arc<dyn ConnectRepo>,
     pub reports: Arc<dyn ReportRepo>,
     pub imports: Arc<dyn StoreImportRepo>,
+    pub users: Arc<dyn UserRepo>,
+    pub sessions: Arc<dyn SessionRepo>,
+    pub api_keys: Arc<dyn ApiKeyRepo>,
     pub locks: Arc<dyn JobLock>,
     pub health: Arc<dyn DbHealth>,
     pub tiktok: Arc<dyn TikTokApi>,

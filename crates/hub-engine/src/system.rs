@@ -176,8 +176,12 @@ impl System {
         }
     }
 
-    /// Deletes OAuth states and connect invites that have expired; returns how many.
+    /// Deletes OAuth states and connect invites that have expired, and sign-in sessions that
+    /// ended (idle or past their absolute end); returns how many.
     pub async fn purge_expired(&self) -> Result<u64, RepoError> {
-        self.ports.connect.purge_expired(self.now()).await
+        let now = self.now();
+        let idle = chrono::Duration::from_std(self.config.people.session_idle).unwrap_or(chrono::Duration::hours(8));
+        let oauth = self.ports.connect.purge_expired(now).await?;
+        Ok(oauth + self.ports.sessions.purge(now, now - idle).await?)
     }
 }

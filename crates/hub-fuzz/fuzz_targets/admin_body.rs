@@ -4,7 +4,7 @@
 
 #![no_main]
 
-use hub_domain::{NewStore, StoreCode};
+use hub_domain::{NewStore, StoreCode, StoreGroup};
 use hub_http::fuzzing::{create_store, sync_run};
 use hub_http::{ApiError, Code};
 use libfuzzer_sys::fuzz_target;
@@ -22,7 +22,12 @@ fuzz_target!(|data: &[u8]| {
                 s.name.as_str(),
                 s.pic_name.as_str(),
                 s.pic_contact.as_ref().map(|c| c.as_str()),
-            );
+            )
+            .map(|n| {
+                n.with_group(
+                    s.group.as_ref().map(|g| StoreGroup::parse(g.as_str()).expect("the group validates again")),
+                )
+            });
             assert_eq!(again.as_ref(), Ok(&s), "a created store does not validate again");
         }
         Err(e) => refused_as_bad_request(&e),

@@ -5,7 +5,7 @@
 
 #![no_main]
 
-use hub_domain::NewStore;
+use hub_domain::{NewStore, StoreGroup};
 use hub_http::Code;
 use hub_http::fuzzing::{MAX_IMPORT_ROWS, store_import};
 use libfuzzer_sys::fuzz_target;
@@ -30,7 +30,12 @@ fuzz_target!(|data: &[u8]| {
                     s.name.as_str(),
                     s.pic_name.as_str(),
                     s.pic_contact.as_ref().map(|c| c.as_str()),
-                );
+                )
+                .map(|n| {
+                    n.with_group(
+                        s.group.as_ref().map(|g| StoreGroup::parse(g.as_str()).expect("the group validates again")),
+                    )
+                });
                 assert_eq!(again.as_ref(), Ok(s), "an imported row does not validate again");
             }
         }

@@ -32,6 +32,7 @@ pub enum Code {
     NotFound,
     StoreNotFound,
     StoreExists,
+    UserExists,
     RateLimitExceeded,
     InternalError,
     SyncFailed,
@@ -47,6 +48,7 @@ impl Code {
             Self::NotFound => "NOT_FOUND",
             Self::StoreNotFound => "STORE_NOT_FOUND",
             Self::StoreExists => "STORE_EXISTS",
+            Self::UserExists => "USER_EXISTS",
             Self::RateLimitExceeded => "RATE_LIMIT_EXCEEDED",
             Self::InternalError => "INTERNAL_ERROR",
             Self::SyncFailed => "SYNC_FAILED",
@@ -60,13 +62,13 @@ impl Code {
     code = 400,
     description = "INVALID_REQUEST: a malformed or out-of-range parameter or body (the message names the field)",
     code = 401,
-    description = "UNAUTHORIZED: missing or invalid X-API-KEY",
+    description = "UNAUTHORIZED: missing or invalid credentials (X-API-KEY, or the session cookie)",
     code = 403,
-    description = "FORBIDDEN",
+    description = "FORBIDDEN: the caller's role or store groups do not allow this, or a failed CSRF check",
     code = 404,
-    description = "NOT_FOUND or STORE_NOT_FOUND",
+    description = "NOT_FOUND or STORE_NOT_FOUND (a store outside the caller's store groups too)",
     code = 409,
-    description = "STORE_EXISTS, or SYNC_FAILED when the job is already running",
+    description = "STORE_EXISTS, USER_EXISTS, or SYNC_FAILED when the job is already running",
     code = 413,
     description = "INVALID_REQUEST: body larger than the limit",
     code = 429,
@@ -168,7 +170,7 @@ pub struct ErrorEnvelope {
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     /// One of INVALID_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, STORE_NOT_FOUND, STORE_EXISTS,
-    /// RATE_LIMIT_EXCEEDED, INTERNAL_ERROR, SERVER_MISCONFIG, SYNC_FAILED.
+    /// USER_EXISTS, RATE_LIMIT_EXCEEDED, INTERNAL_ERROR, SERVER_MISCONFIG, SYNC_FAILED.
     pub code: String,
     pub message: String,
     /// The request's id (also in the `X-Request-Id` response header).
@@ -188,6 +190,28 @@ impl From<hub_engine::AdminError> for ApiError {
         match e {
             E::StoreNotFound => Self::store_not_found(),
             E::StoreExists => Self::store_exists(),
+            E::Forbidden => Self::forbidden(e.to_string()),
+            E::Storage(cause) => Self::internal(&cause),
+        }
+    }
+}
+
+impl From<hub_engine::Forbidden> for ApiError {
+    fn from(e: hub_engine::Forbidden) -> Self {
+        Self::forbidden(e.to_string())
+    }
+}
+
+impl From<hub_engine::PeopleError> for ApiError {
+    fn from(e: hub_engine::PeopleError) -> Self {
+        use hub_engine::PeopleError as E;
+        match e {
+            E::Invalid(d) => d.into(),
+            E::Forbidden(m) => Self::forbidden(m),
+            E::UserNotFound | E::KeyNotFound => Self::not_found(e.to_string()),
+            E::EmailTaken => Self::new(StatusCode::CONFLICT, Code::UserExists, e.to_string()),
+            E::LastAdmin | E::NoSession => Self::invalid(e.to_string()),
+            E::Hashing(cause) => Self::internal(&cause),
             E::Storage(cause) => Self::internal(&cause),
         }
     }
@@ -199,6 +223,7 @@ impl From<hub_engine::ReportError> for ApiError {
         match e {
             E::Invalid(d) => d.into(),
             E::StoreNotFound => Self::store_not_found(),
+            E::Forbidden => Self::forbidden(e.to_string()),
             E::ImportRejected(r) => Self::invalid(format!(
                 "{} of {} rows are invalid; nothing was imported",
                 r.counts.errors, r.counts.rows
@@ -223,6 +248,7 @@ impl From<hub_engine::SyncError> for ApiError {
                 format!("{job} is already running; try again when it ends (GET /admin/sync/status)"),
             ),
             E::StoreNotFound => Self::store_not_found(),
+            E::Forbidden => Self::forbidden(e.to_string()),
             E::RunNotFound => Self::not_found("Sync run not found"),
             E::Aborted(cause) => {
                 tracing::error!(error = %cause, "sync task stopped");
@@ -241,7 +267,7 @@ impl From<hub_engine::ConnectError> for ApiError {
         use hub_engine::ConnectError as E;
         match e {
             E::StoreNotFound => Self::store_not_found(),
-            E::InviteInvalid | E::Denied(_) => Self::forbidden(e.to_string()),
+            E::InviteInvalid | E::Denied(_) | E::Forbidden => Self::forbidden(e.to_string()),
             E::Storage(cause) => Self::internal(&cause),
             E::TikTok(_) => Self::new(StatusCode::BAD_GATEWAY, Code::InternalError, e.to_string()),
             E::InvalidState | E::ScopeMissing(_) | E::MissingCode => Self::invalid(e.to_string()),

@@ -59,15 +59,17 @@ pub(crate) fn path_config() -> web::PathConfig {
     })
 }
 
-/// The admin caller, put in the request by the API-key guard. Taking it in a handler both
-/// documents the `X-API-KEY` scheme and refuses a request the guard did not let through.
+/// The caller of an admin route, authenticated by the guard (the `authn` module) from an API
+/// key or a session cookie. Taking it in a handler both documents the security schemes (the
+/// session cookie is added to the document by the `roles` module) and refuses a request the
+/// guard did not let through. What the caller may do is the engine's decision.
 #[derive(Apiv2Security)]
 #[openapi(
     apiKey,
     alias = "apiKey",
     in = "header",
     name = "X-API-KEY",
-    description = "An admin API key. Several keys may be active at once."
+    description = "A break-glass ADMIN_API_KEY (admin, every store) or a personal API key (tth_…, with its own role and store groups)."
 )]
 pub struct AdminKey(pub Actor);
 
@@ -105,6 +107,43 @@ impl Fields {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
             Some(_) => Err(ApiError::invalid(format!("{name} must be a string"))),
+        }
+    }
+
+    /// A string field that may be `null` on purpose: absent is `None`, `null` is `Some(None)`.
+    pub(crate) fn nullable_string(&self, name: &str) -> Result<Option<Option<&str>>, ApiError> {
+        match self.0.get(name) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(None)),
+            Some(Value::String(s)) => Ok(Some(Some(s))),
+            Some(_) => Err(ApiError::invalid(format!("{name} must be a string or null"))),
+        }
+    }
+
+    /// A list of strings that may be `null` on purpose: absent is `None`, `null` is
+    /// `Some(None)`.
+    pub(crate) fn string_list(&self, name: &str) -> Result<Option<Option<Vec<&str>>>, ApiError> {
+        let bad = || ApiError::invalid(format!("{name} must be a list of strings or null"));
+        match self.0.get(name) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(None)),
+            Some(Value::Array(items)) => {
+                Ok(Some(Some(items.iter().map(|v| v.as_str().ok_or_else(bad)).collect::<Result<_, _>>()?)))
+            }
+            Some(_) => Err(bad()),
+        }
+    }
+
+    /// A whole number from `min` to `max`; `null` and absent are `None`.
+    pub(crate) fn whole(&self, name: &str, min: u32, max: u32) -> Result<Option<u32>, ApiError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| (min..=max).contains(n))
+                .map(Some)
+                .ok_or_else(|| ApiError::invalid(format!("{name} must be a whole number from {min} to {max}"))),
         }
     }
 

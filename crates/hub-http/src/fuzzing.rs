@@ -19,7 +19,7 @@ fn json(body: &[u8]) -> Result<Value, ApiError> {
 /// `POST /admin/stores`: the body and the store it creates.
 pub fn create_store(body: &[u8]) -> Result<NewStore, ApiError> {
     let b: CreateStoreBody = parse_body(json(body)?)?;
-    Ok(NewStore::parse(&b.store_code, &b.store_name, &b.pic_name, b.pic_contact.as_deref())?)
+    b.validate()
 }
 
 /// What a `POST /admin/sync/run` body asks for.

@@ -8,15 +8,23 @@
 
 use actix_web::http::StatusCode;
 use futures::StreamExt;
-use hub_domain::{DomainError, NewStore};
+use hub_domain::{DomainError, NewStore, optional_group};
 
 use crate::error::{ApiError, Code};
 
 /// The largest upload accepted (this route only; the other routes keep the global limit).
 pub(crate) const MAX_BODY: usize = 5 * 1024 * 1024;
 
-/// The columns of the import file, as the template writes them.
-pub(crate) const COLUMNS: [&str; 4] = ["store_code", "store_name", "pic_name", "pic_contact"];
+/// The columns of the import file, as the template writes them (`pic_contact` and
+/// `store_group` may be left out).
+pub(crate) const COLUMNS: [&str; 5] = ["store_code", "store_name", "pic_name", "pic_contact", "store_group"];
+
+/// The rows of an import file, and whether it has a `store_group` column (without one, updated
+/// stores keep their group).
+pub(crate) struct ImportFile {
+    pub rows: Vec<Result<NewStore, DomainError>>,
+    pub with_groups: bool,
+}
 
 /// Reads the whole body, refusing more than [`MAX_BODY`] bytes (413).
 pub(crate) async fn read_body(mut payload: actix_web::web::Payload) -> Result<Vec<u8>, ApiError> {
@@ -92,14 +100,20 @@ pub(crate) fn multipart_field<'a>(body: &'a [u8], content_type: &str, field: &st
 }
 
 /// The rows of a whole request body: the `file` part of a multipart body or a bare CSV body.
+#[cfg(feature = "fuzzing")]
 pub(crate) fn body_rows(body: &[u8], content_type: &str) -> Result<Vec<Result<NewStore, DomainError>>, ApiError> {
+    body_file(body, content_type).map(|f| f.rows)
+}
+
+/// The rows of a whole request body and whether it has a group column.
+pub(crate) fn body_file(body: &[u8], content_type: &str) -> Result<ImportFile, ApiError> {
     let kind = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let file = match kind.as_str() {
         "multipart/form-data" => multipart_field(body, content_type, "file")?,
         "text/csv" => body,
         _ => return Err(ApiError::invalid("file is required: send multipart/form-data with a field named file")),
     };
-    parse_rows(file, hub_engine::MAX_IMPORT_ROWS)
+    parse_file(file, hub_engine::MAX_IMPORT_ROWS)
 }
 
 /// The records of CSV text (RFC 4180: quoted fields may hold `,` `"` and line breaks; blank
@@ -117,17 +131,24 @@ fn records(text: &str) -> Result<Vec<Vec<String>>, ApiError> {
         .collect()
 }
 
+/// [`parse_file`]'s rows.
+#[cfg(test)]
+fn parse_rows(file: &[u8], max_rows: usize) -> Result<Vec<Result<NewStore, DomainError>>, ApiError> {
+    parse_file(file, max_rows).map(|f| f.rows)
+}
+
 /// Parses an import file into rows: the header must name `store_code`, `store_name` and
-/// `pic_name` (and may name `pic_contact`), in any order, and nothing else; each data row
-/// is validated like `POST /admin/stores` (`NewStore::parse`).
-pub(crate) fn parse_rows(file: &[u8], max_rows: usize) -> Result<Vec<Result<NewStore, DomainError>>, ApiError> {
+/// `pic_name` (and may name `pic_contact` and `store_group`), in any order, and nothing else;
+/// each data row is validated like `POST /admin/stores` (`NewStore::parse`, the group like
+/// `store_group`; an empty group is none).
+pub(crate) fn parse_file(file: &[u8], max_rows: usize) -> Result<ImportFile, ApiError> {
     let text = std::str::from_utf8(file).map_err(|_| ApiError::invalid("file must be UTF-8 text"))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let records = records(text)?;
     let Some((header, data)) = records.split_first() else {
         return Err(ApiError::invalid("file must start with the header store_code,store_name,pic_name,pic_contact"));
     };
-    let mut index = [None; 4];
+    let mut index = [None; 5];
     for (i, name) in header.iter().enumerate() {
         let pos = COLUMNS.iter().position(|c| c.eq_ignore_ascii_case(name.trim())).ok_or_else(|| {
             ApiError::invalid(format!("file has an unknown column {name:?}; expected {}", COLUMNS.join(",")))
@@ -142,16 +163,18 @@ pub(crate) fn parse_rows(file: &[u8], max_rows: usize) -> Result<Vec<Result<NewS
     if data.len() > max_rows {
         return Err(ApiError::invalid(format!("file must hold at most {max_rows} data rows")));
     }
-    Ok(data
+    let rows = data
         .iter()
         .map(|r| {
             if r.len() != header.len() {
                 return Err(DomainError::invalid("file", "row must have as many fields as the header"));
             }
             let get = |k: usize| index[k].map(|i| r[i].as_str());
-            NewStore::parse(get(0).unwrap_or(""), get(1).unwrap_or(""), get(2).unwrap_or(""), get(3))
+            let store = NewStore::parse(get(0).unwrap_or(""), get(1).unwrap_or(""), get(2).unwrap_or(""), get(3))?;
+            Ok(store.with_group(optional_group(get(4).map(str::trim))?))
         })
-        .collect())
+        .collect();
+    Ok(ImportFile { rows, with_groups: index[4].is_some() })
 }
 
 #[cfg(test)]
@@ -187,6 +210,14 @@ mod tests {
 
     #[test]
     fn header_and_rows() {
+        let file =
+            parse_file(b"store_code,store_name,pic_name,store_group\ng1,G,Ann,north\ng2,G,Ann,\ng3,G,Ann,no way\n", 10)
+                .unwrap();
+        assert!(file.with_groups);
+        assert_eq!(file.rows[0].as_ref().unwrap().group.as_ref().unwrap().as_str(), "north");
+        assert_eq!(file.rows[1].as_ref().unwrap().group, None);
+        assert_eq!(file.rows[2].as_ref().unwrap_err().field(), "store_group");
+        assert!(!parse_file(b"store_code,store_name,pic_name\n", 10).unwrap().with_groups);
         let rows = parse_rows(b"\xef\xbb\xbfstore_name,store_code,pic_name\nA,a1,Ann\nB,b 2,Bob\nC,c3\n", 10).unwrap();
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].as_ref().unwrap().code.as_str(), "a1");

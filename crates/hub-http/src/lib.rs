@@ -9,6 +9,7 @@
 
 mod allow;
 mod auth;
+mod authn;
 mod csv;
 mod error;
 mod extract;
@@ -24,6 +25,7 @@ mod middleware;
 mod openapi;
 mod params;
 mod request;
+mod roles;
 mod routes;
 mod state;
 
@@ -34,7 +36,7 @@ use paperclip::actix::OpenApiExt;
 use paperclip::v2::models::{DefaultApiRaw, Info};
 
 pub use error::{ApiError, Code};
-pub use limits::{AuthFailures, IpLimiter, LimitClock};
+pub use limits::{AuthFailures, FailureKey, IpLimiter, LimitClock};
 pub use metrics::{MetricFamily, MetricType, Metrics, MetricsSource, Sample, SampleValue, serve_metrics};
 pub use openapi::STORE_CODE_EXAMPLE;
 pub use routes::docs::{SWAGGER_UI_VERSION, asset_names as docs_asset_names};

@@ -254,31 +254,51 @@ struct Failures {
     blocked_until: Option<Instant>,
 }
 
-/// Failed API-key attempts per client: `max` failures within `window` block the client for
-/// `window` (the spec: 5 attempts → 15-minute block).
-pub struct AuthFailures {
+/// What a failure table is keyed by: a client address (by [`limit_key`]: IPv6 by /64), or an
+/// account (the SHA-256 of its normalised email).
+pub trait FailureKey: Copy + Eq + std::hash::Hash {
+    /// The key the table counts under.
+    fn key(self) -> Self;
+}
+
+impl FailureKey for IpAddr {
+    fn key(self) -> Self {
+        limit_key(self)
+    }
+}
+
+impl FailureKey for [u8; 32] {
+    fn key(self) -> Self {
+        self
+    }
+}
+
+/// Failed attempts per client (or per account): `max` failures within `window` block it for
+/// `window` (the spec: 5 attempts → 15-minute block). Wrong API keys and failed sign-ins count
+/// in the same per-address table; failed sign-ins also count per account.
+pub struct AuthFailures<K: FailureKey = IpAddr> {
     max: u32,
     window: Duration,
-    table: Mutex<HashMap<IpAddr, Failures>>,
+    table: Mutex<HashMap<K, Failures>>,
     /// When the table was last purged of expired entries.
     last_purge: Mutex<Option<Instant>>,
 }
 
-impl AuthFailures {
+impl<K: FailureKey> AuthFailures<K> {
     /// `max = 0` turns the block off.
     pub fn new(max: u32, window: Duration) -> Self {
         Self { max, window, table: Mutex::new(HashMap::new()), last_purge: Mutex::new(None) }
     }
 
-    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Failures>> {
+    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<K, Failures>> {
         self.table.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// How long `ip` stays blocked, when it is. Called on every admin request, it also drops
     /// expired entries, at most once per [`PURGE_EVERY`].
-    pub fn blocked(&self, ip: IpAddr, now: Instant) -> Option<Duration> {
+    pub fn blocked(&self, ip: K, now: Instant) -> Option<Duration> {
         self.maybe_purge(now);
-        let until = self.table().get(&limit_key(ip))?.blocked_until?;
+        let until = self.table().get(&ip.key())?.blocked_until?;
         (until > now).then(|| until - now)
     }
 
@@ -296,11 +316,11 @@ impl AuthFailures {
     }
 
     /// Counts a failure; returns the block's length when this failure starts one.
-    pub fn record_failure(&self, ip: IpAddr, now: Instant) -> Option<Duration> {
+    pub fn record_failure(&self, ip: K, now: Instant) -> Option<Duration> {
         if self.max == 0 {
             return None;
         }
-        let key = limit_key(ip);
+        let key = ip.key();
         let mut table = self.table();
         if !table.contains_key(&key) && table.len() >= MAX_TRACKED {
             Self::purge_locked(&mut table, now, self.window);
@@ -325,8 +345,8 @@ impl AuthFailures {
     }
 
     /// A good key from `ip` clears its count (not an active block).
-    pub fn record_success(&self, ip: IpAddr) {
-        let key = limit_key(ip);
+    pub fn record_success(&self, ip: K) {
+        let key = ip.key();
         let mut table = self.table();
         if table.get(&key).is_some_and(|f| f.blocked_until.is_none()) {
             table.remove(&key);
@@ -338,7 +358,7 @@ impl AuthFailures {
         Self::purge_locked(&mut self.table(), now, self.window);
     }
 
-    fn purge_locked(table: &mut HashMap<IpAddr, Failures>, now: Instant, window: Duration) {
+    fn purge_locked(table: &mut HashMap<K, Failures>, now: Instant, window: Duration) {
         table.retain(|_, f| match f.blocked_until {
             Some(until) => until > now,
             None => now.duration_since(f.first) <= window,
@@ -456,7 +476,7 @@ mod tests {
 
     #[test]
     fn failures_block_then_expire() {
-        let f = AuthFailures::new(3, Duration::from_secs(900));
+        let f: AuthFailures = AuthFailures::new(3, Duration::from_secs(900));
         let t = Instant::now();
         let a = ip("192.0.2.1");
         assert_eq!(f.record_failure(a, t), None);
@@ -470,12 +490,12 @@ mod tests {
         assert_eq!(f.blocked(ip("192.0.2.2"), t), None);
         f.purge(t + Duration::from_secs(901));
         assert!(f.is_empty());
-        assert_eq!(AuthFailures::new(0, Duration::from_secs(1)).record_failure(a, t), None);
+        assert_eq!(AuthFailures::<IpAddr>::new(0, Duration::from_secs(1)).record_failure(a, t), None);
     }
 
     #[test]
     fn failure_counts_reset_after_the_window_and_on_success() {
-        let f = AuthFailures::new(2, Duration::from_secs(60));
+        let f: AuthFailures = AuthFailures::new(2, Duration::from_secs(60));
         let t = Instant::now();
         let a = ip("192.0.2.1");
         f.record_failure(a, t);
@@ -487,7 +507,7 @@ mod tests {
 
     #[test]
     fn failure_table_is_bounded() {
-        let f = AuthFailures::new(5, Duration::from_secs(900));
+        let f: AuthFailures = AuthFailures::new(5, Duration::from_secs(900));
         let t = Instant::now();
         for i in 0..(MAX_TRACKED as u32 + 10) {
             f.record_failure(IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i)), t);

@@ -17,7 +17,6 @@ use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
-use hub_engine::Actor;
 use tracing::Instrument;
 
 use crate::allow::AllowTable;
@@ -25,9 +24,6 @@ use crate::error::{ApiError, Code, REQUEST_ID, Rendered};
 use crate::limits::Noted;
 use crate::request::{ClientIp, REQUEST_ID_HEADER, RequestId};
 use crate::state::{ApiDocs, AppState};
-
-/// The API key header.
-pub(crate) const API_KEY_HEADER: &str = "x-api-key";
 
 /// The Content-Security-Policy of every HTML answer (the OAuth pages and the docs page): our
 /// own scripts, styles and fonts only, no inline script or style, no plugins, no framing, no
@@ -60,10 +56,13 @@ fn state(req: &ServiceRequest) -> Option<web::Data<AppState>> {
 /// where decoding is safe), so `/%61dmin` is an admin path too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RouteClass {
+    /// Needs credentials: `/admin/*`, `/metrics`, `/auth/me`, `/auth/logout`.
     Admin,
     OAuth,
     /// `/health`, `/health/live`, `/health/ready`: no key, a per-address limit.
     Health,
+    /// `POST /auth/login`: its own rate limit and the auth-failure block.
+    Login,
     /// Swagger UI and the OpenAPI document (`API_DOCS`).
     Docs,
     /// Another adapter's routes ([`crate::Mount`]): its answers are its own.
@@ -77,8 +76,10 @@ fn classify(path: &str, mount: Option<&str>) -> RouteClass {
         return RouteClass::Mounted;
     }
     // `/metrics` on the main port takes the admin key (METRICS_ADDR serves it without one).
-    if under("/admin") || path == "/metrics" {
+    if under("/admin") || path == "/metrics" || path == "/auth/me" || path == "/auth/logout" {
         RouteClass::Admin
+    } else if path == "/auth/login" {
+        RouteClass::Login
     } else if under("/connect") || under("/auth") {
         RouteClass::OAuth
     } else if under("/health") {
@@ -174,6 +175,9 @@ pub(crate) async fn request_context(
     let ip = crate::limits::client_ip(peer, forwarded.into_iter(), &state.config.trusted_proxies);
     req.extensions_mut().insert(RequestId(request_id.clone()));
     req.extensions_mut().insert(ClientIp(ip));
+    // A mounted adapter reads who calls from the engine's type (it does not know ours).
+    let context = hub_engine::ClientContext { request_id: Some(request_id.clone()), ip: ip.map(|i| i.to_string()) };
+    req.extensions_mut().insert(context);
 
     // The query string is never logged: it may carry a connect-link invite.
     let span = tracing::info_span!(
@@ -188,7 +192,9 @@ pub(crate) async fn request_context(
     let mounted = class == RouteClass::Mounted;
     let html_page = class == RouteClass::OAuth;
     // Answers that need the admin key are never cached.
-    let admin = class == RouteClass::Admin || (class == RouteClass::Docs && state.config.api_docs == ApiDocs::AdminKey);
+    let admin = class == RouteClass::Admin
+        || class == RouteClass::Login
+        || (class == RouteClass::Docs && state.config.api_docs == ApiDocs::AdminKey);
     let hsts = state.config.hsts;
     let started = Instant::now();
     let preflight = is_preflight(&req);
@@ -198,11 +204,11 @@ pub(crate) async fn request_context(
         let mut res = if preflight && allow_origin.is_some() {
             let mut res = HttpResponse::NoContent().finish();
             let h = res.headers_mut();
-            set(h, header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
+            set(h, header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, PATCH, DELETE, OPTIONS"));
             set(
                 h,
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("X-API-KEY, Content-Type, X-Request-Id"),
+                HeaderValue::from_static("X-API-KEY, X-CSRF-Token, Content-Type, X-Request-Id"),
             );
             set(h, header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
             req.into_response(res)
@@ -211,6 +217,10 @@ pub(crate) async fn request_context(
             // the framework's own and is rendered by it.
             next.call(req).await?.map_into_boxed_body()
         };
+        if mounted && let Some(attempt) = res.response().extensions().get::<hub_engine::SignInAttempt>().cloned() {
+            let key = ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+            crate::routes::auth::count_attempt(&state, key, &attempt.email, attempt.succeeded);
+        }
         if !mounted && res.status().as_u16() >= 400 && res.response().extensions().get::<Rendered>().is_none() {
             let err = envelope_for(&res);
             res = res.into_response(err.error_response());
@@ -288,15 +298,16 @@ fn untrusted_forwarded(state: &AppState, peer: IpAddr) {
     }
 }
 
-/// Rate limits, the auth-failure block and the API-key check.
+/// Rate limits, the auth-failure block and authentication (the engine decides what the
+/// caller may do).
 pub(crate) async fn guard(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let Some(state) = state(&req) else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
-    match check(&state, &req) {
+    match check(&state, &mut req).await {
         Ok(()) => next.call(req).await.map(ServiceResponse::map_into_boxed_body),
         // Answered here (not as `Err`) so the response is built inside the request's scope.
         Err(e) => Ok(req.into_response(e.error_response())),
@@ -304,18 +315,31 @@ pub(crate) async fn guard(
 }
 
 /// The checks of [`guard`].
-fn check(state: &AppState, req: &ServiceRequest) -> Result<(), ApiError> {
+async fn check(state: &AppState, req: &mut ServiceRequest) -> Result<(), ApiError> {
     let ip = req.extensions().get::<ClientIp>().and_then(|c| c.0);
     let key_ip = ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    // A mounted adapter's sign-in page has the limits of `POST /auth/login`; the page says
+    // so itself (in its own form) when told the address is blocked.
+    if let Some(m) = &state.mount
+        && req.method() == Method::POST
+        && req.match_info().as_str() == format!("{}/login", m.prefix)
+    {
+        let blocked = state.auth_failures.blocked(key_ip, state.clock.now()).map(|left| left.as_secs().max(1));
+        let limited = || state.login_limiter.as_ref().and_then(|l| l.check(key_ip).err());
+        if let Some(secs) = blocked.or_else(limited) {
+            req.extensions_mut().insert(hub_engine::SignInBlocked { retry_after_secs: secs });
+        }
+        return Ok(());
+    }
     match classify(req.match_info().as_str(), state.mount.as_ref().map(|m| m.prefix)) {
         RouteClass::Docs => match state.config.api_docs {
             ApiDocs::Public => {}
-            ApiDocs::AdminKey => admin_key(state, req, ip, key_ip)?,
+            ApiDocs::AdminKey => admin(state, req, key_ip).await?,
             ApiDocs::Off => {
                 return Err(ApiError::not_found(format!("No route for {} {}", req.method(), req.path())));
             }
         },
-        RouteClass::Admin => admin_key(state, req, ip, key_ip)?,
+        RouteClass::Admin => admin(state, req, key_ip).await?,
         RouteClass::Health => {
             if let Some(limiter) = &state.health_limiter {
                 limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
@@ -326,40 +350,28 @@ fn check(state: &AppState, req: &ServiceRequest) -> Result<(), ApiError> {
                 limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
             }
         }
+        RouteClass::Login => {
+            if let Some(left) = state.auth_failures.blocked(key_ip, state.clock.now()) {
+                return Err(crate::authn::blocked(left));
+            }
+            if let Some(limiter) = &state.login_limiter {
+                limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
+            }
+        }
         RouteClass::Mounted | RouteClass::Other => {}
     }
     Ok(())
 }
 
-/// The admin routes' checks: the auth-failure block, the admin rate limit and the key.
-fn admin_key(state: &AppState, req: &ServiceRequest, ip: Option<IpAddr>, key_ip: IpAddr) -> Result<(), ApiError> {
-    let now = state.clock.now();
-    if let Some(left) = state.auth_failures.blocked(key_ip, now) {
-        return Err(ApiError::rate_limited(
-            "Too many failed API key attempts from this address; try again later",
-            left.as_secs().max(1),
-        ));
+/// The admin routes' checks: the auth-failure block, the admin rate limit, authentication.
+async fn admin(state: &AppState, req: &mut ServiceRequest, key_ip: IpAddr) -> Result<(), ApiError> {
+    if let Some(left) = state.auth_failures.blocked(key_ip, state.clock.now()) {
+        return Err(crate::authn::blocked(left));
     }
     if let Some(limiter) = &state.admin_limiter {
         limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
     }
-    let presented = req.headers().get(API_KEY_HEADER).map(HeaderValue::as_bytes);
-    match presented {
-        None => return Err(ApiError::unauthorized("Missing API key: send it in the X-API-KEY header")),
-        Some(key) if state.keys.verify(key) => {
-            state.auth_failures.record_success(key_ip);
-            let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
-            let actor = Actor { who: crate::auth::fingerprint(key), request_id, ip: ip.map(|i| i.to_string()) };
-            req.extensions_mut().insert(actor);
-        }
-        Some(_) => {
-            if state.auth_failures.record_failure(key_ip, now).is_some() {
-                tracing::warn!("API key failures reached the limit; address blocked");
-            }
-            return Err(ApiError::unauthorized("Invalid API key"));
-        }
-    }
-    Ok(())
+    crate::authn::authenticate(state, req, key_ip).await
 }
 
 #[cfg(test)]
@@ -388,6 +400,9 @@ mod tests {
         assert_eq!(classify("/health", None), RouteClass::Health);
         assert_eq!(classify("/health/ready", None), RouteClass::Health);
         assert_eq!(classify("/healthz", None), RouteClass::Other);
+        assert_eq!(classify("/auth/login", None), RouteClass::Login);
+        assert_eq!(classify("/auth/me", None), RouteClass::Admin);
+        assert_eq!(classify("/auth/logout", None), RouteClass::Admin);
         assert_eq!(classify("/api/docs", None), RouteClass::Docs);
         assert_eq!(classify("/api/docs/swagger-ui.css", None), RouteClass::Docs);
         assert_eq!(classify("/api/openapi.json", None), RouteClass::Docs);

@@ -19,7 +19,7 @@
 //! - documented examples: the spec's example store `store_jakarta_01` for every `store_code`
 //!   and the spec's example bodies.
 
-use hub_domain::{PersonName, PicContact, StoreCode, StoreName};
+use hub_domain::{DisplayName, Email, KeyName, Password, PersonName, PicContact, StoreCode, StoreGroup, StoreName};
 use serde_json::{Value, json};
 
 use crate::allow::METHODS;
@@ -82,8 +82,19 @@ fn store_code_schema() -> Value {
     })
 }
 
-/// The schema rules of a request body's field, by name.
-pub(crate) fn body_rule(name: &str) -> Option<Value> {
+/// `[A-Za-z0-9_-]{1,50}`, what `StoreGroup::parse` accepts.
+fn group_schema() -> Value {
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": StoreGroup::MAX_LEN,
+        "pattern": format!("^[A-Za-z0-9_-]{{1,{}}}$", StoreGroup::MAX_LEN),
+        "example": "north",
+    })
+}
+
+/// The schema rules of field `name` of request body `schema`.
+pub(crate) fn body_rule(schema: &str, name: &str) -> Option<Value> {
     let text = |max: usize, optional: bool| {
         let mut v = json!({ "type": "string", "pattern": text_pattern(max, optional) });
         if !optional {
@@ -96,6 +107,31 @@ pub(crate) fn body_rule(name: &str) -> Option<Value> {
         "store_name" => text(StoreName::MAX_CHARS, false),
         "pic_name" => text(PersonName::MAX_CHARS, false),
         "pic_contact" => text(PicContact::MAX_CHARS, true),
+        "store_group" => group_schema(),
+        "store_groups" => json!({ "type": "array", "minItems": 1, "items": group_schema() }),
+        // What `Email::parse` accepts: printable ASCII without `@` or space around one `@`, a
+        // dot inside the domain.
+        "email" => json!({
+            "type": "string",
+            "minLength": 5,
+            "maxLength": Email::MAX_LEN,
+            "pattern": "^[!-?A-~]{1,64}@[!-?A-~]+\\.[!-?A-~]+$",
+            "example": "ops@example.com",
+        }),
+        // The login form takes any text: a wrong one is a 401, not a 400.
+        "password" if schema == "LoginBody" => json!({ "type": "string", "maxLength": 1024 }),
+        "password" => json!({
+            "type": "string",
+            "minLength": Password::MIN_CHARS,
+            "maxLength": Password::MAX_CHARS,
+            "description": "At least 12 characters (5 different), not a common password or one followed by digits.",
+        }),
+        "name" if schema == "CreateKeyBody" => text(KeyName::MAX_CHARS, false),
+        "name" => text(DisplayName::MAX_CHARS, false),
+        "role" => json!({ "type": "string", "enum": ["viewer", "operator", "admin"] }),
+        "expires_in_days" => json!({
+            "type": "integer", "format": "int32", "minimum": 1, "maximum": hub_engine::MAX_KEY_DAYS,
+        }),
         _ => return None,
     })
 }
@@ -110,6 +146,16 @@ fn body_example(schema: &str) -> Option<Value> {
             "pic_contact": "john@example.com",
         })),
         "SyncRunBody" => Some(json!({ "store_code": STORE_CODE_EXAMPLE, "job": "user", "wait": true })),
+        "UpdateStoreBody" => Some(json!({ "pic_name": "Jane Doe", "store_group": "jakarta" })),
+        "CreateUserBody" => Some(json!({
+            "email": "ops@example.com",
+            "name": "Ops Lead",
+            "role": "operator",
+            "store_groups": null,
+            "password": "correct horse battery staple 9",
+        })),
+        "UpdateUserBody" => Some(json!({ "role": "viewer" })),
+        "CreateKeyBody" => Some(json!({ "name": "BI export", "role": "viewer", "expires_in_days": 90 })),
         _ => None,
     }
 }
@@ -156,9 +202,13 @@ pub(crate) fn constrain(spec: &mut Value) {
     for name in body_schemas {
         let Some(schema) = spec.pointer_mut(&format!("/components/schemas/{name}")) else { continue };
         schema["additionalProperties"] = Value::Bool(false);
+        if name.starts_with("Update") {
+            // A change must name at least one field.
+            schema["minProperties"] = json!(1);
+        }
         if let Some(Value::Object(props)) = schema.get_mut("properties") {
             for (field, prop) in props.iter_mut() {
-                if let Some(rule) = body_rule(field) {
+                if let Some(rule) = body_rule(&name, field) {
                     merge(prop, rule);
                 }
             }
@@ -187,10 +237,35 @@ fn document_csv(spec: &mut Value) {
             }
         }
     }
+    if let Some(op) = spec.pointer_mut("/paths/~1auth~1login/post") {
+        let mut login = json!({
+            "type": "object",
+            "required": ["email", "password"],
+            "additionalProperties": false,
+            "properties": { "email": { "type": "string" }, "password": { "type": "string" } },
+            "example": { "email": "ops@example.com", "password": "correct horse battery staple 9" },
+        });
+        for field in ["email", "password"] {
+            if let Some(rule) = body_rule("LoginBody", field) {
+                merge(&mut login["properties"][field], rule);
+            }
+        }
+        // A form may also carry other fields (a dashboard's csrf_token).
+        let mut form = login.clone();
+        form["additionalProperties"] = Value::Bool(true);
+        op["requestBody"] = json!({
+            "required": true,
+            "description": "The email and password, as JSON or as a form.",
+            "content": {
+                "application/json": { "schema": login },
+                "application/x-www-form-urlencoded": { "schema": form },
+            },
+        });
+    }
     if let Some(op) = spec.pointer_mut("/paths/~1admin~1stores~1import/post") {
         op["requestBody"] = serde_json::json!({
             "required": true,
-            "description": "The stores as CSV (`store_code,store_name,pic_name,pic_contact`): a multipart upload with a field named `file`, or the CSV itself as the body.",
+            "description": "The stores as CSV (`store_code,store_name,pic_name,pic_contact,store_group`, the last two optional): a multipart upload with a field named `file`, or the CSV itself as the body.",
             "content": {
                 "multipart/form-data": {
                     "schema": {

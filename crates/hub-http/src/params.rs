@@ -29,6 +29,56 @@ pub(crate) const TOP_LIMIT: Bounds = Bounds { field: "limit", min: 1, max: 100, 
 pub(crate) const OFFSET: Bounds = Bounds { field: "offset", min: 0, max: 1_000_000, default: 0 };
 /// The longest audit `action` filter.
 pub(crate) const ACTION_MAX_LEN: usize = 64;
+/// What an audit `actor` filter looks like: `key:<12 hex>`, `user:<id>`, `apikey:<12 hex>`,
+/// `system`, `cli`, `store-staff` or `anonymous`.
+pub(crate) const ACTOR_PATTERN: &str =
+    "^(key:[0-9a-f]{12}|apikey:[0-9a-f]{12}|user:[1-9][0-9]{0,18}|system|cli|store-staff|anonymous)$";
+
+/// An audit `actor` filter (see [`ACTOR_PATTERN`]).
+pub(crate) fn actor(raw: &str) -> Result<String, ApiError> {
+    let hex12 = |s: &str| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let ok = match raw.split_once(':') {
+        Some(("key" | "apikey", fp)) => hex12(fp),
+        Some(("user", id)) => {
+            id.len() <= 19 && !id.starts_with('0') && !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())
+        }
+        Some(_) => false,
+        None => matches!(raw, "system" | "cli" | "store-staff" | "anonymous"),
+    };
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(ApiError::invalid(
+            "actor must be key:<12 hex>, apikey:<12 hex>, user:<id>, system, cli, store-staff or anonymous",
+        ))
+    }
+}
+
+/// A user's or key's id in the path: a positive whole number.
+#[derive(Debug, Clone, Copy)]
+pub struct IdParam(pub i64);
+
+impl<'de> Deserialize<'de> for IdParam {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        raw.parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(IdParam)
+            .ok_or_else(|| serde::de::Error::custom("id must be a positive whole number"))
+    }
+}
+
+impl paperclip::v2::schema::Apiv2Schema for IdParam {
+    fn raw_schema() -> paperclip::v2::models::DefaultSchemaRaw {
+        paperclip::v2::models::DefaultSchemaRaw {
+            data_type: Some(paperclip::v2::models::DataType::Integer),
+            format: Some(paperclip::v2::models::DataTypeFormat::Int64),
+            description: Some("The id".into()),
+            ..Default::default()
+        }
+    }
+}
 
 /// An optional whole number within `b`; the error names the field.
 pub(crate) fn bounded(raw: Option<&str>, b: Bounds) -> Result<Option<u32>, ApiError> {
@@ -133,6 +183,12 @@ pub(crate) fn rule(path: &str, name: &str, store_code_schema: impl FnOnce() -> V
         "offset" => bounded_schema(OFFSET),
         // A run id: a positive i64.
         "id" => json!({ "type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX }),
+        "actor" => json!({
+            "type": "string",
+            "maxLength": 26,
+            "pattern": ACTOR_PATTERN,
+            "example": "user:1",
+        }),
         "action" => json!({
             "type": "string",
             "minLength": 1,
@@ -177,5 +233,11 @@ mod tests {
         assert_eq!(bounded(Some("0"), OFFSET), Ok(Some(0)));
         assert!(action("store.create").is_ok());
         assert!(action("Store").is_err() && action("").is_err() && action(&"a".repeat(65)).is_err());
+        for ok in ["key:0123456789ab", "apikey:abcdef012345", "user:7", "system", "cli", "store-staff", "anonymous"] {
+            assert!(actor(ok).is_ok(), "{ok}");
+        }
+        for bad in ["key:0123", "user:0", "user:x", "user:", "root", "apikey:ABCDEF012345", "KEY:0123456789ab"] {
+            assert!(actor(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -26,7 +26,10 @@ pub struct HttpConfig {
     pub rate_limit_oauth_per_min: u32,
     /// Health-check requests (`/health*`) per minute per client address; 0 = no limit.
     pub rate_limit_health_per_min: u32,
-    /// Failed API-key attempts from one address before it is blocked; 0 = never blocked.
+    /// Sign-in attempts (`POST /auth/login`) per minute per client address; 0 = no limit.
+    pub rate_limit_login_per_min: u32,
+    /// Failed API-key or sign-in attempts from one address (failed sign-ins: also to one
+    /// account) before it is blocked; 0 = never blocked.
     pub auth_failure_max: u32,
     /// How long such a block lasts (and the window the failures are counted in).
     pub auth_failure_block: Duration,
@@ -34,8 +37,11 @@ pub struct HttpConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// Origins allowed to call the API from a browser; empty = no CORS headers.
     pub cors_origins: Vec<String>,
-    /// Mark the OAuth browser-binding cookie `Secure` (behind HTTPS).
+    /// Mark the OAuth browser-binding cookie and the session cookie `Secure` (behind HTTPS).
     pub secure_cookies: bool,
+    /// The hub's origin as browsers reach it (`PUBLIC_BASE_URL`'s scheme, host and port): the
+    /// only `Origin` (or `Referer`) accepted on unsafe requests made with a session cookie.
+    pub public_origin: String,
     /// Largest accepted request body.
     pub body_limit_bytes: usize,
     /// Worker threads serving requests (`HTTP_WORKERS`).
@@ -66,11 +72,13 @@ impl Default for HttpConfig {
             rate_limit_admin_per_min: 100,
             rate_limit_oauth_per_min: 10,
             rate_limit_health_per_min: 120,
+            rate_limit_login_per_min: 10,
             auth_failure_max: 5,
             auth_failure_block: Duration::from_secs(15 * 60),
             trusted_proxies: Vec::new(),
             cors_origins: Vec::new(),
             secure_cookies: true,
+            public_origin: "http://localhost:3000".into(),
             body_limit_bytes: 64 * 1024,
             workers: std::thread::available_parallelism().map_or(2, usize::from),
             version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -92,7 +100,12 @@ pub struct AppState {
     pub(crate) admin_limiter: Option<IpLimiter>,
     pub(crate) oauth_limiter: Option<IpLimiter>,
     pub(crate) health_limiter: Option<IpLimiter>,
+    pub(crate) login_limiter: Option<IpLimiter>,
+    /// Failed API keys and sign-ins, per client address.
     pub(crate) auth_failures: AuthFailures,
+    /// Failed sign-ins per account (the SHA-256 of the email as typed, in lower case: an
+    /// unknown address is blocked the same way as a known one).
+    pub(crate) account_failures: AuthFailures<[u8; 32]>,
     /// Peers whose `X-Forwarded-For` was ignored, to warn once about each.
     pub(crate) untrusted_forwarders: UntrustedForwarders,
     /// The time of the limits and the auth-failure block.
@@ -124,7 +137,9 @@ pub struct TrackedClients {
     pub admin: usize,
     pub oauth: usize,
     pub health: usize,
+    pub login: usize,
     pub auth_failures: usize,
+    pub account_failures: usize,
     /// Peers remembered for the untrusted `X-Forwarded-For` warning (at most 1,000).
     pub untrusted_forwarders: usize,
 }
@@ -142,7 +157,9 @@ impl AppState {
             admin_limiter: limiter(config.rate_limit_admin_per_min),
             oauth_limiter: limiter(config.rate_limit_oauth_per_min),
             health_limiter: limiter(config.rate_limit_health_per_min),
+            login_limiter: limiter(config.rate_limit_login_per_min),
             auth_failures: AuthFailures::new(config.auth_failure_max, config.auth_failure_block),
+            account_failures: AuthFailures::new(config.auth_failure_max, config.auth_failure_block),
             untrusted_forwarders: UntrustedForwarders::default(),
             clock,
             engine,
@@ -166,7 +183,9 @@ impl AppState {
             admin: self.admin_limiter.as_ref().map_or(0, IpLimiter::len),
             oauth: self.oauth_limiter.as_ref().map_or(0, IpLimiter::len),
             health: self.health_limiter.as_ref().map_or(0, IpLimiter::len),
+            login: self.login_limiter.as_ref().map_or(0, IpLimiter::len),
             auth_failures: self.auth_failures.len(),
+            account_failures: self.account_failures.len(),
             untrusted_forwarders: self.untrusted_forwarders.len(),
         }
     }

@@ -10,16 +10,21 @@ use chrono::{DateTime, NaiveDate, Utc};
 use hub_domain::{
     Account, AccountId, AuditEntry, AuditFilter, ConnectInvite, ConnectionStatus, EncryptedTokens, JobKind, KnownVideo,
     NewAuditEntry, NewConnectInvite, NewOAuthState, NewStore, NewSyncLog, OAuthState, RunCounts, RunStatus, RunTrigger,
-    Store, StoreCode, StoreOverview, SyncLog, SyncRun, TokenMeta, UserSnapshot, VideoSnapshot,
+    Store, StoreChange, StoreCode, StoreGroup, StoreOverview, StoreScope, SyncLog, SyncRun, TokenMeta, UserSnapshot,
+    VideoSnapshot,
 };
 
 #[cfg(any(test, feature = "mock"))]
 pub use mockall;
 
 mod error;
+mod people;
 mod report;
 mod tiktok;
 pub use error::{RepoError, RepoResult};
+pub use people::{ApiKeyRepo, KeyWithOwner, LAST_ADMIN, SessionRepo, UserRepo};
+#[cfg(any(test, feature = "mock"))]
+pub use people::{MockApiKeyRepo, MockSessionRepo, MockUserRepo};
 #[cfg(any(test, feature = "mock"))]
 pub use report::{MockReportRepo, MockStoreImportRepo};
 pub use report::{ReportRepo, StoreImportRepo, VideoCursor};
@@ -34,13 +39,27 @@ pub trait StoreRepo: Send + Sync {
     /// Creates a store and writes `audit` in the same transaction.
     /// [`RepoError::Conflict`] when the code is taken (nothing is written then).
     async fn create(&self, store: &NewStore, audit: &NewAuditEntry) -> RepoResult<Store>;
+    /// Applies `change` to the store and writes `audit`, in one transaction.
+    /// [`RepoError::NotFound`] when the store does not exist.
+    async fn update(&self, code: &StoreCode, change: &StoreChange, audit: &NewAuditEntry) -> RepoResult<Store>;
     /// The store, or `None`.
     async fn get(&self, code: &StoreCode) -> RepoResult<Option<Store>>;
     /// One store with its connection and latest statistics, or `None`.
     async fn overview(&self, code: &StoreCode) -> RepoResult<Option<StoreOverview>>;
-    /// Up to `limit` stores with their connection and latest statistics, after `after` by
-    /// code (byte order).
-    async fn stores_page(&self, after: Option<StoreCode>, limit: i64) -> RepoResult<Vec<StoreOverview>>;
+    /// Up to `limit` stores of `scope` with their connection and latest statistics, after
+    /// `after` by code (byte order). The scope is a filter of the query.
+    async fn stores_page_in(
+        &self,
+        scope: &StoreScope,
+        after: Option<StoreCode>,
+        limit: i64,
+    ) -> RepoResult<Vec<StoreOverview>>;
+    /// [`StoreRepo::stores_page_in`] over every store.
+    async fn stores_page(&self, after: Option<StoreCode>, limit: i64) -> RepoResult<Vec<StoreOverview>> {
+        self.stores_page_in(&StoreScope::All, after, limit).await
+    }
+    /// Which of `groups` exist: a group exists while at least one store is in it.
+    async fn existing_groups(&self, groups: &[StoreGroup]) -> RepoResult<Vec<StoreGroup>>;
 }
 
 /// A freshly connected account to store.
@@ -126,9 +145,11 @@ pub trait SnapshotRepo: Send + Sync {
 pub trait SyncLogRepo: Send + Sync {
     /// Writes one line; returns its id.
     async fn insert(&self, log: &NewSyncLog) -> RepoResult<i64>;
-    /// Up to `limit` lines (of one store when given), newest first, after `after`.
+    /// Up to `limit` lines (of one store when given), newest first, after `after`. With a
+    /// scope of groups, only the lines of its stores (not the jobs' summary lines).
     async fn logs_page(
         &self,
+        scope: &StoreScope,
         store: Option<StoreCode>,
         after: Option<SyncLogCursor>,
         limit: i64,

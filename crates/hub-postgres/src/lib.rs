@@ -8,6 +8,7 @@ mod error;
 mod lock;
 mod migrate;
 mod models;
+mod people_rows;
 mod pool;
 mod repo;
 pub mod schema;

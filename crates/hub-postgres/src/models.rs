@@ -3,9 +3,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use hub_domain::{
-    Account, AccountId, AuditEntry, AuditOutcome, ConnectInvite, ConnectionStatus, EncryptedTokens, JobKind,
-    NewAuditEntry, NewOAuthState, NewSyncLog, OAuthState, RunCounts, RunStatus, RunTrigger, Store, StoreCode, SyncLog,
-    SyncLogStatus, SyncRun, UserSnapshot, UserSnapshotRow, VideoId, VideoSnapshot, VideoSnapshotRow,
+    Account, AccountId, ActorKind, AuditEntry, AuditOutcome, ConnectInvite, ConnectionStatus, EncryptedTokens, JobKind,
+    NewAuditEntry, NewOAuthState, NewSyncLog, OAuthState, RunCounts, RunStatus, RunTrigger, Store, StoreCode,
+    StoreGroup, SyncLog, SyncLogStatus, SyncRun, UserSnapshot, UserSnapshotRow, VideoId, VideoSnapshot,
+    VideoSnapshotRow,
 };
 use hub_ports::RepoError;
 
@@ -18,6 +19,10 @@ pub(crate) fn store_code(raw: String) -> Result<StoreCode, RepoError> {
 
 fn opt_store_code(raw: Option<String>) -> Result<Option<StoreCode>, RepoError> {
     raw.map(store_code).transpose()
+}
+
+pub(crate) fn store_group(raw: Option<String>) -> Result<Option<StoreGroup>, RepoError> {
+    raw.map(|g| StoreGroup::parse(&g).map_err(|_| corrupt("store group", &g))).transpose()
 }
 
 pub(crate) fn video_id(raw: String) -> Result<VideoId, RepoError> {
@@ -44,6 +49,7 @@ pub(crate) struct StoreRow {
     pub store_name: String,
     pub pic_name: String,
     pub pic_contact: Option<String>,
+    pub store_group: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -55,6 +61,7 @@ impl TryFrom<StoreRow> for Store {
             name: r.store_name,
             pic_name: r.pic_name,
             pic_contact: r.pic_contact,
+            group: store_group(r.store_group)?,
             created_at: r.created_at,
         })
     }
@@ -267,6 +274,9 @@ impl TryFrom<VideoRow> for VideoSnapshotRow {
 #[diesel(table_name = audit_logs, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct NewAuditRow<'a> {
     pub actor: &'a str,
+    pub actor_kind: &'static str,
+    pub actor_id: Option<i64>,
+    pub actor_name: Option<&'a str>,
     pub action: &'a str,
     pub store_code: Option<&'a str>,
     pub target: Option<&'a str>,
@@ -280,6 +290,9 @@ impl<'a> From<&'a NewAuditEntry> for NewAuditRow<'a> {
     fn from(e: &'a NewAuditEntry) -> Self {
         Self {
             actor: &e.actor,
+            actor_kind: e.actor_kind.as_str(),
+            actor_id: e.actor_id,
+            actor_name: e.actor_name.as_deref(),
             action: &e.action,
             store_code: e.store_code.as_ref().map(StoreCode::as_str),
             target: e.target.as_deref(),
@@ -304,6 +317,9 @@ pub(crate) struct AuditRow {
     pub request_id: Option<String>,
     pub ip: Option<String>,
     pub details: Option<String>,
+    pub actor_kind: String,
+    pub actor_id: Option<i64>,
+    pub actor_name: Option<String>,
 }
 
 impl TryFrom<AuditRow> for AuditEntry {
@@ -313,6 +329,9 @@ impl TryFrom<AuditRow> for AuditEntry {
             id: r.id,
             entry: NewAuditEntry {
                 outcome: AuditOutcome::parse(&r.outcome).ok_or_else(|| corrupt("audit outcome", &r.outcome))?,
+                actor_kind: ActorKind::parse(&r.actor_kind).ok_or_else(|| corrupt("actor kind", &r.actor_kind))?,
+                actor_id: r.actor_id,
+                actor_name: r.actor_name,
                 actor: r.actor,
                 action: r.action,
                 store_code: opt_store_code(r.store_code)?,

@@ -9,6 +9,7 @@ diesel::table! {
         pic_contact -> Nullable<Varchar>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        store_group -> Nullable<Varchar>,
     }
 }
 
@@ -119,6 +120,9 @@ diesel::table! {
         request_id -> Nullable<Varchar>,
         ip -> Nullable<Varchar>,
         details -> Nullable<Text>,
+        actor_kind -> Varchar,
+        actor_id -> Nullable<Int8>,
+        actor_name -> Nullable<Varchar>,
     }
 }
 
@@ -147,7 +151,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    users (id) {
+        id -> Int8,
+        email -> Varchar,
+        display_name -> Varchar,
+        role -> Varchar,
+        store_groups -> Nullable<Text>,
+        active -> Bool,
+        password_hash -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        last_login_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Int8,
+        token_hash -> Varchar,
+        user_id -> Int8,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Int8,
+        key_hash -> Varchar,
+        fingerprint -> Varchar,
+        name -> Varchar,
+        role -> Varchar,
+        store_groups -> Nullable<Text>,
+        owner_id -> Nullable<Int8>,
+        created_by -> Varchar,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(store_accounts -> stores (store_code));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(api_keys -> users (owner_id));
 diesel::joinable!(tiktok_user_daily -> stores (store_code));
 diesel::joinable!(tiktok_video_daily -> stores (store_code));
 diesel::joinable!(connect_invites -> stores (store_code));
@@ -165,4 +214,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_logs,
     connect_invites,
     oauth_states,
+    users,
+    sessions,
+    api_keys,
 );

@@ -37,6 +37,29 @@ impl WebError {
     }
 }
 
+/// The engine's refusals in the dashboard's words: a role that may not (403), a store that
+/// is not there or not the person's (404); anything else is logged and a 500.
+macro_rules! from_engine {
+    ($($err:ty => $forbidden:path, $missing:path;)+) => {$(
+        impl From<$err> for WebError {
+            fn from(e: $err) -> Self {
+                match e {
+                    $forbidden => Self::Forbidden,
+                    $missing => Self::NotFound,
+                    e => Self::internal(e),
+                }
+            }
+        }
+    )+};
+}
+
+from_engine! {
+    hub_engine::AdminError => hub_engine::AdminError::Forbidden, hub_engine::AdminError::StoreNotFound;
+    hub_engine::ReportError => hub_engine::ReportError::Forbidden, hub_engine::ReportError::StoreNotFound;
+    hub_engine::SyncError => hub_engine::SyncError::Forbidden, hub_engine::SyncError::StoreNotFound;
+    hub_engine::ConnectError => hub_engine::ConnectError::Forbidden, hub_engine::ConnectError::StoreNotFound;
+}
+
 impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {

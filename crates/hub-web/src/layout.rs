@@ -46,7 +46,7 @@ pub fn page(viewer: &Viewer, section: Section, title: &str, content: Markup) -> 
         Some((Section::Overview, "Overview", routes::HOME)),
         Some((Section::Stores, "Stores", routes::STORES)),
         Some((Section::Videos, "Videos", routes::VIDEOS)),
-        Some((Section::Sync, "Sync", routes::SYNC)),
+        viewer.chain_wide().then_some((Section::Sync, "Sync", routes::SYNC)),
         viewer.can_admin().then_some((Section::Audit, "Audit log", routes::AUDIT)),
     ]
     .into_iter()
@@ -70,7 +70,7 @@ pub fn page(viewer: &Viewer, section: Section, title: &str, content: Markup) -> 
                     div.who {
                         span { (viewer.name) " · " (viewer.role_label()) }
                         form method="post" action=(routes::LOGOUT) {
-                            input type="hidden" name="csrf" value=(viewer.csrf);
+                            input type="hidden" name="csrf_token" value=(viewer.csrf);
                             button type="submit" { "Sign out" }
                         }
                     }
@@ -136,8 +136,8 @@ pub fn status_badge(status: Option<hub_domain::ConnectionStatus>) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::viewer::Role;
     use crate::viewer::tests::viewer;
+    use hub_domain::Role;
 
     #[test]
     fn the_shell_is_labelled_and_links_only_what_the_role_may_open() {
@@ -148,7 +148,7 @@ mod tests {
         assert!(admin.contains(routes::AUDIT));
         assert!(!html(Role::Operator).contains(routes::AUDIT));
         assert!(admin.contains(r#"<a href="/dashboard/stores" aria-current="page">"#), "{admin}");
-        assert!(admin.contains(r#"name="csrf" value="tok-123""#), "sign-out is a form with the token");
+        assert!(admin.contains(r#"name="csrf_token" value="tok-123""#), "sign-out is a form with the token");
         for inline in ["<style", "style=", "<script>", "onclick", "javascript:"] {
             assert!(!admin.contains(inline), "{inline}: nothing inline (CSP)");
         }

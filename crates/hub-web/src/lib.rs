@@ -28,8 +28,8 @@ use actix_web::web;
 
 pub use error::WebError;
 pub use layout::CSP;
-pub use state::WebState;
-pub use viewer::{Role, Viewer};
+pub use state::{WebConfig, WebState};
+pub use viewer::Viewer;
 
 /// The path the dashboard is mounted under.
 pub const MOUNT: &str = "/dashboard";

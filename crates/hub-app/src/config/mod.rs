@@ -111,6 +111,8 @@ pub struct Config {
     pub rate_limit_admin_per_min: u32,
     pub rate_limit_oauth_per_min: u32,
     pub rate_limit_health_per_min: u32,
+    /// Sign-in attempts per minute per client address.
+    pub rate_limit_login_per_min: u32,
     pub auth_failure_max: u32,
     pub auth_failure_block: Duration,
     pub trusted_proxies: Vec<IpNet>,
@@ -119,6 +121,10 @@ pub struct Config {
     pub api_docs: hub_http::ApiDocs,
     pub connect_link_ttl: Duration,
     pub shutdown_grace: Duration,
+    /// A sign-in session unused this long ends (`SESSION_IDLE_MINUTES`).
+    pub session_idle: Duration,
+    /// A sign-in session ends this long after sign-in, used or not (`SESSION_ABSOLUTE_HOURS`).
+    pub session_absolute: Duration,
 
     /// A second listener serving only `GET /metrics`, without the API key; `None` = off.
     pub metrics_addr: Option<SocketAddr>,
@@ -389,6 +395,7 @@ impl Config {
             rate_limit_admin_per_min: r.ranged("RATE_LIMIT_ADMIN_PER_MIN", 100u32, 0, 1_000_000)?,
             rate_limit_oauth_per_min: r.ranged("RATE_LIMIT_OAUTH_PER_MIN", 10u32, 0, 1_000_000)?,
             rate_limit_health_per_min: r.ranged("RATE_LIMIT_HEALTH_PER_MIN", 120u32, 0, 1_000_000)?,
+            rate_limit_login_per_min: r.ranged("RATE_LIMIT_LOGIN_PER_MIN", 10u32, 0, 1_000_000)?,
             auth_failure_max: r.ranged("AUTH_FAILURE_MAX", 5u32, 0, 1_000_000)?,
             auth_failure_block: Duration::from_secs(60 * r.ranged("AUTH_FAILURE_BLOCK_MINUTES", 15u64, 0, 24 * 60)?),
             trusted_proxies,
@@ -396,6 +403,8 @@ impl Config {
             api_docs,
             connect_link_ttl: Duration::from_secs(3600 * r.ranged("CONNECT_LINK_TTL_HOURS", 72u64, 1, 24 * 30)?),
             shutdown_grace: Duration::from_secs(r.ranged("SHUTDOWN_GRACE_SECONDS", 30u64, 0, 3600)?),
+            session_idle: Duration::from_secs(60 * r.ranged("SESSION_IDLE_MINUTES", 480u64, 1, 7 * 24 * 60)?),
+            session_absolute: Duration::from_secs(3600 * r.ranged("SESSION_ABSOLUTE_HOURS", 168u64, 1, 24 * 90)?),
             metrics_addr,
             sync_stale_after: Duration::from_secs(r.ranged("SYNC_STALE_AFTER_SECONDS", 120u64, 2, 86_400)?),
             sync_retry_delays: r.minutes_list("SYNC_RETRY_DELAYS", &[15, 60, 180])?,
@@ -404,7 +413,7 @@ impl Config {
 }
 
 /// `https://host:port/path` → `https://host:port`.
-fn origin_of(url: &str) -> String {
+pub(crate) fn origin_of(url: &str) -> String {
     let after_scheme = url.find("://").map_or(0, |i| i + 3);
     match url[after_scheme..].find('/') {
         Some(i) => url[..after_scheme + i].to_owned(),

@@ -41,6 +41,19 @@ mod units {
         assert_eq!((c.rate_limit_admin_per_min, c.rate_limit_oauth_per_min, c.auth_failure_max), (100, 10, 5));
         assert!(!c.oauth_open_connect);
         assert_eq!(c.db_statement_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(c.rate_limit_login_per_min, 10);
+        assert_eq!(
+            (c.session_idle, c.session_absolute),
+            (Duration::from_secs(8 * 3600), Duration::from_secs(7 * 86_400))
+        );
+    }
+
+    #[test]
+    fn session_lifetimes() {
+        let c = load(&[("SESSION_IDLE_MINUTES", "30"), ("SESSION_ABSOLUTE_HOURS", "24")]).unwrap();
+        assert_eq!((c.session_idle, c.session_absolute), (Duration::from_secs(1800), Duration::from_secs(86_400)));
+        assert_eq!(load(&[("SESSION_IDLE_MINUTES", "0")]).unwrap_err().var, "SESSION_IDLE_MINUTES");
+        assert_eq!(load(&[("SESSION_ABSOLUTE_HOURS", "x")]).unwrap_err().var, "SESSION_ABSOLUTE_HOURS");
     }
 
     #[test]

@@ -9,13 +9,27 @@ use tiktok_sandbox::{LatencyMs, SandboxConfig};
 use crate::support::browser::{Browser, DESKTOP, PHONE};
 use crate::support::*;
 
-/// Stores the tests connect through the sandbox.
-const STORES: [(&str, &str); 4] = [
-    ("jkt_01", "Jakarta Pusat"),
-    ("bdg_02", "Bandung Dago"),
-    ("sby_03", "Surabaya Tunjungan"),
-    ("mdn_04", "Medan Kota"),
+/// Stores the tests connect through the sandbox, with their groups.
+const STORES: [(&str, &str, &str); 4] = [
+    ("jkt_01", "Jakarta Pusat", "west"),
+    ("bdg_02", "Bandung Dago", "west"),
+    ("sby_03", "Surabaya Tunjungan", "east"),
+    ("mdn_04", "Medan Kota", "east"),
 ];
+
+/// The password of every person the tests add.
+const PASSWORD: &str = "correct horse battery staple 9";
+
+/// Adds a person with `tiktok-hub user add` (`groups`: their scope); their email.
+fn person(hub: &Hub, email: &str, role: &str, groups: Option<&str>) -> String {
+    let mut args = vec!["user", "add", email, "--role", role, "--password-stdin"];
+    if let Some(g) = groups {
+        args.extend(["--groups", g]);
+    }
+    let (ok, out, err) = cli(hub, &args, Some(PASSWORD));
+    assert!(ok, "user add {email}: {out} {err}");
+    email.to_owned()
+}
 
 fn sandbox() -> SandboxConfig {
     // Each TikTok call takes a little while, so a sync of the stores is long enough to be
@@ -34,19 +48,16 @@ fn sandbox() -> SandboxConfig {
 /// was never connected.
 pub async fn hub_with_history() -> Hub {
     let hub = Hub::start(sandbox(), &[]).await;
-    for (i, (code, name)) in STORES.iter().enumerate() {
-        let (status, body) = hub
-            .post(
-                "/admin/stores",
-                json!({"store_code": code, "store_name": name, "pic_name": "Ana", "pic_contact": "ana@example.com"}),
-            )
-            .await;
+    for (i, (code, name, group)) in STORES.iter().enumerate() {
+        let store = json!({"store_code": code, "store_name": name, "pic_name": "Ana", "pic_contact": "ana@example.com", "store_group": group});
+        let (status, body) = hub.post("/admin/stores", store).await;
         assert_eq!(status, 201, "{body}");
         let (status, page) = hub.connect(code, Some(i)).await;
         assert_eq!(status, 200, "{page}");
     }
-    let (status, body) =
-        hub.post("/admin/stores", json!({"store_code": "plg_05", "store_name": "Palembang", "pic_name": "Budi"})).await;
+    let palembang =
+        json!({"store_code": "plg_05", "store_name": "Palembang", "pic_name": "Budi", "store_group": "west"});
+    let (status, body) = hub.post("/admin/stores", palembang).await;
     assert_eq!(status, 201, "{body}");
     let (status, run) = hub.post("/admin/sync/run", json!({"job": "all"})).await;
     assert_eq!(status, 200, "{run}");
@@ -73,13 +84,19 @@ pub async fn hub_with_history() -> Hub {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_admin_runs_the_chain_from_the_browser() {
     let hub = hub_with_history().await;
-    let (email, password) = admin_person(&hub).await;
+    let admin = person(&hub, "boss@example.com", "admin", None);
     let b = Browser::start(&hub.base).await;
 
-    // Not signed in: every page leads to the sign-in page.
+    // Not signed in: every page leads to the sign-in page; a wrong password is refused.
     b.open("/dashboard/stores").await;
-    assert!(b.path().await.starts_with("/dashboard/login"), "{}", b.path().await);
-    b.sign_in(&email, &password).await;
+    assert!(b.path().await.starts_with("/dashboard/login?next="), "{}", b.path().await);
+    b.axe().await;
+    b.fill("#email", &admin).await;
+    b.fill("#password", "not the password").await;
+    b.click("button[type=submit]").await;
+    assert!(b.text("[role=alert]").await.contains("Wrong email or password"));
+    b.axe().await;
+    b.sign_in(&admin, PASSWORD).await;
 
     // Overview: key figures, two charts drawn from the stored days, the breakdowns.
     b.visit("/dashboard/?days=30").await;
@@ -194,7 +211,69 @@ async fn an_admin_runs_the_chain_from_the_browser() {
 
     // Sign out: the pages are closed again.
     b.click("form[action='/dashboard/logout'] button").await;
+    assert_eq!(b.path().await, "/dashboard/login?out=1");
     b.open("/dashboard/").await;
     assert!(b.path().await.starts_with("/dashboard/login"));
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_viewer_is_offered_nothing_they_may_not_do() {
+    let hub = hub_with_history().await;
+    let viewer = person(&hub, "eve@example.com", "viewer", None);
+    let b = Browser::start(&hub.base).await;
+    b.sign_in(&viewer, PASSWORD).await;
+    for page in ["/dashboard/", "/dashboard/stores", "/dashboard/stores/jkt_01", "/dashboard/sync", "/dashboard/videos"]
+    {
+        b.visit(page).await;
+        assert_eq!(b.count("main form[method=post]").await, 0, "{page}: a viewer gets no form that changes anything");
+        assert_eq!(b.count("a[href='/dashboard/stores/new'], a[href$='/edit']").await, 0, "{page}");
+        assert_eq!(b.count("a[href='/dashboard/audit']").await, 0, "{page}: the audit log is for admins");
+    }
+    assert!(b.body().await.contains("Top videos"));
+    // What is not offered is refused too (the page says so; the engine decided).
+    assert!(b.refused("/dashboard/stores/new").await.contains("Not allowed"));
+    assert!(b.refused("/dashboard/audit").await.contains("Not allowed"));
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_scoped_manager_sees_only_their_stores() {
+    let hub = hub_with_history().await;
+    let manager = person(&hub, "west@example.com", "operator", Some("west"));
+    let b = Browser::start(&hub.base).await;
+    b.sign_in(&manager, PASSWORD).await;
+
+    b.visit("/dashboard/stores").await;
+    let listed = b.text("main table").await;
+    for (code, _, group) in STORES {
+        assert_eq!(listed.contains(code), group == "west", "{code} ({group}) in the west manager's list:\n{listed}");
+    }
+    assert!(listed.contains("plg_05"));
+    // The overview adds up their stores only, and has no chain-wide run or sync page.
+    b.visit("/dashboard/").await;
+    let overview = b.body().await;
+    assert!(overview.contains("3 stores, 2 connected"), "{overview}");
+    assert!(!overview.contains("Surabaya") && !overview.contains("Medan"));
+    assert_eq!(b.count("a[href='/dashboard/sync']").await, 0, "sync status spans every store");
+    b.visit("/dashboard/videos").await;
+    let videos = b.text("main").await;
+    assert!(!videos.contains("sby_03") && !videos.contains("mdn_04"), "{videos}");
+    // Another group's store is not there at all.
+    assert!(b.refused("/dashboard/stores/sby_03").await.contains("Not found"));
+    assert!(b.refused("/dashboard/sync").await.contains("Not allowed"));
+    // Their own store: they may act on it; a new store goes into their group.
+    b.visit("/dashboard/stores/jkt_01").await;
+    assert_eq!(b.count("form[action$='/connect-link']").await, 1);
+    b.visit("/dashboard/stores/new").await;
+    b.fill("#store_code", "bgr_07").await;
+    b.fill("#store_name", "Bogor").await;
+    b.fill("#pic_name", "Dewi").await;
+    b.fill("#store_group", "east").await;
+    b.click("main form[method=post] button[type=submit]").await;
+    assert!(b.text("#store_group-error").await.contains("not one of yours"));
+    b.fill("#store_group", "west").await;
+    b.click("main form[method=post] button[type=submit]").await;
+    assert_eq!(b.path().await, "/dashboard/stores/bgr_07?created=1");
     b.close().await;
 }

@@ -94,6 +94,9 @@ async fn an_admins_first_ten_minutes() {
 const ENC_KEY_2: &str = "5eed5eed00112233445566778899aabbccddeeff5eed5eed0011223344556677";
 /// A password in `DATABASE_URL` (the test server trusts local connections and ignores it).
 const DB_PASSWORD: &str = "canary-db-password-4e3d2c1b0a99";
+/// A person's password, and a wrong one typed at sign-in.
+const USER_PASSWORD: &str = "canary-user-password-horse-7c6b5a";
+const WRONG_PASSWORD: &str = "canary-wrong-password-battery-3f2e1d";
 
 /// `postgres://user@host/db` → `postgres://user:password@host/db`.
 fn with_password(url: &str, password: &str) -> String {
@@ -188,6 +191,53 @@ async fn no_secret_ever_leaves_the_hub() {
         assert!(r.status().is_client_error(), "{path}");
         bodies.push_str(&r.text().await.unwrap());
     }
+    // People: a password (and a generated one), a session, a personal key, wrong passwords.
+    let (ok, out, err) =
+        cli(&hub, &["user", "add", "canary@example.com", "--role", "admin", "--password-stdin"], Some(USER_PASSWORD));
+    assert!(ok, "{err}");
+    assert!(!out.contains(USER_PASSWORD), "the command line does not repeat a password it read");
+    logs.push_str(&err);
+    let (ok, out, err) = cli(&hub, &["user", "add", "generated@example.com", "--role", "viewer"], None);
+    assert!(ok, "{err}");
+    let generated =
+        out.lines().find_map(|l| l.strip_prefix("password (shown once, store it now): ")).unwrap().to_owned();
+    logs.push_str(&err);
+    let (cookie, csrf) = sign_in(&hub, "canary@example.com", USER_PASSWORD).await;
+    let session = cookie.trim_start_matches("hub_session=").to_owned();
+    for path in ["/admin/stores", "/auth/me", "/admin/users"] {
+        let r = with_session(&hub, reqwest::Method::GET, path, &cookie, &csrf).send().await.unwrap();
+        assert!(r.status().is_success(), "{path}");
+        bodies.push_str(&r.text().await.unwrap());
+    }
+    let created = with_session(&hub, reqwest::Method::POST, "/admin/api-keys", &cookie, &csrf)
+        .json(&json!({"name": "canary key", "role": "viewer"}))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let created: Value = serde_json::from_str(&created).unwrap();
+    let personal = created["data"]["key"].as_str().unwrap().to_owned();
+    for path in ["/admin/api-keys", "/auth/me", "/admin/audit-logs?limit=500"] {
+        let r = hub.http.get(hub.url(path)).header("X-API-KEY", &personal).send().await.unwrap();
+        assert!(r.status().is_success(), "{path}");
+        bodies.push_str(&r.text().await.unwrap());
+    }
+    for (email, password) in [("canary@example.com", WRONG_PASSWORD), ("nobody@example.com", USER_PASSWORD)] {
+        let r = hub
+            .http
+            .post(hub.url("/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+        bodies.push_str(&r.text().await.unwrap());
+    }
+    let r = with_session(&hub, reqwest::Method::POST, "/auth/logout", &cookie, &csrf).send().await.unwrap();
+    assert!(r.status().is_success());
+    bodies.push_str(&r.text().await.unwrap());
     for path in ["/admin/sync/logs?limit=500", "/admin/audit-logs?limit=500"] {
         bodies.push_str(&hub.get(path).await.1.to_string());
     }
@@ -216,6 +266,9 @@ async fn no_secret_ever_leaves_the_hub() {
         "audit_logs",
         "connect_invites",
         "oauth_states",
+        "users",
+        "sessions",
+        "api_keys",
     ];
     assert!(rows_containing(&hub, "audit_logs", "store.create").await >= 2, "the search reads the rows");
     let mut canaries = configured_canaries();
@@ -223,6 +276,10 @@ async fn no_secret_ever_leaves_the_hub() {
     let stored: Vec<&String> = tokens.iter().filter(|t| t.starts_with("k2:")).collect();
     assert_eq!((plaintext.len(), stored.len()), (8, 8), "two stores × two tokens, before and after the refresh");
     canaries.extend(plaintext.into_iter().cloned());
+    // The people's secrets: stored only as an argon2id hash or a SHA-256, never answered after
+    // creation, never logged.
+    canaries.extend([USER_PASSWORD, WRONG_PASSWORD, &generated, &session, &personal].map(str::to_owned));
+    assert!(rows_containing(&hub, "users", "$argon2id$").await == 2, "the passwords are stored as argon2id hashes");
     for c in canaries.iter().chain(stored.iter().copied()) {
         assert!(c.len() >= 16, "a distinctive canary: {c:?}");
         assert!(!logs.contains(c.as_str()), "a secret reached the logs");

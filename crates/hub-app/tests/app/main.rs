@@ -7,4 +7,5 @@ mod support;
 mod browser;
 mod e2e;
 mod instances;
+mod people;
 mod recovery;

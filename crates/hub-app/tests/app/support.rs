@@ -261,3 +261,69 @@ impl Drop for Instance {
         let _ = self.child.wait();
     }
 }
+
+/// Runs `tiktok-hub ARGS` against `hub`'s database (the settings `serve` has), with `stdin`;
+/// its exit status and standard output. Standard error is returned too, for messages.
+pub fn cli(hub: &Hub, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tiktok-hub"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", hub.db.url())
+        .env("TIKTOK_CLIENT_KEY", "sandbox-client-key")
+        .env("TIKTOK_CLIENT_SECRET", CLIENT_SECRET)
+        .env("TIKTOK_REDIRECT_URI", &hub.redirect)
+        .env("TOKEN_ENC_KEY", ENC_KEY)
+        .env("ADMIN_API_KEY", API_KEY)
+        .env("STATE_SECRET", STATE_SECRET)
+        .env("LOG_FORMAT", "json")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tiktok-hub runs");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A request to `path` with the session cookie, and — for anything but GET — the hub's own
+/// origin and the session's CSRF token.
+pub fn with_session(
+    instance: &Instance,
+    method: reqwest::Method,
+    path: &str,
+    cookie: &str,
+    csrf: &str,
+) -> reqwest::RequestBuilder {
+    let unsafe_method = method != reqwest::Method::GET;
+    let mut req = instance.http.request(method, instance.url(path)).header(COOKIE, cookie);
+    if unsafe_method {
+        req = req.header("Origin", &instance.base).header("X-CSRF-Token", csrf);
+    }
+    req
+}
+
+/// Signs in; the session cookie (`hub_session=…`) and the CSRF token.
+pub async fn sign_in(instance: &Instance, email: &str, password: &str) -> (String, String) {
+    let res = instance
+        .http
+        .post(instance.url("/auth/login"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200, "sign-in of {email}");
+    let cookie = res.headers()[SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let body: Value = res.json().await.unwrap();
+    (cookie, body["data"]["csrfToken"].as_str().unwrap().to_owned())
+}

@@ -11,7 +11,7 @@ mod stores;
 mod videos;
 
 pub use gaps::{GapsQuery, MAX_GAP_DAYS, StoreDays, StoreGaps};
-pub use import::{ImportAction, ImportCounts, ImportPlan, ImportRowReport, OnConflict, plan_import};
+pub use import::{ImportAction, ImportContext, ImportCounts, ImportPlan, ImportRowReport, OnConflict, plan_import};
 pub use overview::{ConnectionCounts, DayTotals, MetricDeltas, Overview};
 pub use rules::{
     DEFAULT_HISTORY_DAYS, DateRange, MAX_REPORT_DATE, MIN_REPORT_DATE, business_date, delta, engagement, growth_pct,

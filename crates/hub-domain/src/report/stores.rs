@@ -3,6 +3,7 @@
 
 use super::rules::{DateRange, delta, engagement, growth_pct};
 use crate::error::DomainError;
+use crate::group::StoreGroup;
 use crate::store::StoreCode;
 
 /// Sort keys of the store report.
@@ -68,6 +69,7 @@ pub struct StoreReportQuery {
 pub struct StoreEnds {
     pub store_code: StoreCode,
     pub store_name: String,
+    pub store_group: Option<StoreGroup>,
     /// `None`: no user snapshot that day.
     pub followers_from: Option<i64>,
     pub followers_to: Option<i64>,
@@ -83,6 +85,7 @@ pub struct StoreEnds {
 pub struct StoreReportRow {
     pub store_code: StoreCode,
     pub store_name: String,
+    pub store_group: Option<StoreGroup>,
     pub followers_from: Option<i64>,
     pub followers_to: Option<i64>,
     pub follower_growth: Option<i64>,
@@ -110,6 +113,7 @@ impl From<StoreEnds> for StoreReportRow {
             missing_to: e.followers_to.is_none(),
             store_code: e.store_code,
             store_name: e.store_name,
+            store_group: e.store_group,
             followers_from: e.followers_from,
             followers_to: e.followers_to,
             views_from: e.views_from,

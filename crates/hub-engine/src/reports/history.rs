@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use hub_domain::{DateRange, StoreCode, UserSnapshotRow, VideoSnapshotRow};
+use hub_domain::{Actor, DateRange, StoreCode, UserSnapshotRow, VideoSnapshotRow};
 use hub_ports::VideoCursor;
 
-use crate::actor::Actor;
+use crate::access::Permission;
 use crate::pages::{PAGE, Pages, keyset};
 use crate::reports::service::{ReportError, Reports};
 
@@ -18,7 +18,7 @@ impl Reports {
         code: &StoreCode,
         range: DateRange,
     ) -> Result<Pages<UserSnapshotRow, ReportError>, ReportError> {
-        self.access.require(actor, code).await?;
+        self.access.store(actor, Permission::Read, "report.user_stats", code).await?;
         let (repo, code) = (Arc::clone(&self.reports), code.clone());
         Ok(keyset(
             PAGE,
@@ -37,7 +37,7 @@ impl Reports {
         code: &StoreCode,
         range: DateRange,
     ) -> Result<Pages<VideoSnapshotRow, ReportError>, ReportError> {
-        self.access.require(actor, code).await?;
+        self.access.store(actor, Permission::Read, "report.video_stats", code).await?;
         let (repo, code) = (Arc::clone(&self.reports), code.clone());
         Ok(keyset(
             PAGE,

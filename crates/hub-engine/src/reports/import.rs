@@ -1,9 +1,9 @@
 //! The store import: every row planned against the stored stores, then all or nothing.
 
-use hub_domain::{AuditOutcome, DomainError, OnConflict, StoreCode, plan_import};
+use hub_domain::{Actor, AuditOutcome, DomainError, ImportContext, OnConflict, StoreCode, plan_import};
 use hub_ports::RepoError;
 
-use crate::actor::Actor;
+use crate::access::Permission;
 use crate::audit::Details;
 use crate::reports::service::{ImportReport, ImportRows, ReportError, Reports};
 
@@ -19,19 +19,28 @@ const fn conflict_name(on_conflict: OnConflict) -> &'static str {
 }
 
 impl Reports {
-    /// Imports stores: plans every row against the stored stores, then (unless `dry_run`)
-    /// writes them and one `store.import` audit row in one transaction. Any invalid row
-    /// refuses the whole import ([`ReportError::ImportRejected`] with the row-by-row report);
-    /// a refused import (not a dry run) writes one `FAILURE` row.
+    /// Imports stores (operator): plans every row against the stored stores, then (unless
+    /// `dry_run`) writes them and one `store.import` audit row in one transaction. Any invalid
+    /// row refuses the whole import ([`ReportError::ImportRejected`] with the row-by-row
+    /// report); a refused import (not a dry run) writes one `FAILURE` row. A scoped actor's
+    /// rows may create stores only in its groups and never touch a store outside them.
+    /// `with_groups`: the file has a `store_group` column.
     pub async fn import_stores(
         &self,
         actor: &Actor,
         rows: ImportRows,
         on_conflict: OnConflict,
         dry_run: bool,
+        with_groups: bool,
     ) -> Result<ImportReport, ReportError> {
-        let import = self.plan_and_apply(actor, rows, on_conflict, dry_run);
-        if dry_run { import.await } else { self.auditor.unless_refused(actor, "store.import", None, import).await }
+        self.access.permit(actor, Permission::ManageStores, "store.import").await?;
+        let result = self.plan_and_apply(actor, rows, on_conflict, dry_run, with_groups).await;
+        if let Err(e) = &result
+            && !dry_run
+        {
+            self.auditor.refused(actor, "store.import", None, None, Details::error(e.reason())).await;
+        }
+        result
     }
 
     async fn plan_and_apply(
@@ -40,6 +49,7 @@ impl Reports {
         rows: ImportRows,
         on_conflict: OnConflict,
         dry_run: bool,
+        with_groups: bool,
     ) -> Result<ImportReport, ReportError> {
         let rows = rows?;
         if rows.is_empty() {
@@ -52,7 +62,8 @@ impl Reports {
         codes.sort();
         codes.dedup();
         let existing = self.imports.stores_by_code(&codes).await?;
-        let (reports, counts, plan) = plan_import(&rows, &existing, on_conflict);
+        let ctx = ImportContext { scope: &actor.scope, with_groups };
+        let (reports, counts, plan) = plan_import(&rows, &existing, on_conflict, ctx);
         let mut report = ImportReport { dry_run, on_conflict, applied: false, counts, rows: reports };
         if dry_run {
             return Ok(report);

@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 use hub_domain::{DateRange, DomainError, ImportCounts, ImportRowReport, NewStore, OnConflict, business_date};
 use hub_ports::{Clock, RepoError, ReportRepo, StoreImportRepo};
 
-use crate::access::{StoreAccess, StoreMissing};
-use crate::audit::{Auditor, Refusal};
+use crate::access::{Access, Refusal};
+use crate::audit::Auditor;
 
 /// Stores per page of the gap report (a 366-day page of 1,000 stores is one ~100 ms query).
 pub const GAP_PAGE: i64 = 1000;
@@ -35,6 +35,9 @@ pub enum ReportError {
     Invalid(#[from] DomainError),
     #[error("Store not found")]
     StoreNotFound,
+    /// The actor's role or store scope does not allow it (a `DENIED` row was written).
+    #[error("Your role or store groups do not allow this")]
+    Forbidden,
     /// The import holds invalid rows (or conflicts with `on_conflict=fail`): nothing was written.
     #[error("the import was refused: {} of {} rows are invalid", .0.counts.errors, .0.counts.rows)]
     ImportRejected(Box<ImportReport>),
@@ -45,11 +48,13 @@ pub enum ReportError {
     Storage(RepoError),
 }
 
-impl Refusal for ReportError {
-    fn reason(&self) -> &'static str {
+impl ReportError {
+    /// The reason an audit row names.
+    pub fn reason(&self) -> &'static str {
         match self {
             Self::Invalid(_) => "invalid",
             Self::StoreNotFound => "store_not_found",
+            Self::Forbidden => "forbidden",
             Self::ImportRejected(_) => "rows_invalid",
             Self::Conflict(_) => "conflict",
             Self::Storage(_) => "storage",
@@ -63,11 +68,12 @@ impl From<RepoError> for ReportError {
     }
 }
 
-impl From<StoreMissing> for ReportError {
-    fn from(e: StoreMissing) -> Self {
+impl From<Refusal> for ReportError {
+    fn from(e: Refusal) -> Self {
         match e {
-            StoreMissing::NotFound => Self::StoreNotFound,
-            StoreMissing::Storage(e) => Self::Storage(e),
+            Refusal::Forbidden => Self::Forbidden,
+            Refusal::StoreNotFound => Self::StoreNotFound,
+            Refusal::Storage(e) => Self::Storage(e),
         }
     }
 }
@@ -79,7 +85,7 @@ pub struct Reports {
     pub(super) imports: Arc<dyn StoreImportRepo>,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) tz: chrono_tz::Tz,
-    pub(super) access: StoreAccess,
+    pub(super) access: Access,
     pub(super) auditor: Auditor,
 }
 
@@ -89,10 +95,9 @@ impl Reports {
         imports: Arc<dyn StoreImportRepo>,
         clock: Arc<dyn Clock>,
         tz: chrono_tz::Tz,
-        access: StoreAccess,
-        auditor: Auditor,
+        access: Access,
     ) -> Self {
-        Self { reports, imports, clock, tz, access, auditor }
+        Self { reports, imports, clock, tz, auditor: access.auditor().clone(), access }
     }
 
     /// Today in the report time zone (`REPORT_TZ`).

@@ -181,6 +181,7 @@ mod tests {
                 name: code.into(),
                 pic_name: "p".into(),
                 pic_contact: None,
+                group: None,
                 created_at: DateTime::UNIX_EPOCH,
             },
             account_id: None,

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::access::StoreAccess;
+use crate::access::Access;
 use crate::audit::Auditor;
 use crate::config::EngineConfig;
 use crate::metrics::{SyncMetrics, SyncMetricsSnapshot};
@@ -26,15 +26,21 @@ pub struct Syncs {
     /// Counters of finished runs (see [`Syncs::metrics`]).
     pub(super) metrics: SyncMetrics,
     pub(super) schedule: OnceLock<Arc<dyn Schedule>>,
-    pub(super) access: StoreAccess,
+    pub(super) access: Access,
     pub(super) auditor: Auditor,
 }
 
 impl Syncs {
-    pub(crate) fn new(ports: Ports, config: EngineConfig, tokens: Arc<Tokens>, db: Arc<DbGate>) -> Self {
+    pub(crate) fn new(
+        ports: Ports,
+        config: EngineConfig,
+        tokens: Arc<Tokens>,
+        db: Arc<DbGate>,
+        access: Access,
+    ) -> Self {
         Self {
-            access: StoreAccess::new(Arc::clone(&ports.stores)),
-            auditor: Auditor::new(Arc::clone(&ports.audit)),
+            auditor: access.auditor().clone(),
+            access,
             ports,
             config,
             tokens,

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use hub_domain::{JobKind, StoreCode, SyncLog, SyncRun, business_date};
+use hub_domain::{Actor, JobKind, StoreCode, SyncLog, SyncRun, business_date};
 use hub_ports::SyncLogCursor;
 
-use crate::actor::Actor;
+use crate::access::Permission;
 use crate::pages::{PAGE, Pages, keyset};
 use crate::sync::schedule::{JobStatus, SyncStatus};
 use crate::sync::service::Syncs;
@@ -22,8 +22,10 @@ impl Syncs {
         runs
     }
 
-    /// The schedule, each scheduled job's newest run, and the runs in progress here.
-    pub async fn status(&self, _actor: &Actor) -> Result<SyncStatus, SyncError> {
+    /// The schedule, each scheduled job's newest run, and the runs in progress here (numbers
+    /// over every store: an unscoped actor's).
+    pub async fn status(&self, actor: &Actor) -> Result<SyncStatus, SyncError> {
+        self.access.permit(actor, Permission::ReadChainWide, "sync.status").await?;
         let schedule = self.schedule();
         let live = self.live_runs();
         let mut jobs = Vec::with_capacity(schedule.jobs.len());
@@ -35,8 +37,9 @@ impl Syncs {
         Ok(SyncStatus { enabled: schedule.enabled, timezone: schedule.timezone, jobs, live })
     }
 
-    /// One run, with its live counters while it runs in this process.
-    pub async fn run_view(&self, _actor: &Actor, id: i64) -> Result<RunView, SyncError> {
+    /// One run, with its live counters while it runs in this process (an unscoped actor's).
+    pub async fn run_view(&self, actor: &Actor, id: i64) -> Result<RunView, SyncError> {
+        self.access.permit(actor, Permission::ReadChainWide, "sync.run_view").await?;
         let run = self.ports.sync_runs.get(id).await?.ok_or(SyncError::RunNotFound)?;
         let live = self.live_runs().into_iter().find(|l| l.run_id == id);
         Ok(RunView { run, live })
@@ -47,23 +50,26 @@ impl Syncs {
         Ok(self.ports.sync_runs.latest(job).await?)
     }
 
-    /// Sync-log lines, newest first (of one store when given): the newest `limit`, or every
-    /// line in pages.
+    /// Sync-log lines of the actor's stores, newest first (of one store when given): the
+    /// newest `limit`, or every line in pages. A scoped actor sees its stores' lines, not the
+    /// jobs' summary lines.
     pub async fn logs(
         &self,
         actor: &Actor,
         store: Option<&StoreCode>,
         limit: Option<i64>,
     ) -> Result<Pages<SyncLog, SyncError>, SyncError> {
-        if let Some(code) = store {
-            self.access.require(actor, code).await?;
+        const ACTION: &str = "sync.logs";
+        match store {
+            Some(code) => drop(self.access.store(actor, Permission::Read, ACTION, code).await?),
+            None => self.access.permit(actor, Permission::Read, ACTION).await?,
         }
-        let (repo, store) = (Arc::clone(&self.ports.sync_logs), store.cloned());
+        let (repo, store, scope) = (Arc::clone(&self.ports.sync_logs), store.cloned(), actor.scope.clone());
         let pages = keyset(
             limit.unwrap_or(PAGE).max(1),
             move |after, limit| {
-                let (repo, store) = (Arc::clone(&repo), store.clone());
-                async move { repo.logs_page(store, after, limit).await }
+                let (repo, store, scope) = (Arc::clone(&repo), store.clone(), scope.clone());
+                async move { repo.logs_page(&scope, store, after, limit).await }
             },
             |l: &SyncLog| SyncLogCursor { run_time: l.run_time, id: l.id },
         );

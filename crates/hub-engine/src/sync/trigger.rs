@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use hub_domain::{AuditOutcome, JobKind, RunTrigger, StoreCode, business_date};
+use hub_domain::{Actor, AuditOutcome, JobKind, RunTrigger, StoreCode, business_date};
 
-use crate::actor::Actor;
-use crate::audit::{Details, Refusal};
+use crate::access::Permission;
+use crate::audit::Details;
 use crate::sync::outcome::{CallSplit, Outcome};
 use crate::sync::service::Syncs;
 use crate::sync::types::{
@@ -47,8 +47,9 @@ impl Syncs {
         Ok(ids)
     }
 
-    /// Syncs one store now (user and/or video as `selection` says), outside the nightly
-    /// jobs' locks; writes its sync-log lines and returns its result.
+    /// Syncs one store now (operator; a store in the actor's scope), user and/or video as
+    /// `selection` says, outside the nightly jobs' locks; writes its sync-log lines and returns
+    /// its result.
     pub async fn sync_store(
         &self,
         actor: &Actor,
@@ -56,7 +57,7 @@ impl Syncs {
         selection: JobSelection,
     ) -> Result<StoreSyncResult, SyncError> {
         let started = Instant::now();
-        self.access.require(actor, code).await?;
+        self.access.store(actor, Permission::RunSyncs, "sync.run", code).await?;
         let overview = self.ports.stores.overview(code).await?.ok_or(SyncError::StoreNotFound)?;
         let date = business_date(self.ports.clock.now(), &self.config.report_tz);
         let jobs: &[JobKind] = match selection {
@@ -83,10 +84,23 @@ impl Syncs {
         })
     }
 
-    /// An admin's sync: one store or every store, waited for (in a task of its own, so a
-    /// client that hangs up does not cut the run short) or started in the background. Audited
-    /// (`sync.run`, one row whatever the outcome).
+    /// An operator's sync: one store (in the actor's scope) or every store (an unscoped
+    /// actor), waited for (in a task of its own, so a client that hangs up does not cut the run
+    /// short) or started in the background. Audited (`sync.run`, one row whatever the outcome;
+    /// a refusal by the access rules is its `DENIED` row).
     pub async fn trigger(self: &Arc<Self>, actor: &Actor, request: SyncRequest) -> Result<Triggered, SyncError> {
+        let allowed = match &request.store {
+            Some(code) => self.access.store(actor, Permission::RunSyncs, "sync.run", code).await.map(drop),
+            None => self.access.permit(actor, Permission::RunChainWideSyncs, "sync.run").await,
+        };
+        match allowed.map_err(SyncError::from) {
+            Ok(()) => {}
+            Err(SyncError::Forbidden) => return Err(SyncError::Forbidden),
+            Err(e) => {
+                self.audit_trigger(actor, &request, Err(&e)).await;
+                return Err(e);
+            }
+        }
         if request.wait {
             let (me, actor) = (Arc::clone(self), actor.clone());
             let task = tokio::spawn(async move {
@@ -105,19 +119,15 @@ impl Syncs {
             return task.await.map_err(|e| SyncError::Aborted(e.to_string()))?;
         }
         let started = match &request.store {
-            Some(code) => match self.access.require(actor, code).await {
-                Ok(_) => {
-                    let (me, actor, code, selection) =
-                        (Arc::clone(self), actor.clone(), code.clone(), request.selection);
-                    tokio::spawn(async move {
-                        if let Err(e) = me.sync_store(&actor, &code, selection).await {
-                            tracing::error!(store.code = %code, error = %e, "background store sync failed");
-                        }
-                    });
-                    Ok(Vec::new())
-                }
-                Err(e) => Err(SyncError::from(e)),
-            },
+            Some(code) => {
+                let (me, actor, code, selection) = (Arc::clone(self), actor.clone(), code.clone(), request.selection);
+                tokio::spawn(async move {
+                    if let Err(e) = me.sync_store(&actor, &code, selection).await {
+                        tracing::error!(store.code = %code, error = %e, "background store sync failed");
+                    }
+                });
+                Ok(Vec::new())
+            }
             None => self.start(request.selection, RunTrigger::Manual).await,
         };
         let details = started.as_ref().map(|ids| Details::default().ids("runIds", ids));

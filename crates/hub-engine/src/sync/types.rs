@@ -59,9 +59,12 @@ pub enum SyncError {
     /// This scheduler tick of the job already ran (on another instance).
     #[error("{0} already ran for this schedule tick")]
     AlreadyDone(JobKind),
-    /// No such store.
+    /// No such store (or one outside the actor's scope).
     #[error("store not found")]
     StoreNotFound,
+    /// The actor's role or store scope does not allow it (a `DENIED` row was written).
+    #[error("Your role or store groups do not allow this")]
+    Forbidden,
     /// No such run.
     #[error("sync run not found")]
     RunNotFound,
@@ -74,21 +77,24 @@ pub enum SyncError {
     Storage(#[from] RepoError),
 }
 
-impl From<crate::access::StoreMissing> for SyncError {
-    fn from(e: crate::access::StoreMissing) -> Self {
+impl From<crate::access::Refusal> for SyncError {
+    fn from(e: crate::access::Refusal) -> Self {
         match e {
-            crate::access::StoreMissing::NotFound => Self::StoreNotFound,
-            crate::access::StoreMissing::Storage(e) => Self::Storage(e),
+            crate::access::Refusal::Forbidden => Self::Forbidden,
+            crate::access::Refusal::StoreNotFound => Self::StoreNotFound,
+            crate::access::Refusal::Storage(e) => Self::Storage(e),
         }
     }
 }
 
-impl crate::audit::Refusal for SyncError {
-    fn reason(&self) -> &'static str {
+impl SyncError {
+    /// The reason an audit row names.
+    pub fn reason(&self) -> &'static str {
         match self {
             Self::AlreadyRunning(_) => "already_running",
             Self::AlreadyDone(_) => "already_done",
             Self::StoreNotFound => "store_not_found",
+            Self::Forbidden => "forbidden",
             Self::RunNotFound => "run_not_found",
             Self::Aborted(_) => "aborted",
             Self::Storage(_) => "storage",

@@ -38,11 +38,37 @@ impl StoreRepo for Memory {
             name: n.name.to_string(),
             pic_name: n.pic_name.to_string(),
             pic_contact: n.pic_contact.as_ref().map(|p| p.to_string()),
+            group: n.group.clone(),
             created_at: t0(),
         };
         w.stores.push(store.clone());
         w.audit.push(audit.clone());
         Ok(store)
+    }
+
+    async fn update(&self, c: &StoreCode, change: &StoreChange, audit: &NewAuditEntry) -> RepoResult<Store> {
+        let mut w = self.w();
+        let store = w.stores.iter_mut().find(|st| &st.code == c).ok_or(RepoError::NotFound)?;
+        if let Some(n) = &change.name {
+            store.name = n.to_string();
+        }
+        if let Some(p) = &change.pic_name {
+            store.pic_name = p.to_string();
+        }
+        if let Some(contact) = &change.pic_contact {
+            store.pic_contact = contact.as_ref().map(|p| p.to_string());
+        }
+        if let Some(group) = &change.group {
+            store.group = group.clone();
+        }
+        let store = store.clone();
+        w.audit.push(audit.clone());
+        Ok(store)
+    }
+
+    async fn existing_groups(&self, groups: &[StoreGroup]) -> RepoResult<Vec<StoreGroup>> {
+        let w = self.w();
+        Ok(groups.iter().filter(|g| w.stores.iter().any(|s| s.group.as_ref() == Some(*g))).cloned().collect())
     }
 
     async fn get(&self, c: &StoreCode) -> RepoResult<Option<Store>> {
@@ -54,10 +80,19 @@ impl StoreRepo for Memory {
         Ok(w.stores.iter().find(|st| &st.code == c).map(|st| w.overview(st)))
     }
 
-    async fn stores_page(&self, after: Option<StoreCode>, limit: i64) -> RepoResult<Vec<StoreOverview>> {
+    async fn stores_page_in(
+        &self,
+        scope: &StoreScope,
+        after: Option<StoreCode>,
+        limit: i64,
+    ) -> RepoResult<Vec<StoreOverview>> {
         let w = self.w();
-        let mut stores: Vec<&Store> =
-            w.stores.iter().filter(|s| after.as_ref().is_none_or(|a| s.code.as_str() > a.as_str())).collect();
+        let mut stores: Vec<&Store> = w
+            .stores
+            .iter()
+            .filter(|s| scope.allows(s.group.as_ref()))
+            .filter(|s| after.as_ref().is_none_or(|a| s.code.as_str() > a.as_str()))
+            .collect();
         stores.sort_by(|a, b| a.code.as_str().cmp(b.code.as_str()));
         Ok(stores.into_iter().take(limit as usize).map(|s| w.overview(s)).collect())
     }
@@ -266,6 +301,7 @@ impl SyncLogRepo for Memory {
 
     async fn logs_page(
         &self,
+        scope: &StoreScope,
         store: Option<StoreCode>,
         after: Option<SyncLogCursor>,
         limit: i64,
@@ -275,6 +311,7 @@ impl SyncLogRepo for Memory {
             .logs
             .iter()
             .filter(|l| store.is_none() || l.log.store_code == store)
+            .filter(|l| scope.is_all() || l.log.store_code.as_ref().is_some_and(|c| w.in_scope(scope, c)))
             .filter(|l| after.is_none_or(|c| (l.run_time, l.id) < (c.run_time, c.id)))
             .cloned()
             .collect();
@@ -377,14 +414,17 @@ impl AuditRepo for Memory {
     }
 
     async fn list(&self, f: &AuditFilter) -> RepoResult<Vec<AuditEntry>> {
-        Ok(self
-            .w()
-            .audit
+        let w = self.w();
+        Ok(w.audit
             .iter()
             .enumerate()
             .rev()
             .filter(|(_, e)| f.action.as_ref().is_none_or(|a| &e.action == a))
             .filter(|(_, e)| f.store_code.is_none() || e.store_code == f.store_code)
+            .filter(|(_, e)| f.actor.as_ref().is_none_or(|a| &e.actor == a))
+            .filter(|(_, e)| {
+                f.stores_in.as_ref().is_none_or(|scope| e.store_code.as_ref().is_some_and(|c| w.in_scope(scope, c)))
+            })
             .take(f.limit as usize)
             .map(|(i, e)| AuditEntry { id: i as i64 + 1, entry: e.clone(), created_at: t0() })
             .collect())

@@ -12,6 +12,7 @@
 //! snapshot row's `created_at`) are [`t0`].
 
 mod memory;
+mod people;
 mod reports;
 mod world;
 
@@ -58,6 +59,9 @@ pub fn ports(world: &Shared, tiktok: Arc<dyn TikTokApi>, clock: Arc<dyn Clock>) 
         connect: memory.clone(),
         reports: memory.clone(),
         imports: memory.clone(),
+        users: memory.clone(),
+        sessions: memory.clone(),
+        api_keys: memory.clone(),
         locks: memory.clone(),
         health: memory,
         tiktok,

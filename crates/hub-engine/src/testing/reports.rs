@@ -75,10 +75,10 @@ pub fn video_sort_key(v: &TopVideo, sort: VideoSort) -> Option<f64> {
 
 #[async_trait]
 impl ReportRepo for Memory {
-    async fn connection_counts(&self) -> RepoResult<Vec<(Option<ConnectionStatus>, i64)>> {
+    async fn connection_counts_in(&self, scope: &StoreScope) -> RepoResult<Vec<(Option<ConnectionStatus>, i64)>> {
         let w = self.0.lock().expect("world poisoned");
         let mut groups: Vec<(Option<ConnectionStatus>, i64)> = Vec::new();
-        for s in &w.stores {
+        for s in w.stores.iter().filter(|s| scope.allows(s.group.as_ref())) {
             let status = w.accounts.get(s.code.as_str()).map(|a| a.status);
             match groups.iter_mut().find(|(k, _)| *k == status) {
                 Some((_, n)) => *n += 1,
@@ -88,14 +88,19 @@ impl ReportRepo for Memory {
         Ok(groups)
     }
 
-    async fn day_totals(&self, dates: &[NaiveDate]) -> RepoResult<Vec<DayTotals>> {
+    async fn day_totals_in(&self, scope: &StoreScope, dates: &[NaiveDate]) -> RepoResult<Vec<DayTotals>> {
         let w = self.0.lock().expect("world poisoned");
         Ok(dates
             .iter()
             .map(|&d| {
-                let users: Vec<&UserSnapshot> =
-                    w.user_rows.iter().map(|r| &r.snapshot).filter(|s| s.snapshot_date == d).collect();
-                let videos: Vec<&VideoSnapshot> = w.videos_on(None, d).collect();
+                let users: Vec<&UserSnapshot> = w
+                    .user_rows
+                    .iter()
+                    .map(|r| &r.snapshot)
+                    .filter(|s| s.snapshot_date == d && w.in_scope(scope, &s.store_code))
+                    .collect();
+                let videos: Vec<&VideoSnapshot> =
+                    w.videos_on(None, d).filter(|v| w.in_scope(scope, &v.store_code)).collect();
                 let mut video_stores: Vec<&StoreCode> = videos.iter().map(|v| &v.store_code).collect();
                 video_stores.sort();
                 video_stores.dedup();
@@ -113,14 +118,16 @@ impl ReportRepo for Memory {
             .collect())
     }
 
-    async fn store_report(&self, q: &StoreReportQuery) -> RepoResult<(Vec<StoreEnds>, i64)> {
+    async fn store_report_in(&self, scope: &StoreScope, q: &StoreReportQuery) -> RepoResult<(Vec<StoreEnds>, i64)> {
         let w = self.0.lock().expect("world poisoned");
         let mut rows: Vec<StoreEnds> = w
             .stores
             .iter()
+            .filter(|s| scope.allows(s.group.as_ref()))
             .map(|s| StoreEnds {
                 store_code: s.code.clone(),
                 store_name: s.name.clone(),
+                store_group: s.group.clone(),
                 followers_from: w.user_on(&s.code, q.range.from).map(|u| u.follower_count),
                 followers_to: w.user_on(&s.code, q.range.to).map(|u| u.follower_count),
                 views_from: w.video_sums(&s.code, q.range.from).map(|(v, _)| v),
@@ -140,10 +147,11 @@ impl ReportRepo for Memory {
         Ok((rows.into_iter().skip(q.offset.max(0) as usize).take(q.limit.max(0) as usize).collect(), total))
     }
 
-    async fn top_videos(&self, q: &TopVideosQuery) -> RepoResult<Vec<TopVideo>> {
+    async fn top_videos_in(&self, scope: &StoreScope, q: &TopVideosQuery) -> RepoResult<Vec<TopVideo>> {
         let w = self.0.lock().expect("world poisoned");
         let mut top: Vec<TopVideo> = w
             .videos_on(q.store.as_ref(), q.range.to)
+            .filter(|v| w.in_scope(scope, &v.store_code))
             .map(|v| TopVideo {
                 store_code: v.store_code.clone(),
                 video_id: v.video_id.clone(),
@@ -171,8 +179,9 @@ impl ReportRepo for Memory {
         Ok(top)
     }
 
-    async fn store_days(
+    async fn store_days_in(
         &self,
+        scope: &StoreScope,
         range: DateRange,
         tz: &str,
         after: Option<StoreCode>,
@@ -183,7 +192,7 @@ impl ReportRepo for Memory {
         let mut accounts: Vec<&Account> = w
             .accounts
             .values()
-            .filter(|a| a.connected_at.is_some())
+            .filter(|a| a.connected_at.is_some() && w.in_scope(scope, &a.store_code))
             .filter(|a| after.as_ref().is_none_or(|c| a.store_code.as_str() > c.as_str()))
             .collect();
         accounts.sort_by(|a, b| a.store_code.as_str().cmp(b.store_code.as_str()));
@@ -279,6 +288,7 @@ impl StoreImportRepo for Memory {
                 name: n.name.to_string(),
                 pic_name: n.pic_name.to_string(),
                 pic_contact: n.pic_contact.as_ref().map(|p| p.to_string()),
+                group: n.group.clone(),
                 created_at: crate::testing::world::t0(),
             });
         }
@@ -287,6 +297,9 @@ impl StoreImportRepo for Memory {
                 s.name = n.name.to_string();
                 s.pic_name = n.pic_name.to_string();
                 s.pic_contact = n.pic_contact.as_ref().map(|p| p.to_string());
+                if plan.set_group {
+                    s.group = n.group.clone();
+                }
             }
         }
         w.audit.push(audit.clone());

@@ -37,6 +37,12 @@ pub struct World {
     pub purges: usize,
     /// The last account id handed out.
     pub next_id: i64,
+    /// Users and their password hashes.
+    pub users: Vec<(User, Secret<String>)>,
+    /// Sessions: the token hash, the session, when it was last seen, and its id.
+    pub sessions: Vec<(String, NewSession, DateTime<Utc>, i64)>,
+    /// Personal API keys and their hashes.
+    pub api_keys: Vec<(ApiKey, String)>,
 }
 
 /// The world as the mocks share it.
@@ -80,8 +86,20 @@ impl World {
             name: format!("Store {c}"),
             pic_name: "Pic".into(),
             pic_contact: None,
+            group: None,
             created_at: t0(),
         });
+    }
+
+    /// A store `Store <code>` in `group`, created at [`t0`].
+    pub fn add_store_in(&mut self, c: &str, group: &str) {
+        self.add_store(c);
+        self.stores.last_mut().expect("just added").group = Some(StoreGroup::parse(group).unwrap());
+    }
+
+    /// Whether store `c` is in `scope`.
+    pub fn in_scope(&self, scope: &StoreScope, c: &StoreCode) -> bool {
+        scope.is_all() || self.stores.iter().any(|s| &s.code == c && scope.allows(s.group.as_ref()))
     }
 
     /// A connected account whose tokens are `act.<code>` / `rft.<code>`, encrypted with

@@ -16,7 +16,7 @@ fn world() -> Shared {
 }
 
 fn admin() -> Actor {
-    Actor { who: "key:abc".into(), request_id: Some("req-1".into()), ip: Some("10.0.0.1".into()) }
+    Actor::break_glass("key:abc".into(), Some("req-1".into()), Some("10.0.0.1".into()))
 }
 
 /// A TikTok that records the authorize URL's state and challenge and answers the exchange.

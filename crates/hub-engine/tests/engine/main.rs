@@ -2,6 +2,7 @@
 //! `hub_engine::testing`, and mockall mocks where a test checks how a port is called.
 
 mod connect;
+mod people;
 mod recovery;
 mod sync;
 mod system;

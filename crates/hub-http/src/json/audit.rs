@@ -12,8 +12,15 @@ use crate::json::common::{envelope, ts};
 #[serde(rename_all = "camelCase")]
 pub struct AuditLogJson {
     pub id: i64,
-    /// `key:<fingerprint>` (never the key), `system` or `store-staff`.
+    /// Who, in short: `key:<fingerprint>` (a break-glass ADMIN_API_KEY, never the key),
+    /// `user:<id>`, `apikey:<fingerprint>`, `system`, `cli`, `store-staff` or `anonymous`.
     pub actor: String,
+    /// break_glass, user, api_key, system, cli, store_staff or anonymous.
+    pub actor_kind: String,
+    /// The user's or the key's id.
+    pub actor_id: Option<i64>,
+    /// The user's email, the key's name, or the break-glass key's fingerprint.
+    pub actor_name: Option<String>,
     pub action: String,
     pub store_code: Option<String>,
     pub target: Option<String>,
@@ -33,6 +40,9 @@ impl From<AuditEntry> for AuditLogJson {
         Self {
             id: a.id,
             actor: e.actor,
+            actor_kind: e.actor_kind.as_str().to_owned(),
+            actor_id: e.actor_id,
+            actor_name: e.actor_name,
             action: e.action,
             store_code: e.store_code.map(|c| c.to_string()),
             target: e.target,

@@ -6,6 +6,7 @@
 pub(crate) mod audit;
 pub(crate) mod common;
 pub(crate) mod connect;
+pub(crate) mod people;
 pub(crate) mod reports;
 pub(crate) mod stats;
 pub(crate) mod stores;
@@ -37,7 +38,7 @@ mod tests {
         );
         check(reports::OVERVIEW_COLUMNS, reports::OverviewJson::from(o));
         let row = serde_json::json!({
-            "storeCode": "", "storeName": "", "followersFrom": 1, "followersTo": 1, "followerGrowth": 1,
+            "storeCode": "", "storeName": "", "storeGroup": "", "followersFrom": 1, "followersTo": 1, "followerGrowth": 1,
             "followerGrowthPct": 1.0, "viewsFrom": 1, "viewsTo": 1, "viewGrowth": 1, "viewGrowthPct": 1.0,
             "engagement": 1.0, "missingFrom": false, "missingTo": false
         });
@@ -47,6 +48,7 @@ mod tests {
             store_name: String::new(),
             pic_name: String::new(),
             pic_contact: None,
+            store_group: None,
             created_at: Utc::now(),
             connection_status: String::new(),
             connection_reason: None,

@@ -145,6 +145,8 @@ pub(crate) const OVERVIEW_COLUMNS: &[&str] = &[
 pub struct StoreReportJson {
     pub store_code: String,
     pub store_name: String,
+    /// The store's group; null: none.
+    pub store_group: Option<String>,
     /// Followers at `from` (null: no snapshot that day).
     pub followers_from: Option<i64>,
     pub followers_to: Option<i64>,
@@ -169,6 +171,7 @@ impl From<StoreReportRow> for StoreReportJson {
         Self {
             store_code: r.store_code.to_string(),
             store_name: r.store_name,
+            store_group: r.store_group.map(|g| g.to_string()),
             followers_from: r.followers_from,
             followers_to: r.followers_to,
             follower_growth: r.follower_growth,
@@ -187,6 +190,7 @@ impl From<StoreReportRow> for StoreReportJson {
 pub(crate) const STORE_REPORT_COLUMNS: &[&str] = &[
     "storeCode",
     "storeName",
+    "storeGroup",
     "followersFrom",
     "followersTo",
     "followerGrowth",

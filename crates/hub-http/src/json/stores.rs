@@ -33,6 +33,8 @@ pub struct StoreJson {
     pub store_name: String,
     pub pic_name: String,
     pub pic_contact: Option<String>,
+    /// The store's group (a region, for example); null: none.
+    pub store_group: Option<String>,
     #[serde(serialize_with = "ts")]
     pub created_at: DateTime<Utc>,
     /// CONNECTED, NEED_RECONNECT, DISCONNECTED, or NOT_CONNECTED for a store never connected.
@@ -54,12 +56,13 @@ pub struct StoreJson {
 
 impl From<StoreOverview> for StoreJson {
     fn from(o: StoreOverview) -> Self {
-        let Store { code, name, pic_name, pic_contact, created_at } = o.store;
+        let Store { code, name, pic_name, pic_contact, group, created_at } = o.store;
         Self {
             store_code: code.to_string(),
             store_name: name,
             pic_name,
             pic_contact,
+            store_group: group.map(|g| g.to_string()),
             created_at,
             connection_status: o.connection_status.map_or("NOT_CONNECTED", |s| s.as_str()).to_owned(),
             connection_reason: o.connection_status.and_then(|s| s.reason()).map(|r| r.as_str().to_owned()),
@@ -82,7 +85,7 @@ impl From<StoreOverview> for StoreJson {
     }
 }
 
-/// A newly created store.
+/// A store as stored (a created or changed one).
 #[derive(Debug, Serialize, Apiv2Schema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedStoreJson {
@@ -90,6 +93,8 @@ pub struct CreatedStoreJson {
     pub store_name: String,
     pub pic_name: String,
     pub pic_contact: Option<String>,
+    /// The store's group; null: none.
+    pub store_group: Option<String>,
     #[serde(serialize_with = "ts")]
     pub created_at: DateTime<Utc>,
 }
@@ -101,6 +106,7 @@ impl From<Store> for CreatedStoreJson {
             store_name: s.name,
             pic_name: s.pic_name,
             pic_contact: s.pic_contact,
+            store_group: s.group.map(|g| g.to_string()),
             created_at: s.created_at,
         }
     }
@@ -175,12 +181,17 @@ envelope!(
     /// `{"success":true,"data":[account…],"count":n}`
     AccountListResponse, list AccountJson
 );
+envelope!(
+    /// `{"success":true,"data":store}` (the store as stored after the change)
+    UpdatedStoreResponse, CreatedStoreJson
+);
 
 pub(crate) const STORE_COLUMNS: &[&str] = &[
     "storeCode",
     "storeName",
     "picName",
     "picContact",
+    "storeGroup",
     "createdAt",
     "connectionStatus",
     "connectionReason",

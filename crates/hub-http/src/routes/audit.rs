@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::error::ApiError;
 use crate::extract::AdminKey;
 use crate::json::audit::AuditLogsResponse;
-use crate::params::{LIMIT, action, store_code};
+use crate::params::{LIMIT, action, actor, store_code};
 use crate::state::AppState;
 
 /// `?limit=&action=&store_code=`.
@@ -21,12 +21,17 @@ pub struct AuditQuery {
     pub action: Option<String>,
     /// Only this store's rows.
     pub store_code: Option<String>,
+    /// Only this actor's rows: `user:<id>`, `apikey:<fingerprint>`, `key:<fingerprint>` (a
+    /// break-glass key), `system`, `cli`, `store-staff` or `anonymous`.
+    pub actor: Option<String>,
 }
 
 /// Audit logs
 ///
-/// Admin actions, newest first: who (an API key's fingerprint, never the key), what, which
-/// store, outcome, request id and client address.
+/// Actions, newest first: who (the user's id and email, the key's name and fingerprint, or the
+/// break-glass key's fingerprint — never a key), what, which store, outcome (`SUCCESS`,
+/// `FAILURE`, `DENIED`), request id and client address. An unscoped admin reads every row;
+/// anyone else the rows about their stores.
 #[api_v2_operation(tags(Audit))]
 async fn audit_logs(
     key: AdminKey,
@@ -36,6 +41,8 @@ async fn audit_logs(
     let filter = AuditFilter {
         action: query.action.as_deref().map(action).transpose()?,
         store_code: query.store_code.as_deref().map(store_code).transpose()?,
+        actor: query.actor.as_deref().map(actor).transpose()?,
+        stores_in: None,
         limit: i64::from(query.limit.unwrap_or(LIMIT.default)),
     };
     let rows = state.engine.admin().audit_logs(&key.0, &filter).await?;

@@ -215,6 +215,7 @@ pub(crate) fn mark_nullable(v: &mut Value) {
 pub(crate) fn finish(spec: &mut Value) {
     mark_nullable(spec);
     crate::openapi::constrain(spec);
+    crate::roles::document(spec);
     crate::routes::metrics::finish_spec(spec);
 }
 

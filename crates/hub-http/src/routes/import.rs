@@ -43,8 +43,10 @@ reply!(
 /// Import stores
 ///
 /// A CSV file (multipart field `file`, or a `text/csv` body) with the columns
-/// `store_code,store_name,pic_name,pic_contact`, at most 10,000 rows and 5 MiB, each row
-/// validated like `POST /admin/stores`. `dry_run=true` reports what would happen. Otherwise
+/// `store_code,store_name,pic_name,pic_contact,store_group` (the last two optional), at most
+/// 10,000 rows and 5 MiB, each row validated like `POST /admin/stores`. Without a
+/// `store_group` column, updated stores keep their group. A caller limited to store groups
+/// may create stores only in its groups and touch no store outside them. `dry_run=true` reports what would happen. Otherwise
 /// it is all or nothing, in one transaction with one audit row (`store.import`): any invalid
 /// row (or an existing store with `on_conflict=fail`) refuses the whole file (400 with the
 /// report). The store code `import` is reserved by this route.
@@ -62,15 +64,15 @@ async fn import(
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     // A file that cannot be read is the engine's refusal too (one audit policy): it gets the
     // reason, in the domain's words.
-    let rows = match import_file::read_body(body).await {
-        Ok(body) => import_file::body_rows(&body, &content_type),
+    let file = match import_file::read_body(body).await {
+        Ok(body) => import_file::body_file(&body, &content_type),
         Err(e) => Err(e),
     };
-    let (rows, refused) = match rows {
-        Ok(rows) => (Ok(rows), None),
-        Err(e) => (Err(hub_domain::DomainError::invalid("file", "could not be read")), Some(e)),
+    let (rows, with_groups, refused) = match file {
+        Ok(f) => (Ok(f.rows), f.with_groups, None),
+        Err(e) => (Err(hub_domain::DomainError::invalid("file", "could not be read")), false, Some(e)),
     };
-    match state.engine.reports().import_stores(&actor, rows, on_conflict, dry_run).await {
+    match state.engine.reports().import_stores(&actor, rows, on_conflict, dry_run, with_groups).await {
         Ok(report) => Ok(ImportReply(HttpResponse::Ok().json(ImportResponse { success: true, data: report.into() }))),
         // The adapter's own message (size, multipart, CSV) is the more precise one.
         Err(_) if refused.is_some() => Err(refused.expect("checked")),
@@ -91,10 +93,12 @@ async fn import(
 ///
 /// The header of the import file and one example row, as CSV.
 #[api_v2_operation(tags(Stores))]
-async fn template(_key: AdminKey) -> Result<TemplateReply, ApiError> {
+async fn template(key: AdminKey, state: web::Data<AppState>) -> Result<TemplateReply, ApiError> {
+    state.engine.permit(&key.0, hub_engine::Permission::Read, "store.import_template").await?;
     let mut out = String::new();
     csv::push_header(&mut out, &import_file::COLUMNS);
-    for (i, cell) in ["store_jakarta_01", "Store Jakarta Pusat", "John Doe", "john@example.com"].iter().enumerate() {
+    let example = ["store_jakarta_01", "Store Jakarta Pusat", "John Doe", "john@example.com", "jakarta"];
+    for (i, cell) in example.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }

@@ -25,7 +25,8 @@ reply!(
 /// status and token expiry, and HTTP requests by route pattern and status. Text exposition
 /// format 0.0.4. The same text is served without a key on `METRICS_ADDR` when set.
 #[api_v2_operation(tags(Monitoring), produces = "text/plain")]
-async fn metrics(_key: AdminKey, state: web::Data<AppState>) -> Result<MetricsReply, ApiError> {
+async fn metrics(key: AdminKey, state: web::Data<AppState>) -> Result<MetricsReply, ApiError> {
+    state.engine.permit(&key.0, hub_engine::Permission::ReadChainWide, "metrics.read").await?;
     Ok(MetricsReply(HttpResponse::Ok().content_type(CONTENT_TYPE).body(state.metrics.render().await)))
 }
 

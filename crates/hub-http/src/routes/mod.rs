@@ -1,7 +1,9 @@
 //! Route groups, one module per resource: each serves its URLs in every form (JSON and CSV)
 //! through one use case, and exposes `config(cfg)`.
 
+pub(crate) mod api_keys;
 pub(crate) mod audit;
+pub(crate) mod auth;
 pub(crate) mod docs;
 pub(crate) mod health;
 pub(crate) mod import;
@@ -13,6 +15,7 @@ pub(crate) mod stats;
 pub(crate) mod stores;
 pub(crate) mod sync;
 pub(crate) mod sync_logs;
+pub(crate) mod users;
 
 use paperclip::actix::web;
 
@@ -25,6 +28,10 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig<'_>) {
     sync::config(cfg);
     reports::config(cfg);
     audit::config(cfg);
+    users::config(cfg);
+    api_keys::config(cfg);
+    // `/auth/login|logout|me` before the OAuth routes under `/auth`.
+    auth::config(cfg);
     oauth::config(cfg);
     metrics::config(cfg);
 }

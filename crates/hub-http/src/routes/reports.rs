@@ -152,7 +152,7 @@ async fn stores_report(
     let q = store_report_query(&state, &query)?;
     if csv {
         let name = format!("store-report-{}-{}.csv", q.range.from, q.range.to);
-        let pages = state.engine.reports().store_report_pages(&key.0, q);
+        let pages = state.engine.reports().store_report_pages(&key.0, q).await?;
         return Ok(StoreReportReply(csv::download(&name, STORE_REPORT_COLUMNS, pages, StoreReportJson::from)));
     }
     let page = state.engine.reports().store_report(&key.0, &q).await?;
@@ -222,7 +222,7 @@ async fn gaps(
     let q = GapsQuery::new(range, flag(query.all.as_deref(), "all")?)?;
     if csv {
         let name = format!("gaps-{}-{}.csv", range.from, range.to);
-        let pages = state.engine.reports().gaps_pages(&key.0, q);
+        let pages = state.engine.reports().gaps_pages(&key.0, q).await?;
         return Ok(GapsReply(csv::download(&name, GAP_COLUMNS, pages, StoreGapsJson::from)));
     }
     let data: Vec<StoreGapsJson> = state.engine.reports().gaps(&key.0, q).await?.into_iter().map(Into::into).collect();

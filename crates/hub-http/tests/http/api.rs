@@ -61,6 +61,7 @@ async fn store_list_matches_the_spec_field_by_field() {
             "storeName": "Store Jakarta Pusat",
             "picName": "John Doe",
             "picContact": "john@example.com",
+            "storeGroup": null,
             "createdAt": "2026-01-01T00:00:00.000Z",
             "connectionStatus": "CONNECTED",
             "connectionReason": null,
@@ -115,6 +116,7 @@ async fn create_store_answers_201_and_is_audited_once() {
                 "storeName": "Store Jakarta Pusat",
                 "picName": "John Doe",
                 "picContact": "john@example.com",
+                "storeGroup": null,
                 "createdAt": "2026-01-24T02:00:00.000Z"
             },
             "message": "Store created successfully",

@@ -32,6 +32,17 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("get", "/admin/reports/gaps", true),
     ("post", "/admin/stores/import", true),
     ("get", "/admin/stores/import/template", true),
+    ("patch", "/admin/stores/{store_code}", true),
+    ("get", "/admin/users", true),
+    ("post", "/admin/users", true),
+    ("patch", "/admin/users/{id}", true),
+    ("delete", "/admin/users/{id}", true),
+    ("get", "/admin/api-keys", true),
+    ("post", "/admin/api-keys", true),
+    ("delete", "/admin/api-keys/{id}", true),
+    ("post", "/auth/login", false),
+    ("post", "/auth/logout", true),
+    ("get", "/auth/me", true),
 ];
 
 #[actix_web::test]
@@ -47,6 +58,11 @@ async fn the_openapi_document_covers_every_route() {
     assert_eq!(scheme["type"], "apiKey");
     assert_eq!(scheme["in"], "header");
     assert_eq!(scheme["name"], "X-API-KEY");
+    let cookie = &doc["components"]["securitySchemes"]["sessionCookie"];
+    assert_eq!(
+        (&cookie["type"], &cookie["in"], &cookie["name"]),
+        (&json!("apiKey"), &json!("cookie"), &json!("hub_session"))
+    );
 
     let paths = doc["paths"].as_object().unwrap();
     for (method, path, secured) in ROUTES {
@@ -56,6 +72,11 @@ async fn the_openapi_document_covers_every_route() {
         assert!(op["responses"].as_object().unwrap().keys().any(|k| k.starts_with('2') || k == "302"), "{path}");
         assert_eq!(op["security"].is_array(), *secured, "{method} {path} security");
         if *secured {
+            // Either scheme, and the role the route needs.
+            assert_eq!(op["security"], json!([{ "apiKey": [] }, { "sessionCookie": [] }]), "{method} {path}");
+            let role = op["x-required-role"].as_str().unwrap_or_else(|| panic!("{method} {path}: no x-required-role"));
+            assert!(["viewer", "operator", "admin"].contains(&role), "{method} {path}: {role}");
+            assert!(op["description"].as_str().unwrap().contains(&format!("Required role: {role}")), "{method} {path}");
             assert_eq!(
                 op["responses"]["401"]["content"]["application/json"]["schema"]["$ref"],
                 "#/components/schemas/ErrorEnvelope"
@@ -221,7 +242,9 @@ async fn every_405_lists_the_routes_methods_in_allow() {
         .iter()
         .map(|(path, item)| {
             let mut methods: Vec<String> = item.as_object().unwrap().keys().map(|m| m.to_ascii_uppercase()).collect();
-            methods.sort_by_key(|m| ["GET", "PUT", "POST", "DELETE"].iter().position(|x| x == m));
+            methods.sort_by_key(|m| {
+                ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"].iter().position(|x| x == m)
+            });
             (concrete(path), methods)
         })
         .collect();
@@ -317,6 +340,7 @@ async fn the_document_states_what_the_server_enforces() {
                     "format" => assert_eq!(schema["enum"], serde_json::json!(["json", "csv"]), "{at}"),
                     "from" | "to" => assert_eq!(schema["pattern"], "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "{at}"),
                     "action" => assert_eq!(schema["pattern"], "^[a-z_.]{1,64}$", "{at}"),
+                    "actor" => assert!(schema["pattern"].as_str().unwrap().contains("user:"), "{at}"),
                     other => assert!(
                         FREE_FORM_PARAMS.contains(&other),
                         "{at}: a parameter without rules; add them in src/params.rs"
@@ -325,7 +349,7 @@ async fn the_document_states_what_the_server_enforces() {
             }
         }
     }
-    assert_eq!(seen, 10, "every store_code parameter");
+    assert_eq!(seen, 11, "every store_code parameter");
 
     // Request bodies: unknown fields are refused, every field has its rules.
     let schemas = &doc["components"]["schemas"];

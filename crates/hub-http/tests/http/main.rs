@@ -3,9 +3,13 @@
 // The helpers first: their macros are used by the test modules.
 #[macro_use]
 mod support;
+#[macro_use]
+mod people_support;
 
 mod api;
 mod docs;
 mod flows;
 mod guards;
+mod people;
 mod reports;
+mod roles;

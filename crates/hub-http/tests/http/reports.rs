@@ -36,7 +36,7 @@ type SharedReports = Arc<Mutex<Reports>>;
 
 fn report_mocks(world: &Shared, r: &SharedReports) -> (MockReportRepo, MockStoreImportRepo) {
     let mut m = MockReportRepo::new();
-    m.expect_connection_counts().returning(|| {
+    m.expect_connection_counts_in().returning(|_| {
         Ok(vec![
             (None, 2),
             (Some(ConnectionStatus::Connected), 7),
@@ -45,7 +45,7 @@ fn report_mocks(world: &Shared, r: &SharedReports) -> (MockReportRepo, MockStore
             (Some(ConnectionStatus::Disconnected), 1),
         ])
     });
-    m.expect_day_totals().returning(|dates| {
+    m.expect_day_totals_in().returning(|_, dates| {
         Ok(dates
             .iter()
             .enumerate()
@@ -84,7 +84,7 @@ fn report_mocks(world: &Shared, r: &SharedReports) -> (MockReportRepo, MockStore
             .collect())
     });
     let s = r.clone();
-    m.expect_store_report().returning(move |q| {
+    m.expect_store_report_in().returning(move |_, q| {
         let mut r = s.lock().unwrap();
         r.store_queries.push(*q);
         let total = r.store_rows.len() as i64;
@@ -92,13 +92,13 @@ fn report_mocks(world: &Shared, r: &SharedReports) -> (MockReportRepo, MockStore
         Ok((rows, total))
     });
     let s = r.clone();
-    m.expect_top_videos().returning(move |q| {
+    m.expect_top_videos_in().returning(move |_, q| {
         let mut r = s.lock().unwrap();
         r.top_queries.push(q.clone());
         Ok(r.top.iter().take(q.limit as usize).cloned().collect())
     });
     let s = r.clone();
-    m.expect_store_days().returning(move |range, tz, after, limit| {
+    m.expect_store_days_in().returning(move |_, range, tz, after, limit| {
         let mut r = s.lock().unwrap();
         r.gap_calls.push((range, tz.to_owned(), after.clone()));
         // The facts behind each canned gap row: connected on its first expected day, a
@@ -167,6 +167,7 @@ fn report_mocks(world: &Shared, r: &SharedReports) -> (MockReportRepo, MockStore
                 name: n.name.to_string(),
                 pic_name: n.pic_name.to_string(),
                 pic_contact: n.pic_contact.as_ref().map(|c| c.to_string()),
+                group: n.group.clone(),
                 created_at: t0(),
             });
         }
@@ -191,7 +192,15 @@ struct CountedStores {
 #[async_trait::async_trait]
 impl StoreRepo for CountedStores {
     async fn create(&self, store: &NewStore, audit: &NewAuditEntry) -> RepoResult<Store> {
-        self.inner.create(store, audit).await
+        StoreRepo::create(&self.inner, store, audit).await
+    }
+
+    async fn update(&self, code: &StoreCode, change: &StoreChange, audit: &NewAuditEntry) -> RepoResult<Store> {
+        StoreRepo::update(&self.inner, code, change, audit).await
+    }
+
+    async fn existing_groups(&self, groups: &[StoreGroup]) -> RepoResult<Vec<StoreGroup>> {
+        self.inner.existing_groups(groups).await
     }
 
     async fn get(&self, code: &StoreCode) -> RepoResult<Option<Store>> {
@@ -202,8 +211,13 @@ impl StoreRepo for CountedStores {
         self.inner.overview(code).await
     }
 
-    async fn stores_page(&self, after: Option<StoreCode>, limit: i64) -> RepoResult<Vec<StoreOverview>> {
-        let page = StoreRepo::stores_page(&self.inner, after, limit).await?;
+    async fn stores_page_in(
+        &self,
+        scope: &StoreScope,
+        after: Option<StoreCode>,
+        limit: i64,
+    ) -> RepoResult<Vec<StoreOverview>> {
+        let page = StoreRepo::stores_page_in(&self.inner, scope, after, limit).await?;
         self.r.lock().unwrap().pages.push(page.len());
         Ok(page)
     }
@@ -252,6 +266,7 @@ fn ends(
     StoreEnds {
         store_code: StoreCode::parse(code).unwrap(),
         store_name: name.into(),
+        store_group: None,
         followers_from: f.0,
         followers_to: f.1,
         views_from: v.0,
@@ -337,7 +352,7 @@ async fn store_report_shape_paging_and_defaults() {
     assert_eq!(
         body["data"][0],
         json!({
-            "storeCode": "s1", "storeName": "One",
+            "storeCode": "s1", "storeName": "One", "storeGroup": null,
             "followersFrom": 200, "followersTo": 250, "followerGrowth": 50, "followerGrowthPct": 25.0,
             "viewsFrom": 1000, "viewsTo": 1500, "viewGrowth": 500, "viewGrowthPct": 50.0,
             "engagement": 0.02, "missingFrom": false, "missingTo": false
@@ -373,10 +388,10 @@ async fn store_report_shape_paging_and_defaults() {
     let lines: Vec<&str> = text.trim_end().split("\r\n").collect();
     assert_eq!(
         lines[0],
-        "storeCode,storeName,followersFrom,followersTo,followerGrowth,followerGrowthPct,viewsFrom,viewsTo,viewGrowth,viewGrowthPct,engagement,missingFrom,missingTo"
+        "storeCode,storeName,storeGroup,followersFrom,followersTo,followerGrowth,followerGrowthPct,viewsFrom,viewsTo,viewGrowth,viewGrowthPct,engagement,missingFrom,missingTo"
     );
-    assert_eq!(lines[1], "s1,One,200,250,50,25.0,1000,1500,500,50.0,0.02,false,false");
-    assert_eq!(lines[3], "s3,Three,0,,,,,,,,,false,true");
+    assert_eq!(lines[1], "s1,One,,200,250,50,25.0,1000,1500,500,50.0,0.02,false,false");
+    assert_eq!(lines[3], "s3,Three,,0,,,,,,,,,false,true");
     assert_eq!(lines.len(), 4);
 }
 
@@ -424,7 +439,8 @@ async fn csv_cells_are_quoted_and_formulas_neutralised() {
     }
     assert_eq!(records.len(), cases.len() + 1);
     for (i, (name, cell)) in cases.iter().enumerate() {
-        let want = format!("s{i:02},{cell},100,90,-10,-10.0,,,,,,false,false");
+        // The store's group (none) is the third column.
+        let want = format!("s{i:02},{cell},,100,90,-10,-10.0,,,,,,false,false");
         assert_eq!(records[i + 1], want, "{name:?}");
     }
 }
@@ -611,10 +627,14 @@ async fn existing_routes_answer_csv_in_pages() {
     assert_eq!(headers.get("content-disposition").unwrap(), "attachment; filename=\"stores-2026-01-24.csv\"");
     let lines: Vec<&str> = text.trim_end().split("\r\n").collect();
     assert_eq!(lines.len(), 2346);
-    assert!(lines[0].starts_with("storeCode,storeName,picName,picContact,createdAt,connectionStatus,"), "{}", lines[0]);
+    assert!(
+        lines[0].starts_with("storeCode,storeName,picName,picContact,storeGroup,createdAt,connectionStatus,"),
+        "{}",
+        lines[0]
+    );
     assert_eq!(
         lines[1],
-        "st00000,\"Store, 0\",John Doe,john@example.com,2026-01-01T00:00:00.000Z,NOT_CONNECTED,,,,,,,,,,,"
+        "st00000,\"Store, 0\",John Doe,john@example.com,,2026-01-01T00:00:00.000Z,NOT_CONNECTED,,,,,,,,,,,"
     );
     assert!(lines[2345].starts_with("st02344,"));
     assert_eq!(h.reports().pages, [1000, 1000, 345]);
@@ -835,7 +855,7 @@ async fn import_template() {
     assert!(headers.get("content-disposition").unwrap().to_str().unwrap().contains("stores-import-template.csv"));
     assert_eq!(
         text,
-        "store_code,store_name,pic_name,pic_contact\r\nstore_jakarta_01,Store Jakarta Pusat,John Doe,john@example.com\r\n"
+        "store_code,store_name,pic_name,pic_contact,store_group\r\nstore_jakarta_01,Store Jakarta Pusat,John Doe,john@example.com,jakarta\r\n"
     );
     // The template imports as it is.
     let (status, _, body) = call_json!(app, upload("/admin/stores/import?dry_run=true", &text));

@@ -37,6 +37,7 @@ impl SpecFixtures for World {
             name: name.into(),
             pic_name: "John Doe".into(),
             pic_contact: Some("john@example.com".into()),
+            group: None,
             created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
         });
     }

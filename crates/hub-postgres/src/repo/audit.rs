@@ -10,7 +10,7 @@ use crate::Db;
 use crate::error::RepoResultExt;
 use crate::models::{AuditRow, NewAuditRow, convert_all};
 use crate::repo::sync::effective_limit;
-use crate::schema::audit_logs as al;
+use crate::schema::{audit_logs as al, stores};
 
 #[async_trait]
 impl AuditRepo for Db {
@@ -36,6 +36,20 @@ impl AuditRepo for Db {
         }
         if let Some(code) = &filter.store_code {
             query = query.filter(al::store_code.eq(code.as_str().to_owned()));
+        }
+        if let Some(actor) = &filter.actor {
+            query = query.filter(al::actor.eq(actor.clone()));
+        }
+        match filter.stores_in.as_ref().map(hub_domain::StoreScope::names) {
+            None => {}
+            // Rows about any store.
+            Some(None) => query = query.filter(al::store_code.is_not_null()),
+            // Rows about the scope's stores.
+            Some(Some(groups)) => {
+                let groups: Vec<String> = groups.into_iter().map(str::to_owned).collect();
+                let scoped = stores::table.filter(stores::store_group.eq_any(groups)).select(stores::store_code);
+                query = query.filter(al::store_code.eq_any(scoped.nullable()));
+            }
         }
         let rows = query.load(&mut conn).await.repo()?;
         convert_all(rows)

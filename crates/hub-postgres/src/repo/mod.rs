@@ -4,6 +4,8 @@ mod accounts;
 mod audit;
 mod connect;
 mod health;
+mod keys;
+mod people;
 pub(crate) mod reports;
 pub(crate) mod snapshots;
 pub(crate) mod stores;

@@ -12,13 +12,14 @@ use diesel::sql_types::{Array, BigInt, Date, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hub_domain::{
     ConnectionStatus, DateRange, DayTotals, ImportPlan, NewAuditEntry, SortOrder, Store, StoreCode, StoreDays,
-    StoreEnds, StoreReportQuery, StoreSort, TopVideo, TopVideosQuery, UserSnapshotRow, VideoSnapshotRow, VideoSort,
+    StoreEnds, StoreGroup, StoreReportQuery, StoreScope, StoreSort, TopVideo, TopVideosQuery, UserSnapshotRow,
+    VideoSnapshotRow, VideoSort,
 };
 use hub_ports::{RepoError, RepoResult, ReportRepo, StoreImportRepo, VideoCursor};
 
 use crate::Db;
 use crate::error::{RepoResultExt, repo_err};
-use crate::models::{NewAuditRow, StoreRow, UserRow, VideoRow, convert_all, status, store_code, video_id};
+use crate::models::{NewAuditRow, StoreRow, UserRow, VideoRow, convert_all, status, store_code, store_group, video_id};
 use crate::schema::{audit_logs, stores, tiktok_user_daily as ud, tiktok_video_daily as vd};
 
 #[derive(QueryableByName)]
@@ -49,26 +50,40 @@ struct DayRow {
     views: i64,
 }
 
-/// The totals of each date in `$1`, in its order. Each date is two index scans of one day.
-const DAY_TOTALS_SQL: &str = "\
-SELECT u.user_stores, u.followers, u.likes, u.videos, v.video_stores, v.video_rows, v.views
+/// `store_code` is one of the stores of the scope `${n}` (`text[]` of group names; NULL: every
+/// store). Every cross-store query filters with it, so a scoped caller's counts and totals are
+/// computed over its stores only.
+fn in_scope(column: &str, n: u8) -> String {
+    format!(
+        "(${n}::text[] IS NULL OR {column} IN (SELECT sg.store_code FROM stores sg WHERE sg.store_group = ANY(${n})))"
+    )
+}
+
+/// The totals of each date in `$1`, in its order, over the stores of scope `$2`. Each date is
+/// two index scans of one day.
+fn day_totals_sql() -> String {
+    let scope = in_scope("store_code", 2);
+    format!(
+        "SELECT u.user_stores, u.followers, u.likes, u.videos, v.video_stores, v.video_rows, v.views
 FROM unnest($1::date[]) WITH ORDINALITY AS d(day, ord)
 CROSS JOIN LATERAL (
     SELECT count(*) AS user_stores,
            coalesce(sum(follower_count), 0)::bigint AS followers,
            coalesce(sum(likes_count), 0)::bigint AS likes,
            coalesce(sum(video_count), 0)::bigint AS videos
-    FROM tiktok_user_daily WHERE snapshot_date = d.day
+    FROM tiktok_user_daily WHERE snapshot_date = d.day AND {scope}
 ) u
 CROSS JOIN LATERAL (
     SELECT count(*) AS video_stores,
            coalesce(sum(n), 0)::bigint AS video_rows,
            coalesce(sum(views), 0)::bigint AS views
     FROM (SELECT count(*) AS n, sum(view_count) AS views
-          FROM tiktok_video_daily WHERE snapshot_date = d.day
+          FROM tiktok_video_daily WHERE snapshot_date = d.day AND {scope}
           GROUP BY store_code) per_store
 ) v
-ORDER BY d.ord";
+ORDER BY d.ord"
+    )
+}
 
 #[derive(QueryableByName)]
 struct EndsRow {
@@ -76,6 +91,8 @@ struct EndsRow {
     store_code: String,
     #[diesel(sql_type = Text)]
     store_name: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    store_group: Option<String>,
     #[diesel(sql_type = Nullable<BigInt>)]
     followers_from: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
@@ -90,8 +107,8 @@ struct EndsRow {
     total: i64,
 }
 
-/// Every store with its numbers at `$1` (from) and `$2` (to); `{order}` is filled from
-/// [`store_order`]. Four one-day reads.
+/// Every store of scope `$5` (group names; NULL: every store) with its numbers at `$1` (from)
+/// and `$2` (to); `{order}` is filled from [`store_order`]. Four one-day reads.
 const STORE_REPORT_SQL: &str = "\
 WITH uf AS (SELECT store_code, follower_count FROM tiktok_user_daily WHERE snapshot_date = $1),
      ut AS (SELECT store_code, follower_count FROM tiktok_user_daily WHERE snapshot_date = $2),
@@ -101,7 +118,7 @@ WITH uf AS (SELECT store_code, follower_count FROM tiktok_user_daily WHERE snaps
                    sum(coalesce(like_count, 0) + coalesce(comment_count, 0) + coalesce(share_count, 0))::bigint
                        AS interactions
             FROM tiktok_video_daily WHERE snapshot_date = $2 GROUP BY store_code)
-SELECT s.store_code, s.store_name,
+SELECT s.store_code, s.store_name, s.store_group,
        uf.follower_count AS followers_from, ut.follower_count AS followers_to,
        vf.views AS views_from, vt.views AS views_to, vt.interactions AS interactions_to,
        count(*) OVER () AS total
@@ -110,6 +127,7 @@ LEFT JOIN uf ON uf.store_code = s.store_code
 LEFT JOIN ut ON ut.store_code = s.store_code
 LEFT JOIN vf ON vf.store_code = s.store_code
 LEFT JOIN vt ON vt.store_code = s.store_code
+WHERE ($5::text[] IS NULL OR s.store_group = ANY($5))
 ORDER BY {order} NULLS LAST, s.store_code COLLATE \"C\"
 LIMIT $3 OFFSET $4";
 
@@ -154,7 +172,8 @@ struct TopRow {
     views_from: Option<i64>,
 }
 
-/// The videos at `$2` (to) (of store `$3` when `one_store`), with their views at `$1`.
+/// The videos at `$2` (to) of the stores of scope `$5` (of store `$3` when `one_store`), with
+/// their views at `$1`.
 /// The best `$4` are picked from the `(snapshot_date, store_code, video_id) INCLUDE (counts)`
 /// index alone (for `views_gained`, merged with the `from` day the same way); only those
 /// rows are then read from the table for their text columns.
@@ -173,6 +192,7 @@ fn top_videos_sql(sort: VideoSort, one_store: bool) -> String {
     );
     // `$3` is NULL then: a one-time filter, so the statement always binds four parameters.
     let store = if one_store { "AND d.store_code = $3" } else { "AND $3::text IS NULL" };
+    let scope = in_scope("d.store_code", 5);
     let (from_col, from_join) = match sort {
         VideoSort::ViewsGained => (
             "f.view_count",
@@ -197,7 +217,7 @@ fn top_videos_sql(sort: VideoSort, one_store: bool) -> String {
                    SELECT d.store_code, d.video_id, d.view_count, d.like_count, d.comment_count, d.share_count,
                           {from_col} AS views_from
                    FROM tiktok_video_daily d {from_join}
-                   WHERE d.snapshot_date = $2 {store}) k
+                   WHERE d.snapshot_date = $2 {store} AND {scope}) k
                ORDER BY {order} LIMIT $4) k
          JOIN tiktok_video_daily t ON t.snapshot_date = $2 AND t.store_code = k.store_code AND t.video_id = k.video_id
          ORDER BY {order}"
@@ -218,15 +238,16 @@ struct DaysRow {
     present: Vec<NaiveDate>,
 }
 
-/// The page of `$5` connected-or-once-connected stores after `$4` (by code), each with the
-/// day it was connected on in time zone `$3` and its days in `[max($1, that day), $2]` with a
-/// user snapshot (one index range scan per store). The gap rule itself is the domain's.
+/// The page of `$5` connected-or-once-connected stores of scope `$6` after `$4` (by code), each
+/// with the day it was connected on in time zone `$3` and its days in `[max($1, that day), $2]`
+/// with a user snapshot (one index range scan per store). The gap rule itself is the domain's.
 const STORE_DAYS_SQL: &str = "\
 WITH page AS (
     SELECT a.store_code, a.status, a.status_reason, (a.connected_at AT TIME ZONE $3)::date AS connected_on
     FROM store_accounts a
     WHERE a.platform = 'tiktok' AND a.connected_at IS NOT NULL
       AND ($4::text IS NULL OR a.store_code COLLATE \"C\" > $4)
+      AND ($6::text[] IS NULL OR a.store_code IN (SELECT sg.store_code FROM stores sg WHERE sg.store_group = ANY($6)))
     ORDER BY a.store_code COLLATE \"C\"
     LIMIT $5
 )
@@ -240,14 +261,16 @@ ORDER BY a.store_code COLLATE \"C\"";
 
 #[async_trait]
 impl ReportRepo for Db {
-    async fn connection_counts(&self) -> RepoResult<Vec<(Option<ConnectionStatus>, i64)>> {
+    async fn connection_counts_in(&self, scope: &StoreScope) -> RepoResult<Vec<(Option<ConnectionStatus>, i64)>> {
         let mut conn = self.repo_conn().await?;
         let rows: Vec<StatusCount> = diesel::sql_query(
             "SELECT a.status, a.status_reason, count(*) AS n
              FROM stores s
              LEFT JOIN store_accounts a ON a.store_code = s.store_code AND a.platform = 'tiktok'
+             WHERE ($1::text[] IS NULL OR s.store_group = ANY($1))
              GROUP BY a.status, a.status_reason",
         )
+        .bind::<Nullable<Array<Text>>, _>(scope.names())
         .load(&mut conn)
         .await
         .repo()?;
@@ -256,10 +279,14 @@ impl ReportRepo for Db {
             .collect()
     }
 
-    async fn day_totals(&self, dates: &[NaiveDate]) -> RepoResult<Vec<DayTotals>> {
+    async fn day_totals_in(&self, scope: &StoreScope, dates: &[NaiveDate]) -> RepoResult<Vec<DayTotals>> {
         let mut conn = self.repo_conn().await?;
-        let rows: Vec<DayRow> =
-            diesel::sql_query(DAY_TOTALS_SQL).bind::<Array<Date>, _>(dates).load(&mut conn).await.repo()?;
+        let rows: Vec<DayRow> = diesel::sql_query(day_totals_sql())
+            .bind::<Array<Date>, _>(dates)
+            .bind::<Nullable<Array<Text>>, _>(scope.names())
+            .load(&mut conn)
+            .await
+            .repo()?;
         Ok(rows
             .into_iter()
             .zip(dates)
@@ -276,7 +303,7 @@ impl ReportRepo for Db {
             .collect())
     }
 
-    async fn store_report(&self, q: &StoreReportQuery) -> RepoResult<(Vec<StoreEnds>, i64)> {
+    async fn store_report_in(&self, scope: &StoreScope, q: &StoreReportQuery) -> RepoResult<(Vec<StoreEnds>, i64)> {
         let mut conn = self.repo_conn().await?;
         let sql = STORE_REPORT_SQL.replace("{order}", &store_order(q.sort, q.order));
         let rows: Vec<EndsRow> = diesel::sql_query(sql)
@@ -284,13 +311,21 @@ impl ReportRepo for Db {
             .bind::<Date, _>(q.range.to)
             .bind::<BigInt, _>(q.limit)
             .bind::<BigInt, _>(q.offset)
+            .bind::<Nullable<Array<Text>>, _>(scope.names())
             .load(&mut conn)
             .await
             .repo()?;
         let total = match <[EndsRow]>::first(&rows) {
             Some(r) => r.total,
             // Past the last page: the total still answers.
-            None if q.offset > 0 => stores::table.count().get_result(&mut conn).await.repo()?,
+            None if q.offset > 0 => {
+                let mut count = stores::table.count().into_boxed();
+                if let Some(groups) = scope.names() {
+                    let groups: Vec<String> = groups.into_iter().map(str::to_owned).collect();
+                    count = count.filter(stores::store_group.eq_any(groups));
+                }
+                count.get_result(&mut conn).await.repo()?
+            }
             None => 0,
         };
         let rows = rows
@@ -299,6 +334,7 @@ impl ReportRepo for Db {
                 Ok(StoreEnds {
                     store_code: store_code(r.store_code)?,
                     store_name: r.store_name,
+                    store_group: store_group(r.store_group)?,
                     followers_from: r.followers_from,
                     followers_to: r.followers_to,
                     views_from: r.views_from,
@@ -310,13 +346,14 @@ impl ReportRepo for Db {
         Ok((rows, total))
     }
 
-    async fn top_videos(&self, q: &TopVideosQuery) -> RepoResult<Vec<TopVideo>> {
+    async fn top_videos_in(&self, scope: &StoreScope, q: &TopVideosQuery) -> RepoResult<Vec<TopVideo>> {
         let mut conn = self.repo_conn().await?;
         let rows: Vec<TopRow> = diesel::sql_query(top_videos_sql(q.sort, q.store.is_some()))
             .bind::<Date, _>(q.range.from)
             .bind::<Date, _>(q.range.to)
             .bind::<Nullable<Text>, _>(q.store.as_ref().map(StoreCode::as_str))
             .bind::<BigInt, _>(q.limit)
+            .bind::<Nullable<Array<Text>>, _>(scope.names())
             .load(&mut conn)
             .await
             .repo()?;
@@ -339,8 +376,9 @@ impl ReportRepo for Db {
             .collect()
     }
 
-    async fn store_days(
+    async fn store_days_in(
         &self,
+        scope: &StoreScope,
         range: DateRange,
         tz: &str,
         after: Option<StoreCode>,
@@ -353,6 +391,7 @@ impl ReportRepo for Db {
             .bind::<Text, _>(tz)
             .bind::<Nullable<Text>, _>(after.as_ref().map(StoreCode::as_str))
             .bind::<BigInt, _>(limit)
+            .bind::<Nullable<Array<Text>>, _>(scope.names())
             .load(&mut conn)
             .await
             .repo()?;
@@ -417,17 +456,18 @@ impl ReportRepo for Db {
     }
 }
 
-/// Four parallel arrays (code, name, person, contact).
-type Columns<'a> = (Vec<&'a str>, Vec<&'a str>, Vec<&'a str>, Vec<Option<&'a str>>);
+/// Five parallel arrays (code, name, person, contact, group).
+type Columns<'a> = (Vec<&'a str>, Vec<&'a str>, Vec<&'a str>, Vec<Option<&'a str>>, Vec<Option<&'a str>>);
 
-/// The plan's stores as four parallel arrays for `unnest`.
+/// The plan's stores as five parallel arrays for `unnest`.
 fn columns(stores: &[hub_domain::NewStore]) -> Columns<'_> {
-    let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for s in stores {
         cols.0.push(s.code.as_str());
         cols.1.push(s.name.as_str());
         cols.2.push(s.pic_name.as_str());
         cols.3.push(s.pic_contact.as_ref().map(|c| c.as_str()));
+        cols.4.push(s.group.as_ref().map(StoreGroup::as_str));
     }
     cols
 }
@@ -467,14 +507,15 @@ impl StoreImportRepo for Db {
             .transaction::<_, Abort, _>(async |conn| {
                 if !plan.create.is_empty() {
                     let n = diesel::sql_query(
-                        "INSERT INTO stores (store_code, store_name, pic_name, pic_contact)
-                         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+                        "INSERT INTO stores (store_code, store_name, pic_name, pic_contact, store_group)
+                         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
                          ON CONFLICT (store_code) DO NOTHING",
                     )
                     .bind::<Array<Text>, _>(&create.0)
                     .bind::<Array<Text>, _>(&create.1)
                     .bind::<Array<Text>, _>(&create.2)
                     .bind::<Array<Nullable<Text>>, _>(&create.3)
+                    .bind::<Array<Nullable<Text>>, _>(&create.4)
                     .execute(conn)
                     .await?;
                     if n != plan.create.len() {
@@ -484,14 +525,18 @@ impl StoreImportRepo for Db {
                 if !plan.update.is_empty() {
                     let n = diesel::sql_query(
                         "UPDATE stores s
-                         SET store_name = v.name, pic_name = v.pic, pic_contact = v.contact, updated_at = now()
-                         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS v(code, name, pic, contact)
+                         SET store_name = v.name, pic_name = v.pic, pic_contact = v.contact,
+                             store_group = CASE WHEN $6 THEN v.grp ELSE s.store_group END, updated_at = now()
+                         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+                             AS v(code, name, pic, contact, grp)
                          WHERE s.store_code = v.code",
                     )
                     .bind::<Array<Text>, _>(&update.0)
                     .bind::<Array<Text>, _>(&update.1)
                     .bind::<Array<Text>, _>(&update.2)
                     .bind::<Array<Nullable<Text>>, _>(&update.3)
+                    .bind::<Array<Nullable<Text>>, _>(&update.4)
+                    .bind::<diesel::sql_types::Bool, _>(plan.set_group)
                     .execute(conn)
                     .await?;
                     if n != plan.update.len() {

@@ -3,23 +3,24 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Date, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hub_domain::{
-    AccountId, LatestUserStats, LatestVideoStats, NewAuditEntry, NewStore, Store, StoreCode, StoreOverview,
+    AccountId, LatestUserStats, LatestVideoStats, NewAuditEntry, NewStore, Store, StoreChange, StoreCode, StoreGroup,
+    StoreOverview, StoreScope,
 };
 use hub_ports::{RepoError, RepoResult, StoreRepo};
 
 use crate::Db;
 use crate::error::{RepoResultExt, repo_err};
-use crate::models::{NewAuditRow, StoreRow, status, store_code};
+use crate::models::{NewAuditRow, StoreRow, status, store_code, store_group};
 use crate::schema::{audit_logs, stores};
 
 /// Every store with its TikTok account, its latest user snapshot and the totals of its latest
 /// video day, in one statement. The two LATERAL subqueries walk the (store_code,
 /// snapshot_date[, video_id]) unique indexes backwards, so each is an index probe per store.
 pub(crate) const OVERVIEW_SELECT: &str = "\
-SELECT s.store_code, s.store_name, s.pic_name, s.pic_contact, s.created_at,
+SELECT s.store_code, s.store_name, s.pic_name, s.pic_contact, s.store_group, s.created_at,
        a.id AS account_id, a.status, a.status_reason, a.account_identifier,
        a.connected_at, a.last_sync_time, a.token_expires_at,
        u.snapshot_date AS user_date, u.follower_count, u.likes_count, u.video_count,
@@ -59,6 +60,8 @@ pub(crate) struct OverviewRow {
     pic_name: String,
     #[diesel(sql_type = Nullable<Text>)]
     pic_contact: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    store_group: Option<String>,
     #[diesel(sql_type = Timestamptz)]
     created_at: DateTime<Utc>,
     #[diesel(sql_type = Nullable<BigInt>)]
@@ -101,6 +104,7 @@ impl TryFrom<OverviewRow> for StoreOverview {
                 name: r.store_name,
                 pic_name: r.pic_name,
                 pic_contact: r.pic_contact,
+                group: store_group(r.store_group)?,
                 created_at: r.created_at,
             },
             account_id: r.account_id.map(AccountId),
@@ -136,6 +140,7 @@ impl StoreRepo for Db {
                         stores::store_name.eq(store.name.as_str()),
                         stores::pic_name.eq(store.pic_name.as_str()),
                         stores::pic_contact.eq(store.pic_contact.as_ref().map(|c| c.as_str())),
+                        stores::store_group.eq(store.group.as_ref().map(StoreGroup::as_str)),
                     ))
                     .returning(StoreRow::as_returning())
                     .get_result(conn)
@@ -149,6 +154,45 @@ impl StoreRepo for Db {
                 other => other,
             })?;
         row.try_into()
+    }
+
+    async fn update(&self, code: &StoreCode, change: &StoreChange, audit: &NewAuditEntry) -> RepoResult<Store> {
+        let mut conn = self.repo_conn().await?;
+        let row = conn
+            .transaction::<_, diesel::result::Error, _>(async |conn| {
+                let row: StoreRow = diesel::update(stores::table.find(code.as_str()))
+                    .set((
+                        change.name.as_ref().map(|n| stores::store_name.eq(n.as_str())),
+                        change.pic_name.as_ref().map(|p| stores::pic_name.eq(p.as_str())),
+                        change.pic_contact.as_ref().map(|c| stores::pic_contact.eq(c.as_ref().map(|c| c.as_str()))),
+                        change.group.as_ref().map(|g| stores::store_group.eq(g.as_ref().map(StoreGroup::as_str))),
+                        stores::updated_at.eq(diesel::dsl::now),
+                    ))
+                    .returning(StoreRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                diesel::insert_into(audit_logs::table).values(NewAuditRow::from(audit)).execute(conn).await?;
+                Ok(row)
+            })
+            .await
+            .map_err(repo_err)?;
+        row.try_into()
+    }
+
+    async fn existing_groups(&self, groups: &[StoreGroup]) -> RepoResult<Vec<StoreGroup>> {
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.repo_conn().await?;
+        let names: Vec<&str> = groups.iter().map(StoreGroup::as_str).collect();
+        let found: Vec<Option<String>> = stores::table
+            .filter(stores::store_group.eq_any(names))
+            .select(stores::store_group)
+            .distinct()
+            .load(&mut conn)
+            .await
+            .repo()?;
+        Ok(groups.iter().filter(|g| found.iter().any(|f| f.as_deref() == Some(g.as_str()))).cloned().collect())
     }
 
     async fn get(&self, code: &StoreCode) -> RepoResult<Option<Store>> {
@@ -177,15 +221,22 @@ impl StoreRepo for Db {
             .transpose()
     }
 
-    async fn stores_page(&self, after: Option<StoreCode>, limit: i64) -> RepoResult<Vec<StoreOverview>> {
+    async fn stores_page_in(
+        &self,
+        scope: &StoreScope,
+        after: Option<StoreCode>,
+        limit: i64,
+    ) -> RepoResult<Vec<StoreOverview>> {
         let mut conn = self.repo_conn().await?;
         let sql = format!(
             "{OVERVIEW_SELECT}\nWHERE ($1::text IS NULL OR s.store_code COLLATE \"C\" > $1)\n\
+             AND ($3::text[] IS NULL OR s.store_group = ANY($3))\n\
              ORDER BY s.store_code COLLATE \"C\"\nLIMIT $2"
         );
         let rows: Vec<OverviewRow> = diesel::sql_query(sql)
             .bind::<Nullable<Text>, _>(after.as_ref().map(StoreCode::as_str))
             .bind::<BigInt, _>(limit)
+            .bind::<Nullable<Array<Text>>, _>(scope.names())
             .load(&mut conn)
             .await
             .repo()?;

@@ -4,13 +4,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use hub_domain::{JobKind, NewSyncLog, RunCounts, RunStatus, RunTrigger, StoreCode, SyncLog, SyncRun};
+use hub_domain::{JobKind, NewSyncLog, RunCounts, RunStatus, RunTrigger, StoreCode, StoreScope, SyncLog, SyncRun};
 use hub_ports::{RepoError, RepoResult, SyncLogCursor, SyncLogRepo, SyncRunRepo};
 
 use crate::Db;
 use crate::error::RepoResultExt;
 use crate::models::{CountsChange, SyncLogRow, SyncRunRow, convert_all};
-use crate::schema::{sync_logs as sl, sync_runs as sr};
+use crate::schema::{stores, sync_logs as sl, sync_runs as sr};
 
 /// Lines returned when a caller passes a non-positive limit.
 const DEFAULT_LIMIT: i64 = 50;
@@ -41,6 +41,7 @@ impl SyncLogRepo for Db {
 
     async fn logs_page(
         &self,
+        scope: &StoreScope,
         store: Option<StoreCode>,
         after: Option<SyncLogCursor>,
         limit: i64,
@@ -53,6 +54,12 @@ impl SyncLogRepo for Db {
             .into_boxed();
         if let Some(code) = &store {
             query = query.filter(sl::store_code.eq(code.as_str().to_owned()));
+        }
+        if let Some(groups) = scope.names() {
+            // A scoped caller: its stores' lines only (a job's summary line has no store).
+            let groups: Vec<String> = groups.into_iter().map(str::to_owned).collect();
+            let scoped = stores::table.filter(stores::store_group.eq_any(groups)).select(stores::store_code);
+            query = query.filter(sl::store_code.eq_any(scoped.nullable()));
         }
         if let Some(c) = after {
             // `run_time <= t` bounds the index scan; the OR only filters the rows of time `t`.

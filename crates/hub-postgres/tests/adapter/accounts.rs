@@ -41,7 +41,8 @@ async fn save_connected_inserts_then_replaces_in_place_with_audit() {
     assert_eq!(count(db, "store_accounts").await, 1);
     assert_eq!(db.get(first.id).await.unwrap(), Some(second.clone()));
     assert_eq!(db.for_store(&code("s1")).await.unwrap(), Some(second));
-    let rows = db.list(&AuditFilter { action: None, store_code: Some(code("s1")), limit: 10 }).await.unwrap();
+    let rows =
+        db.list(&AuditFilter { store_code: Some(code("s1")), limit: 10, ..AuditFilter::default() }).await.unwrap();
     assert_eq!(rows.len(), 3); // store.create + the two above
 }
 

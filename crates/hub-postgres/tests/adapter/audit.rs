@@ -71,6 +71,7 @@ async fn a_failing_audit_row_rolls_back_every_audited_change() {
                 let plan = ImportPlan {
                     create: vec![NewStore::parse("s3", "S3", "Ann", None).unwrap()],
                     update: vec![NewStore::parse("s1", "Renamed", "Ann", None).unwrap()],
+                    set_group: false,
                 };
                 db.apply_import(&plan, &unwritable(action)).await
             }

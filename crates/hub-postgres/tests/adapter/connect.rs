@@ -167,6 +167,7 @@ async fn audit_list_filters_newest_first() {
         action: action.map(Into::into),
         store_code: store.map(code),
         limit,
+        ..AuditFilter::default()
     };
     let cases = [
         (list(None, None, 10), vec![ids[3], ids[2], ids[1], ids[0]]),

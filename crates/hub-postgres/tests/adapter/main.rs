@@ -6,6 +6,7 @@ mod audit;
 mod connect;
 mod health;
 mod lock;
+mod people;
 mod pool;
 mod reports;
 mod schema;

@@ -6,8 +6,8 @@
 use chrono::NaiveDate;
 use hub_domain::{
     ConnectionStatus, DateRange, ImportPlan, NewStore, ReconnectReason, SortOrder, StoreCode, StoreDays, StoreEnds,
-    StoreGaps, StoreReportQuery, StoreReportRow, StoreSort, TopVideo, TopVideosQuery, UserSnapshot, VideoSnapshot,
-    VideoSort, business_date,
+    StoreGaps, StoreReportQuery, StoreReportRow, StoreScope, StoreSort, TopVideo, TopVideosQuery, UserSnapshot,
+    VideoSnapshot, VideoSort, business_date,
 };
 use hub_ports::{
     RepoError, ReportRepo, SnapshotRepo, StoreImportRepo, StoreRepo, SyncLogCursor, SyncLogRepo, VideoCursor,
@@ -217,6 +217,7 @@ fn expected_row(w: &World, code: &str, q: &StoreReportQuery) -> StoreReportRow {
     StoreReportRow::from(StoreEnds {
         store_code: StoreCode::parse(code).unwrap(),
         store_name: format!("Store {code}"),
+        store_group: None,
         followers_from: w.followers(code, from),
         followers_to: w.followers(code, to),
         views_from: w.views(code, from),
@@ -513,7 +514,7 @@ async fn export_pages_cross_chunk_boundaries() {
         let mut ids = Vec::new();
         let mut after: Option<SyncLogCursor> = None;
         loop {
-            let page = SyncLogRepo::logs_page(db, store.clone(), after, 3).await.unwrap();
+            let page = SyncLogRepo::logs_page(db, &StoreScope::All, store.clone(), after, 3).await.unwrap();
             after = page.last().map(|l| SyncLogCursor { run_time: l.run_time, id: l.id });
             ids.extend(page.iter().map(|l| (l.run_time, l.id)));
             if page.len() < 3 {
@@ -550,6 +551,7 @@ async fn import_is_all_or_nothing() {
     let plan = ImportPlan {
         create: vec![new_store("new1", "New 1"), new_store("new2", "New 2")],
         update: vec![new_store("old1", "Renamed")],
+        set_group: false,
     };
     db.apply_import(&plan, &audit("store.import", None)).await.unwrap();
     assert_eq!(count(db, "stores").await, 4);
@@ -560,6 +562,7 @@ async fn import_is_all_or_nothing() {
     let plan = ImportPlan {
         create: vec![new_store("new3", "New 3"), new_store("new1", "Again")],
         update: vec![new_store("old2", "X")],
+        set_group: false,
     };
     assert!(matches!(db.apply_import(&plan, &audit("store.import", None)).await, Err(RepoError::Conflict(_))));
     assert_eq!(count(db, "stores").await, 4);
@@ -567,7 +570,8 @@ async fn import_is_all_or_nothing() {
     assert_eq!(count(db, "audit_logs WHERE action = 'store.import'").await, 1);
 
     // A store to update is gone: the same.
-    let plan = ImportPlan { create: vec![new_store("new4", "New 4")], update: vec![new_store("gone", "X")] };
+    let plan =
+        ImportPlan { create: vec![new_store("new4", "New 4")], update: vec![new_store("gone", "X")], set_group: false };
     assert_eq!(db.apply_import(&plan, &audit("store.import", None)).await, Err(RepoError::NotFound));
     assert_eq!(count(db, "stores").await, 4);
     assert_eq!(count(db, "audit_logs WHERE action = 'store.import'").await, 1);

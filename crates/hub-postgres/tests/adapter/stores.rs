@@ -18,8 +18,10 @@ async fn create_writes_the_store_and_its_audit_row_together() {
     assert_eq!(StoreRepo::get(db, &code("store_jkt_01")).await.unwrap(), Some(created));
     assert_eq!(StoreRepo::get(db, &code("nope")).await.unwrap(), None);
 
-    let rows =
-        db.list(&AuditFilter { action: Some("store.create".into()), store_code: None, limit: 10 }).await.unwrap();
+    let rows = db
+        .list(&AuditFilter { action: Some("store.create".into()), limit: 10, ..AuditFilter::default() })
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].entry, audit("store.create", Some("store_jkt_01")));
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
-use hub_domain::{AuditOutcome, NewAuditEntry, NewStore, StoreCode, VideoId, VideoSnapshot};
+use hub_domain::{ActorKind, AuditOutcome, NewAuditEntry, NewStore, StoreCode, VideoId, VideoSnapshot};
 use hub_domain::{EncryptedTokens, TokenMeta, UserSnapshot};
 use hub_ports::{AccountRepo, ConnectedAccount, StoreRepo};
 use hub_postgres::Db;
@@ -23,6 +23,9 @@ pub fn day(d: u32) -> NaiveDate {
 pub fn audit(action: &str, store: Option<&str>) -> NewAuditEntry {
     NewAuditEntry {
         actor: "key:abcd1234".into(),
+        actor_kind: ActorKind::BreakGlass,
+        actor_id: None,
+        actor_name: Some("key:abcd1234".into()),
         action: action.into(),
         store_code: store.map(code),
         target: None,

@@ -30,23 +30,23 @@ async fn sync_logs_newest_first_with_store_filter_and_limit() {
         l.run_id = Some(run.id);
         ids.push(SyncLogRepo::insert(db, &l).await.unwrap());
     }
-    let all = SyncLogRepo::logs_page(db, None, None, 10).await.unwrap();
+    let all = SyncLogRepo::logs_page(db, &hub_domain::StoreScope::All, None, None, 10).await.unwrap();
     let msgs: Vec<&str> = all.iter().map(|l| l.log.message.as_str()).collect();
     assert_eq!(msgs, ["three", "summary", "two", "one"]);
     assert_eq!(all[0].id, ids[3]);
     assert_eq!(all[0].log.run_id, Some(run.id));
     assert_eq!(all[1].log.store_code, None);
 
-    let s1 = SyncLogRepo::logs_page(db, Some(code("s1")), None, 10).await.unwrap();
+    let s1 = SyncLogRepo::logs_page(db, &hub_domain::StoreScope::All, Some(code("s1")), None, 10).await.unwrap();
     let msgs: Vec<&str> = s1.iter().map(|l| l.log.message.as_str()).collect();
     assert_eq!(msgs, ["three", "one"]);
-    assert_eq!(SyncLogRepo::logs_page(db, None, None, 2).await.unwrap().len(), 2);
+    assert_eq!(SyncLogRepo::logs_page(db, &hub_domain::StoreScope::All, None, None, 2).await.unwrap().len(), 2);
 
     let mut failed = line(Some("s3"), "boom");
     failed.status = SyncLogStatus::Failed;
     failed.raw_error = Some("{\"error\":\"x\"}".into());
     SyncLogRepo::insert(db, &failed).await.unwrap();
-    let got = SyncLogRepo::logs_page(db, Some(code("s3")), None, 1).await.unwrap();
+    let got = SyncLogRepo::logs_page(db, &hub_domain::StoreScope::All, Some(code("s3")), None, 1).await.unwrap();
     assert_eq!(got[0].log, failed);
 }
 

@@ -37,8 +37,8 @@ pub(crate) async fn page(
         s => Some(StoreCode::parse(s).map_err(|_| WebError::BadRequest("That is not a store code.".into()))?),
     };
     let action = Some(params.action.trim().to_owned()).filter(|a| !a.is_empty());
-    let filter = AuditFilter { action, store_code, limit: LIMIT };
-    let rows = state.engine.admin().audit_logs(&viewer.actor, &filter).await.map_err(WebError::internal)?;
+    let filter = AuditFilter { action, store_code, actor: None, stores_in: None, limit: LIMIT };
+    let rows = state.engine.admin().audit_logs(&viewer.actor, &filter).await?;
     let tz = &state.tz;
     let table = Table {
         caption: "Audit log".into(),

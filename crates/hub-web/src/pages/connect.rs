@@ -18,7 +18,7 @@ use crate::viewer::Viewer;
 #[derive(Debug, Deserialize)]
 pub(crate) struct CsrfForm {
     #[serde(default)]
-    pub csrf: String,
+    pub csrf_token: String,
 }
 
 pub(crate) fn render(viewer: &Viewer, code: &str, link: &ConnectLink, tz: &chrono_tz::Tz) -> Markup {
@@ -57,13 +57,13 @@ pub(crate) async fn issue(
     code: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, WebError> {
-    viewer.check_csrf(&form.csrf)?;
+    viewer.check_csrf(&state, &form.csrf_token).await?;
     viewer.require_operator()?;
     let code = StoreCode::parse(&code).map_err(|_| WebError::NotFound)?;
     let link = match state.engine.connect().issue_link(&viewer.actor, &code).await {
         Ok(link) => link,
         Err(ConnectError::StoreNotFound) => return Err(WebError::NotFound),
-        Err(e) => return Err(WebError::internal(e)),
+        Err(e) => return Err(e.into()),
     };
     Ok(layout::ok(render(&viewer, code.as_str(), &link, &state.tz)))
 }
@@ -71,8 +71,8 @@ pub(crate) async fn issue(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::viewer::Role;
     use crate::viewer::tests::viewer;
+    use hub_domain::Role;
 
     #[test]
     fn the_link_comes_with_a_copy_button_and_a_qr_code() {

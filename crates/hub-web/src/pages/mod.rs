@@ -2,6 +2,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod connect;
+pub(crate) mod login;
 pub(crate) mod overview;
 pub(crate) mod store;
 pub(crate) mod store_form;
@@ -16,6 +17,9 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
     use crate::routes::*;
     cfg.route("/dashboard", web::get().to(redirect_home))
         .route(HOME, web::get().to(overview::page))
+        .route(LOGIN, web::get().to(login::page))
+        .route(LOGIN, web::post().to(login::sign_in))
+        .route(LOGOUT, web::post().to(login::sign_out))
         .route("/dashboard/assets/{name}", web::get().to(crate::assets::serve))
         .route(STORES, web::get().to(stores::page))
         .route(STORES, web::post().to(store_form::create))

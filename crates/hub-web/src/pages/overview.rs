@@ -117,17 +117,20 @@ async fn load(state: &WebState, viewer: &Viewer, days: u32) -> Result<OverviewVi
     let videos = TopVideosQuery { range, sort: VideoSort::ViewsGained, store: None, limit: TOP as i64 };
     let gaps = GapsQuery::new(week, false).map_err(WebError::internal)?;
     let (overview, totals, top, top_videos, stores, gaps) = futures::try_join!(
-        reports.overview(actor, None).map_err(WebError::internal),
-        reports.daily_totals(actor, range).map_err(WebError::internal),
-        reports.store_report(actor, &report).map_err(WebError::internal),
-        reports.top_videos(actor, &videos).map_err(WebError::internal),
-        collect(admin.stores(actor)).map_err(WebError::internal),
-        reports.gaps(actor, gaps).map_err(WebError::internal),
+        reports.overview(actor, None).map_err(WebError::from),
+        reports.daily_totals(actor, range).map_err(WebError::from),
+        reports.store_report(actor, &report).map_err(WebError::from),
+        reports.top_videos(actor, &videos).map_err(WebError::from),
+        async { Ok::<_, WebError>(collect(admin.stores(actor).await?).await?) },
+        reports.gaps(actor, gaps).map_err(WebError::from),
     )?;
+    // Last night's run covers every store: shown to people who see every store.
     let mut last_runs = Vec::new();
-    for job in [JobKind::RefreshTokens, JobKind::SyncUserDaily, JobKind::SyncVideoDaily] {
-        if let Some(run) = syncs.latest_run(job).await.map_err(WebError::internal)? {
-            last_runs.push(run);
+    if viewer.chain_wide() {
+        for job in [JobKind::RefreshTokens, JobKind::SyncUserDaily, JobKind::SyncVideoDaily] {
+            if let Some(run) = syncs.latest_run(job).await? {
+                last_runs.push(run);
+            }
         }
     }
     let missing: Vec<(String, usize)> = gaps.iter().map(|g| (g.store_code.to_string(), g.missing.len())).collect();
@@ -294,14 +297,16 @@ pub(crate) fn render(v: &OverviewView, viewer: &Viewer, tz: &chrono_tz::Tz) -> M
                     }
                 }
             }
-            section.card aria-labelledby="run-h" {
-                h2 #run-h { "Last night's run" }
-                @if v.last_runs.is_empty() {
-                    p.empty-state { "No run yet: the first nightly sync fills this in." }
-                } @else {
-                    (runs_table(&v.last_runs, tz))
+            @if viewer.chain_wide() {
+                section.card aria-labelledby="run-h" {
+                    h2 #run-h { "Last night's run" }
+                    @if v.last_runs.is_empty() {
+                        p.empty-state { "No run yet: the first nightly sync fills this in." }
+                    } @else {
+                        (runs_table(&v.last_runs, tz))
+                    }
+                    p { a href=(routes::SYNC) { "Sync details" @if viewer.can_run_chain() { " and run now" } } }
                 }
-                p { a href=(routes::SYNC) { "Sync details" @if viewer.can_operate() { " and run now" } } }
             }
         }
     };
@@ -322,8 +327,8 @@ pub(crate) async fn page(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::viewer::Role;
     use crate::viewer::tests::viewer;
+    use hub_domain::Role;
     use hub_domain::{ConnectionCounts, Store, StoreCode};
 
     fn d(s: &str) -> NaiveDate {
@@ -337,6 +342,7 @@ mod tests {
                 name: format!("Store {code}"),
                 pic_name: "Ann".into(),
                 pic_contact: None,
+                group: None,
                 created_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
             },
             account_id: None,

@@ -7,7 +7,7 @@ use hub_domain::{
     ConnectionStatus, DateRange, StoreCode, StoreOverview, SyncLog, SyncLogStatus, TopVideo, TopVideosQuery,
     UserSnapshotRow, VideoSort,
 };
-use hub_engine::{AdminError, ReportError, StoreAccount, SyncError, collect};
+use hub_engine::{StoreAccount, collect};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -64,45 +64,22 @@ pub(crate) fn store_series(
         .collect()
 }
 
-fn not_found_admin(e: AdminError) -> WebError {
-    match e {
-        AdminError::StoreNotFound => WebError::NotFound,
-        e => WebError::internal(e),
-    }
-}
-
-fn not_found_report(e: ReportError) -> WebError {
-    match e {
-        ReportError::StoreNotFound => WebError::NotFound,
-        e => WebError::internal(e),
-    }
-}
-
-fn not_found_sync(e: SyncError) -> WebError {
-    match e {
-        SyncError::StoreNotFound => WebError::NotFound,
-        e => WebError::internal(e),
-    }
-}
-
 async fn load(state: &WebState, viewer: &Viewer, code: &StoreCode, days: u32) -> Result<StoreView, WebError> {
     let (admin, reports, syncs) = (state.engine.admin(), state.engine.reports(), state.engine.syncs());
     let actor = &viewer.actor;
-    let store = admin.store(actor, code).await.map_err(not_found_admin)?;
+    let store = admin.store(actor, code).await.map_err(WebError::from)?;
     let range = DateRange::last_days(reports.today(), days);
     let videos = TopVideosQuery { range, sort: VideoSort::Views, store: Some(code.clone()), limit: VIDEOS };
     let (accounts, stats, videos, logs) = futures::try_join!(
-        admin.accounts(actor, code).map_err(not_found_admin),
+        admin.accounts(actor, code).map_err(WebError::from),
         async {
-            collect(reports.user_stats(actor, code, range).await.map_err(not_found_report)?)
-                .await
-                .map_err(not_found_report)
+            collect(reports.user_stats(actor, code, range).await.map_err(WebError::from)?).await.map_err(WebError::from)
         },
-        reports.top_videos(actor, &videos).map_err(not_found_report),
+        reports.top_videos(actor, &videos).map_err(WebError::from),
         async {
-            collect(syncs.logs(actor, Some(code), Some(LOG_LINES)).await.map_err(not_found_sync)?)
+            collect(syncs.logs(actor, Some(code), Some(LOG_LINES)).await.map_err(WebError::from)?)
                 .await
-                .map_err(not_found_sync)
+                .map_err(WebError::from)
         },
     )?;
     Ok(StoreView {
@@ -233,12 +210,14 @@ pub(crate) fn render(v: &StoreView, viewer: &Viewer, tz: &chrono_tz::Tz, notices
         @if viewer.can_operate() {
             div.actions.no-print {
                 form method="post" action=(format!("{}/connect-link", routes::store(code))) {
-                    input type="hidden" name="csrf" value=(viewer.csrf);
+                    input type="hidden" name="csrf_token" value=(viewer.csrf);
                     button type="submit" { @if reconnect { "Reconnect: issue a connect link" } @else { "Issue connect link" } }
                 }
-                form method="post" action=(format!("{}/sync", routes::store(code))) {
-                    input type="hidden" name="csrf" value=(viewer.csrf);
-                    button.secondary type="submit" { "Sync now" }
+                @if viewer.may(hub_engine::Permission::RunSyncs) {
+                    form method="post" action=(format!("{}/sync", routes::store(code))) {
+                        input type="hidden" name="csrf_token" value=(viewer.csrf);
+                        button.secondary type="submit" { "Sync now" }
+                    }
                 }
                 a.button.secondary href=(crate::pages::store_form::edit_path(code)) { "Edit" }
             }

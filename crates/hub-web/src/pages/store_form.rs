@@ -1,11 +1,9 @@
 //! "New store" and "Edit store": one form validated on the server by the domain's parsers,
-//! each error next to its field (operators). An edit is the engine's store import of one row
-//! with `on_conflict=update` (audited as `store.import`): the one use case that changes a
-//! store's name and person in charge.
+//! each error next to its field (operators; a group-scoped one only in its groups).
 
 use actix_web::{HttpResponse, web};
-use hub_domain::{NewStore, OnConflict, StoreCode};
-use hub_engine::{AdminError, ReportError};
+use hub_domain::{DomainError, NewStore, StoreChange, StoreCode, StoreGroup};
+use hub_engine::AdminError;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -19,7 +17,7 @@ use crate::viewer::Viewer;
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct StoreForm {
     #[serde(default)]
-    csrf: String,
+    csrf_token: String,
     #[serde(default)]
     store_code: String,
     #[serde(default)]
@@ -28,6 +26,8 @@ pub(crate) struct StoreForm {
     pic_name: String,
     #[serde(default)]
     pic_contact: String,
+    #[serde(default)]
+    store_group: String,
 }
 
 /// A field's error: which field, and what to fix.
@@ -64,7 +64,7 @@ fn render(viewer: &Viewer, mode: Mode<'_>, form: &StoreForm, error: &FieldError)
     let content = html! {
         section.card aria-label=(title) {
             form method="post" action=(action) novalidate {
-                input type="hidden" name="csrf" value=(viewer.csrf);
+                input type="hidden" name="csrf_token" value=(viewer.csrf);
                 @match mode {
                     Mode::New => (field("Store code", "store_code", &form.store_code, "Letters, digits, _ and -, up to 50. It cannot change later.", error, true)),
                     Mode::Edit(code) => p { "Store code: " strong { (code) } " (it cannot change)" },
@@ -72,6 +72,7 @@ fn render(viewer: &Viewer, mode: Mode<'_>, form: &StoreForm, error: &FieldError)
                 (field("Store name", "store_name", &form.store_name, "As staff know it.", error, true))
                 (field("Person in charge", "pic_name", &form.pic_name, "Who answers for this store's account.", error, true))
                 (field("Their contact", "pic_contact", &form.pic_contact, "A phone number or email.", error, false))
+                (field("Group", "store_group", &form.store_group, "A region or district (letters, digits, _ and -); people scoped to it see the store.", error, !viewer.actor.scope.is_all()))
                 div.actions {
                     button type="submit" { (submit) }
                     a href=(back) { "Cancel" }
@@ -100,13 +101,12 @@ pub(crate) async fn create(
     viewer: Viewer,
     form: web::Form<StoreForm>,
 ) -> Result<HttpResponse, WebError> {
-    viewer.check_csrf(&form.csrf)?;
+    viewer.check_csrf(&state, &form.csrf_token).await?;
     viewer.require_operator()?;
-    let contact = Some(form.pic_contact.as_str());
     // The form again with its error, as 200 like any page (browsers log a 4xx page load as
     // a console error).
     let again = |error: FieldError| layout::ok(render(&viewer, Mode::New, &form, &error));
-    let new = match NewStore::parse(form.store_code.trim(), &form.store_name, &form.pic_name, contact) {
+    let new = match parse_new(&form) {
         Ok(n) => n,
         Err(e) => return Ok(again(Some((e.field(), sentence(&e.to_string()))))),
     };
@@ -115,8 +115,25 @@ pub(crate) async fn create(
         Err(AdminError::StoreExists) => {
             Ok(again(Some(("store_code", "A store with this code already exists.".into()))))
         }
-        Err(e) => Err(WebError::internal(e)),
+        Err(AdminError::Forbidden) if form.store_group.trim().is_empty() => {
+            Ok(again(Some(("store_group", "Choose one of your groups.".into()))))
+        }
+        Err(AdminError::Forbidden) => Ok(again(Some(("store_group", "That group is not one of yours.".into())))),
+        Err(e) => Err(e.into()),
     }
+}
+
+fn group(raw: &str) -> Result<Option<StoreGroup>, DomainError> {
+    match raw.trim() {
+        "" => Ok(None),
+        g => StoreGroup::parse_field(g, "store_group").map(Some),
+    }
+}
+
+fn parse_new(form: &StoreForm) -> Result<NewStore, DomainError> {
+    let contact = Some(form.pic_contact.as_str());
+    Ok(NewStore::parse(form.store_code.trim(), &form.store_name, &form.pic_name, contact)?
+        .with_group(group(&form.store_group)?))
 }
 
 /// `GET /dashboard/stores/{code}/edit`.
@@ -127,17 +144,14 @@ pub(crate) async fn edit_page(
 ) -> Result<HttpResponse, WebError> {
     viewer.require_operator()?;
     let code = StoreCode::parse(&code).map_err(|_| WebError::NotFound)?;
-    let store = match state.engine.admin().store(&viewer.actor, &code).await {
-        Ok(s) => s.store,
-        Err(AdminError::StoreNotFound) => return Err(WebError::NotFound),
-        Err(e) => return Err(WebError::internal(e)),
-    };
+    let store = state.engine.admin().store(&viewer.actor, &code).await?.store;
     let form = StoreForm {
-        csrf: String::new(),
+        csrf_token: String::new(),
         store_code: store.code.to_string(),
         store_name: store.name,
         pic_name: store.pic_name,
         pic_contact: store.pic_contact.unwrap_or_default(),
+        store_group: store.group.map(|g| g.to_string()).unwrap_or_default(),
     };
     Ok(layout::ok(render(&viewer, Mode::Edit(code.as_str()), &form, &None)))
 }
@@ -149,25 +163,21 @@ pub(crate) async fn update(
     code: web::Path<String>,
     form: web::Form<StoreForm>,
 ) -> Result<HttpResponse, WebError> {
-    viewer.check_csrf(&form.csrf)?;
+    viewer.check_csrf(&state, &form.csrf_token).await?;
     viewer.require_operator()?;
     let code = StoreCode::parse(&code).map_err(|_| WebError::NotFound)?;
-    // The store must be one the person may see (else 404, like every store page).
-    if let Err(e) = state.engine.admin().store(&viewer.actor, &code).await {
-        return Err(if e == AdminError::StoreNotFound { WebError::NotFound } else { WebError::internal(e) });
-    }
     let mode = Mode::Edit(code.as_str());
     let again = |error: FieldError| layout::ok(render(&viewer, mode, &form, &error));
-    let row = match NewStore::parse(code.as_str(), &form.store_name, &form.pic_name, Some(form.pic_contact.as_str())) {
-        Ok(n) => n,
+    let contact = Some(Some(form.pic_contact.as_str()));
+    let group = Some(Some(form.store_group.as_str()));
+    let change = match StoreChange::parse(Some(&form.store_name), Some(&form.pic_name), contact, group) {
+        Ok(c) => c,
         Err(e) => return Ok(again(Some((e.field(), sentence(&e.to_string()))))),
     };
-    match state.engine.reports().import_stores(&viewer.actor, Ok(vec![Ok(row)]), OnConflict::Update, false).await {
+    match state.engine.admin().update_store(&viewer.actor, &code, &change).await {
         Ok(_) => Ok(layout::see_other(&format!("{}?saved=1", routes::store(code.as_str())))),
-        Err(ReportError::Conflict(_)) => {
-            Ok(again(Some(("store_name", "The store changed meanwhile: try again.".into()))))
-        }
-        Err(e) => Err(WebError::internal(e)),
+        Err(AdminError::Forbidden) => Ok(again(Some(("store_group", "That group is not one of yours.".into())))),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -182,8 +192,8 @@ fn sentence(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::viewer::Role;
     use crate::viewer::tests::viewer;
+    use hub_domain::Role;
 
     #[test]
     fn errors_sit_next_to_their_field() {
@@ -194,7 +204,7 @@ mod tests {
         assert!(html.contains("Store code must be 1-50 alphanumeric characters."));
         assert!(html.contains(r#"aria-invalid="true""#));
         assert!(html.contains(r#"aria-describedby="store_code-hint store_code-error""#));
-        assert!(html.contains(r#"name="csrf" value="tok-123""#), "the form carries the session's token");
+        assert!(html.contains(r#"name="csrf_token" value="tok-123""#), "the form carries the session's token");
         assert!(html.contains(r#"value="bad code""#), "what was typed stays");
         assert_eq!(html.matches("aria-invalid").count(), 1);
     }

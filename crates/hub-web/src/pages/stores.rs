@@ -3,7 +3,6 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use futures::TryFutureExt;
 use hub_domain::{ConnectionStatus, DateRange, SortOrder, StoreOverview, StoreReportQuery, StoreReportRow, StoreSort};
 use hub_engine::collect;
 use maud::{Markup, html};
@@ -148,10 +147,10 @@ async fn load(state: &WebState, viewer: &Viewer, p: &Params) -> Result<StoresVie
     let range = DateRange::last_days(reports.today(), GROWTH_DAYS);
     let query =
         StoreReportQuery { range, sort: StoreSort::FollowerGrowth, order: SortOrder::Desc, limit: 0, offset: 0 };
-    let (stores, growth) = futures::try_join!(
-        collect(admin.stores(&viewer.actor)).map_err(WebError::internal),
-        collect(reports.store_report_pages(&viewer.actor, query)).map_err(WebError::internal),
-    )?;
+    let (stores, growth) =
+        futures::try_join!(async { Ok::<_, WebError>(collect(admin.stores(&viewer.actor).await?).await?) }, async {
+            Ok::<_, WebError>(collect(reports.store_report_pages(&viewer.actor, query).await?).await?)
+        },)?;
     Ok(select(join(stores, &growth), p))
 }
 
@@ -312,6 +311,7 @@ mod tests {
                     name: name.into(),
                     pic_name: "Ann".into(),
                     pic_contact: None,
+                    group: None,
                     created_at: DateTime::<Utc>::MIN_UTC,
                 },
                 account_id: None,
@@ -376,7 +376,8 @@ mod tests {
 
     #[test]
     fn only_operators_are_offered_a_new_store() {
-        use crate::viewer::{Role, tests::viewer};
+        use crate::viewer::tests::viewer;
+        use hub_domain::Role;
         let v = select(rows(), &params("", "", "", "", None));
         let html = |role| render(&v, &viewer(role), &chrono_tz::UTC).into_string();
         assert!(!html(Role::Viewer).contains(routes::NEW_STORE));

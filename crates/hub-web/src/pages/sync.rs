@@ -29,7 +29,7 @@ pub(crate) struct Params {
 #[derive(Debug, Deserialize)]
 pub(crate) struct RunForm {
     #[serde(default)]
-    csrf: String,
+    csrf_token: String,
     #[serde(default)]
     job: String,
 }
@@ -109,9 +109,9 @@ fn render(
             h2 #live-h { "Running now" }
             div #live aria-live="polite" data-poll=(routes::SYNC_LIVE) data-every="1000" { (live_fragment(&status.live)) }
             p.no-print { a href=(routes::SYNC) { "Refresh" } }
-            @if viewer.can_operate() {
+            @if viewer.can_run_chain() {
                 form method="post" action=(routes::SYNC_RUN) {
-                    input type="hidden" name="csrf" value=(viewer.csrf);
+                    input type="hidden" name="csrf_token" value=(viewer.csrf);
                     label for="job" { "Job" }
                     div.actions {
                         select #job name="job" {
@@ -176,16 +176,19 @@ pub(crate) async fn page(
     params: web::Query<Params>,
 ) -> Result<HttpResponse, WebError> {
     let syncs = state.engine.syncs();
-    let status = syncs.status(&viewer.actor).await.map_err(WebError::internal)?;
-    let logs = collect(syncs.logs(&viewer.actor, None, Some(LOG_LINES)).await.map_err(WebError::internal)?)
+    let status = syncs.status(&viewer.actor).await.map_err(WebError::from)?;
+    let logs = collect(syncs.logs(&viewer.actor, None, Some(LOG_LINES)).await.map_err(WebError::from)?)
         .await
-        .map_err(WebError::internal)?;
+        .map_err(WebError::from)?;
     Ok(layout::ok(render(&status, &logs, &viewer, &state.tz, &params)))
 }
 
 /// `GET /dashboard/sync/live`: the live fragment.
 pub(crate) async fn live(state: web::Data<WebState>, viewer: Viewer) -> Result<HttpResponse, WebError> {
-    let _ = viewer;
+    // Runs cover every store: for people who see every store (as the sync status).
+    if !viewer.chain_wide() {
+        return Err(WebError::Forbidden);
+    }
     Ok(layout::ok(live_fragment(&state.engine.syncs().live_runs())))
 }
 
@@ -195,15 +198,17 @@ pub(crate) async fn run(
     viewer: Viewer,
     form: web::Form<RunForm>,
 ) -> Result<HttpResponse, WebError> {
-    viewer.check_csrf(&form.csrf)?;
-    viewer.require_operator()?;
+    viewer.check_csrf(&state, &form.csrf_token).await?;
+    if !viewer.can_run_chain() {
+        return Err(WebError::Forbidden);
+    }
     let selection =
         JobSelection::parse(&form.job).ok_or_else(|| WebError::BadRequest("Choose a job to run.".into()))?;
     let request = SyncRequest { store: None, selection, wait: false };
     match state.engine.syncs().trigger(&viewer.actor, request).await {
         Ok(_) => Ok(layout::see_other(&format!("{}?started=1", routes::SYNC))),
         Err(SyncError::AlreadyRunning(_)) => Ok(layout::see_other(&format!("{}?busy=1", routes::SYNC))),
-        Err(e) => Err(WebError::internal(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -215,8 +220,10 @@ pub(crate) async fn sync_store(
     code: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, WebError> {
-    viewer.check_csrf(&form.csrf)?;
-    viewer.require_operator()?;
+    viewer.check_csrf(&state, &form.csrf_token).await?;
+    if !viewer.may(hub_engine::Permission::RunSyncs) {
+        return Err(WebError::Forbidden);
+    }
     let code = StoreCode::parse(&code).map_err(|_| WebError::NotFound)?;
     let request = SyncRequest { store: Some(code.clone()), selection: JobSelection::All, wait: true };
     match state.engine.syncs().trigger(&viewer.actor, request).await {
@@ -227,7 +234,7 @@ pub(crate) async fn sync_store(
         }
         Err(SyncError::StoreNotFound) => Err(WebError::NotFound),
         Err(SyncError::AlreadyRunning(_)) => Ok(layout::see_other(&format!("{}?busy=1", routes::SYNC))),
-        Err(e) => Err(WebError::internal(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -238,7 +245,8 @@ mod tests {
 
     #[test]
     fn only_operators_get_run_now() {
-        use crate::viewer::{Role, tests::viewer};
+        use crate::viewer::tests::viewer;
+        use hub_domain::Role;
         let status = SyncStatus { enabled: true, timezone: "Asia/Jakarta".into(), jobs: vec![], live: vec![] };
         let p = Params { started: None, busy: None };
         let html = |role| render(&status, &[], &viewer(role), &chrono_tz::UTC, &p).into_string();

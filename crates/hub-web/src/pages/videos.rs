@@ -71,7 +71,7 @@ pub(crate) async fn page(
     let reports = state.engine.reports();
     let range = DateRange::last_days(reports.today(), days);
     let query = TopVideosQuery { range, sort, store: None, limit: LIMIT };
-    let videos = reports.top_videos(&viewer.actor, &query).await.map_err(WebError::internal)?;
+    let videos = reports.top_videos(&viewer.actor, &query).await.map_err(WebError::from)?;
     let table = videos_table(&videos, "Top videos", true);
     if params.format == "csv" {
         return Ok(table.csv_response("videos.csv"));

@@ -137,6 +137,19 @@ impl Browser {
         v.as_array().map(|a| a.iter().filter_map(|u| u.as_str().map(str::to_owned)).collect()).unwrap_or_default()
     }
 
+    /// Opens `path`, which the hub refuses (a 403 or 404 page); the page's text. The browser's
+    /// one console line for the refused load is expected and consumed; anything else fails.
+    pub async fn refused(&self, path: &str) -> String {
+        self.client.goto(&format!("{}{path}", self.base)).await.expect("navigates");
+        let errors = self.console_errors().await;
+        assert!(
+            errors.len() == 1 && (errors[0].contains("status of 403") || errors[0].contains("status of 404")),
+            "{path}: {errors:#?}"
+        );
+        self.axe().await;
+        self.body().await
+    }
+
     /// The page has no console error and loaded nothing from another origin.
     pub async fn check(&self) {
         let errors = self.console_errors().await;
