@@ -24,6 +24,7 @@ pub enum Section {
     Videos,
     Sync,
     Audit,
+    People,
 }
 
 fn head(title: &str) -> Markup {
@@ -48,6 +49,7 @@ pub fn page(viewer: &Viewer, section: Section, title: &str, content: Markup) -> 
         Some((Section::Videos, "Videos", routes::VIDEOS)),
         viewer.chain_wide().then_some((Section::Sync, "Sync", routes::SYNC)),
         viewer.can_admin().then_some((Section::Audit, "Audit log", routes::AUDIT)),
+        viewer.can_admin().then_some((Section::People, "People", routes::PEOPLE)),
     ]
     .into_iter()
     .flatten()

@@ -11,6 +11,7 @@ pub const SYNC: &str = "/dashboard/sync";
 pub const SYNC_LIVE: &str = "/dashboard/sync/live";
 pub const SYNC_RUN: &str = "/dashboard/sync/run";
 pub const AUDIT: &str = "/dashboard/audit";
+pub const PEOPLE: &str = "/dashboard/people";
 
 /// `/dashboard/stores/{code}`.
 pub fn store(code: &str) -> String {

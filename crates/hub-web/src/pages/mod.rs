@@ -4,6 +4,7 @@ pub(crate) mod audit;
 pub(crate) mod connect;
 pub(crate) mod login;
 pub(crate) mod overview;
+pub(crate) mod people;
 pub(crate) mod store;
 pub(crate) mod store_form;
 pub(crate) mod stores;
@@ -35,6 +36,7 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
         .route(SYNC_LIVE, web::get().to(sync::live))
         .route(SYNC_RUN, web::post().to(sync::run))
         .route(AUDIT, web::get().to(audit::page))
+        .route(PEOPLE, web::get().to(people::page))
         .route("/dashboard/{tail:.*}", web::to(not_found));
 }
 

@@ -137,6 +137,21 @@ impl Browser {
         v.as_array().map(|a| a.iter().filter_map(|u| u.as_str().map(str::to_owned)).collect()).unwrap_or_default()
     }
 
+    /// The bytes of the current page and everything it loaded, as a first visit with an empty
+    /// cache would fetch them (bodies as sent: the hub does not compress).
+    pub async fn page_bytes(&self) -> u64 {
+        let v = self
+            .client
+            .execute(
+                "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))\
+                   .reduce(function (n, e) { return n + (e.decodedBodySize || 0); }, 0);",
+                vec![],
+            )
+            .await
+            .expect("performance entries");
+        v.as_u64().unwrap_or_else(|| v.as_f64().expect("a number") as u64)
+    }
+
     /// Opens `path`, which the hub refuses (a 403 or 404 page); the page's text. The browser's
     /// one console line for the refused load is expected and consumed; anything else fails.
     pub async fn refused(&self, path: &str) -> String {
