@@ -50,9 +50,9 @@ pub struct LineChart {
 
 const W: f64 = 720.0;
 const H: f64 = 220.0;
-const LEFT: f64 = 56.0;
+const LEFT: f64 = 64.0;
 const RIGHT: f64 = 12.0;
-const TOP: f64 = 12.0;
+const TOP: f64 = 16.0;
 const BOTTOM: f64 = 28.0;
 
 /// The value axis: from `lo` to `hi` in steps of `step` (1, 2 or 5 times a power of ten).
@@ -193,7 +193,9 @@ impl LineChart {
                             // The last day's label always; others only where they don't crowd it.
                             @if last || (i % label_every == 0 && (self.points.len() - 1 - i) >= label_every / 2) {
                                 @let anchor = if last { "end" } else if i == 0 { "start" } else { "middle" };
-                                text.tick x=(format!("{:.1}", self.x(i))) y=(H - 8.0) text-anchor=(anchor) {
+                                // Every other label is minor: a phone shows the first, the last and every second one.
+                                @let class = if !last && i > 0 && (i / label_every) % 2 == 1 { "tick minor" } else { "tick" };
+                                text class=(class) x=(format!("{:.1}", self.x(i))) y=(H - 8.0) text-anchor=(anchor) {
                                     (day.format("%b %-d"))
                                 }
                             }
