@@ -440,6 +440,23 @@ fn thousands(n: i64) -> String {
     if n < 0 { format!("-{out}") } else { out }
 }
 
+/// Runs `tiktok-hub user add … --password-stdin` with `password`.
+fn add_admin(mut cmd: Command, password: &str) -> Result<()> {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    child.stdin.take().context("stdin")?.write_all(password.as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        anyhow::bail!("tiktok-hub user add failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    eprintln!("xtask: {}", String::from_utf8_lossy(&out.stdout).trim());
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::IsTerminal;
@@ -464,21 +481,4 @@ mod tests {
             assert_eq!(super::thousands(n), want);
         }
     }
-}
-
-/// Runs `tiktok-hub user add … --password-stdin` with `password`.
-fn add_admin(mut cmd: Command, password: &str) -> Result<()> {
-    use std::io::Write;
-    let mut child = cmd
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()?;
-    child.stdin.take().context("stdin")?.write_all(password.as_bytes())?;
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        anyhow::bail!("tiktok-hub user add failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    eprintln!("xtask: {}", String::from_utf8_lossy(&out.stdout).trim());
-    Ok(())
 }

@@ -123,7 +123,8 @@ pub(crate) async fn sign_out(
 ) -> Result<HttpResponse, WebError> {
     let state = state(&req)?;
     viewer.check_csrf(&state, &form.csrf_token).await?;
-    if let Some(token) = req.extensions().get::<SessionToken>().cloned()
+    let token = req.extensions().get::<SessionToken>().cloned();
+    if let Some(token) = token
         && let Err(e) = state.engine.people().logout(&viewer.actor, &token.0).await
     {
         tracing::warn!(error = %e, "dashboard: sign-out found no session");
