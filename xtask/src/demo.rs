@@ -78,20 +78,27 @@ pub fn run(args: &Args) -> Result<()> {
     )?;
     let sandbox_base = format!("http://{sandbox_addr}");
     let api_key = util::random_hex(24)?;
-    let (hub, _) = util::start(
-        "tiktok-hub",
-        Command::new(bin.join("tiktok-hub"))
-            .arg("serve")
+    let (enc_key, state_secret) = (util::random_hex(32)?, util::random_hex(32)?);
+    // The hub's settings, for `serve` and for `user add`.
+    let hub_cmd = |args: &[&str]| {
+        let mut cmd = Command::new(bin.join("tiktok-hub"));
+        cmd.args(args)
             .env("DATABASE_URL", &url)
             .env("TIKTOK_CLIENT_KEY", "sandbox-client-key")
             .env("TIKTOK_CLIENT_SECRET", "sandbox-client-secret-0123456789abcdef")
             .env("TIKTOK_REDIRECT_URI", &redirect)
             .env("TIKTOK_AUTH_BASE_URL", &sandbox_base)
             .env("TIKTOK_API_BASE_URL", &sandbox_base)
-            .env("TIKTOK_RATE_LIMIT_PER_MIN", (570 * TIME_SCALE).to_string())
-            .env("TOKEN_ENC_KEY", util::random_hex(32)?)
+            .env("TOKEN_ENC_KEY", &enc_key)
             .env("ADMIN_API_KEY", &api_key)
-            .env("STATE_SECRET", util::random_hex(32)?)
+            .env("STATE_SECRET", &state_secret)
+            .env("PUBLIC_BASE_URL", &hub_base);
+        cmd
+    };
+    let (hub, _) = util::start(
+        "tiktok-hub",
+        hub_cmd(&["serve"])
+            .env("TIKTOK_RATE_LIMIT_PER_MIN", (570 * TIME_SCALE).to_string())
             .env("HOST", "127.0.0.1")
             .env("PORT", hub_port.to_string())
             // Every demo request comes from one address: the per-IP limits would throttle it.
@@ -108,8 +115,13 @@ pub fn run(args: &Args) -> Result<()> {
     );
     eprintln!("xtask: tiktok-hub on {hub_base} (logs in target/demo/)");
 
+    // The dashboard's first person: an admin with a fresh password.
+    let (admin_email, admin_password) = ("demo-admin@example.com", util::random_hex(12)?);
+    add_admin(hub_cmd(&["user", "add", admin_email, "--role", "admin", "--password-stdin"]), &admin_password)?;
+
     let report = util::block_on(demo(args, &hub_base, &sandbox_base, &api_key, &url))?;
     println!("{report}");
+    println!("Dashboard:   {hub_base}/dashboard/  (sign in as {admin_email} / {admin_password})");
     println!("Demo finished in {:.0} s.", started.elapsed().as_secs_f64());
     if args.exit {
         drop(hub);
@@ -118,6 +130,7 @@ pub fn run(args: &Args) -> Result<()> {
     }
     println!();
     println!("The hub is still running. Try:");
+    println!("  Dashboard:   {hub_base}/dashboard/  (email {admin_email}, password {admin_password})");
     println!("  Swagger UI:  {hub_base}/api/docs");
     println!("  Admin key:   {api_key}");
     println!("  curl -s -H 'X-API-KEY: {api_key}' {hub_base}/admin/stores | head -c 600");
@@ -425,6 +438,23 @@ fn thousands(n: i64) -> String {
         out.push(ch);
     }
     if n < 0 { format!("-{out}") } else { out }
+}
+
+/// Runs `tiktok-hub user add … --password-stdin` with `password`.
+fn add_admin(mut cmd: Command, password: &str) -> Result<()> {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    child.stdin.take().context("stdin")?.write_all(password.as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        anyhow::bail!("tiktok-hub user add failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    eprintln!("xtask: {}", String::from_utf8_lossy(&out.stdout).trim());
+    Ok(())
 }
 
 #[cfg(test)]

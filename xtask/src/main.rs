@@ -53,18 +53,53 @@ fn run(command: Command) -> Result<()> {
     }
 }
 
-/// Brings the database up, migrates, and runs the whole workspace's tests against it.
+/// Said when the dashboard's browser tests are left out.
+const BROWSER_SKIPPED: &str = "\n\
+    ************************************************************************\n\
+    *  SKIPPING the dashboard's browser tests (hub-app browser::*):        *\n\
+    *  chromium and chromedriver are not installed. Install them with      *\n\
+    *      apt-get install -y chromium chromium-driver                      *\n\
+    *  (.ci/run does) and run `cargo xtask test` again.                     *\n\
+    ************************************************************************\n";
+
+/// Whether Debian's `chromium` and `chromedriver` are there (the browser tests need both).
+fn browser_installed() -> bool {
+    let found = |names: &[&str]| {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        names.iter().any(|n| {
+            std::env::split_paths(&path).chain([std::path::PathBuf::from("/usr/bin")]).any(|d| d.join(n).is_file())
+        })
+    };
+    found(&["chromium", "chromium-browser"]) && found(&["chromedriver"])
+}
+
+/// Brings the database up, migrates, and runs the whole workspace's tests against it (the
+/// dashboard's browser tests only when Chromium is installed; see [`browser_installed`]).
 fn test(extra: &[String]) -> Result<()> {
     let url = db::up()?;
     db::migrate()?;
     let nextest = util::succeeds("cargo", &["nextest", "--version"]);
+    let browser = browser_installed();
     let mut cmd = std::process::Command::new(util::cargo());
     if nextest {
         cmd.args(["nextest", "run", "--workspace", "--all-features", "--no-fail-fast"]);
     } else {
         cmd.args(["test", "--workspace", "--all-features", "--no-fail-fast"]);
     }
-    cmd.args(extra).env("DATABASE_URL", &url);
+    if !browser {
+        eprintln!("{}", BROWSER_SKIPPED);
+        if nextest {
+            cmd.args(["-E", "not test(/^browser::/)"]);
+        }
+    }
+    cmd.args(extra);
+    if !browser && !nextest {
+        if !extra.iter().any(|a| a == "--") {
+            cmd.arg("--");
+        }
+        cmd.args(["--skip", "browser::"]);
+    }
+    cmd.env("DATABASE_URL", &url);
     util::run(&mut cmd)?;
     if nextest {
         // nextest does not run doctests.

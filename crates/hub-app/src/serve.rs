@@ -37,6 +37,16 @@ pub fn http_config(config: &Config) -> HttpConfig {
     }
 }
 
+/// The dashboard (`hub-web`), served by the HTTP adapter's app at `/dashboard/`.
+pub fn dashboard(engine: &Arc<hub_engine::Engine>, config: &Config) -> hub_http::Mount {
+    let settings = hub_web::WebConfig {
+        public_origin: crate::config::origin_of(&config.public_base_url),
+        secure_cookies: config.public_base_url.starts_with("https://"),
+    };
+    let web = hub_web::configure(hub_web::WebState::new(Arc::clone(engine), settings));
+    hub_http::Mount { prefix: hub_web::MOUNT, configure: Arc::new(web) }
+}
+
 /// Serves until SIGINT or SIGTERM, then stops taking requests and work, lets in-flight
 /// store syncs finish within `SHUTDOWN_GRACE_SECONDS`, and returns.
 pub async fn run(config: &Config) -> anyhow::Result<()> {
@@ -56,7 +66,8 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     let source = crate::metrics::HubMetrics { engine: Arc::clone(&hub.engine), tiktok: Arc::clone(&hub.tiktok) };
     let state = AppState::new(Arc::clone(&hub.engine), http_config(config))
         .with_metrics_source(Arc::new(source))
-        .with_shared_limits(Arc::clone(&hub.limits));
+        .with_shared_limits(Arc::clone(&hub.limits))
+        .with_mount(dashboard(&hub.engine, config));
     // GET /metrics without the key on its own (private) listener, when configured.
     let metrics_server = match config.metrics_addr {
         Some(at) => {

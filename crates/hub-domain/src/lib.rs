@@ -36,9 +36,9 @@ pub use people::{
 };
 pub use report::{
     ConnectionCounts, DEFAULT_HISTORY_DAYS, DateRange, DayTotals, GapsQuery, ImportAction, ImportContext, ImportCounts,
-    ImportPlan, ImportRowReport, MetricDeltas, OnConflict, Overview, SortOrder, StoreDays, StoreEnds, StoreGaps,
-    StoreReportPage, StoreReportQuery, StoreReportRow, StoreSort, TopVideo, TopVideosQuery, VideoSort, business_date,
-    parse_report_date, plan_import,
+    ImportPlan, ImportRowReport, MAX_GAP_DAYS, MetricDeltas, OnConflict, Overview, SortOrder, StoreDays, StoreEnds,
+    StoreGaps, StoreReportPage, StoreReportQuery, StoreReportRow, StoreSort, TopVideo, TopVideosQuery, VideoSort,
+    business_date, parse_report_date, plan_import,
 };
 pub use role::Role;
 pub use scope::{REQUIRED_SCOPES, Scope, missing_scopes, parse_scopes};

@@ -41,8 +41,9 @@ pub use metrics::{SyncMetrics, SyncMetricsSnapshot};
 pub use pace::{DbGate, DbGateStats, jobs_share_of_pool};
 pub use pages::{PAGE, Pages, collect};
 pub use people::{
-    AddKey, AddUser, AuthError, ChangeUser, CreatedKey, HashError, KEY_PREFIX, LoggedIn, MAX_KEY_DAYS, PasswordParams,
-    People, PeopleConfig, PeopleError,
+    AddKey, AddUser, AuthError, ChangeUser, ClientContext, CreatedKey, HashError, KEY_PREFIX, LoggedIn, MAX_KEY_DAYS,
+    PasswordParams, People, PeopleConfig, PeopleError, SESSION_COOKIE, SignInAttempt, SignInBlocked, same_origin,
+    session_cookie,
 };
 pub use ports::Ports;
 pub use reencrypt::{ReencryptError, ReencryptReport};

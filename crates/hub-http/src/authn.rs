@@ -23,8 +23,8 @@ use crate::error::{ApiError, Code};
 use crate::request::{ClientIp, RequestId};
 use crate::state::AppState;
 
-/// The session cookie (opaque: 256 random bits, base64url).
-pub(crate) const SESSION_COOKIE: &str = "hub_session";
+/// The session cookie (shared with every adapter that signs people in).
+pub(crate) use hub_engine::SESSION_COOKIE;
 /// The header carrying a session's CSRF token.
 pub(crate) const CSRF_HEADER: &str = "x-csrf-token";
 /// The form field carrying a session's CSRF token.
@@ -116,17 +116,11 @@ fn is_safe(method: &Method) -> bool {
 }
 
 /// Whether the request comes from `origin`: its `Origin` header, or else its `Referer`.
+/// ([`hub_engine::same_origin`], the rule every adapter that signs people in shares.)
 pub(crate) fn same_origin(req: &actix_web::HttpRequest, origin: &str) -> Result<(), &'static str> {
     let h = req.headers();
-    let origin = origin.trim_end_matches('/');
-    if let Some(o) = h.get(header::ORIGIN) {
-        return if o.as_bytes() == origin.as_bytes() { Ok(()) } else { Err("origin") };
-    }
-    match h.get(header::REFERER).and_then(|r| r.to_str().ok()) {
-        Some(r) if r == origin || r.starts_with(&format!("{origin}/")) => Ok(()),
-        Some(_) => Err("referer"),
-        None => Err("no_origin"),
-    }
+    let referer = h.get(header::REFERER).and_then(|r| r.to_str().ok());
+    hub_engine::same_origin(h.get(header::ORIGIN).map(HeaderValue::as_bytes), referer, origin)
 }
 
 /// The CSRF checks of an unsafe request made with a session cookie.

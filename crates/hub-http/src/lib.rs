@@ -42,7 +42,7 @@ pub use limits::{AuthFailures, FailureKey, IpLimiter, LimitClock};
 pub use metrics::{MetricFamily, MetricType, Metrics, MetricsSource, Sample, SampleValue, serve_metrics};
 pub use openapi::STORE_CODE_EXAMPLE;
 pub use routes::docs::{SWAGGER_UI_VERSION, asset_names as docs_asset_names};
-pub use state::{API_TITLE, ApiDocs, AppState, HttpConfig, TrackedClients};
+pub use state::{API_TITLE, ApiDocs, AppState, HttpConfig, Mount, TrackedClients};
 
 /// The whole application: every route, the docs, the middleware and the extractor settings.
 pub fn build_app(
@@ -70,9 +70,16 @@ pub fn build_app(
         ..Default::default()
     };
     let body_limit = state.config.body_limit_bytes;
-    // Docs routes are registered first, outside any scope, straight on the actix app.
+    let mount = state.mount.clone();
+    // Docs routes (and a mounted adapter's) are registered first, outside any scope, straight
+    // on the actix app.
     App::new()
         .configure(routes::docs::config)
+        .configure(move |cfg| {
+            if let Some(m) = &mount {
+                (m.configure)(cfg);
+            }
+        })
         .wrap_api_with_spec(spec)
         .app_data(state)
         .app_data(extract::json_config(body_limit))

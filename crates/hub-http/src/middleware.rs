@@ -65,11 +65,16 @@ enum RouteClass {
     Login,
     /// Swagger UI and the OpenAPI document (`API_DOCS`).
     Docs,
+    /// Another adapter's routes ([`crate::Mount`]): its answers are its own.
+    Mounted,
     Other,
 }
 
-fn classify(path: &str) -> RouteClass {
+fn classify(path: &str, mount: Option<&str>) -> RouteClass {
     let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    if mount.is_some_and(under) {
+        return RouteClass::Mounted;
+    }
     // `/metrics` on the main port takes the admin key (METRICS_ADDR serves it without one).
     if under("/admin") || path == "/metrics" || path == "/auth/me" || path == "/auth/logout" {
         RouteClass::Admin
@@ -170,6 +175,9 @@ pub(crate) async fn request_context(
     let ip = crate::limits::client_ip(peer, forwarded.into_iter(), &state.config.trusted_proxies);
     req.extensions_mut().insert(RequestId(request_id.clone()));
     req.extensions_mut().insert(ClientIp(ip));
+    // A mounted adapter reads who calls from the engine's type (it does not know ours).
+    let context = hub_engine::ClientContext { request_id: Some(request_id.clone()), ip: ip.map(|i| i.to_string()) };
+    req.extensions_mut().insert(context);
 
     // The query string is never logged: it may carry a connect-link invite.
     let span = tracing::info_span!(
@@ -180,7 +188,8 @@ pub(crate) async fn request_context(
         client_ip = %ip.map_or_else(|| "-".to_owned(), |i| i.to_string()),
     );
     let allow_origin = cors_origin(&state, req.headers());
-    let class = classify(req.match_info().as_str());
+    let class = classify(req.match_info().as_str(), state.mount.as_ref().map(|m| m.prefix));
+    let mounted = class == RouteClass::Mounted;
     let html_page = class == RouteClass::OAuth;
     // Answers that need the admin key are never cached.
     let admin = class == RouteClass::Admin
@@ -208,11 +217,15 @@ pub(crate) async fn request_context(
             // the framework's own and is rendered by it.
             next.call(req).await?.map_into_boxed_body()
         };
-        if res.status().as_u16() >= 400 && res.response().extensions().get::<Rendered>().is_none() {
+        if mounted && let Some(attempt) = res.response().extensions().get::<hub_engine::SignInAttempt>().cloned() {
+            let key = ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+            crate::routes::auth::count_attempt(&state, key, &attempt.email, attempt.succeeded).await;
+        }
+        if !mounted && res.status().as_u16() >= 400 && res.response().extensions().get::<Rendered>().is_none() {
             let err = envelope_for(&res);
             res = res.into_response(err.error_response());
         }
-        if res.status() == StatusCode::METHOD_NOT_ALLOWED && !res.headers().contains_key(header::ALLOW) {
+        if !mounted && res.status() == StatusCode::METHOD_NOT_ALLOWED && !res.headers().contains_key(header::ALLOW) {
             let allow = allow_header(&res);
             res.headers_mut().insert(header::ALLOW, allow);
         }
@@ -232,7 +245,7 @@ pub(crate) async fn request_context(
         }
         let is_html =
             h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
-        if is_html {
+        if is_html && !(mounted && h.contains_key(header::CONTENT_SECURITY_POLICY)) {
             set(h, header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
         }
         if hsts {
@@ -305,7 +318,20 @@ pub(crate) async fn guard(
 async fn check(state: &AppState, req: &mut ServiceRequest) -> Result<(), ApiError> {
     let ip = req.extensions().get::<ClientIp>().and_then(|c| c.0);
     let key_ip = ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    match classify(req.match_info().as_str()) {
+    // A mounted adapter's sign-in page has the limits of `POST /auth/login`; the page says
+    // so itself (in its own form) when told the address is blocked.
+    if let Some(m) = &state.mount
+        && req.method() == Method::POST
+        && req.match_info().as_str() == format!("{}/login", m.prefix)
+    {
+        let blocked = state.auth_failures.blocked(key_ip, state.clock.now()).map(|left| left.as_secs().max(1));
+        let limited = || state.login_limiter.as_ref().and_then(|l| l.check(key_ip).err());
+        if let Some(secs) = blocked.or_else(limited) {
+            req.extensions_mut().insert(hub_engine::SignInBlocked { retry_after_secs: secs });
+        }
+        return Ok(());
+    }
+    match classify(req.match_info().as_str(), state.mount.as_ref().map(|m| m.prefix)) {
         RouteClass::Docs => match state.config.api_docs {
             ApiDocs::Public => {}
             ApiDocs::AdminKey => admin(state, req, key_ip).await?,
@@ -335,7 +361,7 @@ async fn check(state: &AppState, req: &mut ServiceRequest) -> Result<(), ApiErro
                 limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
             }
         }
-        RouteClass::Other => {}
+        RouteClass::Mounted | RouteClass::Other => {}
     }
     Ok(())
 }
@@ -372,22 +398,26 @@ mod tests {
 
     #[test]
     fn route_classes() {
-        assert_eq!(classify("/admin"), RouteClass::Admin);
-        assert_eq!(classify("/admin/stores"), RouteClass::Admin);
-        assert_eq!(classify("/administrator"), RouteClass::Other);
-        assert_eq!(classify("/connect/tiktok"), RouteClass::OAuth);
-        assert_eq!(classify("/auth/url"), RouteClass::OAuth);
-        assert_eq!(classify("/auth/tiktok/callback"), RouteClass::OAuth);
-        assert_eq!(classify("/health"), RouteClass::Health);
-        assert_eq!(classify("/health/ready"), RouteClass::Health);
-        assert_eq!(classify("/healthz"), RouteClass::Other);
-        assert_eq!(classify("/auth/login"), RouteClass::Login);
-        assert_eq!(classify("/auth/me"), RouteClass::Admin);
-        assert_eq!(classify("/auth/logout"), RouteClass::Admin);
-        assert_eq!(classify("/api/docs"), RouteClass::Docs);
-        assert_eq!(classify("/api/docs/swagger-ui.css"), RouteClass::Docs);
-        assert_eq!(classify("/api/openapi.json"), RouteClass::Docs);
-        assert_eq!(classify("/docs"), RouteClass::Docs);
-        assert_eq!(classify("/api/docsx"), RouteClass::Other);
+        assert_eq!(classify("/admin", None), RouteClass::Admin);
+        assert_eq!(classify("/admin/stores", None), RouteClass::Admin);
+        assert_eq!(classify("/administrator", None), RouteClass::Other);
+        assert_eq!(classify("/connect/tiktok", None), RouteClass::OAuth);
+        assert_eq!(classify("/auth/url", None), RouteClass::OAuth);
+        assert_eq!(classify("/auth/tiktok/callback", None), RouteClass::OAuth);
+        assert_eq!(classify("/health", None), RouteClass::Health);
+        assert_eq!(classify("/health/ready", None), RouteClass::Health);
+        assert_eq!(classify("/healthz", None), RouteClass::Other);
+        assert_eq!(classify("/auth/login", None), RouteClass::Login);
+        assert_eq!(classify("/auth/me", None), RouteClass::Admin);
+        assert_eq!(classify("/auth/logout", None), RouteClass::Admin);
+        assert_eq!(classify("/api/docs", None), RouteClass::Docs);
+        assert_eq!(classify("/api/docs/swagger-ui.css", None), RouteClass::Docs);
+        assert_eq!(classify("/api/openapi.json", None), RouteClass::Docs);
+        assert_eq!(classify("/docs", None), RouteClass::Docs);
+        assert_eq!(classify("/api/docsx", None), RouteClass::Other);
+        assert_eq!(classify("/dashboard", Some("/dashboard")), RouteClass::Mounted);
+        assert_eq!(classify("/dashboard/stores", Some("/dashboard")), RouteClass::Mounted);
+        assert_eq!(classify("/dashboardx", Some("/dashboard")), RouteClass::Other);
+        assert_eq!(classify("/dashboard/stores", None), RouteClass::Other);
     }
 }

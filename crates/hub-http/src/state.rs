@@ -119,6 +119,25 @@ pub struct AppState {
     pub(crate) clock: LimitClock,
     /// The limits every instance shares (see [`AppState::with_shared_limits`]).
     pub(crate) shared: Option<Arc<dyn hub_ports::SharedLimits>>,
+    /// Another driving adapter served by the same app (the dashboard), see [`Mount`].
+    pub(crate) mount: Option<Mount>,
+}
+
+/// Routes of another adapter served beside the API on the same listener, under `prefix`
+/// (hub-app mounts the dashboard, `hub-web`, at `/dashboard`; this crate never names it).
+/// The middleware gives them request ids, the access log, security headers and the
+/// untrusted-forwarder check, but leaves their answers as they are: their errors are their
+/// own pages (no JSON envelope), and their `Cache-Control` and CSP stand.
+#[derive(Clone)]
+pub struct Mount {
+    pub prefix: &'static str,
+    pub configure: Arc<dyn Fn(&mut actix_web::web::ServiceConfig) + Send + Sync>,
+}
+
+impl std::fmt::Debug for Mount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mount").field("prefix", &self.prefix).finish_non_exhaustive()
+    }
 }
 
 /// How many client addresses each limit tracks right now: what its memory holds.
@@ -157,6 +176,7 @@ impl AppState {
             started: Instant::now(),
             metrics: Arc::new(Metrics::new(None)),
             shared: None,
+            mount: None,
         }
     }
 
@@ -164,6 +184,13 @@ impl AppState {
     /// `limits` too (besides this process's own limits, which stay in force).
     pub fn with_shared_limits(mut self, limits: Arc<dyn hub_ports::SharedLimits>) -> Self {
         self.shared = Some(limits);
+        self
+    }
+
+    /// Serves `mount`'s routes beside the API.
+    #[must_use]
+    pub fn with_mount(mut self, mount: Mount) -> Self {
+        self.mount = Some(mount);
         self
     }
 

@@ -1,10 +1,11 @@
-//! `cargo xtask bench sync|db|api`: the benchmarks (docs/PERFORMANCE.md). This module only
+//! `cargo xtask bench sync|db|api|web`: the benchmarks (docs/PERFORMANCE.md). This module only
 //! dispatches; what the benchmarks share is in `common`, which depends on none of them.
 
 mod api;
 mod common;
 mod db;
 mod sync;
+mod web;
 
 use anyhow::Result;
 
@@ -27,6 +28,12 @@ pub enum Command {
     /// tiktok_hub_benchapi, 300 stores × 30 days × 50 videos: requests/s, p50, p99 and errors
     /// per admin read route and /health.
     Api(api::Args),
+    /// The dashboard's pages at scale, p50/p95 per page, and the overview's cold-load bytes
+    ///
+    /// tiktok_hub_benchweb, 1,000 stores × 365 days × 100 videos (bench db's data set): 100
+    /// sequential requests per page signed in as an admin; one line per page and one for the
+    /// overview's cold load (docs/PERFORMANCE.md).
+    Web(web::Args),
 }
 
 pub fn run(cmd: &Command) -> Result<()> {
@@ -34,5 +41,6 @@ pub fn run(cmd: &Command) -> Result<()> {
         Command::Sync(args) => sync::run(args),
         Command::Db(args) => db::run(args),
         Command::Api(args) => api::run(args),
+        Command::Web(args) => web::run(args),
     }
 }

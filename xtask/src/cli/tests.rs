@@ -168,6 +168,11 @@ fn command_lines() {
         ("help", err("DisplayHelp")),
         ("help bench", err("DisplayHelp")),
         ("bench sync --help", err("DisplayHelp")),
+        (
+            "bench web --stores 300 --days 90 --videos 50 --reuse",
+            ok("Web(Args { stores: 300, days: 90, videos: 50, reps: 100, reuse: true })"),
+        ),
+        ("bench web --reps 5", err("ValueValidation")),
         ("db up --help", err("DisplayHelp")),
         ("", err("DisplayHelpOnMissingArgumentOrSubcommand")),
         ("nonsense", err("InvalidSubcommand")),
@@ -194,8 +199,8 @@ fn every_command_has_help() {
         }
         paths.push(path);
     }
-    // The top level, 9 commands, db's 5 and bench's 3.
-    assert_eq!(paths.len(), 1 + 9 + 5 + 3);
+    // The top level, 9 commands, db's 5 and bench's 4.
+    assert_eq!(paths.len(), 1 + 9 + 5 + 4);
     for path in paths {
         let argv = std::iter::once("xtask").chain(path.iter().map(String::as_str)).chain(["--help"]);
         let e = Cli::try_parse_from(argv).expect_err("help");

@@ -30,6 +30,8 @@ const FORBIDDEN: &[&str] = &[
     "hub-webhooks",
     "hub-http",
     "hub-jobs",
+    "hub-web",
+    "maud",
     "tiktok-sandbox",
 ];
 

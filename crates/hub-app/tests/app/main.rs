@@ -4,6 +4,7 @@
 #[macro_use]
 mod support;
 
+mod browser;
 mod budget;
 mod e2e;
 mod instances;

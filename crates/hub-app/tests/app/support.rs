@@ -12,6 +12,8 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 use tiktok_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 
+pub mod browser;
+
 /// Canary secrets planted in the hub's configuration; none may ever appear in output.
 pub const CLIENT_SECRET: &str = "canary-client-secret-5f1b2c3d4e5f60718293a4b5c6d7e8f9";
 pub const API_KEY: &str = "canary-admin-key-7d1e2f3a4b5c6d7e8f90a1b2c3d4e5f6";
@@ -179,7 +181,13 @@ impl Instance {
         let (status, link) = self.post(&format!("/admin/stores/{code}/connect-link"), serde_json::json!({})).await;
         assert_eq!(status, 200, "{link}");
         let url = link["data"]["url"].as_str().unwrap().to_owned();
-        let resp = self.http.get(&url).send().await.unwrap();
+        self.open_connect_link(&url, account).await
+    }
+
+    /// Opens a connect link as staff do: /connect/tiktok (cookie) → the sandbox's consent
+    /// (auto) → the callback with the cookie. Returns the callback page's status and body.
+    pub async fn open_connect_link(&self, url: &str, account: Option<usize>) -> (u16, String) {
+        let resp = self.http.get(url).send().await.unwrap();
         assert_eq!(resp.status().as_u16(), 302, "connect redirects to TikTok");
         let cookie = resp
             .headers()

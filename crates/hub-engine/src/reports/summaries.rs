@@ -7,8 +7,8 @@ use chrono::NaiveDate;
 use futures::StreamExt;
 use futures::stream;
 use hub_domain::{
-    Actor, ConnectionCounts, DayTotals, GapsQuery, Overview, StoreCode, StoreGaps, StoreReportPage, StoreReportQuery,
-    StoreReportRow, TopVideo, TopVideosQuery,
+    Actor, ConnectionCounts, DateRange, DayTotals, DomainError, GapsQuery, MAX_GAP_DAYS, Overview, StoreCode,
+    StoreGaps, StoreReportPage, StoreReportQuery, StoreReportRow, TopVideo, TopVideosQuery,
 };
 
 use crate::access::Permission;
@@ -30,6 +30,18 @@ impl Reports {
             *slot = DayTotals { date: Some(*d), ..t };
         }
         Ok(Overview::build(date, ConnectionCounts::from_groups(groups), days))
+    }
+
+    /// The chain's totals for every day of `range`, oldest first (the dashboard's charts): one
+    /// query for the whole range. Ranges longer than [`MAX_GAP_DAYS`] are refused (naming `from`).
+    pub async fn daily_totals(&self, actor: &Actor, range: DateRange) -> Result<Vec<DayTotals>, ReportError> {
+        self.access.permit(actor, Permission::Read, "report.daily_totals").await?;
+        if range.days() > MAX_GAP_DAYS || range.days() < 1 {
+            return Err(DomainError::invalid("from", "must be 1 to 366 days before to").into());
+        }
+        let dates: Vec<NaiveDate> = range.from.iter_days().take(range.days() as usize).collect();
+        let totals = self.reports.day_totals_in(&actor.scope, &dates).await?;
+        Ok(dates.iter().zip(totals).map(|(d, t)| DayTotals { date: Some(*d), ..t }).collect())
     }
 
     /// One page of the store report over the actor's stores.

@@ -144,6 +144,13 @@ async fn a_scoped_actor_sees_and_counts_only_its_groups_stores() {
     assert_eq!(overview.followers.value, Some(10 + 20));
     let everyone = e.reports().overview(&Actor::cli(), None).await.unwrap();
     assert_eq!((everyone.connections.stores, everyone.followers.value), (4, Some(100)));
+    // The dashboard's chart: one total per day of the range, over the actor's stores only.
+    let day = |d| NaiveDate::from_ymd_opt(2026, 1, d).unwrap();
+    let days = e.reports().daily_totals(&north, DateRange { from: day(23), to: day(24) }).await.unwrap();
+    let totals: Vec<_> = days.iter().map(|t| (t.date, t.user_stores, t.followers)).collect();
+    assert_eq!(totals, [(Some(day(23)), 0, 0), (Some(day(24)), 2, 30)]);
+    let year_and_a_day = DateRange { from: NaiveDate::from_ymd_opt(2025, 1, 22).unwrap(), to: day(24) };
+    assert!(e.reports().daily_totals(&north, year_and_a_day).await.is_err(), "at most 366 days");
     let q = StoreReportQuery {
         range: DateRange {
             from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),

@@ -5,7 +5,6 @@
 //! the account (the email as typed, so an unknown address is blocked like a known one); every
 //! failure gets the same answer.
 
-use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use futures::StreamExt;
@@ -14,7 +13,7 @@ use paperclip::actix::web::{self, Json};
 use paperclip::actix::{Apiv2Schema, api_v2_operation};
 use ring::digest::{SHA256, digest};
 
-use crate::authn::{SESSION_COOKIE, SessionToken, blocked, same_origin};
+use crate::authn::{SessionToken, blocked, same_origin};
 use crate::error::ApiError;
 use crate::extract::{AdminKey, Fields, FromBody, parse_body};
 use crate::json::people::{LoginJson, LoginResponse, MeJson, MeResponse};
@@ -68,16 +67,39 @@ fn login_body(req: &HttpRequest, body: &[u8]) -> Result<LoginBody, ApiError> {
     }
 }
 
-/// The session cookie (`None`: the one that removes it).
-fn session_cookie(state: &AppState, value: Option<(&str, i64)>) -> Cookie<'static> {
-    let (token, max_age) = value.unwrap_or(("", 0));
-    Cookie::build(SESSION_COOKIE, token.to_owned())
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state.config.secure_cookies)
-        .path("/")
-        .max_age(actix_web::cookie::time::Duration::seconds(max_age.max(0)))
-        .finish()
+/// The `Set-Cookie` header of the session cookie (`None`: the one that removes it), as every
+/// adapter that signs people in sets it ([`hub_engine::session_cookie`]).
+fn session_cookie(state: &AppState, value: Option<(&str, i64)>) -> (header::HeaderName, String) {
+    (header::SET_COOKIE, hub_engine::session_cookie(value, state.config.secure_cookies))
+}
+
+/// The account's key in the auth-failure block: the email as typed, trimmed and lowercased,
+/// hashed (an unknown address is blocked like a known one).
+fn account_key(email: &str) -> [u8; 32] {
+    let mut account = [0u8; 32];
+    account.copy_from_slice(digest(&SHA256, email.trim().to_lowercase().as_bytes()).as_ref());
+    account
+}
+
+/// Counts a sign-in toward the auth-failure block of the address and of the account (ours,
+/// and a mounted adapter's reported as a [`hub_engine::SignInAttempt`]).
+pub(crate) async fn count_attempt(state: &AppState, ip: std::net::IpAddr, email: &str, succeeded: bool) {
+    let account = account_key(email);
+    if succeeded {
+        // The shared count is forgiven only where this instance saw failures itself.
+        if state.auth_failures.record_success(ip) {
+            crate::shared::succeeded(state, ip).await;
+        }
+        state.account_failures.record_success(account);
+        return;
+    }
+    let now = state.clock.now();
+    let by_ip = state.auth_failures.record_failure(ip, now);
+    let by_account = state.account_failures.record_failure(account, now);
+    crate::shared::failed(state, ip).await;
+    if by_ip.is_some() || by_account.is_some() {
+        tracing::warn!("sign-in failures reached the limit; address or account blocked");
+    }
 }
 
 reply!(
@@ -114,30 +136,20 @@ async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Payload)
     let now = state.clock.now();
     let ip_key = req.extensions().get::<crate::request::ClientIp>().and_then(|c| c.0);
     let ip_key = ip_key.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    let mut account = [0u8; 32];
-    account.copy_from_slice(digest(&SHA256, form.email.trim().to_lowercase().as_bytes()).as_ref());
-    if let Some(left) = state.account_failures.blocked(account, now) {
+    if let Some(left) = state.account_failures.blocked(account_key(&form.email), now) {
         return Err(blocked(left));
     }
     let people = state.engine.people();
     match people.login(&form.email, &form.password, request_id(&req), client_ip(&req)).await {
         Ok(done) => {
-            if state.auth_failures.record_success(ip_key) {
-                crate::shared::succeeded(&state, ip_key).await;
-            }
-            state.account_failures.record_success(account);
+            count_attempt(&state, ip_key, &form.email, true).await;
             let max_age = i64::try_from(state.engine.config().people.session_absolute.as_secs()).unwrap_or(i64::MAX);
             let cookie = session_cookie(&state, Some((done.session_token.expose(), max_age)));
             let data = LoginJson { user: done.user.into(), csrf_token: done.csrf_token, expires_at: done.expires_at };
-            Ok(LoginReply(HttpResponse::Ok().cookie(cookie).json(LoginResponse::new(data))))
+            Ok(LoginReply(HttpResponse::Ok().insert_header(cookie).json(LoginResponse::new(data))))
         }
         Err(AuthError::Invalid) => {
-            let by_ip = state.auth_failures.record_failure(ip_key, now);
-            let by_account = state.account_failures.record_failure(account, now);
-            crate::shared::failed(&state, ip_key).await;
-            if by_ip.is_some() || by_account.is_some() {
-                tracing::warn!("sign-in failures reached the limit; address or account blocked");
-            }
+            count_attempt(&state, ip_key, &form.email, false).await;
             Err(invalid())
         }
         Err(e) => Err(ApiError::internal(&e)),
@@ -170,7 +182,7 @@ async fn logout(key: AdminKey, req: HttpRequest, state: web::Data<AppState>) -> 
     };
     state.engine.people().logout(&key.0, token.expose()).await?;
     let body = LogoutResponse { success: true, message: "Signed out".into() };
-    Ok(LogoutReply(HttpResponse::Ok().cookie(session_cookie(&state, None)).json(body)))
+    Ok(LogoutReply(HttpResponse::Ok().insert_header(session_cookie(&state, None)).json(body)))
 }
 
 /// Who am I

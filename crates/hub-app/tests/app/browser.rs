@@ -1,0 +1,287 @@
+//! The dashboard in a real Chromium: the real binary over PostgreSQL and the TikTok sandbox,
+//! every page checked for console errors, requests to other origins and axe-core's serious
+//! and critical violations (see `support::browser`). The screenshots in docs/img/ are made
+//! here.
+
+use serde_json::json;
+use tiktok_sandbox::{LatencyMs, SandboxConfig};
+
+use crate::support::browser::{Browser, DESKTOP, PHONE};
+use crate::support::*;
+
+/// Stores the tests connect through the sandbox, with their groups.
+const STORES: [(&str, &str, &str); 4] = [
+    ("jkt_01", "Jakarta Pusat", "west"),
+    ("bdg_02", "Bandung Dago", "west"),
+    ("sby_03", "Surabaya Tunjungan", "east"),
+    ("mdn_04", "Medan Kota", "east"),
+];
+
+/// The password of every person the tests add.
+const PASSWORD: &str = "correct horse battery staple 9";
+
+/// Adds a person with `tiktok-hub user add` (`groups`: their scope); their email.
+fn person(hub: &Hub, email: &str, role: &str, groups: Option<&str>) -> String {
+    let mut args = vec!["user", "add", email, "--role", role, "--password-stdin"];
+    if let Some(g) = groups {
+        args.extend(["--groups", g]);
+    }
+    let (ok, out, err) = cli(hub, &args, Some(PASSWORD));
+    assert!(ok, "user add {email}: {out} {err}");
+    email.to_owned()
+}
+
+fn sandbox() -> SandboxConfig {
+    // Each TikTok call takes a little while, so a sync of the stores is long enough to be
+    // seen running.
+    SandboxConfig {
+        accounts: 6,
+        videos_per_account: 14,
+        rate_limit_per_min: 0,
+        latency_ms: Some(LatencyMs { min: 250, max: 400 }),
+        ..SandboxConfig::default()
+    }
+}
+
+/// A hub with [`STORES`] connected, synced once, and 45 days of history before today made
+/// from today's snapshots (steady growth, a little different per store), plus one store that
+/// was never connected.
+pub async fn hub_with_history() -> Hub {
+    let hub = Hub::start(sandbox(), &[]).await;
+    for (i, (code, name, group)) in STORES.iter().enumerate() {
+        let store = json!({"store_code": code, "store_name": name, "pic_name": "Ana", "pic_contact": "ana@example.com", "store_group": group});
+        let (status, body) = hub.post("/admin/stores", store).await;
+        assert_eq!(status, 201, "{body}");
+        let (status, page) = hub.connect(code, Some(i)).await;
+        assert_eq!(status, 200, "{page}");
+    }
+    let palembang =
+        json!({"store_code": "plg_05", "store_name": "Palembang", "pic_name": "Budi", "store_group": "west"});
+    let (status, body) = hub.post("/admin/stores", palembang).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, run) = hub.post("/admin/sync/run", json!({"job": "all"})).await;
+    assert_eq!(status, 200, "{run}");
+    hub_postgres::execute_batch(
+        hub.db.url(),
+        "INSERT INTO tiktok_user_daily (store_code, snapshot_date, follower_count, following_count, likes_count, video_count)
+         SELECT store_code, snapshot_date - g,
+                GREATEST(follower_count - g * (40 + 9 * length(store_code) + (g % 5) * 3), 0),
+                following_count, GREATEST(likes_count - g * 310, 0), video_count
+         FROM tiktok_user_daily, generate_series(1, 45) AS g
+         ON CONFLICT DO NOTHING;
+         INSERT INTO tiktok_video_daily (store_code, snapshot_date, video_id, view_count, like_count, comment_count,
+                                         share_count, title, description, share_url, create_time)
+         SELECT store_code, snapshot_date - g, video_id, GREATEST(view_count - g * (900 + (g % 7) * 120), 0),
+                GREATEST(like_count - g * 40, 0), comment_count, share_count, title, description, share_url, create_time
+         FROM tiktok_video_daily, generate_series(1, 45) AS g
+         ON CONFLICT DO NOTHING;",
+    )
+    .await
+    .expect("history");
+    hub
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_runs_the_chain_from_the_browser() {
+    let hub = hub_with_history().await;
+    let admin = person(&hub, "boss@example.com", "admin", None);
+    let b = Browser::start(&hub.base).await;
+
+    // Not signed in: every page leads to the sign-in page; a wrong password is refused.
+    b.open("/dashboard/stores").await;
+    assert!(b.path().await.starts_with("/dashboard/login?next="), "{}", b.path().await);
+    b.axe().await;
+    b.fill("#email", &admin).await;
+    b.fill("#password", "not the password").await;
+    b.click("button[type=submit]").await;
+    assert!(b.text("[role=alert]").await.contains("Wrong email or password"));
+    b.axe().await;
+    b.sign_in(&admin, PASSWORD).await;
+
+    // Overview: key figures, two charts drawn from the stored days, the breakdowns.
+    b.visit("/dashboard/?days=30").await;
+    assert_eq!(b.count("figure.chart svg.line-chart").await, 2, "followers and views charts");
+    let summary = b.text("#chart-followers-desc").await;
+    assert!(summary.starts_with("Followers:") && !summary.contains("no data"), "{summary}");
+    // 30 days of data: one tooltip per day.
+    assert_eq!(b.count("#chart-followers .hits rect").await, 30);
+    assert_eq!(b.count("#top-stores-h + ol li").await, STORES.len());
+    assert!(b.body().await.contains("Palembang"), "the never-connected store needs attention");
+    for size in [DESKTOP, PHONE] {
+        b.screenshot(&format!("overview-{}", size.0), size).await;
+    }
+    b.visit("/dashboard/?days=365").await;
+    // The heaviest overview (a year of days in two charts) stays small for a first visit.
+    let bytes = b.page_bytes().await;
+    println!("dashboard: overview ?days=365 cold load {bytes} bytes");
+    assert!(bytes <= 300 * 1024, "overview cold load {bytes} bytes");
+    b.visit("/dashboard/videos").await;
+    assert!(b.count("tbody tr").await > 5, "top videos listed");
+
+    // Stores: search, sort, then create a store with the form (one error on the way).
+    b.visit("/dashboard/stores?q=dago").await;
+    assert_eq!(b.count("tbody tr").await, 1);
+    b.visit("/dashboard/stores?sort=growth&dir=desc").await;
+    assert_eq!(b.count("tbody tr").await, STORES.len() + 1);
+    b.click("a[href='/dashboard/stores/new']").await;
+    b.axe().await;
+    b.fill("#store_code", "bad code").await;
+    b.fill("#store_name", "Makassar").await;
+    b.fill("#pic_name", "Citra").await;
+    b.click("main form[method=post] button[type=submit]").await;
+    assert!(b.text("#store_code-error").await.contains("Store code"), "the error sits next to its field");
+    b.axe().await;
+    b.fill("#store_code", "mks_06").await;
+    b.click("main form[method=post] button[type=submit]").await;
+    assert_eq!(b.path().await, "/dashboard/stores/mks_06?created=1");
+    b.axe().await;
+    b.click("a[href='/dashboard/stores/mks_06/edit']").await;
+    b.axe().await;
+    b.fill("#store_name", "Makassar Panakkukang").await;
+    b.click("main form[method=post] button[type=submit]").await;
+    assert_eq!(b.path().await, "/dashboard/stores/mks_06?saved=1");
+    assert_eq!(b.text("h1").await, "Makassar Panakkukang");
+
+    // Its connect link: shown once, with a copy button and a QR code; staff open it and the
+    // store connects.
+    b.click("form[action$='/connect-link'] button").await;
+    b.axe().await;
+    let url =
+        b.client.find(fantoccini::Locator::Css("#connect-url")).await.unwrap().prop("value").await.unwrap().unwrap();
+    assert!(url.contains("/connect/tiktok?store_code=mks_06&invite="), "{url}");
+    assert_eq!(b.count(".qr svg path").await.max(b.count(".qr svg rect").await).min(1), 1, "a QR code");
+    assert!(b.client.find(fantoccini::Locator::Css("button[data-copy]")).await.unwrap().is_displayed().await.unwrap());
+    let (status, page) = hub.open_connect_link(&url, Some(5)).await;
+    assert_eq!(status, 200, "{page}");
+    b.visit("/dashboard/stores/mks_06").await;
+    assert!(b.text("dl.facts").await.contains("Connected"), "the store page shows it connected");
+
+    // Sync now from the store page.
+    b.click("form[action$='/sync'] button").await;
+    assert_eq!(b.path().await, "/dashboard/stores/mks_06?synced=ok");
+    b.axe().await;
+
+    // A store page with history, at both widths.
+    b.visit("/dashboard/stores/jkt_01").await;
+    assert_eq!(b.count("figure.chart svg.line-chart").await, 2, "followers and likes charts");
+    assert!(b.count("#videos-h ~ div tbody tr").await > 0, "the store's videos");
+    for size in [DESKTOP, PHONE] {
+        b.screenshot(&format!("store-{}", size.0), size).await;
+    }
+
+    // Sync: run every job and watch it progress to done.
+    b.visit("/dashboard/sync").await;
+    b.client.find(fantoccini::Locator::Css("#job option[value=user]")).await.unwrap().click().await.unwrap();
+    b.click("form[action='/dashboard/sync/run'] button").await;
+    assert_eq!(b.path().await, "/dashboard/sync?started=1");
+    b.wait_for("#live progress").await;
+    b.screenshot("sync-1280", DESKTOP).await;
+    // Read the bar as the page updates itself, until the fragment says it is done.
+    let mut seen = Vec::new();
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        assert!(std::time::Instant::now() < give_up, "the run never ended: {seen:?}");
+        let state = b
+            .client
+            .execute(
+                "var p = document.querySelector('#live progress'); \
+                 return [document.querySelector('#live [data-done]') !== null, p ? p.value : null, p ? p.max : null];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if state[0] == true {
+            break;
+        }
+        if let (Some(v), Some(max)) = (state[1].as_f64(), state[2].as_f64()) {
+            seen.push((v, max));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    b.check().await;
+    assert!(seen.iter().any(|(v, max)| *v > 0.0 && v < max), "the bar moved while the run went on: {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "progress only grows: {seen:?}");
+    b.visit("/dashboard/sync").await;
+    assert!(b.text("#last-h + div").await.contains("succeeded"), "{}", b.text("#last-h + div").await);
+    b.screenshot("sync-390", PHONE).await;
+
+    // People and keys.
+    b.visit("/dashboard/people").await;
+    assert!(b.text("main table").await.contains("boss@example.com"));
+    // The audit log shows what was done from the browser.
+    b.visit("/dashboard/audit").await;
+    let audit = b.body().await;
+    assert!(
+        audit.contains("store.create") && audit.contains("connect_link.create") && audit.contains("sync.run"),
+        "{audit}"
+    );
+
+    // Sign out: the pages are closed again.
+    b.click("form[action='/dashboard/logout'] button").await;
+    assert_eq!(b.path().await, "/dashboard/login?out=1");
+    b.open("/dashboard/").await;
+    assert!(b.path().await.starts_with("/dashboard/login"));
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_viewer_is_offered_nothing_they_may_not_do() {
+    let hub = hub_with_history().await;
+    let viewer = person(&hub, "eve@example.com", "viewer", None);
+    let b = Browser::start(&hub.base).await;
+    b.sign_in(&viewer, PASSWORD).await;
+    for page in ["/dashboard/", "/dashboard/stores", "/dashboard/stores/jkt_01", "/dashboard/sync", "/dashboard/videos"]
+    {
+        b.visit(page).await;
+        assert_eq!(b.count("main form[method=post]").await, 0, "{page}: a viewer gets no form that changes anything");
+        assert_eq!(b.count("a[href='/dashboard/stores/new'], a[href$='/edit']").await, 0, "{page}");
+        assert_eq!(b.count("a[href='/dashboard/audit'], a[href='/dashboard/people']").await, 0, "{page}: admins only");
+    }
+    assert!(b.body().await.contains("Top videos"));
+    // What is not offered is refused too (the page says so; the engine decided).
+    assert!(b.refused("/dashboard/stores/new").await.contains("Not allowed"));
+    assert!(b.refused("/dashboard/audit").await.contains("Not allowed"));
+    assert!(b.refused("/dashboard/people").await.contains("Not allowed"));
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_scoped_manager_sees_only_their_stores() {
+    let hub = hub_with_history().await;
+    let manager = person(&hub, "west@example.com", "operator", Some("west"));
+    let b = Browser::start(&hub.base).await;
+    b.sign_in(&manager, PASSWORD).await;
+
+    b.visit("/dashboard/stores").await;
+    let listed = b.text("main table").await;
+    for (code, _, group) in STORES {
+        assert_eq!(listed.contains(code), group == "west", "{code} ({group}) in the west manager's list:\n{listed}");
+    }
+    assert!(listed.contains("plg_05"));
+    // The overview adds up their stores only, and has no chain-wide run or sync page.
+    b.visit("/dashboard/").await;
+    let overview = b.body().await;
+    assert!(overview.contains("3 stores, 2 connected"), "{overview}");
+    assert!(!overview.contains("Surabaya") && !overview.contains("Medan"));
+    assert_eq!(b.count("a[href='/dashboard/sync']").await, 0, "sync status spans every store");
+    b.visit("/dashboard/videos").await;
+    let videos = b.text("main").await;
+    assert!(!videos.contains("sby_03") && !videos.contains("mdn_04"), "{videos}");
+    // Another group's store is not there at all.
+    assert!(b.refused("/dashboard/stores/sby_03").await.contains("Not found"));
+    assert!(b.refused("/dashboard/sync").await.contains("Not allowed"));
+    // Their own store: they may act on it; a new store goes into their group.
+    b.visit("/dashboard/stores/jkt_01").await;
+    assert_eq!(b.count("form[action$='/connect-link']").await, 1);
+    b.visit("/dashboard/stores/new").await;
+    b.fill("#store_code", "bgr_07").await;
+    b.fill("#store_name", "Bogor").await;
+    b.fill("#pic_name", "Dewi").await;
+    b.fill("#store_group", "east").await;
+    b.click("main form[method=post] button[type=submit]").await;
+    assert!(b.text("#store_group-error").await.contains("not one of yours"));
+    b.fill("#store_group", "west").await;
+    b.click("main form[method=post] button[type=submit]").await;
+    assert_eq!(b.path().await, "/dashboard/stores/bgr_07?created=1");
+    b.close().await;
+}

@@ -1,0 +1,114 @@
+//! People and API keys (admins): who may sign in, with which role and store groups, when they
+//! last did; and every API key (never its secret). Adding people and keys stays with
+//! `tiktok-hub user add` and `POST /admin/users`, `POST /admin/api-keys`.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use hub_domain::StoreScope;
+use hub_engine::PeopleError;
+use maud::html;
+use serde::Deserialize;
+
+use crate::error::WebError;
+use crate::format::local;
+use crate::layout::{self, Section};
+use crate::routes;
+use crate::state::WebState;
+use crate::table::{Cell, Column, Table};
+use crate::viewer::Viewer;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Params {
+    #[serde(default)]
+    format: String,
+}
+
+fn people_error(e: PeopleError) -> WebError {
+    match e {
+        PeopleError::Forbidden(_) => WebError::Forbidden,
+        e => WebError::internal(e),
+    }
+}
+
+fn scope(s: &StoreScope) -> String {
+    s.names().map_or_else(|| "every store".to_owned(), |g| g.join(", "))
+}
+
+/// `GET /dashboard/people` (`format=users.csv` or `keys.csv`: a table as CSV).
+pub(crate) async fn page(
+    state: web::Data<WebState>,
+    viewer: Viewer,
+    params: web::Query<Params>,
+) -> Result<HttpResponse, WebError> {
+    viewer.require_admin()?;
+    let people = state.engine.people();
+    let (users, keys) =
+        futures::try_join!(people.users(&viewer.actor), people.keys(&viewer.actor)).map_err(people_error)?;
+    let tz = &state.tz;
+    let when = |t: Option<DateTime<Utc>>| t.map_or_else(|| "never".to_owned(), |t| local(t, tz));
+    let users = Table {
+        caption: "People".into(),
+        columns: ["Email", "Name", "Role", "Stores", "Active", "Last sign-in"].map(|l| Column::new(l, false)).into(),
+        rows: users
+            .iter()
+            .map(|u| {
+                vec![
+                    Cell::text(u.email.as_str()),
+                    Cell::text(u.name.clone()),
+                    Cell::text(u.role.as_str()),
+                    Cell::text(scope(&u.scope)),
+                    Cell::rich(
+                        if u.active { "yes" } else { "no" },
+                        html! { @if u.active { span.badge.ok { "active" } } @else { span.badge.idle { "disabled" } } },
+                    ),
+                    Cell::text(when(u.last_login_at)),
+                ]
+            })
+            .collect(),
+    };
+    let keys = Table {
+        caption: "API keys".into(),
+        columns: ["Name", "Fingerprint", "Role", "Stores", "Created by", "Expires", "Last used", "State"]
+            .map(|l| Column::new(l, false))
+            .into(),
+        rows: keys
+            .iter()
+            .map(|k| {
+                let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                vec![
+                    Cell::text(k.name.clone()),
+                    Cell::text(k.fingerprint.clone()),
+                    Cell::text(k.role.as_str()),
+                    Cell::text(scope(&k.scope)),
+                    Cell::text(k.created_by.clone()),
+                    Cell::text(k.expires_at.map_or_else(|| "never".to_owned(), |t| local(t, tz))),
+                    Cell::text(when(k.last_used_at)),
+                    Cell::text(state),
+                ]
+            })
+            .collect(),
+    };
+    match params.format.as_str() {
+        "users.csv" => return Ok(users.csv_response("people.csv")),
+        "keys.csv" => return Ok(keys.csv_response("api-keys.csv")),
+        _ => {}
+    }
+    let content = html! {
+        p.subtitle { "Add people with " code { "tiktok-hub user add" } " or " code { "POST /admin/users" } "; keys with " code { "POST /admin/api-keys" } "." }
+        section.card aria-labelledby="people-h" {
+            h2 #people-h { "People" }
+            p.no-print { a href=(format!("{}?format=users.csv", routes::PEOPLE)) download { "Download CSV" } }
+            (users.render())
+        }
+        section.card aria-labelledby="keys-h" {
+            h2 #keys-h { "API keys" }
+            @if keys.rows.is_empty() {
+                p.empty-state { "No personal API keys yet." }
+            } @else {
+                p.no-print { a href=(format!("{}?format=keys.csv", routes::PEOPLE)) download { "Download CSV" } }
+                (keys.render())
+            }
+        }
+    };
+    Ok(layout::ok(layout::page(&viewer, Section::People, "People and API keys", content)))
+}
