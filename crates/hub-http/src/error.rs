@@ -33,6 +33,7 @@ pub enum Code {
     StoreNotFound,
     StoreExists,
     UserExists,
+    LastAdmin,
     RateLimitExceeded,
     InternalError,
     SyncFailed,
@@ -49,6 +50,7 @@ impl Code {
             Self::StoreNotFound => "STORE_NOT_FOUND",
             Self::StoreExists => "STORE_EXISTS",
             Self::UserExists => "USER_EXISTS",
+            Self::LastAdmin => "LAST_ADMIN",
             Self::RateLimitExceeded => "RATE_LIMIT_EXCEEDED",
             Self::InternalError => "INTERNAL_ERROR",
             Self::SyncFailed => "SYNC_FAILED",
@@ -68,7 +70,7 @@ impl Code {
     code = 404,
     description = "NOT_FOUND or STORE_NOT_FOUND (a store outside the caller's store groups too)",
     code = 409,
-    description = "STORE_EXISTS, USER_EXISTS, or SYNC_FAILED when the job is already running",
+    description = "STORE_EXISTS, USER_EXISTS, LAST_ADMIN (the change would leave no active admin), or SYNC_FAILED when the job is already running",
     code = 413,
     description = "INVALID_REQUEST: body larger than the limit",
     code = 429,
@@ -170,7 +172,7 @@ pub struct ErrorEnvelope {
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     /// One of INVALID_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, STORE_NOT_FOUND, STORE_EXISTS,
-    /// USER_EXISTS, RATE_LIMIT_EXCEEDED, INTERNAL_ERROR, SERVER_MISCONFIG, SYNC_FAILED.
+    /// USER_EXISTS, LAST_ADMIN, RATE_LIMIT_EXCEEDED, INTERNAL_ERROR, SERVER_MISCONFIG, SYNC_FAILED.
     pub code: String,
     pub message: String,
     /// The request's id (also in the `X-Request-Id` response header).
@@ -210,7 +212,8 @@ impl From<hub_engine::PeopleError> for ApiError {
             E::Forbidden(m) => Self::forbidden(m),
             E::UserNotFound | E::KeyNotFound => Self::not_found(e.to_string()),
             E::EmailTaken => Self::new(StatusCode::CONFLICT, Code::UserExists, e.to_string()),
-            E::LastAdmin | E::NoSession => Self::invalid(e.to_string()),
+            E::LastAdmin => Self::new(StatusCode::CONFLICT, Code::LastAdmin, e.to_string()),
+            E::NoSession => Self::invalid(e.to_string()),
             E::Hashing(cause) => Self::internal(&cause),
             E::Storage(cause) => Self::internal(&cause),
         }

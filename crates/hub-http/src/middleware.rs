@@ -217,7 +217,10 @@ pub(crate) async fn request_context(
             // the framework's own and is rendered by it.
             next.call(req).await?.map_into_boxed_body()
         };
-        if mounted && let Some(attempt) = res.response().extensions().get::<hub_engine::SignInAttempt>().cloned() {
+        // Taken out first: the extensions' borrow must end before the await.
+        let attempt =
+            if mounted { res.response().extensions().get::<hub_engine::SignInAttempt>().cloned() } else { None };
+        if let Some(attempt) = attempt {
             let key = ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
             crate::routes::auth::count_attempt(&state, key, &attempt.email, attempt.succeeded).await;
         }

@@ -16,6 +16,25 @@ impl Memory {
     fn w(&self) -> std::sync::MutexGuard<'_, crate::testing::world::World> {
         self.0.lock().expect("world poisoned")
     }
+
+    /// A page of the scope's stores in code order after `after`, archived ones only `with_archived`.
+    fn stores_page(
+        &self,
+        scope: &StoreScope,
+        after: Option<StoreCode>,
+        limit: i64,
+        with_archived: bool,
+    ) -> Vec<StoreOverview> {
+        let w = self.w();
+        let mut stores: Vec<&Store> = w
+            .stores
+            .iter()
+            .filter(|s| scope.allows(s.group.as_ref()) && (with_archived || s.archived_at.is_none()))
+            .filter(|s| after.as_ref().is_none_or(|a| s.code.as_str() > a.as_str()))
+            .collect();
+        stores.sort_by(|a, b| a.code.as_str().cmp(b.code.as_str()));
+        stores.into_iter().take(limit as usize).map(|s| w.overview(s)).collect()
+    }
 }
 
 /// Replaces the row `same` finds (keeping its id) or appends a new one; `row(id)` builds it.
@@ -87,15 +106,7 @@ impl StoreRepo for Memory {
         after: Option<StoreCode>,
         limit: i64,
     ) -> RepoResult<Vec<StoreOverview>> {
-        let w = self.w();
-        let mut stores: Vec<&Store> = w
-            .stores
-            .iter()
-            .filter(|s| scope.allows(s.group.as_ref()))
-            .filter(|s| after.as_ref().is_none_or(|a| s.code.as_str() > a.as_str()))
-            .collect();
-        stores.sort_by(|a, b| a.code.as_str().cmp(b.code.as_str()));
-        Ok(stores.into_iter().filter(|s| s.archived_at.is_none()).take(limit as usize).map(|s| w.overview(s)).collect())
+        Ok(self.stores_page(scope, after, limit, false))
     }
 
     async fn all_stores_page_in(
@@ -104,15 +115,7 @@ impl StoreRepo for Memory {
         after: Option<StoreCode>,
         limit: i64,
     ) -> RepoResult<Vec<StoreOverview>> {
-        let w = self.w();
-        let mut stores: Vec<&Store> = w
-            .stores
-            .iter()
-            .filter(|s| scope.allows(s.group.as_ref()))
-            .filter(|s| after.as_ref().is_none_or(|a| s.code.as_str() > a.as_str()))
-            .collect();
-        stores.sort_by(|a, b| a.code.as_str().cmp(b.code.as_str()));
-        Ok(stores.into_iter().take(limit as usize).map(|s| w.overview(s)).collect())
+        Ok(self.stores_page(scope, after, limit, true))
     }
 }
 
@@ -524,64 +527,6 @@ impl ConnectRepo for Memory {
         w.states.retain(|(st, _)| st.expires_at >= before);
         w.invites.retain(|i| i.expires_at >= before);
         Ok((n - w.states.len() - w.invites.len()) as u64)
-    }
-}
-
-/// A job lock held in the world until dropped: its key and which take of it this is.
-struct Held(Shared, String, u64);
-
-impl Held {
-    fn mine(&self, w: &crate::testing::world::World) -> bool {
-        w.held_locks.contains(&self.1) && w.lock_takes.get(&self.1) == Some(&self.2)
-    }
-}
-
-/// Takes `key` in `w` if free: the number of this take.
-fn take_lock(w: &mut crate::testing::world::World, key: &str) -> Option<u64> {
-    if w.held_locks.iter().any(|k| k == key) {
-        return None;
-    }
-    w.held_locks.push(key.to_owned());
-    let n = w.lock_takes.entry(key.to_owned()).or_default();
-    *n += 1;
-    Some(*n)
-}
-
-#[async_trait]
-impl HeldLock for Held {
-    async fn still_held(&mut self) -> bool {
-        self.mine(&self.0.lock().expect("world poisoned"))
-    }
-
-    async fn retake(&mut self) -> RepoResult<bool> {
-        let mut w = self.0.lock().expect("world poisoned");
-        if self.mine(&w) {
-            return Ok(true);
-        }
-        match take_lock(&mut w, &self.1) {
-            Some(n) => {
-                self.2 = n;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
-    }
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        let mut w = self.0.lock().expect("world poisoned");
-        if self.mine(&w) {
-            w.held_locks.retain(|k| k != &self.1);
-        }
-    }
-}
-
-#[async_trait]
-impl JobLock for Memory {
-    async fn try_acquire(&self, key: &str) -> RepoResult<Option<Box<dyn HeldLock>>> {
-        let mut w = self.w();
-        Ok(take_lock(&mut w, key).map(|n| Box::new(Held(self.0.clone(), key.to_owned(), n)) as Box<dyn HeldLock>))
     }
 }
 

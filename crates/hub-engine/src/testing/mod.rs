@@ -13,6 +13,7 @@
 
 mod events;
 mod lifecycle;
+mod locks;
 mod memory;
 mod people;
 mod reports;

@@ -142,7 +142,7 @@ async fn create(
 ///
 /// Name, role, store groups, active, password (at least one). A new password or `active:
 /// false` ends the user's sessions at once. The hub always keeps one active admin: demoting
-/// or disabling the last one is refused. Audited (action `user.update`, with the role before
+/// or disabling the last one is refused (409 `LAST_ADMIN`). Audited (action `user.update`, with the role before
 /// and after).
 #[api_v2_operation(tags(People))]
 async fn update(
@@ -159,7 +159,7 @@ async fn update(
 /// Disable a user
 ///
 /// Deactivates the user (history keeps their name): their sessions end and their API keys
-/// stop working at once. The last active admin cannot be disabled. Audited (action
+/// stop working at once. The last active admin cannot be disabled (409 `LAST_ADMIN`). Audited (action
 /// `user.disable`).
 #[api_v2_operation(tags(People))]
 async fn disable(

@@ -373,10 +373,10 @@ async fn user_management_refuses_weak_passwords_unknown_roles_and_the_last_admin
     // The last active admin can be neither disabled nor demoted.
     let last = |req: TestRequest| req.uri(&format!("/admin/users/{}", admin.id.0)).insert_header(("X-API-KEY", KEY_1));
     let (status, _, body) = call_json!(app, last(TestRequest::delete()));
-    assert_eq!(status, 400);
-    assert!(assert_error(&body, "INVALID_REQUEST").contains("one active admin"));
+    assert_eq!(status, 409);
+    assert!(assert_error(&body, "LAST_ADMIN").contains("one active admin"));
     let (status, _, _) = call_json!(app, last(TestRequest::patch()).set_json(json!({"role": "operator"})));
-    assert_eq!(status, 400);
+    assert_eq!(status, 409);
     // With a second admin, it can.
     let (status, _, _) =
         call_json!(app, create(json!({"email": "b@example.com", "role": "admin", "password": PASSWORD})));
