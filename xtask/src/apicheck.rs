@@ -18,7 +18,7 @@
 //! 6. stops both processes and drops the database, also on failure and on Ctrl-C, and exits
 //!    with schemathesis's status.
 //!
-//! The two per-operation settings (in the generated `schemathesis.toml`, see [`CONFIG`]):
+//! The per-operation settings (in the generated `schemathesis.toml`, see [`CONFIG`]):
 //!
 //! - `GET /auth/tiktok/callback`: `positive_data_acceptance` also expects 400. The callback
 //!   is only valid with the `state` the hub signed for this browser (HMAC, single use, bound
@@ -28,8 +28,12 @@
 //!   check still runs on this operation.
 //! - `POST /admin/stores/import`: `positive_data_acceptance` also expects 400 (and 413): the
 //!   upload is a CSV file, a plain string to a schema, and whether its rows are valid stores
-//!   cannot be stated in one; a generated file is refused with its row-by-row report. Every
-//!   other check runs on it, and every check runs on every other operation.
+//!   cannot be stated in one; a generated file is refused with its row-by-row report.
+//! - `POST /admin/users` and `PATCH /admin/users/{id}`: `positive_data_acceptance` also
+//!   expects 400: a password must not be on the common-passwords list the binary ships and
+//!   must hold 5 different characters, which no schema states.
+//!
+//! Every other check runs on these operations, and every check runs on every other operation.
 //!
 //! All traffic goes to 127.0.0.1 and ends with the run.
 
@@ -72,6 +76,18 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401",
 include-path = "/admin/stores/import"
 include-method = "POST"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "413", "429", "5xx"]
+
+# A person's password must not be a common one (a list shipped with the binary) and must hold
+# 5 different characters: no schema states either, so a generated weak password gets 400.
+[[operations]]
+include-path = "/admin/users"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+
+[[operations]]
+include-path = "/admin/users/{id}"
+include-method = "PATCH"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 "#;
 
 pub fn run(extra: &[String]) -> Result<()> {
@@ -435,8 +451,9 @@ mod tests {
     }
 
     #[test]
-    fn config_scopes_the_two_settings() {
-        assert_eq!(CONFIG.matches("[[operations]]").count(), 2);
+    fn config_scopes_the_per_operation_settings() {
+        assert_eq!(CONFIG.matches("[[operations]]").count(), 4);
+        assert!(CONFIG.contains(r#"include-path = "/admin/users/{id}""#));
         assert!(CONFIG.contains(r#"include-path = "/auth/tiktok/callback""#));
         assert!(CONFIG.contains(r#"include-path = "/admin/stores/import""#));
         assert!(!CONFIG.contains("enabled = false"), "no check is switched off");

@@ -127,7 +127,7 @@ async fn list_stores(
     let AdminKey(actor) = key;
     let format = Format::of(query.format.as_deref(), &req)?;
     let pages = match query.include.as_deref() {
-        None | Some("") => state.engine.admin().stores(&actor).await?,
+        None => state.engine.admin().stores(&actor).await?,
         Some("archived") => state.engine.lifecycle().all_stores(&actor).await?,
         Some(_) => return Err(ApiError::invalid("include must be archived")),
     };
