@@ -47,7 +47,9 @@ fn sandbox() -> SandboxConfig {
 /// from today's snapshots (steady growth, a little different per store), plus one store that
 /// was never connected.
 pub async fn hub_with_history() -> Hub {
-    let hub = Hub::start(sandbox(), &[]).await;
+    // One store at a time: a run of the 6 stores lasts a few of the page's 1 s polls.
+    let one_at_a_time = [("SYNC_CONCURRENCY", "1"), ("VIDEO_SYNC_CONCURRENCY", "1"), ("SYNC_MAX_CONCURRENCY", "1")];
+    let hub = Hub::start(sandbox(), &one_at_a_time).await;
     for (i, (code, name, group)) in STORES.iter().enumerate() {
         let store = json!({"store_code": code, "store_name": name, "pic_name": "Ana", "pic_contact": "ana@example.com", "store_group": group});
         let (status, body) = hub.post("/admin/stores", store).await;
