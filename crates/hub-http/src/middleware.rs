@@ -354,12 +354,7 @@ async fn check(state: &AppState, req: &mut ServiceRequest) -> Result<(), ApiErro
             }
         }
         RouteClass::Login => {
-            if let Some(left) = state.auth_failures.blocked(key_ip, state.clock.now()) {
-                return Err(crate::authn::blocked(left));
-            }
-            if let Some(left) = crate::shared::blocked(state, key_ip).await {
-                return Err(crate::authn::blocked(left));
-            }
+            refuse_blocked(state, key_ip).await?;
             if let Some(limiter) = &state.login_limiter {
                 limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
             }
@@ -369,14 +364,18 @@ async fn check(state: &AppState, req: &mut ServiceRequest) -> Result<(), ApiErro
     Ok(())
 }
 
+/// The auth-failure block of `ip`: this instance's first (no round trip), then every instance's.
+async fn refuse_blocked(state: &AppState, ip: IpAddr) -> Result<(), ApiError> {
+    let left = match state.auth_failures.blocked(ip, state.clock.now()) {
+        Some(left) => Some(left),
+        None => crate::shared::blocked(state, ip).await,
+    };
+    left.map_or(Ok(()), |left| Err(crate::authn::blocked(left)))
+}
+
 /// The admin routes' checks: the auth-failure block, the admin rate limit, authentication.
 async fn admin(state: &AppState, req: &mut ServiceRequest, key_ip: IpAddr) -> Result<(), ApiError> {
-    if let Some(left) = state.auth_failures.blocked(key_ip, state.clock.now()) {
-        return Err(crate::authn::blocked(left));
-    }
-    if let Some(left) = crate::shared::blocked(state, key_ip).await {
-        return Err(crate::authn::blocked(left));
-    }
+    refuse_blocked(state, key_ip).await?;
     if let Some(limiter) = &state.admin_limiter {
         limiter.check(key_ip).map_err(|wait| ApiError::rate_limited("Too many requests", wait))?;
     }

@@ -46,9 +46,10 @@ pub fn signed_pct(p: f64) -> String {
 }
 
 /// A change against an earlier value: `+1,204 (+2.1%)`; without a usable base, the change alone.
+/// The percentage is the domain's growth rule ([`hub_domain::report::growth_pct`]).
 pub fn change(delta: i64, base: Option<i64>) -> String {
-    match base.filter(|b| *b != 0) {
-        Some(b) => format!("{} ({})", signed(delta), signed_pct(delta as f64 * 100.0 / b as f64)),
+    match hub_domain::report::growth_pct(base, base.map(|b| b + delta)) {
+        Some(p) => format!("{} ({})", signed(delta), signed_pct(p)),
         None => signed(delta),
     }
 }
