@@ -6,6 +6,7 @@
 pub mod account;
 pub mod actor;
 pub mod audit;
+pub mod csv;
 pub mod error;
 pub mod group;
 pub mod lifecycle;

@@ -15,25 +15,7 @@ use serde_json::Value;
 
 /// Appends one text cell: neutralised, then quoted when it holds `,` `"` CR or LF.
 pub(crate) fn push_text(out: &mut String, s: &str) {
-    let neutralise = matches!(s.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'));
-    let quote = s.contains([',', '"', '\r', '\n']);
-    if quote {
-        out.push('"');
-    }
-    if neutralise {
-        out.push('\'');
-    }
-    if quote {
-        for c in s.chars() {
-            if c == '"' {
-                out.push('"');
-            }
-            out.push(c);
-        }
-        out.push('"');
-    } else {
-        out.push_str(s);
-    }
+    hub_domain::csv::push_cell(out, s, true);
 }
 
 /// Appends one cell of a JSON value.

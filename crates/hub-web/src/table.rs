@@ -99,7 +99,7 @@ impl Table {
                 if i > 0 {
                     out.push(',');
                 }
-                push_cell(out, text, numeric);
+                hub_domain::csv::push_cell(out, text, !numeric);
             }
             out.push_str("\r\n");
         };
@@ -117,21 +117,6 @@ impl Table {
             .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .body(self.csv())
-    }
-}
-
-fn push_cell(out: &mut String, s: &str, numeric: bool) {
-    let neutralise = !numeric && matches!(s.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'));
-    let quote = s.contains([',', '"', '\r', '\n']);
-    if quote {
-        out.push('"');
-    }
-    if neutralise {
-        out.push('\'');
-    }
-    out.push_str(&if quote { s.replace('"', "\"\"") } else { s.to_owned() });
-    if quote {
-        out.push('"');
     }
 }
 
