@@ -57,6 +57,14 @@ impl StoreScope {
         Self::Groups(groups)
     }
 
+    /// This scope narrowed to one group: that group when the scope covers it, else no store.
+    pub fn within(&self, group: &StoreGroup) -> Self {
+        match self {
+            Self::Groups(gs) if !gs.contains(group) => Self::Groups(Vec::new()),
+            _ => Self::Groups(vec![group.clone()]),
+        }
+    }
+
     /// Parses the comma-separated form stored in the database (`None`: every store).
     pub fn from_stored(raw: Option<&str>) -> Result<Self, DomainError> {
         match raw {
@@ -117,6 +125,16 @@ impl StoreScope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn narrowing_a_scope_to_a_group_never_widens_it() {
+        let g = |n: &str| StoreGroup::parse(n).unwrap();
+        assert_eq!(StoreScope::All.within(&g("north")), StoreScope::Groups(vec![g("north")]));
+        let scoped = StoreScope::groups(vec![g("north"), g("south")]);
+        assert_eq!(scoped.within(&g("south")), StoreScope::Groups(vec![g("south")]));
+        assert_eq!(scoped.within(&g("west")), StoreScope::Groups(vec![]));
+        assert_eq!(StoreScope::Groups(vec![]).within(&g("north")), StoreScope::Groups(vec![]));
+    }
     use proptest::prelude::*;
 
     fn scope(names: &[&str]) -> StoreScope {

@@ -27,9 +27,11 @@
   });
 
   // <select data-autosubmit>: submits its form when changed (the form's button stays for
-  // keyboards and for pages without this script).
+  // keyboards and for pages without this script); "custom" waits for the dates.
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
-    select.addEventListener("change", function () { select.form.submit(); });
+    select.addEventListener("change", function () {
+      if (select.value !== "custom") { select.form.submit(); }
+    });
   });
 
   // <div data-poll="/url" data-every="1000">: replaces its content with the fragment at the

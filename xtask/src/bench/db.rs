@@ -431,7 +431,7 @@ async fn reads(db: &Db, args: &Args) -> Result<()> {
     })
     .await?;
     timed("report_top_videos_30d", reps, || async {
-        let q = TopVideosQuery { range: range30, sort: VideoSort::Views, store: None, limit: 20 };
+        let q = TopVideosQuery { range: range30, sort: VideoSort::Views, store: None, group: None, limit: 20 };
         Ok(db.top_videos(&q).await?.len())
     })
     .await?;

@@ -2,6 +2,7 @@
 
 use super::rules::{DateRange, delta, engagement};
 use crate::error::DomainError;
+use crate::group::StoreGroup;
 use crate::snapshot::VideoId;
 use crate::store::StoreCode;
 
@@ -40,6 +41,8 @@ pub struct TopVideosQuery {
     pub range: DateRange,
     pub sort: VideoSort,
     pub store: Option<StoreCode>,
+    /// Only the stores of this group (within the asker's scope).
+    pub group: Option<StoreGroup>,
     pub limit: i64,
 }
 

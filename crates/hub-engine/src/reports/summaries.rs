@@ -76,14 +76,19 @@ impl Reports {
         .boxed())
     }
 
-    /// The top videos at `to` of the actor's stores (of one store when given).
+    /// The top videos at `to` of the actor's stores (of one store, or of one group's stores,
+    /// when given).
     pub async fn top_videos(&self, actor: &Actor, query: &TopVideosQuery) -> Result<Vec<TopVideo>, ReportError> {
         const ACTION: &str = "report.top_videos";
         match &query.store {
             Some(code) => drop(self.access.store(actor, Permission::Read, ACTION, code).await?),
             None => self.access.permit(actor, Permission::Read, ACTION).await?,
         }
-        Ok(self.reports.top_videos_in(&actor.scope, query).await?)
+        let scope = match &query.group {
+            Some(group) => actor.scope.within(group),
+            None => actor.scope.clone(),
+        };
+        Ok(self.reports.top_videos_in(&scope, query).await?)
     }
 
     /// The gap report ([`StoreGaps::find`] over each connected store of the actor's), in pages

@@ -2,7 +2,7 @@
 //! gaps, each as JSON or CSV (`format=csv` or `Accept: text/csv`).
 
 use actix_web::{HttpRequest, HttpResponse};
-use hub_domain::{GapsQuery, SortOrder, StoreReportQuery, StoreSort, TopVideosQuery, VideoSort};
+use hub_domain::{GapsQuery, SortOrder, StoreGroup, StoreReportQuery, StoreSort, TopVideosQuery, VideoSort};
 use hub_engine::ReportError;
 use paperclip::actix::web;
 use paperclip::actix::{Apiv2Schema, api_v2_operation};
@@ -61,6 +61,8 @@ pub struct TopVideosParams {
     pub sort: Option<String>,
     /// Only this store's videos.
     pub store_code: Option<String>,
+    /// Only the videos of this store group's stores.
+    pub store_group: Option<String>,
     /// Videos to return, 1-100 (default 20).
     pub limit: Option<String>,
     /// `json` (default) or `csv`.
@@ -186,6 +188,7 @@ async fn top_videos(
         range,
         sort: query.sort.as_deref().map(VideoSort::parse).transpose()?.unwrap_or(VideoSort::Views),
         store: query.store_code.as_deref().map(store_code).transpose()?,
+        group: query.store_group.as_deref().map(StoreGroup::parse).transpose()?,
         limit: i64::from(bounded(query.limit.as_deref(), TOP_LIMIT)?.unwrap_or(TOP_LIMIT.default)),
     };
     let rows = state.engine.reports().top_videos(&key.0, &q).await?;

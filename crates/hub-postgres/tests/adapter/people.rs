@@ -307,7 +307,7 @@ async fn every_scoped_query_is_the_unscoped_one_filtered_by_group() {
         }
 
         for sort in VideoSort::ALL {
-            let q = TopVideosQuery { range, sort, store: None, limit: 1000 };
+            let q = TopVideosQuery { range, sort, store: None, group: None, limit: 1000 };
             let all_top = db.top_videos(&q).await.unwrap();
             let top = db.top_videos_in(&north, &q).await.unwrap();
             let want: Vec<TopVideo> = all_top.into_iter().filter(|v| in_north(&v.store_code)).collect();

@@ -302,6 +302,7 @@ async fn top_videos_match_the_rows() {
                 range: DateRange { from, to },
                 sort,
                 store: store.map(|s: &str| StoreCode::parse(s).unwrap()),
+                group: None,
                 limit,
             };
             let got = db.top_videos(&q).await.unwrap();

@@ -20,14 +20,16 @@ use crate::layout::{self, Section, status_badge};
 use crate::routes;
 use crate::state::WebState;
 use crate::viewer::Viewer;
-use crate::widgets::{days_param, delta, range_picker};
+use crate::widgets::{Period, delta, range_picker};
 
 /// How many rows the breakdown cards show.
 const TOP: usize = 5;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Params {
-    days: Option<u32>,
+    days: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
 }
 
 /// One key figure with its changes.
@@ -51,7 +53,9 @@ pub(crate) struct Attention {
 #[derive(Debug, Clone)]
 pub(crate) struct OverviewView {
     pub date: NaiveDate,
-    pub days: u32,
+    pub period: Period,
+    /// Why the custom range asked for was not used.
+    pub period_problem: Option<&'static str>,
     pub stores: i64,
     pub connected: i64,
     pub figures: Vec<Figure>,
@@ -101,11 +105,11 @@ pub(crate) fn attention(stores: &[StoreOverview], missing: &[(String, usize)]) -
     out
 }
 
-async fn load(state: &WebState, viewer: &Viewer, days: u32) -> Result<OverviewView, WebError> {
+async fn load(state: &WebState, viewer: &Viewer, period: Period) -> Result<OverviewView, WebError> {
     let (admin, reports, syncs) = (state.engine.admin(), state.engine.reports(), state.engine.syncs());
     let actor = &viewer.actor;
     let today = reports.today();
-    let range = DateRange::last_days(today, days);
+    let range = period.range;
     let week = DateRange::last_days(today - Duration::days(1), 7);
     let report = StoreReportQuery {
         range,
@@ -114,7 +118,7 @@ async fn load(state: &WebState, viewer: &Viewer, days: u32) -> Result<OverviewVi
         limit: TOP as i64,
         offset: 0,
     };
-    let videos = TopVideosQuery { range, sort: VideoSort::ViewsGained, store: None, limit: TOP as i64 };
+    let videos = TopVideosQuery { range, sort: VideoSort::ViewsGained, store: None, group: None, limit: TOP as i64 };
     let gaps = GapsQuery::new(week, false).map_err(WebError::internal)?;
     let (overview, totals, top, top_videos, stores, gaps) = futures::try_join!(
         reports.overview(actor, None).map_err(WebError::from),
@@ -134,13 +138,13 @@ async fn load(state: &WebState, viewer: &Viewer, days: u32) -> Result<OverviewVi
         }
     }
     let missing: Vec<(String, usize)> = gaps.iter().map(|g| (g.store_code.to_string(), g.missing.len())).collect();
-    Ok(build(overview, days, &totals, top.rows, top_videos, &stores, &missing, last_runs))
+    Ok(build(overview, period, &totals, top.rows, top_videos, &stores, &missing, last_runs))
 }
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build(
     overview: Overview,
-    days: u32,
+    period: Period,
     totals: &[DayTotals],
     top_stores: Vec<StoreReportRow>,
     top_videos: Vec<TopVideo>,
@@ -151,7 +155,8 @@ pub(crate) fn build(
     let all = attention(stores, missing);
     OverviewView {
         date: overview.date,
-        days,
+        period,
+        period_problem: None,
         stores: overview.connections.stores,
         connected: overview.connections.connected,
         figures: vec![
@@ -234,8 +239,8 @@ pub(crate) fn render(v: &OverviewView, viewer: &Viewer, tz: &chrono_tz::Tz) -> M
         div.figures { @for f in &v.figures { (figure(f)) } }
         section.card aria-labelledby="growth-h" {
             div.chart-head {
-                h2 #growth-h { "Growth over the last " (v.days) " days" }
-                (range_picker(routes::HOME, v.days, &[]))
+                h2 #growth-h { "Growth " (v.period.label()) }
+                (range_picker(routes::HOME, v.period, &[], v.period_problem))
             }
             div.charts { (v.followers.render()) (v.views.render()) }
         }
@@ -319,8 +324,10 @@ pub(crate) async fn page(
     viewer: Viewer,
     params: web::Query<Params>,
 ) -> Result<HttpResponse, WebError> {
-    let days = days_param(params.days);
-    let view = load(&state, &viewer, days).await?;
+    let today = state.engine.reports().today();
+    let (period, problem) = Period::parse(params.days.as_deref(), params.from.as_deref(), params.to.as_deref(), today);
+    let mut view = load(&state, &viewer, period).await?;
+    view.period_problem = problem;
     Ok(layout::ok(render(&view, &viewer, &state.tz)))
 }
 
@@ -395,7 +402,16 @@ mod tests {
             store("new1", None),
             store("bad1", Some(ConnectionStatus::NeedReconnect(hub_domain::ReconnectReason::Revoked))),
         ];
-        build(overview, 30, &totals, vec![], vec![], &stores, &[("gap1".into(), 2)], vec![])
+        build(
+            overview,
+            Period::last(d("2026-12-03"), 30),
+            &totals,
+            vec![],
+            vec![],
+            &stores,
+            &[("gap1".into(), 2)],
+            vec![],
+        )
     }
 
     #[test]

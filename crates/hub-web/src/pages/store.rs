@@ -19,7 +19,7 @@ use crate::routes;
 use crate::state::WebState;
 use crate::table::{Cell, Column, Table};
 use crate::viewer::Viewer;
-use crate::widgets::{days_param, range_picker};
+use crate::widgets::{Period, range_picker};
 
 /// Videos and sync-log lines shown.
 const VIDEOS: i64 = 50;
@@ -27,7 +27,9 @@ const LOG_LINES: i64 = 20;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Params {
-    days: Option<u32>,
+    days: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
     created: Option<u8>,
     synced: Option<String>,
     saved: Option<u8>,
@@ -37,7 +39,9 @@ pub(crate) struct Params {
 pub(crate) struct StoreView {
     pub store: StoreOverview,
     pub account: Option<StoreAccount>,
-    pub days: u32,
+    pub period: Period,
+    /// Why the custom range asked for was not used.
+    pub period_problem: Option<&'static str>,
     pub followers: LineChart,
     pub likes: LineChart,
     pub videos: Vec<TopVideo>,
@@ -64,12 +68,13 @@ pub(crate) fn store_series(
         .collect()
 }
 
-async fn load(state: &WebState, viewer: &Viewer, code: &StoreCode, days: u32) -> Result<StoreView, WebError> {
+async fn load(state: &WebState, viewer: &Viewer, code: &StoreCode, period: Period) -> Result<StoreView, WebError> {
     let (admin, reports, syncs) = (state.engine.admin(), state.engine.reports(), state.engine.syncs());
     let actor = &viewer.actor;
     let store = admin.store(actor, code).await.map_err(WebError::from)?;
-    let range = DateRange::last_days(reports.today(), days);
-    let videos = TopVideosQuery { range, sort: VideoSort::Views, store: Some(code.clone()), limit: VIDEOS };
+    let range = period.range;
+    let videos =
+        TopVideosQuery { range, sort: VideoSort::Views, store: Some(code.clone()), group: None, limit: VIDEOS };
     let (accounts, stats, videos, logs) = futures::try_join!(
         admin.accounts(actor, code).map_err(WebError::from),
         async {
@@ -85,7 +90,8 @@ async fn load(state: &WebState, viewer: &Viewer, code: &StoreCode, days: u32) ->
     Ok(StoreView {
         store,
         account: accounts.into_iter().next(),
-        days,
+        period,
+        period_problem: None,
         followers: LineChart::new("chart-followers", Metric::Followers, store_series(range, &stats, Metric::Followers)),
         likes: LineChart::new("chart-likes", Metric::Likes, store_series(range, &stats, Metric::Likes)),
         videos,
@@ -225,7 +231,7 @@ pub(crate) fn render(v: &StoreView, viewer: &Viewer, tz: &chrono_tz::Tz, notices
         section.card aria-labelledby="growth-h" {
             div.chart-head {
                 h2 #growth-h { "Followers and likes" }
-                (range_picker(&routes::store(code), v.days, &[]))
+                (range_picker(&routes::store(code), v.period, &[], v.period_problem))
             }
             div.charts { (v.followers.render()) (v.likes.render()) }
         }
@@ -237,7 +243,7 @@ pub(crate) fn render(v: &StoreView, viewer: &Viewer, tz: &chrono_tz::Tz, notices
             }
         }
         section.card aria-labelledby="videos-h" {
-            h2 #videos-h { "Videos, most viewed in the last " (v.days) " days" }
+            h2 #videos-h { "Videos, most viewed " (v.period.label()) }
             @if v.videos.is_empty() {
                 p.empty-state { "No video snapshots in this period yet." }
             } @else {
@@ -256,7 +262,10 @@ pub(crate) async fn page(
     params: web::Query<Params>,
 ) -> Result<HttpResponse, WebError> {
     let code = StoreCode::parse(&code).map_err(|_| WebError::NotFound)?;
-    let view = load(&state, &viewer, &code, days_param(params.days)).await?;
+    let today = state.engine.reports().today();
+    let (period, problem) = Period::parse(params.days.as_deref(), params.from.as_deref(), params.to.as_deref(), today);
+    let mut view = load(&state, &viewer, &code, period).await?;
+    view.period_problem = problem;
     let notices = Notices {
         created: params.created.is_some(),
         saved: params.saved.is_some(),
