@@ -13,6 +13,7 @@
 pub mod assets;
 pub mod chart;
 mod error;
+mod form;
 pub mod format;
 mod layout;
 mod pages;

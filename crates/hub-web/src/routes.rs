@@ -12,6 +12,9 @@ pub const SYNC_LIVE: &str = "/dashboard/sync/live";
 pub const SYNC_RUN: &str = "/dashboard/sync/run";
 pub const AUDIT: &str = "/dashboard/audit";
 pub const PEOPLE: &str = "/dashboard/people";
+pub const NEW_PERSON: &str = "/dashboard/people/new";
+pub const PEOPLE_KEYS: &str = "/dashboard/people/keys";
+pub const NEW_KEY: &str = "/dashboard/people/keys/new";
 
 /// `/dashboard/stores/{code}`.
 pub fn store(code: &str) -> String {

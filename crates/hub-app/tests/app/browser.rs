@@ -1,7 +1,7 @@
 //! The dashboard in a real Chromium: the real binary over PostgreSQL and the TikTok sandbox,
 //! every page checked for console errors, requests to other origins and axe-core's serious
 //! and critical violations (see `support::browser`). The screenshots in docs/img/ are made
-//! here.
+//! here (`UPDATE_SCREENSHOTS=1`).
 
 use serde_json::json;
 use tiktok_sandbox::{LatencyMs, SandboxConfig};
@@ -19,6 +19,11 @@ const STORES: [(&str, &str, &str); 4] = [
 
 /// The password of every person the tests add.
 const PASSWORD: &str = "correct horse battery staple 9";
+
+/// `YYYY-MM-DD` of `n` days before today (UTC, the hub's report time zone in these tests).
+fn days_ago(n: i64) -> String {
+    (chrono::Utc::now().date_naive() - chrono::Duration::days(n)).to_string()
+}
 
 /// Adds a person with `tiktok-hub user add` (`groups`: their scope); their email.
 fn person(hub: &Hub, email: &str, role: &str, groups: Option<&str>) -> String {
@@ -117,8 +122,18 @@ async fn an_admin_runs_the_chain_from_the_browser() {
     let bytes = b.page_bytes().await;
     println!("dashboard: overview ?days=365 cold load {bytes} bytes");
     assert!(bytes <= 300 * 1024, "overview cold load {bytes} bytes");
+    // A custom range: one point per day of it; a range the reports cannot draw says why.
+    b.visit(&format!("/dashboard/?days=custom&from={}&to={}", days_ago(12), days_ago(3))).await;
+    assert_eq!(b.count("#chart-followers .hits rect").await, 10, "10 days, both ends included");
+    assert!(b.text("#growth-h").await.starts_with("Growth from "), "{}", b.text("#growth-h").await);
+    b.visit(&format!("/dashboard/?days=custom&from={}&to={}", days_ago(3), days_ago(12))).await;
+    assert!(b.text("form.range [role=alert]").await.contains("after its end"));
     b.visit("/dashboard/videos").await;
     assert!(b.count("tbody tr").await > 5, "top videos listed");
+    // One group's videos.
+    b.visit(&format!("/dashboard/videos?days=custom&from={}&to={}&group=east", days_ago(20), days_ago(0))).await;
+    let east = b.text("main table").await;
+    assert!(east.contains("sby_03") && !east.contains("jkt_01") && !east.contains("bdg_02"), "{east}");
 
     // Stores: search, sort, then create a store with the form (one error on the way).
     b.visit("/dashboard/stores?q=dago").await;
@@ -207,9 +222,44 @@ async fn an_admin_runs_the_chain_from_the_browser() {
     assert!(b.text("#last-h + div").await.contains("succeeded"), "{}", b.text("#last-h + div").await);
     b.screenshot("sync-390", PHONE).await;
 
-    // People and keys.
+    // People and keys: add a person (a weak password first), disable them; create a key,
+    // use it, revoke it.
     b.visit("/dashboard/people").await;
     assert!(b.text("main table").await.contains("boss@example.com"));
+    b.click("a[href='/dashboard/people/new']").await;
+    b.axe().await;
+    b.fill("#email", "east.lead@example.com").await;
+    b.client.find(fantoccini::Locator::Css("#role option[value=operator]")).await.unwrap().click().await.unwrap();
+    b.fill("#store_groups", "east").await;
+    b.fill("#password", "short").await;
+    b.click("main form[method=post] button[type=submit]").await;
+    assert!(b.text("#password-error").await.contains("Password"), "{}", b.body().await);
+    b.fill("#password", PASSWORD).await;
+    b.click("main form[method=post] button[type=submit]").await;
+    assert_eq!(b.path().await, "/dashboard/people?done=added");
+    assert!(b.text("main table").await.contains("east.lead@example.com"));
+    b.screenshot("people-1280", DESKTOP).await;
+    b.click("button[aria-label='Disable east.lead@example.com']").await;
+    assert_eq!(b.path().await, "/dashboard/people?done=disabled");
+    assert_eq!(b.count("button[aria-label='Enable east.lead@example.com']").await, 1);
+    b.click("a[href='/dashboard/people/keys/new']").await;
+    b.axe().await;
+    b.fill("#name", "BI export").await;
+    b.fill("#expires_in_days", "30").await;
+    b.click("main form[method=post] button[type=submit]").await;
+    b.axe().await;
+    let key = b.client.find(fantoccini::Locator::Css("#api-key")).await.unwrap().prop("value").await.unwrap().unwrap();
+    assert!(key.starts_with("tth_"), "{key}");
+    let with_key = |key: String| {
+        let http = hub.http.clone();
+        let url = hub.url("/admin/stores");
+        async move { http.get(url).header("X-API-KEY", key).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(with_key(key.clone()).await, 200, "the new key reads");
+    b.visit("/dashboard/people").await;
+    b.click("button[aria-label='Revoke BI export']").await;
+    assert_eq!(b.path().await, "/dashboard/people?done=revoked");
+    assert_eq!(with_key(key).await, 401, "a revoked key is refused");
     // The audit log shows what was done from the browser.
     b.visit("/dashboard/audit").await;
     let audit = b.body().await;

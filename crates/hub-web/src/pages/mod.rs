@@ -5,6 +5,7 @@ pub(crate) mod connect;
 pub(crate) mod login;
 pub(crate) mod overview;
 pub(crate) mod people;
+pub(crate) mod people_forms;
 pub(crate) mod store;
 pub(crate) mod store_form;
 pub(crate) mod stores;
@@ -37,6 +38,12 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
         .route(SYNC_RUN, web::post().to(sync::run))
         .route(AUDIT, web::get().to(audit::page))
         .route(PEOPLE, web::get().to(people::page))
+        .route(PEOPLE, web::post().to(people_forms::add_user))
+        .route(NEW_PERSON, web::get().to(people_forms::new_user))
+        .route(NEW_KEY, web::get().to(people_forms::new_key))
+        .route(PEOPLE_KEYS, web::post().to(people_forms::create_key))
+        .route("/dashboard/people/keys/{id}/revoke", web::post().to(people_forms::revoke_key))
+        .route("/dashboard/people/{id}/{action}", web::post().to(people_forms::set_active))
         .route("/dashboard/{tail:.*}", web::to(not_found));
 }
 

@@ -1,17 +1,18 @@
 //! People and API keys (admins): who may sign in, with which role and store groups, when they
-//! last did; and every API key (never its secret). Adding people and keys stays with
-//! `tiktok-hub user add` and `POST /admin/users`, `POST /admin/api-keys`.
+//! last did, and every API key (never its secret), with buttons to add a person, disable or
+//! enable one, create a key and revoke one (`people_forms`).
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use hub_domain::StoreScope;
 use hub_engine::PeopleError;
-use maud::html;
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::error::WebError;
 use crate::format::local;
 use crate::layout::{self, Section};
+use crate::pages::people_forms;
 use crate::routes;
 use crate::state::WebState;
 use crate::table::{Cell, Column, Table};
@@ -21,6 +22,18 @@ use crate::viewer::Viewer;
 pub(crate) struct Params {
     #[serde(default)]
     format: String,
+    #[serde(default)]
+    done: String,
+}
+
+/// A small POST form with one button (the session's CSRF token in it).
+fn button(viewer: &Viewer, action: String, label: &str, what: &str) -> Markup {
+    html! {
+        form.inline method="post" action=(action) {
+            input type="hidden" name="csrf_token" value=(viewer.csrf);
+            button.secondary.small type="submit" aria-label=(format!("{label} {what}")) { (label) }
+        }
+    }
 }
 
 fn people_error(e: PeopleError) -> WebError {
@@ -59,7 +72,15 @@ pub(crate) async fn page(
                     Cell::text(scope(&u.scope)),
                     Cell::rich(
                         if u.active { "yes" } else { "no" },
-                        html! { @if u.active { span.badge.ok { "active" } } @else { span.badge.idle { "disabled" } } },
+                        html! {
+                            @if u.active { span.badge.ok { "active" } } @else { span.badge.idle { "disabled" } }
+                            " "
+                            @if u.active {
+                                (button(&viewer, format!("{}/{}/disable", routes::PEOPLE, u.id.0), "Disable", u.email.as_str()))
+                            } @else {
+                                (button(&viewer, format!("{}/{}/enable", routes::PEOPLE, u.id.0), "Enable", u.email.as_str()))
+                            }
+                        },
                     ),
                     Cell::text(when(u.last_login_at)),
                 ]
@@ -83,7 +104,15 @@ pub(crate) async fn page(
                     Cell::text(k.created_by.clone()),
                     Cell::text(k.expires_at.map_or_else(|| "never".to_owned(), |t| local(t, tz))),
                     Cell::text(when(k.last_used_at)),
-                    Cell::text(state),
+                    Cell::rich(
+                        state,
+                        html! {
+                            (state)
+                            @if k.revoked_at.is_none() {
+                                " " (button(&viewer, format!("{}/{}/revoke", routes::PEOPLE_KEYS, k.id.0), "Revoke", &k.name))
+                            }
+                        },
+                    ),
                 ]
             })
             .collect(),
@@ -94,7 +123,13 @@ pub(crate) async fn page(
         _ => {}
     }
     let content = html! {
-        p.subtitle { "Add people with " code { "tiktok-hub user add" } " or " code { "POST /admin/users" } "; keys with " code { "POST /admin/api-keys" } "." }
+        @if let Some((class, text)) = people_forms::notice(&params.done) {
+            div.notice.(class) role="status" { (text) }
+        }
+        div.actions.no-print {
+            a.button href=(routes::NEW_PERSON) { "Add a person" }
+            a.button.secondary href=(routes::NEW_KEY) { "Create an API key" }
+        }
         section.card aria-labelledby="people-h" {
             h2 #people-h { "People" }
             p.no-print { a href=(format!("{}?format=users.csv", routes::PEOPLE)) download { "Download CSV" } }

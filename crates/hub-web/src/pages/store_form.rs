@@ -8,6 +8,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::error::WebError;
+use crate::form::{self, FieldError};
 use crate::layout::{self, Section};
 use crate::routes;
 use crate::state::WebState;
@@ -30,9 +31,6 @@ pub(crate) struct StoreForm {
     store_group: String,
 }
 
-/// A field's error: which field, and what to fix.
-type FieldError = Option<(&'static str, String)>;
-
 /// Which form: a new store, or the store being edited (its code cannot change).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode<'a> {
@@ -41,19 +39,7 @@ enum Mode<'a> {
 }
 
 fn field(label: &str, name: &'static str, value: &str, hint: &str, error: &FieldError, required: bool) -> Markup {
-    let err = error.as_ref().filter(|(f, _)| *f == name).map(|(_, m)| m.as_str());
-    let hint_id = format!("{name}-hint");
-    let err_id = format!("{name}-error");
-    let described = if err.is_some() { format!("{hint_id} {err_id}") } else { hint_id.clone() };
-    html! {
-        div.field {
-            label for=(name) { (label) @if !required { " (optional)" } }
-            input #(name) type="text" name=(name) value=(value) required[required]
-                aria-invalid=[err.map(|_| "true")] aria-describedby=(described);
-            div.hint id=(hint_id) { (hint) }
-            @if let Some(e) = err { div.error id=(err_id) { (e) } }
-        }
-    }
+    form::input(label, name, "text", value, hint, error, required)
 }
 
 fn render(viewer: &Viewer, mode: Mode<'_>, form: &StoreForm, error: &FieldError) -> Markup {
@@ -108,7 +94,7 @@ pub(crate) async fn create(
     let again = |error: FieldError| layout::ok(render(&viewer, Mode::New, &form, &error));
     let new = match parse_new(&form) {
         Ok(n) => n,
-        Err(e) => return Ok(again(Some((e.field(), sentence(&e.to_string()))))),
+        Err(e) => return Ok(again(form::on_field(&e))),
     };
     match state.engine.admin().create_store(&viewer.actor, &new).await {
         Ok(store) => Ok(layout::see_other(&format!("{}?created=1", routes::store(store.code.as_str())))),
@@ -172,21 +158,13 @@ pub(crate) async fn update(
     let group = Some(Some(form.store_group.as_str()));
     let change = match StoreChange::parse(Some(&form.store_name), Some(&form.pic_name), contact, group) {
         Ok(c) => c,
-        Err(e) => return Ok(again(Some((e.field(), sentence(&e.to_string()))))),
+        Err(e) => return Ok(again(form::on_field(&e))),
     };
     match state.engine.admin().update_store(&viewer.actor, &code, &change).await {
         Ok(_) => Ok(layout::see_other(&format!("{}?saved=1", routes::store(code.as_str())))),
         Err(AdminError::Forbidden) => Ok(again(Some(("store_group", "That group is not one of yours.".into())))),
         Err(e) => Err(e.into()),
     }
-}
-
-/// `store_code must be …` → `Store code must be ….`
-fn sentence(raw: &str) -> String {
-    let text = raw.replacen('_', " ", 1);
-    let mut chars = text.chars();
-    let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
-    format!("{first}{}.", chars.as_str().trim_end_matches('.'))
 }
 
 #[cfg(test)]
@@ -198,7 +176,7 @@ mod tests {
     #[test]
     fn errors_sit_next_to_their_field() {
         let form = StoreForm { store_code: "bad code".into(), ..StoreForm::default() };
-        let error = Some(("store_code", sentence("store_code must be 1-50 alphanumeric characters")));
+        let error = Some(("store_code", crate::form::sentence("store_code must be 1-50 alphanumeric characters")));
         let html = render(&viewer(Role::Operator), Mode::New, &form, &error).into_string();
         assert!(html.contains(r#"id="store_code-error""#));
         assert!(html.contains("Store code must be 1-50 alphanumeric characters."));

@@ -208,12 +208,18 @@ impl Browser {
         self.client.set_window_size(w, h).await.expect("window size");
     }
 
-    /// A PNG of the viewport at `size` into `docs/img/<name>.png` of the workspace.
+    /// A PNG of the viewport at `size` as `<name>.png`: into the workspace's `docs/img/` when
+    /// `UPDATE_SCREENSHOTS=1` (to refresh the README's pictures), else under the target dir
+    /// (so a test run leaves the checkout as it was).
     pub async fn screenshot(&self, name: &str, size: (u32, u32)) {
         self.resize(size).await;
         tokio::time::sleep(Duration::from_millis(150)).await;
         let png = self.client.screenshot().await.expect("screenshot");
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/img");
+        let dir = if std::env::var("UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/img")
+        } else {
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
+        };
         std::fs::create_dir_all(&dir).expect("docs/img");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
         self.resize(DESKTOP).await;
