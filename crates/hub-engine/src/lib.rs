@@ -14,6 +14,7 @@ pub mod cipher;
 mod config;
 mod connect;
 mod engine;
+pub mod import_file;
 mod lifecycle;
 pub mod metrics;
 pub mod pace;

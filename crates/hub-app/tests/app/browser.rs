@@ -173,7 +173,31 @@ async fn an_admin_runs_the_chain_from_the_browser() {
     b.visit("/dashboard/stores/mks_06").await;
     assert!(b.text("dl.facts").await.contains("Connected"), "the store page shows it connected");
 
+    // Import stores from a CSV file: the dry run's preview first, then the import.
+    let file = std::env::temp_dir().join(format!("stores-import-{}.csv", std::process::id()));
+    std::fs::write(
+        &file,
+        "store_code,store_name,pic_name,store_group\nsmg_08,Semarang,Eka,east\nbdg_02,Bandung Dago Baru,Ana,west\n",
+    )
+    .unwrap();
+    b.visit("/dashboard/stores").await;
+    b.click("a[href='/dashboard/stores/import']").await;
+    b.axe().await;
+    b.client.find(fantoccini::Locator::Css("#file")).await.unwrap().send_keys(file.to_str().unwrap()).await.unwrap();
+    b.client.find(fantoccini::Locator::Css("#on_conflict option[value=update]")).await.unwrap().click().await.unwrap();
+    b.click("main form[method=post] button[type=submit]").await;
+    let summary = b.text("#import-summary").await;
+    assert!(summary.contains("1 to create, 1 to update") && summary.contains("0 with errors"), "{summary}");
+    b.axe().await;
+    let (_, smg) = hub.get("/admin/stores/smg_08").await;
+    assert_eq!(smg["error"]["code"], "STORE_NOT_FOUND", "a preview writes nothing: {smg}");
+    b.click("main form[method=post] button[type=submit]").await;
+    assert_eq!(b.path().await, "/dashboard/stores?imported=1&updated=1&skipped=0");
+    assert!(b.text("main table").await.contains("smg_08"));
+    std::fs::remove_file(&file).ok();
+
     // Sync now from the store page.
+    b.visit("/dashboard/stores/mks_06").await;
     b.click("form[action$='/sync'] button").await;
     assert_eq!(b.path().await, "/dashboard/stores/mks_06?synced=ok");
     b.axe().await;

@@ -9,7 +9,6 @@ use paperclip::actix::web;
 use paperclip::actix::{Apiv2Schema, api_v2_operation};
 use serde::Deserialize;
 
-use crate::csv;
 use crate::error::{ApiError, current_request_id};
 use crate::extract::AdminKey;
 use crate::import_file;
@@ -95,16 +94,7 @@ async fn import(
 #[api_v2_operation(tags(Stores))]
 async fn template(key: AdminKey, state: web::Data<AppState>) -> Result<TemplateReply, ApiError> {
     state.engine.permit(&key.0, hub_engine::Permission::Read, "store.import_template").await?;
-    let mut out = String::new();
-    csv::push_header(&mut out, &import_file::COLUMNS);
-    let example = ["store_jakarta_01", "Store Jakarta Pusat", "John Doe", "john@example.com", "jakarta"];
-    for (i, cell) in example.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        csv::push_text(&mut out, cell);
-    }
-    out.push_str("\r\n");
+    let out = hub_engine::import_file::template();
     Ok(TemplateReply(
         HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")

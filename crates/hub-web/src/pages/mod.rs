@@ -2,6 +2,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod connect;
+pub(crate) mod import;
 pub(crate) mod login;
 pub(crate) mod overview;
 pub(crate) mod people;
@@ -27,6 +28,9 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
         .route(STORES, web::post().to(store_form::create))
         .route(STORES_CSV, web::get().to(stores::csv))
         .route(NEW_STORE, web::get().to(store_form::page))
+        .route(IMPORT, web::get().to(import::page))
+        .route(IMPORT, web::post().to(import::submit))
+        .route(IMPORT_TEMPLATE, web::get().to(import::template))
         .route("/dashboard/stores/{code}", web::get().to(store::page))
         .route("/dashboard/stores/{code}/edit", web::get().to(store_form::edit_page))
         .route("/dashboard/stores/{code}/edit", web::post().to(store_form::update))

@@ -32,6 +32,10 @@ pub(crate) struct Params {
     #[serde(default)]
     dir: String,
     page: Option<usize>,
+    /// After an import: how many stores it created, updated and skipped.
+    imported: Option<usize>,
+    updated: Option<usize>,
+    skipped: Option<usize>,
 }
 
 /// A sortable column.
@@ -225,7 +229,7 @@ impl StoresView {
     }
 }
 
-fn render(v: &StoresView, viewer: &Viewer, tz: &chrono_tz::Tz) -> Markup {
+fn render(v: &StoresView, viewer: &Viewer, tz: &chrono_tz::Tz, notice: Option<String>) -> Markup {
     let statuses = [
         ("", "Any status"),
         ("connected", "Connected"),
@@ -234,8 +238,12 @@ fn render(v: &StoresView, viewer: &Viewer, tz: &chrono_tz::Tz) -> Markup {
     ];
     let csv = v.link(routes::STORES_CSV, v.sort, v.desc, v.page);
     let content = html! {
+        @if let Some(n) = notice { div.notice.ok role="status" { (n) } }
         div.actions.no-print {
-            @if viewer.can_operate() { a.button href=(routes::NEW_STORE) { "New store" } }
+            @if viewer.can_operate() {
+                a.button href=(routes::NEW_STORE) { "New store" }
+                a.button.secondary href=(routes::IMPORT) { "Import CSV" }
+            }
             a.button.secondary href=(csv) download { "Download CSV" }
         }
         section.card aria-label="Stores" {
@@ -285,7 +293,11 @@ pub(crate) async fn page(
     params: web::Query<Params>,
 ) -> Result<HttpResponse, WebError> {
     let view = load(&state, &viewer, &params).await?;
-    Ok(layout::ok(render(&view, &viewer, &state.tz)))
+    let notice = params.imported.map(|created| {
+        let (updated, skipped) = (params.updated.unwrap_or(0), params.skipped.unwrap_or(0));
+        format!("Import done: {created} stores created, {updated} updated, {skipped} skipped.")
+    });
+    Ok(layout::ok(render(&view, &viewer, &state.tz, notice)))
 }
 
 /// `GET /dashboard/stores.csv`: the rows of the same page.
@@ -344,7 +356,16 @@ mod tests {
     }
 
     fn params(q: &str, status: &str, sort: &str, dir: &str, page: Option<usize>) -> Params {
-        Params { q: q.into(), status: status.into(), sort: sort.into(), dir: dir.into(), page }
+        Params {
+            q: q.into(),
+            status: status.into(),
+            sort: sort.into(),
+            dir: dir.into(),
+            page,
+            imported: None,
+            updated: None,
+            skipped: None,
+        }
     }
 
     #[test]
@@ -381,7 +402,7 @@ mod tests {
         use crate::viewer::tests::viewer;
         use hub_domain::Role;
         let v = select(rows(), &params("", "", "", "", None));
-        let html = |role| render(&v, &viewer(role), &chrono_tz::UTC).into_string();
+        let html = |role| render(&v, &viewer(role), &chrono_tz::UTC, None).into_string();
         assert!(!html(Role::Viewer).contains(routes::NEW_STORE));
         assert!(html(Role::Operator).contains(routes::NEW_STORE));
         assert!(html(Role::Viewer).contains("Download CSV"), "everyone may export what they see");
