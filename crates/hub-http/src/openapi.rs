@@ -180,7 +180,7 @@ pub(crate) fn constrain(spec: &mut Value) {
                 if let Some(Value::Array(params)) = op.get_mut("parameters") {
                     for p in params.iter_mut() {
                         let name = p["name"].as_str().unwrap_or_default().to_owned();
-                        if let Some(rule) = crate::params::rule(path, &name, store_code_schema) {
+                        if let Some(rule) = crate::params::rule(path, &name, store_code_schema, group_schema) {
                             merge(&mut p["schema"], rule);
                         }
                         if p["in"] == "query" && REQUIRED_QUERY.contains(&(path.as_str(), name.as_str())) {

@@ -173,10 +173,16 @@ fn one_of(names: &[&str], default: &str) -> Value {
 /// The schema rules of query parameter `name` of the operation at `path` (the document's
 /// finishing step merges them in); `None` for the free-form ones (the connect link's
 /// `invite`, TikTok's `code` and `state`, TikTok's own texts).
-pub(crate) fn rule(path: &str, name: &str, store_code_schema: impl FnOnce() -> Value) -> Option<Value> {
+pub(crate) fn rule(
+    path: &str,
+    name: &str,
+    store_code_schema: impl FnOnce() -> Value,
+    group_schema: impl FnOnce() -> Value,
+) -> Option<Value> {
     let top_videos = path == "/admin/reports/videos/top";
     Some(match name {
         "store_code" => store_code_schema(),
+        "store_group" => group_schema(),
         "days" => bounded_schema(DAYS),
         "limit" if top_videos => bounded_schema(TOP_LIMIT),
         "limit" => bounded_schema(LIMIT),

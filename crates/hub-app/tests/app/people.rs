@@ -270,6 +270,15 @@ async fn a_north_key_sees_only_north() {
     assert_eq!((codes(&report), report["total"].as_i64()), (vec!["n1".to_owned(), "n2".to_owned()], Some(2)));
     let (_, top, _) = get("/admin/reports/videos/top?limit=100").await;
     assert!(!codes(&top).is_empty() && only_north(&codes(&top)), "{top}");
+    // A group filter narrows within the caller's groups, never beyond them.
+    let (_, north_top, _) = get("/admin/reports/videos/top?limit=100&store_group=north").await;
+    assert_eq!(codes(&north_top), codes(&top));
+    let (_, south_top, _) = get("/admin/reports/videos/top?limit=100&store_group=south").await;
+    assert!(codes(&south_top).is_empty(), "{south_top}");
+    let path = "/admin/reports/videos/top?limit=100&store_group=south";
+    let (_, everyone_south, _) = call(&hub, Method::GET, path, API_KEY, None).await;
+    let south = codes(&everyone_south);
+    assert!(!south.is_empty() && south.iter().all(|c| c == "s1"), "{everyone_south}");
     let (_, gaps, _) = get("/admin/reports/gaps?all=true").await;
     assert_eq!(codes(&gaps), ["n1", "n2"]);
     let (_, logs, _) = get("/admin/sync/logs?limit=500").await;

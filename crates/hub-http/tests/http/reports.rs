@@ -893,7 +893,7 @@ async fn the_document_states_the_report_parameters() {
     let cases: &[(&str, &str, &[&str])] = &[
         ("/admin/reports/overview", "get", &["date", "format"]),
         ("/admin/reports/stores", "get", &["from", "to", "sort", "order", "limit", "offset", "format"]),
-        ("/admin/reports/videos/top", "get", &["from", "to", "sort", "store_code", "limit", "format"]),
+        ("/admin/reports/videos/top", "get", &["from", "to", "sort", "store_code", "store_group", "limit", "format"]),
         ("/admin/reports/gaps", "get", &["from", "to", "all", "format"]),
         ("/admin/stores/import", "post", &["dry_run", "on_conflict"]),
     ];
@@ -918,7 +918,7 @@ async fn the_document_states_the_report_parameters() {
                     s["enum"] == json!(["views", "views_gained", "likes", "engagement"])
                 }
                 "sort" => s["enum"] == json!(["followers", "follower_growth", "views", "view_growth", "engagement"]),
-                "store_code" => s["pattern"] == "^[A-Za-z0-9_-]{1,50}$",
+                "store_code" | "store_group" => s["pattern"] == "^[A-Za-z0-9_-]{1,50}$",
                 _ => false,
             };
             assert!(ok, "{path} {name}: {s}");
