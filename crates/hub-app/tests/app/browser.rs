@@ -103,6 +103,7 @@ async fn an_admin_runs_the_chain_from_the_browser() {
     b.click("button[type=submit]").await;
     assert!(b.text("[role=alert]").await.contains("Wrong email or password"));
     b.axe().await;
+    b.screenshot("login-1280", DESKTOP).await;
     b.sign_in(&admin, PASSWORD).await;
 
     // Overview: key figures, two charts drawn from the stored days, the breakdowns.
@@ -142,6 +143,7 @@ async fn an_admin_runs_the_chain_from_the_browser() {
     assert_eq!(b.count("tbody tr").await, STORES.len() + 1);
     b.click("a[href='/dashboard/stores/new']").await;
     b.axe().await;
+    b.screenshot("new-store-1280", DESKTOP).await;
     b.fill("#store_code", "bad code").await;
     b.fill("#store_name", "Makassar").await;
     b.fill("#pic_name", "Citra").await;
@@ -168,6 +170,7 @@ async fn an_admin_runs_the_chain_from_the_browser() {
     assert!(url.contains("/connect/tiktok?store_code=mks_06&invite="), "{url}");
     assert_eq!(b.count(".qr svg path").await.max(b.count(".qr svg rect").await).min(1), 1, "a QR code");
     assert!(b.client.find(fantoccini::Locator::Css("button[data-copy]")).await.unwrap().is_displayed().await.unwrap());
+    b.screenshot("connect-1280", DESKTOP).await;
     let (status, page) = hub.open_connect_link(&url, Some(5)).await;
     assert_eq!(status, 200, "{page}");
     b.visit("/dashboard/stores/mks_06").await;
@@ -189,6 +192,7 @@ async fn an_admin_runs_the_chain_from_the_browser() {
     let summary = b.text("#import-summary").await;
     assert!(summary.contains("1 to create, 1 to update") && summary.contains("0 with errors"), "{summary}");
     b.axe().await;
+    b.screenshot("import-1280", DESKTOP).await;
     let (_, smg) = hub.get("/admin/stores/smg_08").await;
     assert_eq!(smg["error"]["code"], "STORE_NOT_FOUND", "a preview writes nothing: {smg}");
     b.click("main form[method=post] button[type=submit]").await;
