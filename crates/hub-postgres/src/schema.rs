@@ -243,11 +243,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Kept by triggers on `tiktok_video_daily` (migration 2026-12-04-120000): never written
+    /// by the adapter.
+    tiktok_video_store_daily (snapshot_date, store_code) {
+        #[max_length = 50]
+        store_code -> Varchar,
+        snapshot_date -> Date,
+        video_rows -> Int8,
+        views -> Int8,
+    }
+}
+
 diesel::joinable!(store_accounts -> stores (store_code));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> users (owner_id));
 diesel::joinable!(tiktok_user_daily -> stores (store_code));
 diesel::joinable!(tiktok_video_daily -> stores (store_code));
+diesel::joinable!(tiktok_video_store_daily -> stores (store_code));
 diesel::joinable!(connect_invites -> stores (store_code));
 diesel::joinable!(oauth_states -> stores (store_code));
 diesel::joinable!(pending_revocations -> stores (store_code));
@@ -260,6 +273,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     store_accounts,
     tiktok_user_daily,
     tiktok_video_daily,
+    tiktok_video_store_daily,
     sync_runs,
     sync_logs,
     audit_logs,

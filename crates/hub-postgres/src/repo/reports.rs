@@ -60,7 +60,8 @@ fn in_scope(column: &str, n: u8) -> String {
 }
 
 /// The totals of each date in `$1`, in its order, over the stores of scope `$2`. Each date is
-/// two index scans of one day.
+/// two index scans of one day: the user rows, and the per-store video totals the triggers of
+/// `tiktok_video_store_daily` keep (one row per store, not one per video).
 fn day_totals_sql() -> String {
     let scope = in_scope("store_code", 2);
     format!(
@@ -75,11 +76,9 @@ CROSS JOIN LATERAL (
 ) u
 CROSS JOIN LATERAL (
     SELECT count(*) AS video_stores,
-           coalesce(sum(n), 0)::bigint AS video_rows,
+           coalesce(sum(video_rows), 0)::bigint AS video_rows,
            coalesce(sum(views), 0)::bigint AS views
-    FROM (SELECT count(*) AS n, sum(view_count) AS views
-          FROM tiktok_video_daily WHERE snapshot_date = d.day AND {scope}
-          GROUP BY store_code) per_store
+    FROM tiktok_video_store_daily WHERE snapshot_date = d.day AND {scope}
 ) v
 ORDER BY d.ord"
     )

@@ -577,3 +577,75 @@ async fn import_is_all_or_nothing() {
     assert_eq!(count(db, "stores").await, 4);
     assert_eq!(count(db, "audit_logs WHERE action = 'store.import'").await, 1);
 }
+
+/// `tiktok_video_store_daily` against the snapshots it sums, as `(store, day, rows, views)`.
+async fn per_store_days(db: &Db) -> (Vec<(String, NaiveDate, i64, i64)>, Vec<(String, NaiveDate, i64, i64)>) {
+    use diesel::sql_types::{BigInt, Date, Text};
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct R {
+        #[diesel(sql_type = Text)]
+        s: String,
+        #[diesel(sql_type = Date)]
+        d: NaiveDate,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+        #[diesel(sql_type = BigInt)]
+        v: i64,
+    }
+    let mut conn = db.conn().await.unwrap();
+    let mut read = async |sql: &str| -> Vec<(String, NaiveDate, i64, i64)> {
+        let rows: Vec<R> = diesel::sql_query(sql).load(&mut conn).await.unwrap();
+        rows.into_iter().map(|r| (r.s, r.d, r.n, r.v)).collect()
+    };
+    let kept = read(
+        "SELECT store_code AS s, snapshot_date AS d, video_rows AS n, views AS v
+         FROM tiktok_video_store_daily ORDER BY 1, 2",
+    )
+    .await;
+    let summed = read(
+        "SELECT store_code AS s, snapshot_date AS d, count(*) AS n, coalesce(sum(view_count), 0)::bigint AS v
+         FROM tiktok_video_daily GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .await;
+    (kept, summed)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_per_store_video_totals_follow_every_write_to_the_snapshots() {
+    let t = TestDb::new().await;
+    let db = t.db();
+    for s in ["r_a", "r_b"] {
+        store(db, s).await;
+    }
+    let d1 = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let check = async |step: &str, want_pairs: usize| {
+        let (kept, summed) = per_store_days(db).await;
+        assert_eq!(kept, summed, "after {step}");
+        assert_eq!(kept.len(), want_pairs, "after {step}: {kept:?}");
+    };
+    // The sync's upsert: new rows, then the same rows with new counts (the UPDATE path).
+    let rows: Vec<VideoSnapshot> = (0..5).map(|v| video_snap("r_a", d1, v, 100 * v as i64)).collect();
+    db.upsert_videos(&rows).await.unwrap();
+    check("the first upsert", 1).await;
+    let rows: Vec<VideoSnapshot> = (0..7).map(|v| video_snap("r_a", d1, v, 1000 + v as i64)).collect();
+    db.upsert_videos(&rows).await.unwrap();
+    check("an upsert that updates and adds", 1).await;
+    // Plain SQL (the seed's way), NULL views included, and deletes down to nothing.
+    exec(
+        db,
+        "INSERT INTO tiktok_video_daily (store_code, snapshot_date, video_id, view_count)
+         VALUES ('r_b', '2026-01-01', 'x', NULL), ('r_b', '2026-01-02', 'y', 5), ('r_a', '2026-01-02', 'z', 7);",
+    )
+    .await;
+    check("inserts over three pairs", 4).await;
+    exec(db, "DELETE FROM tiktok_video_daily WHERE store_code = 'r_a' AND snapshot_date = '2026-01-01' AND video_id IN ('0', '1')").await;
+    check("deleting some of a day", 4).await;
+    exec(db, "DELETE FROM tiktok_video_daily WHERE store_code = 'r_b' AND snapshot_date = '2026-01-02'").await;
+    check("deleting a whole day", 3).await;
+    // A deleted store takes its rows with it (the cascade fires the same triggers).
+    exec(db, "DELETE FROM stores WHERE store_code = 'r_b'").await;
+    check("deleting a store", 2).await;
+    exec(db, "TRUNCATE tiktok_video_daily").await;
+    check("a truncate", 0).await;
+}
