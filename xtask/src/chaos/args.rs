@@ -39,6 +39,11 @@ pub struct Args {
     /// Run only this part
     #[arg(long, value_enum)]
     pub only: Option<Part>,
+    /// Use the debug build of the hub and the sandbox (the one `demo` and `apicheck` use)
+    /// instead of building the release one: what CI runs, to spare a release build. The
+    /// figures in docs/RELIABILITY.md come from the release build.
+    #[arg(long)]
+    pub debug: bool,
     /// Admin reads per second during the sync (1..=1000)
     #[arg(long, value_name = "RPS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub rps: u32,

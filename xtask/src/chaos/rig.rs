@@ -111,7 +111,7 @@ impl SyncRun {
 
 impl Chaos {
     pub fn set_up(args: &Args) -> Result<Self> {
-        let (hub_bin, sandbox_bin) = harness::build_binaries(true)?;
+        let (hub_bin, sandbox_bin) = harness::build_binaries(!args.debug)?;
         let work = util::root().join("target").join("chaos");
         std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
         let pg = PrivateCluster::chaos()?;
