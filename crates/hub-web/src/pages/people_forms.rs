@@ -129,6 +129,30 @@ fn refusal(e: &PeopleError) -> FieldError {
     }
 }
 
+/// A form's use case: the form again with the error next to its field when the input or the
+/// engine refuses it, else `done`'s answer.
+async fn run_form<A, T, Fut>(
+    parsed: Result<A, DomainError>,
+    again: impl Fn(FieldError) -> HttpResponse,
+    call: impl FnOnce(A) -> Fut,
+    done: impl FnOnce(T) -> HttpResponse,
+) -> Result<HttpResponse, WebError>
+where
+    Fut: std::future::Future<Output = Result<T, PeopleError>>,
+{
+    let input = match parsed {
+        Ok(a) => a,
+        Err(e) => return Ok(again(form::on_field(&e))),
+    };
+    match call(input).await {
+        Ok(t) => Ok(done(t)),
+        Err(e) => match refusal(&e) {
+            Some(error) => Ok(again(Some(error))),
+            None => Err(WebError::internal(e)),
+        },
+    }
+}
+
 fn parse_user(f: &UserForm) -> Result<AddUser, DomainError> {
     let name = match f.name.trim() {
         "" => None,
@@ -178,17 +202,9 @@ pub(crate) async fn add_user(
     viewer.check_csrf(&state, &f.csrf_token).await?;
     viewer.require_admin()?;
     let again = |error: FieldError| layout::ok(user_form(&viewer, &f, &error));
-    let add = match parse_user(&f) {
-        Ok(a) => a,
-        Err(e) => return Ok(again(form::on_field(&e))),
-    };
-    match state.engine.people().add_user(&viewer.actor, add).await {
-        Ok(_) => Ok(layout::see_other(&format!("{}?done=added", routes::PEOPLE))),
-        Err(e) => match refusal(&e) {
-            Some(error) => Ok(again(Some(error))),
-            None => Err(WebError::internal(e)),
-        },
-    }
+    let people = state.engine.people();
+    let done = |_| layout::see_other(&format!("{}?done=added", routes::PEOPLE));
+    run_form(parse_user(&f), again, |add| people.add_user(&viewer.actor, add), done).await
 }
 
 /// `POST /dashboard/people/{id}/disable` and `…/enable`.
@@ -233,17 +249,9 @@ pub(crate) async fn create_key(
     viewer.check_csrf(&state, &f.csrf_token).await?;
     viewer.require_admin()?;
     let again = |error: FieldError| layout::ok(key_form(&viewer, &f, &error));
-    let add = match parse_key(&f) {
-        Ok(a) => a,
-        Err(e) => return Ok(again(form::on_field(&e))),
-    };
-    match state.engine.people().create_key(&viewer.actor, add).await {
-        Ok(created) => Ok(layout::ok(key_created(&viewer, &created))),
-        Err(e) => match refusal(&e) {
-            Some(error) => Ok(again(Some(error))),
-            None => Err(WebError::internal(e)),
-        },
-    }
+    let people = state.engine.people();
+    let done = |created: CreatedKey| layout::ok(key_created(&viewer, &created));
+    run_form(parse_key(&f), again, |add| people.create_key(&viewer.actor, add), done).await
 }
 
 /// `POST /dashboard/people/keys/{id}/revoke`.
