@@ -9,6 +9,7 @@ mod keys;
 mod lifecycle;
 mod limits;
 mod people;
+mod retention;
 pub(crate) mod reports;
 pub(crate) mod snapshots;
 pub(crate) mod stores;
