@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use hub_ports::{
-    AccountRepo, ApiKeyRepo, AuditRepo, Clock, ConnectRepo, DbHealth, JobLock, LifecycleRepo, ReportRepo, RetentionRepo, SessionRepo,
-    SnapshotRepo, StoreImportRepo, StoreRepo, SyncLogRepo, SyncRunRepo, TikTokApi, TikTokEventRepo, TokenCipher,
-    UserRepo,
+    AccountRepo, ApiKeyRepo, AuditRepo, Clock, ConnectRepo, DbHealth, JobLock, LifecycleRepo, ReportRepo,
+    RetentionRepo, SessionRepo, SnapshotRepo, StoreImportRepo, StoreRepo, SyncLogRepo, SyncRunRepo, TikTokApi,
+    TikTokEventRepo, TokenCipher, UserRepo,
 };
 
 /// Every port the engine uses.

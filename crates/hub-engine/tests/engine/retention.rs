@@ -25,7 +25,14 @@ fn policy(logs: u32, runs: u32, audit: u32, batch: i64) -> RetentionPolicy {
 
 /// Expects, for `table`, batches answered by `answers` in order, each asked with the cut-off
 /// `days` before t0 and `batch` rows at most.
-fn expect(repo: &mut MockRetentionRepo, seq: &mut mockall::Sequence, table: Retained, days: i64, batch: i64, answers: &[u64]) {
+fn expect(
+    repo: &mut MockRetentionRepo,
+    seq: &mut mockall::Sequence,
+    table: Retained,
+    days: i64,
+    batch: i64,
+    answers: &[u64],
+) {
     for n in answers.iter().copied() {
         repo.expect_purge_batch()
             .withf(move |t, before, limit| *t == table && *before == t0() - Days::days(days) && *limit == batch)
@@ -49,11 +56,14 @@ async fn each_table_is_purged_in_batches_until_one_comes_back_short() {
             vec![(Retained::SyncLogs, 11_234), (Retained::SyncRuns, 17), (Retained::Audit, 0)],
         ),
         // A batch exactly full is followed by one more, which finds nothing.
-        (30, 7, 10, 2, [&[2, 2, 0], &[1], &[2, 1]], vec![
-            (Retained::SyncLogs, 4),
-            (Retained::SyncRuns, 1),
-            (Retained::Audit, 3),
-        ]),
+        (
+            30,
+            7,
+            10,
+            2,
+            [&[2, 2, 0], &[1], &[2, 1]],
+            vec![(Retained::SyncLogs, 4), (Retained::SyncRuns, 1), (Retained::Audit, 3)],
+        ),
         // 0 = keep forever: the table is never asked.
         (0, 90, 0, 100, [&[], &[100, 3], &[]], vec![(Retained::SyncRuns, 103)]),
         (0, 0, 0, 100, [&[], &[], &[]], vec![]),
