@@ -1,5 +1,5 @@
-//! The `/metrics` source: the engine's sync counters, the TikTok client's per-endpoint
-//! counters, the database pool and the stores' connection state, named and labelled for
+//! The `/metrics` source: the engine's sync and retention counters, the TikTok client's
+//! per-endpoint counters, the database pool and the stores' connection state, named and labelled for
 //! Prometheus. hub-http renders them next to its own HTTP series.
 //!
 //! Every label value comes from a closed set (job names, run states, endpoints, connection
@@ -29,6 +29,7 @@ impl MetricsSource for HubMetrics {
             let mut out = self.sync_families();
             out.extend(self.tiktok_families());
             out.extend(self.pool_families());
+            out.extend(self.retention_families());
             out.extend(self.store_families().await);
             out
         })
@@ -173,6 +174,23 @@ impl HubMetrics {
                 &|e| SampleValue::Number(us(e.budget_wait_us_total)),
             ),
         ]
+    }
+
+    fn retention_families(&self) -> Vec<MetricFamily> {
+        let m = self.engine.retention().metrics();
+        let mut purged = MetricFamily::counter(
+            "tiktok_hub_retention_purged_rows_total",
+            "Rows this process deleted because they outlived their retention period, by table.",
+        );
+        for (table, n) in &m.purged {
+            purged = purged.with(&[("table", table.as_str())], *n as f64);
+        }
+        let last = MetricFamily::gauge(
+            "tiktok_hub_retention_last_purge_timestamp_seconds",
+            "Unix time at which this process's last complete retention purge ended; 0 = none since start.",
+        )
+        .with(&[], m.last_purge.map_or(0.0, |t| t.timestamp() as f64));
+        vec![purged, last]
     }
 
     fn pool_families(&self) -> Vec<MetricFamily> {

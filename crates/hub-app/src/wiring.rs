@@ -79,6 +79,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         sync_logs: repos.clone(),
         sync_runs: repos.clone(),
         audit: repos.clone(),
+        retention: repos.clone(),
         connect: repos.clone(),
         reports: repos.clone(),
         imports: repos.clone(),
@@ -114,6 +115,12 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
             session_idle: config.session_idle,
             session_absolute: config.session_absolute,
             ..hub_engine::PeopleConfig::default()
+        },
+        retention: hub_engine::RetentionPolicy {
+            sync_logs_days: config.retention_sync_logs_days,
+            sync_runs_days: config.retention_sync_runs_days,
+            audit_days: config.retention_audit_days,
+            ..hub_engine::RetentionPolicy::default()
         },
         ..EngineConfig::default()
     };

@@ -4,6 +4,7 @@ use chrono::Duration;
 
 use crate::pace::jobs_share_of_pool;
 use crate::people::PeopleConfig;
+use crate::retention::RetentionPolicy;
 
 /// How often a running job writes its heartbeat even when no store finishes (the default of
 /// [`EngineConfig::heartbeat_every`]).
@@ -55,6 +56,8 @@ pub struct EngineConfig {
     pub lock_check_every: std::time::Duration,
     /// Sessions' lifetimes and password hashing.
     pub people: PeopleConfig,
+    /// How long sync logs, sync runs and audit rows are kept.
+    pub retention: RetentionPolicy,
 }
 
 /// The default of [`EngineConfig::lock_check_every`]: stores start at most a few times a
@@ -87,6 +90,7 @@ impl Default for EngineConfig {
             token_call_limit: TOKEN_CALL_LIMIT,
             lock_check_every: LOCK_CHECK_EVERY,
             people: PeopleConfig::default(),
+            retention: RetentionPolicy::default(),
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::pace::DbGate;
 use crate::people::People;
 use crate::ports::Ports;
 use crate::reports::Reports;
+use crate::retention::Retention;
 use crate::sync::Syncs;
 use crate::system::System;
 use crate::tokens::Tokens;
@@ -27,6 +28,7 @@ pub struct Engine {
     connect: ConnectFlow,
     lifecycle: Lifecycle,
     system: System,
+    retention: Retention,
     people: People,
     access: Access,
     config: EngineConfig,
@@ -68,6 +70,7 @@ impl Engine {
                 access.clone(),
             ),
             lifecycle: Lifecycle::new(&ports, access.clone()),
+            retention: Retention::new(Arc::clone(&ports.retention), Arc::clone(&ports.clock), config.retention),
             people: People::new(
                 Arc::clone(&ports.users),
                 Arc::clone(&ports.sessions),
@@ -113,6 +116,11 @@ impl Engine {
     /// Health, pool figures, housekeeping.
     pub fn system(&self) -> &System {
         &self.system
+    }
+
+    /// Purging sync logs, sync runs and audit rows past their retention period.
+    pub fn retention(&self) -> &Retention {
+        &self.retention
     }
 
     /// Users, sessions and personal API keys.

@@ -23,6 +23,7 @@ mod people;
 mod ports;
 mod reencrypt;
 mod reports;
+mod retention;
 pub mod state;
 mod sync;
 mod system;
@@ -49,6 +50,7 @@ pub use people::{
 pub use ports::Ports;
 pub use reencrypt::{ReencryptError, ReencryptReport};
 pub use reports::{GAP_PAGE, ImportReport, ImportRows, MAX_IMPORT_ROWS, ReportError, Reports};
+pub use retention::{PURGE_BATCH, PURGE_PAUSE, PurgeReport, Retention, RetentionMetrics, RetentionPolicy};
 pub use state::StateCodec;
 pub use sync::{
     JobSelection, JobStatus, JobSummary, LastTick, LiveRun, RefreshSummary, RunScope, RunView, Schedule,

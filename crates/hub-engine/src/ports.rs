@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use hub_ports::{
-    AccountRepo, ApiKeyRepo, AuditRepo, Clock, ConnectRepo, DbHealth, JobLock, LifecycleRepo, ReportRepo, SessionRepo,
-    SnapshotRepo, StoreImportRepo, StoreRepo, SyncLogRepo, SyncRunRepo, TikTokApi, TikTokEventRepo, TokenCipher,
-    UserRepo,
+    AccountRepo, ApiKeyRepo, AuditRepo, Clock, ConnectRepo, DbHealth, JobLock, LifecycleRepo, ReportRepo,
+    RetentionRepo, SessionRepo, SnapshotRepo, StoreImportRepo, StoreRepo, SyncLogRepo, SyncRunRepo, TikTokApi,
+    TikTokEventRepo, TokenCipher, UserRepo,
 };
 
 /// Every port the engine uses.
@@ -18,6 +18,7 @@ pub struct Ports {
     pub sync_logs: Arc<dyn SyncLogRepo>,
     pub sync_runs: Arc<dyn SyncRunRepo>,
     pub audit: Arc<dyn AuditRepo>,
+    pub retention: Arc<dyn RetentionRepo>,
     pub connect: Arc<dyn ConnectRepo>,
     pub reports: Arc<dyn ReportRepo>,
     pub imports: Arc<dyn StoreImportRepo>,

@@ -30,6 +30,8 @@ pub struct SchedulerConfig {
     pub purge_every: Duration,
     /// How often the TikTok revocations that failed are retried (those due).
     pub revoke_every: Duration,
+    /// How often sync logs, sync runs and audit rows past their retention are purged.
+    pub retention_every: Duration,
     /// Tests only: the three schedules are six-field `cron`-crate expressions (seconds
     /// first, Sunday = 1), so that ticks come seconds apart. The service leaves it `false`.
     pub seconds_schedules: bool,
@@ -49,6 +51,7 @@ impl Default for SchedulerConfig {
             pool_stats_every: Duration::from_secs(60),
             purge_every: Duration::from_secs(3600),
             revoke_every: Duration::from_secs(60),
+            retention_every: Duration::from_secs(3600),
             seconds_schedules: false,
         }
     }

@@ -1,5 +1,5 @@
-//! The scheduler: one apalis-cron worker per job, same-day retries, housekeeping, status
-//! and graceful shutdown.
+//! The scheduler: one apalis-cron worker per job, same-day retries, housekeeping (stale runs,
+//! expired OAuth records, TikTok revocations, retention), status and graceful shutdown.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -122,6 +122,7 @@ impl Scheduler {
         inner.spawn_tracked(Arc::clone(&inner).sweep_loop());
         inner.spawn_tracked(Arc::clone(&inner).purge_loop());
         inner.spawn_tracked(Arc::clone(&inner).revoke_loop());
+        inner.spawn_tracked(Arc::clone(&inner).retention_loop());
         inner.spawn_tracked(Arc::clone(&inner).pool_stats_loop());
         Ok(Scheduler { inner, workers })
     }
@@ -525,6 +526,23 @@ impl Inner {
                 Err(e) => tracing::warn!(error = %e, "retrying TikTok revocations failed"),
             }
             if !self.sleep_or_stop(Instant::now() + self.config.revoke_every).await {
+                return;
+            }
+        }
+    }
+
+    /// At start and every `retention_every`: rows past their retention, in batches; a pass
+    /// stops between batches when shutdown begins.
+    async fn retention_loop(self: Arc<Self>) {
+        loop {
+            match self.engine.retention().purge(&|| self.stopping()).await {
+                Ok(r) if r.total() > 0 => {
+                    tracing::info!(purged = r.total(), stopped = r.stopped, "retention purge done")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "retention purge failed; retried at the next pass"),
+            }
+            if !self.sleep_or_stop(Instant::now() + self.config.retention_every).await {
                 return;
             }
         }

@@ -23,6 +23,7 @@ mod lifecycle;
 mod limits;
 mod people;
 mod report;
+mod retention;
 mod tiktok;
 mod webhooks;
 pub use error::{RepoError, RepoResult};
@@ -41,6 +42,9 @@ pub use people::{MockApiKeyRepo, MockSessionRepo, MockUserRepo};
 #[cfg(any(test, feature = "mock"))]
 pub use report::{MockReportRepo, MockStoreImportRepo};
 pub use report::{ReportRepo, StoreImportRepo, VideoCursor};
+#[cfg(any(test, feature = "mock"))]
+pub use retention::MockRetentionRepo;
+pub use retention::{Retained, RetentionRepo};
 pub use tiktok::{CipherError, TikTokApi, TikTokError, TikTokUser, TikTokVideo, TokenCipher, TokenGrant, VideoPage};
 #[cfg(any(test, feature = "mock"))]
 pub use tiktok::{MockTikTokApi, MockTokenCipher};

@@ -150,6 +150,19 @@ impl TestDb {
     pub fn db(&self) -> &Db {
         self.db.as_ref().expect("TestDb is live")
     }
+
+    /// The `n` column of `sql`'s one row, on the test's own pool (no new connection per
+    /// query, so it can sample the server's state often).
+    pub async fn query_i64(&self, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.db().conn().await.expect("test pool connection");
+        let row: N = diesel::sql_query(sql).get_result(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        row.n
+    }
 }
 
 impl Drop for TestDb {

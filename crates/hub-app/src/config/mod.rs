@@ -139,6 +139,13 @@ pub struct Config {
     pub sync_stale_after: Duration,
     /// Same-day retries of the stores a run left, as delays after the run.
     pub sync_retry_delays: Vec<Duration>,
+
+    /// Days sync log lines are kept (`RETENTION_SYNC_LOGS_DAYS`); 0 = forever.
+    pub retention_sync_logs_days: u32,
+    /// Days finished sync runs are kept (`RETENTION_SYNC_RUNS_DAYS`); 0 = forever.
+    pub retention_sync_runs_days: u32,
+    /// Days audit rows are kept (`RETENTION_AUDIT_DAYS`); 0 = forever.
+    pub retention_audit_days: u32,
 }
 
 /// Reads settings through `get` (the environment in production, a map in tests).
@@ -228,6 +235,13 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
                 Ok(Duration::from_secs_f64(m * 60.0))
             })
             .collect()
+    }
+
+    /// Days rows are kept: 0 (forever) or 1 to 36,500.
+    fn retention_days(&self, var: &'static str, default: u32) -> Result<u32, ConfigError> {
+        let expected = "must be a whole number of days from 0 (keep forever) to 36500";
+        let v: u32 = self.parse(var, default, expected)?;
+        if v > 36_500 { Err(bad(var, expected)) } else { Ok(v) }
     }
 
     fn list(&self, var: &str) -> Vec<String> {
@@ -428,6 +442,9 @@ impl Config {
             metrics_addr,
             sync_stale_after: Duration::from_secs(r.ranged("SYNC_STALE_AFTER_SECONDS", 120u64, 2, 86_400)?),
             sync_retry_delays: r.minutes_list("SYNC_RETRY_DELAYS", &[15, 60, 180])?,
+            retention_sync_logs_days: r.retention_days("RETENTION_SYNC_LOGS_DAYS", 90)?,
+            retention_sync_runs_days: r.retention_days("RETENTION_SYNC_RUNS_DAYS", 90)?,
+            retention_audit_days: r.retention_days("RETENTION_AUDIT_DAYS", 365)?,
         })
     }
 }

@@ -168,6 +168,43 @@ mod units {
     }
 
     #[test]
+    fn retention_periods_default_keep_forever_at_zero_and_refuse_the_rest() {
+        let c = load(&[]).unwrap();
+        assert_eq!((c.retention_sync_logs_days, c.retention_sync_runs_days, c.retention_audit_days), (90, 90, 365));
+        // (variable, value, accepted days or the error)
+        let cases: [(&str, &str, Option<u32>); 9] = [
+            ("RETENTION_SYNC_LOGS_DAYS", "0", Some(0)),
+            ("RETENTION_SYNC_LOGS_DAYS", "30", Some(30)),
+            ("RETENTION_SYNC_RUNS_DAYS", " 7 ", Some(7)),
+            ("RETENTION_AUDIT_DAYS", "36500", Some(36_500)),
+            ("RETENTION_AUDIT_DAYS", "36501", None),
+            ("RETENTION_AUDIT_DAYS", "-1", None),
+            ("RETENTION_SYNC_RUNS_DAYS", "1.5", None),
+            ("RETENTION_SYNC_LOGS_DAYS", "forever", None),
+            ("RETENTION_SYNC_RUNS_DAYS", "", Some(90)),
+        ];
+        for (var, value, want) in cases {
+            let got = load(&[(var, value)]);
+            match want {
+                Some(days) => {
+                    let c = got.unwrap_or_else(|e| panic!("{var}={value}: {e}"));
+                    let read = match var {
+                        "RETENTION_SYNC_LOGS_DAYS" => c.retention_sync_logs_days,
+                        "RETENTION_SYNC_RUNS_DAYS" => c.retention_sync_runs_days,
+                        _ => c.retention_audit_days,
+                    };
+                    assert_eq!(read, days, "{var}={value}");
+                }
+                None => {
+                    let e = got.unwrap_err();
+                    assert_eq!(e.var, var, "{var}={value}");
+                    assert!(e.to_string().contains("0 (keep forever) to 36500"), "{e}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn several_token_keys_newest_first() {
         let other = KEY.replace('0', "1");
         let c = load(&[("TOKEN_ENC_KEY", &format!("k2:{other}, k1:{KEY}"))]).unwrap();

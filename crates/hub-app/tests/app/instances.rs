@@ -263,6 +263,8 @@ async fn metrics_show_syncs_tiktok_calls_pool_and_http_by_route() {
         "tiktok_hub_sync_db_waits_total",
         "tiktok_hub_sync_db_wait_seconds_total",
         "tiktok_hub_stores",
+        "tiktok_hub_retention_purged_rows_total",
+        "tiktok_hub_retention_last_purge_timestamp_seconds",
         "tiktok_hub_http_requests_total",
         "tiktok_hub_http_request_duration_seconds",
     ] {
@@ -283,6 +285,9 @@ async fn metrics_show_syncs_tiktok_calls_pool_and_http_by_route() {
     assert!(sample(&text, "tiktok_hub_sync_last_completed_timestamp_seconds{job=\"sync_user_daily\"}") > 1.6e9);
     assert_eq!(sample(&text, "tiktok_hub_sync_runs_in_progress{job=\"sync_video_daily\"}"), 0.0);
     assert_eq!(sample(&text, "tiktok_hub_db_pool_connections_max"), 7.0);
+    // The scheduler's first retention pass runs at start (nothing is old enough yet).
+    assert_eq!(sample(&text, "tiktok_hub_retention_purged_rows_total{table=\"audit_logs\"}"), 0.0);
+    assert!(sample(&text, "tiktok_hub_retention_last_purge_timestamp_seconds") > 1.6e9);
     assert_eq!(sample(&text, "tiktok_hub_sync_db_connections_max"), 5.0, "7 less a reserve of 2 for the API");
     assert_eq!(sample(&text, "tiktok_hub_stores{status=\"CONNECTED\",reason=\"\"}"), n);
     assert_eq!(

@@ -332,7 +332,7 @@ impl SnapshotRepo for Memory {
 impl SyncLogRepo for Memory {
     async fn insert(&self, l: &NewSyncLog) -> RepoResult<i64> {
         let mut w = self.w();
-        let id = w.logs.len() as i64 + 1;
+        let id = w.logs.iter().map(|l| l.id).max().unwrap_or(0) + 1;
         w.logs.push(SyncLog { id, log: l.clone(), run_time: t0() });
         Ok(id)
     }
@@ -372,7 +372,7 @@ impl SyncRunRepo for Memory {
     ) -> RepoResult<SyncRun> {
         let mut w = self.w();
         let run = SyncRun {
-            id: w.runs.len() as i64 + 1,
+            id: w.runs.iter().map(|r| r.id).max().unwrap_or(0) + 1,
             job,
             scheduled_date: date,
             trigger,

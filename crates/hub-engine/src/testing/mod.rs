@@ -17,6 +17,7 @@ mod locks;
 mod memory;
 mod people;
 mod reports;
+mod retention;
 mod world;
 
 use std::sync::Arc;
@@ -59,6 +60,7 @@ pub fn ports(world: &Shared, tiktok: Arc<dyn TikTokApi>, clock: Arc<dyn Clock>) 
         sync_logs: memory.clone(),
         sync_runs: memory.clone(),
         audit: memory.clone(),
+        retention: memory.clone(),
         connect: memory.clone(),
         reports: memory.clone(),
         imports: memory.clone(),

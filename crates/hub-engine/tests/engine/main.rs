@@ -7,5 +7,6 @@ mod lifecycle;
 mod locks;
 mod people;
 mod recovery;
+mod retention;
 mod sync;
 mod system;

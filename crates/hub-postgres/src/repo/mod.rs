@@ -10,6 +10,7 @@ mod lifecycle;
 mod limits;
 mod people;
 pub(crate) mod reports;
+mod retention;
 pub(crate) mod snapshots;
 pub(crate) mod stores;
 pub(crate) mod sync;

@@ -11,6 +11,7 @@ mod lock;
 mod people;
 mod pool;
 mod reports;
+mod retention;
 mod schema;
 mod snapshots;
 mod stores;
