@@ -75,8 +75,9 @@ impl Backend {
     /// The TikTok buckets in Redis (none for PostgreSQL).
     fn redis_buckets(&self) -> Result<Vec<String>> {
         let Self::Redis(url) = self else { return Ok(Vec::new()) };
-        let out = util::output(Command::new("redis-cli").args(["-u", url, "--scan", "--pattern", "hub:bucket:tiktok:*"]))
-            .context("redis-cli (install redis-tools)")?;
+        let out =
+            util::output(Command::new("redis-cli").args(["-u", url, "--scan", "--pattern", "hub:bucket:tiktok:*"]))
+                .context("redis-cli (install redis-tools)")?;
         Ok(out.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())
     }
 

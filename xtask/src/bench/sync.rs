@@ -132,7 +132,8 @@ pub fn run(args: &Args) -> Result<()> {
     let one_day = |n: u32| -> Result<Vec<String>> {
         match &pair {
             Some(p) => rt.block_on(p.day(n, args, &sb, &hub_bin, &env, &work)),
-            None => rt.block_on(day(n, args, &sb, &hub_bin, &env, &work))
+            None => rt
+                .block_on(day(n, args, &sb, &hub_bin, &env, &work))
                 .map(|ok| if ok { Vec::new() } else { vec!["tiktok-hub exited non-zero".to_owned()] }),
         }
     };
