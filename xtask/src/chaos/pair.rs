@@ -81,7 +81,8 @@ pub fn run(chaos: &mut Chaos, rng: &mut Rng, typical: f64) -> Result<Vec<String>
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(fault_at.saturating_sub(started.elapsed()));
-    let running_at_fault = chaos.sql_i64(&format!("SELECT count(*) FROM sync_runs WHERE id >= {first} AND status = 'RUNNING'"))?;
+    let running_at_fault =
+        chaos.sql_i64(&format!("SELECT count(*) FROM sync_runs WHERE id >= {first} AND status = 'RUNNING'"))?;
     let fired = started.elapsed().as_secs_f64();
     chaos.pg.restart().context("pg_ctl restart")?;
     eprintln!(
