@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use super::sync::{Args, Calls, nightly, reset_stats};
+use super::common::{Calls, nightly, reset_stats};
 use crate::harness::{HubEnv, store_code};
 use crate::util::{self, Proc};
 
@@ -148,7 +148,8 @@ impl Pair {
     pub async fn day(
         &self,
         n: u32,
-        args: &Args,
+        stores: usize,
+        time_scale: f64,
         sb: &str,
         hub_bin: &std::path::Path,
         env: &HubEnv,
@@ -162,10 +163,10 @@ impl Pair {
             done.store(true, Ordering::SeqCst);
             run
         };
-        let (a, b) = tokio::join!(a, self.admin_syncs(args.stores, &env.admin_key, &done));
+        let (a, b) = tokio::join!(a, self.admin_syncs(stores, &env.admin_key, &done));
         let wall = started.elapsed().as_secs_f64();
         let (a, b) = (a?, b?);
-        let calls = Calls::read(sb, args.time_scale).await?;
+        let calls = Calls::read(sb, time_scale).await?;
         let ratio = if calls.floor > 0.0 { wall / calls.floor } else { f64::NAN };
         let failed = a.failed.map(|f| f + b.failed.len() as i64);
         let mut ms = b.millis.clone();
@@ -175,7 +176,7 @@ impl Pair {
             "sync day={n} instances=2 budget={} stores={} calls={} wall_s={wall:.1} floor_s={:.1} ratio={ratio:.3} \
              http_429={} failed={} admin_syncs={} admin_sync_p50_ms={median_ms} nightly_s={:.1} peak_rss_mb={:.1}",
             self.backend.name(),
-            args.stores,
+            stores,
             calls.calls,
             calls.floor,
             calls.http_429,
