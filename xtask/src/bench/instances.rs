@@ -3,8 +3,10 @@
 //!
 //! - Instance A runs the nightly `tiktok-hub sync --job all` (as the one-instance bench does).
 //! - Instance B, a `tiktok-hub serve` started once for both days, meanwhile answers
-//!   `POST /admin/sync/run {"store_code", "job": "all", "wait": true}` for **one store at a
-//!   time**, each waited for before the next, from the last store down, until A's run ends.
+//!   `POST /admin/sync/run {"store_code", "job": ADMIN_JOB, "wait": true}` for **one store at
+//!   a time**, each waited for before the next, from the last store down, until A's run ends.
+//!   The job is `user`: a single store's `all` is 4–6 TikTok calls one after another (2–3 s at
+//!   TikTok's 300–800 ms), so no more than about 20 fit in day 2's run of about a minute.
 //!
 //! Both run with `HUB_INSTANCES_HINT=2` and the same `TIKTOK_RATE_LIMIT_PER_MIN`, and their
 //! budget is in PostgreSQL (`shared_buckets`) or, with `--redis` or `REDIS_URL`, in Redis.
@@ -32,6 +34,8 @@ const REDIS_DEFAULT: &str = "redis://127.0.0.1:6379/11";
 /// Stores B must sync during A's run, and the highest ratio allowed (both days).
 const MIN_ADMIN_SYNCS: usize = 50;
 const MAX_RATIO: f64 = 1.15;
+/// What B syncs of each store (a refresh first when its token is due, then `user/info`).
+const ADMIN_JOB: &str = "user";
 
 /// Where the shared TikTok budget lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,7 +252,7 @@ impl Pair {
             let resp = http
                 .post(format!("{}/admin/sync/run", self.base))
                 .header("X-API-KEY", key)
-                .json(&json!({"store_code": code, "job": "all", "wait": true}))
+                .json(&json!({"store_code": code, "job": ADMIN_JOB, "wait": true}))
                 .send()
                 .await;
             let answer = match resp {
