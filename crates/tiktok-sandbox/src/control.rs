@@ -192,8 +192,13 @@ async fn get_stats(st: Data) -> HttpResponse {
 
 async fn reset_stats(st: Data) -> HttpResponse {
     st.stats.reset();
+    st.fetches.reset();
     let window = st.knobs().rate_window_ms;
     HttpResponse::Ok().json(st.stats.snapshot(window))
+}
+
+async fn account_stats(st: Data) -> HttpResponse {
+    HttpResponse::Ok().json(st.fetches.snapshot())
 }
 
 async fn reset_rate_limits(st: Data) -> HttpResponse {
@@ -296,6 +301,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sandbox/config", web::post().to(post_config))
         .route("/sandbox/stats", web::get().to(get_stats))
         .route("/sandbox/stats/reset", web::post().to(reset_stats))
+        .route("/sandbox/stats/accounts", web::get().to(account_stats))
         .route("/sandbox/ratelimit/reset", web::post().to(reset_rate_limits))
         .route("/sandbox/grants/revoke", web::post().to(revoke_grant))
         .route("/sandbox/tokens", web::post().to(mint_tokens))

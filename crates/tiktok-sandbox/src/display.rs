@@ -44,6 +44,7 @@ pub(crate) async fn user_info(st: Data, req: HttpRequest) -> HttpResponse {
     if let Err(resp) = check_scopes(&st, ep, &log_id, needed, app_scopes, authed.scopes) {
         return resp;
     }
+    st.fetches.user_info(authed.account);
     let a = &st.data.accounts[authed.account];
     let now_ms = st.now_ms();
     let now = now_ms.div_euclid(1000);
@@ -217,6 +218,9 @@ pub(crate) async fn video_list(st: Data, req: HttpRequest, body: web::Bytes) -> 
     }
     if body.cursor.is_some_and(|c| c < 0) {
         return api_error(&st, ep, &log_id, 400, "invalid_params", "cursor must not be negative.");
+    }
+    if body.cursor.is_none() {
+        st.fetches.first_page(authed.account);
     }
     let a = &st.data.accounts[authed.account];
     let now_ms = st.now_ms();

@@ -20,6 +20,7 @@ mod config;
 mod control;
 mod data;
 mod display;
+mod fetches;
 mod html;
 mod oauth;
 mod state;

@@ -492,6 +492,8 @@ pub(crate) struct State {
     clock_offset_ms: AtomicI64,
     pub oauth: RwLock<OAuth>,
     pub stats: Stats,
+    /// Reads per account that begin a sync (reset with the stats).
+    pub fetches: crate::fetches::Fetches,
     /// user_info, video_list, video_query
     pub limiters: [Limiter; 3],
     pub base_url: OnceLock<String>,
@@ -510,6 +512,7 @@ impl State {
             clock_offset_ms: AtomicI64::new(0),
             oauth: RwLock::new(OAuth::default()),
             stats: Stats::default(),
+            fetches: Default::default(),
             limiters: Default::default(),
             base_url: OnceLock::new(),
             webhook_attempts: std::sync::Mutex::new(Vec::new()),

@@ -1,17 +1,25 @@
 //! What the benchmarks share: the release `tiktok-hub` and a load-test hub process, seeded
-//! databases, the work folder and the peak RSS of a process. Depends on no other bench module.
+//! databases, the work folder, the peak RSS of a process, a nightly `tiktok-hub sync` run
+//! and the sandbox's call counts. Depends on no other bench module.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
 
+use crate::harness::{HubEnv, get_json, http};
 use crate::util::{self, Proc};
 use crate::{db, seed};
 
+/// TikTok's budget per endpoint per minute.
+const TIKTOK_PER_MIN: f64 = 600.0;
+/// The rate-limited endpoints, as the sandbox's stats name them.
+const ENDPOINTS: [&str; 3] = ["user_info", "video_list", "video_query"];
 /// Sync-log lines per generated statement.
 const LOG_SLICE: u64 = 1_000_000;
 
@@ -142,4 +150,131 @@ pub async fn seed_sync_logs(url: &str, stores: u64, rows: u64) -> Result<()> {
     }
     eprintln!("xtask: {rows} sync-log lines in {:.0}s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+pub async fn reset_stats(sb: &str) -> Result<()> {
+    let (status, body) = http(sb, "POST", "/sandbox/stats/reset", None).await?;
+    if status != 200 {
+        bail!("POST /sandbox/stats/reset answered {status}: {body}");
+    }
+    Ok(())
+}
+
+/// A finished `tiktok-hub sync --job all`.
+pub struct Nightly {
+    pub exit: std::process::ExitStatus,
+    /// Seconds from its start to its exit.
+    pub wall: f64,
+    pub hwm_kb: u64,
+    pub summary: Option<Value>,
+    /// Failed stores of the user and video jobs (`None`: no summary).
+    pub failed: Option<i64>,
+    log_path: PathBuf,
+}
+
+impl Nightly {
+    /// The hub's summary and log, on stderr.
+    pub fn print_details(&self) {
+        if let Some(s) = &self.summary {
+            eprintln!(
+                "xtask:   summary refresh={} user={} video={}",
+                s.get("refresh_tokens").map_or("-".into(), Value::to_string),
+                s.get("user_sync").map_or("-".into(), Value::to_string),
+                s.get("video_sync").map_or("-".into(), Value::to_string)
+            );
+        }
+        let log_lines = std::fs::read_to_string(&self.log_path).map(|s| s.lines().count()).unwrap_or(0);
+        if log_lines > 0 {
+            eprintln!("xtask:   tiktok-hub wrote {log_lines} log lines: {}", self.log_path.display());
+        }
+        if !self.exit.success() {
+            eprintln!("xtask: tiktok-hub exited with {} (see {})", self.exit, self.log_path.display());
+        }
+    }
+}
+
+/// Runs `tiktok-hub sync --job all` (with `more` settings) to its end: its wall time, peak
+/// RSS and summary; its log is `hub-day<n>.log`.
+pub async fn nightly(
+    n: u32,
+    hub_bin: &Path,
+    env: &HubEnv,
+    work: &Path,
+    more: impl FnOnce(&mut Command),
+) -> Result<Nightly> {
+    let log_path = work.join(format!("hub-day{n}.log"));
+    let log = std::fs::File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
+    let mut cmd = env.command(hub_bin, &["sync", "--job", "all"], work);
+    more(&mut cmd);
+    cmd.stdout(Stdio::piped()).stderr(log);
+    let started = Instant::now();
+    let mut child = cmd.spawn().with_context(|| format!("cannot start {}", hub_bin.display()))?;
+    let pid = child.id();
+    let mut stdout = child.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    // Peak RSS: VmHWM of the live process, polled until it exits.
+    let mut hwm_kb = 0u64;
+    let exit = loop {
+        if let Some(kb) = vm_hwm_kb(pid) {
+            hwm_kb = hwm_kb.max(kb);
+        }
+        match child.try_wait()? {
+            Some(status) => break status,
+            None => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    let wall = started.elapsed().as_secs_f64();
+    let summary_text = reader.join().unwrap_or_default();
+    let summary: Option<Value> = summary_text.find('{').and_then(|s| serde_json::from_str(&summary_text[s..]).ok());
+    let failed = summary.as_ref().map(|s| {
+        ["user_sync", "video_sync"]
+            .iter()
+            .map(|j| s.get(j).and_then(|x| x.get("failed")).and_then(Value::as_i64).unwrap_or(0))
+            .sum::<i64>()
+    });
+    Ok(Nightly { exit, wall, hwm_kb, summary, failed, log_path })
+}
+
+/// The sandbox's call counts since its stats were reset, and the rate-limit floor they set.
+pub struct Calls {
+    stats: Value,
+    /// Calls of the three rate-limited endpoints.
+    pub calls: u64,
+    pub http_429: u64,
+    /// The busiest endpoint's calls at TikTok's 600·K per minute, in seconds.
+    pub floor: f64,
+}
+
+impl Calls {
+    pub async fn read(sb: &str, time_scale: f64) -> Result<Self> {
+        let stats = get_json(sb, "/sandbox/stats").await?;
+        let mut c = Self { stats, calls: 0, http_429: 0, floor: 0.0 };
+        c.calls = ENDPOINTS.iter().map(|e| c.num(e, "calls")).sum();
+        c.http_429 = ENDPOINTS.iter().map(|e| c.num(e, "http_429")).sum();
+        let busiest = ENDPOINTS.iter().map(|e| c.num(e, "calls")).max().unwrap_or(0);
+        c.floor = busiest as f64 / (TIKTOK_PER_MIN * time_scale) * 60.0;
+        Ok(c)
+    }
+
+    fn num(&self, ep: &str, field: &str) -> u64 {
+        self.stats.get(ep).and_then(|e| e.get(field)).and_then(Value::as_u64).unwrap_or(0)
+    }
+
+    /// One line per endpoint, on stderr.
+    pub fn print_endpoints(&self) {
+        for ep in ENDPOINTS.iter().chain(["token"].iter()) {
+            eprintln!(
+                "xtask:   {ep:<11} calls={:<6} ok={:<6} http_429={:<4} errors={:<5} peak_window={}",
+                self.num(ep, "calls"),
+                self.num(ep, "ok"),
+                self.num(ep, "http_429"),
+                self.num(ep, "errors"),
+                self.num(ep, "peak_window")
+            );
+        }
+    }
 }

@@ -4,6 +4,7 @@
 mod api;
 mod common;
 mod db;
+mod instances;
 mod sync;
 mod web;
 
@@ -16,7 +17,9 @@ pub enum Command {
     ///
     /// Runs `tiktok-hub sync --job all` twice (day 1, day 2) in a fresh database
     /// tiktok_hub_bench; one line per day with wall time, the rate-limit floor, 429s, failures
-    /// and peak RSS.
+    /// and peak RSS. With `--instances 2` (database tiktok_hub_bench_pair) a second instance
+    /// syncs one store at a time through `POST /admin/sync/run` during each day's run, both on
+    /// one TikTok budget (PostgreSQL, or Redis with `--redis`), and the day is checked.
     Sync(sync::Args),
     /// Database throughput and latency in tiktok_hub_benchdb
     ///

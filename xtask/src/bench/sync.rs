@@ -15,25 +15,24 @@
 //!
 //! `floor_s` is the busiest endpoint's calls at TikTok's 600·K per minute: no client can be
 //! faster. `ratio = wall_s / floor_s`. All load goes to 127.0.0.1 and ends with the run.
+//!
+//! `--instances 2` runs each day on two instances sharing the database, the sandbox and the
+//! TikTok budget (see `instances`); `--redis` keeps that budget in Redis.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use serde_json::Value;
 
-use super::common;
-use crate::harness::{HubEnv, Sandbox, SandboxOpts, connect_stores, get_json, http};
+use super::common::{Calls, nightly, reset_stats};
+use super::instances;
+use crate::harness::{HubEnv, Sandbox, SandboxOpts, connect_stores};
 use crate::{db, util};
 
 const BENCH_DB: &str = "tiktok_hub_bench";
-/// TikTok's budget per endpoint per minute.
-const TIKTOK_PER_MIN: f64 = 600.0;
 /// The hub's client-side budget per endpoint per minute (a little under TikTok's).
 const HUB_PER_MIN: f64 = 570.0;
-const ENDPOINTS: [&str; 3] = ["user_info", "video_list", "video_query"];
 
 /// The options of `cargo xtask bench sync`.
 #[derive(Debug, Clone, PartialEq, clap::Args)]
@@ -56,6 +55,14 @@ pub struct Args {
     /// Debug binaries
     #[arg(long, overrides_with = "release")]
     pub debug: bool,
+    /// Instances sharing the database and the TikTok budget (1 or 2): with 2, the nightly run
+    /// on one while the other answers `POST /admin/sync/run` for one store at a time
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub instances: u8,
+    /// Keep the shared TikTok budget in Redis (`REDIS_URL`, else redis://127.0.0.1:6379/11);
+    /// without it, in PostgreSQL unless `REDIS_URL` is set
+    #[arg(long)]
+    pub redis: bool,
 }
 
 fn time_scale(raw: &str) -> Result<f64, String> {
@@ -74,6 +81,9 @@ pub fn run(args: &Args) -> Result<()> {
     let k = args.time_scale;
     let work = util::root().join("target").join("bench");
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let two = args.instances == 2;
+    let backend = if two { Some(instances::Backend::pick(args.redis)?) } else { None };
+    let db_name = if two { instances::BENCH_DB } else { BENCH_DB };
 
     // 1. Binaries.
     let (hub_bin, sandbox_bin) = crate::harness::build_binaries(!args.debug)?;
@@ -81,17 +91,17 @@ pub fn run(args: &Args) -> Result<()> {
     // 2. Database.
     let server_url = db::up_quiet()?;
     let admin_url = db::with_database(&server_url, "postgres")?;
-    let bench_url = db::with_database(&server_url, BENCH_DB)?;
+    let bench_url = db::with_database(&server_url, db_name)?;
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
     let setup_started = Instant::now();
     rt.block_on(async {
-        hub_postgres::execute_batch(&admin_url, &format!("DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")).await?;
-        hub_postgres::execute_batch(&admin_url, &format!("CREATE DATABASE {BENCH_DB}")).await?;
+        hub_postgres::execute_batch(&admin_url, &format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")).await?;
+        hub_postgres::execute_batch(&admin_url, &format!("CREATE DATABASE {db_name}")).await?;
         hub_postgres::run_migrations(&bench_url).await?;
         anyhow::Ok(())
     })
-    .with_context(|| format!("recreating the database {BENCH_DB} on {}", db::redact(&admin_url)))?;
+    .with_context(|| format!("recreating the database {db_name} on {}", db::redact(&admin_url)))?;
 
     // 3. Sandbox.
     let opts = SandboxOpts {
@@ -110,34 +120,50 @@ pub fn run(args: &Args) -> Result<()> {
     rt.block_on(connect_stores(&sb, &bench_url, args.stores, cipher, "bench_"))?;
     eprintln!("xtask: {} stores connected in {:.1}s", args.stores, setup_started.elapsed().as_secs_f64());
 
+    // With two instances: B serves the admin API for both days.
+    let pair = match &backend {
+        Some(b) => Some(instances::Pair::start(&hub_bin, &env, b, &sb, &work)?),
+        None => None,
+    };
+    let one_day = |n: u32| -> Result<Vec<String>> {
+        match &pair {
+            Some(p) => rt.block_on(p.day(n, args.stores, args.time_scale, &env)),
+            None => rt
+                .block_on(day(n, args, &sb, &hub_bin, &env, &work))
+                .map(|ok| if ok { Vec::new() } else { vec!["tiktok-hub exited non-zero".to_owned()] }),
+        }
+    };
+
     // 5. Day 1.
     let mut failures = Vec::new();
-    let day1 = rt.block_on(day(1, args, &sb, &hub_bin, &env, &work));
-    match day1 {
-        Ok(ok) => {
-            if !ok {
-                failures.push("day 1: tiktok-hub exited non-zero".to_owned());
-            }
+    // With two instances a day whose checks failed still ran: day 2 runs as well.
+    let day2 = match one_day(1) {
+        Ok(problems) => {
+            let go_on = two || problems.is_empty();
+            failures.extend(problems.into_iter().map(|p| format!("day 1: {p}")));
+            go_on
         }
-        Err(e) => failures.push(format!("day 1: {e:#}")),
-    }
+        Err(e) => {
+            failures.push(format!("day 1: {e:#}"));
+            false
+        }
+    };
 
     // 6. Day 2: a day passes for the hub's data and for TikTok.
-    if failures.is_empty() {
-        let next_day = rt.block_on(crate::harness::pass_a_day(&bench_url, &sb));
-        match next_day {
-            Ok(()) => match rt.block_on(day(2, args, &sb, &hub_bin, &env, &work)) {
-                Ok(true) => {}
-                Ok(false) => failures.push("day 2: tiktok-hub exited non-zero".to_owned()),
+    if day2 {
+        match rt.block_on(crate::harness::pass_a_day(&bench_url, &sb)) {
+            Ok(()) => match one_day(2) {
+                Ok(problems) => failures.extend(problems.into_iter().map(|p| format!("day 2: {p}"))),
                 Err(e) => failures.push(format!("day 2: {e:#}")),
             },
             Err(e) => failures.push(format!("day 2 setup: {e:#}")),
         }
     }
 
+    drop(pair);
     sandbox.stop();
     eprintln!(
-        "xtask: the database {BENCH_DB} is kept for inspection; drop it with:\n  psql '{}' -c 'DROP DATABASE {BENCH_DB}'",
+        "xtask: the database {db_name} is kept for inspection; drop it with:\n  psql '{}' -c 'DROP DATABASE {db_name}'",
         db::redact(&admin_url)
     );
     if !failures.is_empty() {
@@ -149,87 +175,24 @@ pub fn run(args: &Args) -> Result<()> {
 /// One day's run: resets the sandbox's stats, runs the hub's sync, prints the day's line.
 /// `Ok(false)` when the hub exited non-zero.
 async fn day(n: u32, args: &Args, sb: &str, hub_bin: &Path, env: &HubEnv, work: &Path) -> Result<bool> {
-    let (status, body) = http(sb, "POST", "/sandbox/stats/reset", None).await?;
-    if status != 200 {
-        bail!("POST /sandbox/stats/reset answered {status}: {body}");
-    }
-    let log_path = work.join(format!("hub-day{n}.log"));
-    let log = std::fs::File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
-    let mut cmd = env.command(hub_bin, &["sync", "--job", "all"], work);
-    cmd.stdout(Stdio::piped()).stderr(log);
-    let started = Instant::now();
-    let mut child = cmd.spawn().with_context(|| format!("cannot start {}", hub_bin.display()))?;
-    let pid = child.id();
-    let mut stdout = child.stdout.take().expect("piped");
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    // Peak RSS: VmHWM of the live process, polled until it exits.
-    let mut hwm_kb = 0u64;
-    let exit = loop {
-        if let Some(kb) = common::vm_hwm_kb(pid) {
-            hwm_kb = hwm_kb.max(kb);
-        }
-        match child.try_wait()? {
-            Some(status) => break status,
-            None => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    };
-    let wall = started.elapsed().as_secs_f64();
-    let summary_text = reader.join().unwrap_or_default();
-
-    let stats = get_json(sb, "/sandbox/stats").await?;
-    let num = |ep: &str, field: &str| stats.get(ep).and_then(|e| e.get(field)).and_then(Value::as_u64).unwrap_or(0);
-    let calls: u64 = ENDPOINTS.iter().map(|e| num(e, "calls")).sum();
-    let http_429: u64 = ENDPOINTS.iter().map(|e| num(e, "http_429")).sum();
-    let busiest = ENDPOINTS.iter().map(|e| num(e, "calls")).max().unwrap_or(0);
-    let floor = busiest as f64 / (TIKTOK_PER_MIN * args.time_scale) * 60.0;
-    let ratio = if floor > 0.0 { wall / floor } else { f64::NAN };
-
-    let summary: Option<Value> = summary_text.find('{').and_then(|s| serde_json::from_str(&summary_text[s..]).ok());
-    let failed = summary.as_ref().map(|s| {
-        ["user_sync", "video_sync"]
-            .iter()
-            .map(|j| s.get(j).and_then(|x| x.get("failed")).and_then(Value::as_i64).unwrap_or(0))
-            .sum::<i64>()
-    });
+    reset_stats(sb).await?;
+    let run = nightly(n, hub_bin, env, work, |_| {}).await?;
+    let calls = Calls::read(sb, args.time_scale).await?;
+    let ratio = if calls.floor > 0.0 { run.wall / calls.floor } else { f64::NAN };
     println!(
-        "sync day={n} stores={} calls={calls} wall_s={wall:.1} floor_s={floor:.1} ratio={ratio:.3} http_429={http_429} failed={} peak_rss_mb={:.1}",
+        "sync day={n} stores={} calls={} wall_s={:.1} floor_s={:.1} ratio={ratio:.3} http_429={} failed={} peak_rss_mb={:.1}",
         args.stores,
-        failed.map_or_else(|| "?".to_owned(), |f| f.to_string()),
-        hwm_kb as f64 / 1024.0
+        calls.calls,
+        run.wall,
+        calls.floor,
+        calls.http_429,
+        run.failed.map_or_else(|| "?".to_owned(), |f| f.to_string()),
+        run.hwm_kb as f64 / 1024.0
     );
     let _ = std::io::stdout().flush();
-
-    // Details for the reader, on stderr.
-    for ep in ENDPOINTS.iter().chain(["token"].iter()) {
-        eprintln!(
-            "xtask:   {ep:<11} calls={:<6} ok={:<6} http_429={:<4} errors={:<5} peak_window={}",
-            num(ep, "calls"),
-            num(ep, "ok"),
-            num(ep, "http_429"),
-            num(ep, "errors"),
-            num(ep, "peak_window")
-        );
-    }
-    if let Some(s) = &summary {
-        eprintln!(
-            "xtask:   summary refresh={} user={} video={}",
-            s.get("refresh_tokens").map_or("-".into(), Value::to_string),
-            s.get("user_sync").map_or("-".into(), Value::to_string),
-            s.get("video_sync").map_or("-".into(), Value::to_string)
-        );
-    }
-    let log_lines = std::fs::read_to_string(&log_path).map(|s| s.lines().count()).unwrap_or(0);
-    if log_lines > 0 {
-        eprintln!("xtask:   tiktok-hub wrote {log_lines} log lines: {}", log_path.display());
-    }
-    if !exit.success() {
-        eprintln!("xtask: tiktok-hub exited with {exit} (see {})", log_path.display());
-    }
-    Ok(exit.success())
+    calls.print_endpoints();
+    run.print_details();
+    Ok(run.exit.success())
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ pub enum Part {
     Matrix,
     /// The load during a sync only
     Load,
+    /// The two-instance trial only
+    Instances,
 }
 
 /// The options of `cargo xtask chaos`.
@@ -52,11 +54,16 @@ pub struct Args {
 impl Args {
     /// Whether the crash matrix runs.
     pub fn matrix(&self) -> bool {
-        self.only != Some(Part::Load)
+        self.only.is_none_or(|p| p == Part::Matrix)
+    }
+
+    /// Whether the two-instance trial runs.
+    pub fn instances(&self) -> bool {
+        self.only.is_none_or(|p| p == Part::Instances)
     }
 
     /// Whether the load during a sync runs.
     pub fn load(&self) -> bool {
-        !self.skip_load && self.only != Some(Part::Matrix)
+        !self.skip_load && self.only.is_none_or(|p| p == Part::Load)
     }
 }

@@ -21,18 +21,22 @@
 //!
 //!    Then, once the disturbed run's heartbeat is stale (`SYNC_STALE_AFTER_SECONDS=2`), the
 //!    next `tiktok-hub sync --job all` runs to its end and the day is checked (see `check`).
-//! 3. **Load during sync** (see `load`).
+//! 3. **Two instances** (see `pair`): both `tiktok-hub serve` fire the nightly tick,
+//!    PostgreSQL is restarted mid-run; no job runs twice at once, no store is read twice
+//!    beyond the same-day retry rule, the day is complete and nothing is duplicated.
+//! 4. **Load during sync** (see `load`).
 //!
 //! One summary line per part on stdout; per-trial detail on stderr; logs under
 //! `target/chaos/`. Exits non-zero when an invariant or a target fails.
 //!
 //! This module only runs the parts in order: `rig` (set-up, runs), `check` (the day's
-//! invariants), `matrix`, `load`, `rng` and `args` each depend on none of it.
+//! invariants), `matrix`, `pair`, `load`, `rng` and `args` each depend on none of it.
 
 mod args;
 mod check;
 mod load;
 mod matrix;
+mod pair;
 mod rig;
 mod rng;
 
@@ -79,6 +83,13 @@ pub fn run(args: &Args) -> Result<()> {
 
     if args.matrix() {
         failed.extend(matrix::run(&mut chaos, args, &mut rng, typical, seed)?);
+    }
+
+    if args.instances() {
+        match pair::run(&mut chaos, &mut rng, typical) {
+            Ok(problems) => failed.extend(problems),
+            Err(e) => failed.push(format!("two instances: {e:#}")),
+        }
     }
 
     if args.load() {

@@ -17,12 +17,12 @@ fn parse(raw: &str) -> Result<String, String> {
         Command::Test(a) => format!("test {:?}", a.passed()),
         Command::Tidy(a) => format!("tidy only={:?}", a.only),
         Command::Bench(bench::Command::Sync(a)) => format!(
-            "bench sync stores={} videos={} time_scale={} latency={} release={}",
-            a.stores, a.videos, a.time_scale, a.latency, !a.debug
+            "bench sync stores={} videos={} time_scale={} latency={} release={} instances={} redis={}",
+            a.stores, a.videos, a.time_scale, a.latency, !a.debug, a.instances, a.redis
         ),
         Command::Bench(c) => format!("{c:?}"),
         Command::Chaos(a) => format!(
-            "chaos stores={} videos={} trials={} pg_restarts={} terminations={} seed={:?} rotation={} matrix={} load={} rps={}",
+            "chaos stores={} videos={} trials={} pg_restarts={} terminations={} seed={:?} rotation={} matrix={} instances={} load={} rps={}",
             a.stores,
             a.videos,
             a.trials,
@@ -31,6 +31,7 @@ fn parse(raw: &str) -> Result<String, String> {
             a.seed,
             a.rotation,
             a.matrix(),
+            a.instances(),
             a.load(),
             a.rps
         ),
@@ -87,16 +88,22 @@ fn command_lines() {
         // bench
         (
             "bench sync --stores 300 --videos 50",
-            ok("bench sync stores=300 videos=50 time_scale=1 latency=300-800 release=true"),
+            ok("bench sync stores=300 videos=50 time_scale=1 latency=300-800 release=true instances=1 redis=false"),
         ),
         (
             "bench sync --stores 10000 --time-scale 20 --latency 0-0 --debug",
-            ok("bench sync stores=10000 videos=50 time_scale=20 latency=0-0 release=false"),
+            ok("bench sync stores=10000 videos=50 time_scale=20 latency=0-0 release=false instances=1 redis=false"),
         ),
         (
             "bench sync --stores 1 --debug --release",
-            ok("bench sync stores=1 videos=50 time_scale=1 latency=300-800 release=true"),
+            ok("bench sync stores=1 videos=50 time_scale=1 latency=300-800 release=true instances=1 redis=false"),
         ),
+        (
+            "bench sync --stores 300 --videos 50 --instances 2 --redis",
+            ok("bench sync stores=300 videos=50 time_scale=1 latency=300-800 release=true instances=2 redis=true"),
+        ),
+        ("bench sync --stores 1 --instances 3", err("ValueValidation")),
+        ("bench sync --stores 1 --instances 0", err("ValueValidation")),
         ("bench sync", err("MissingRequiredArgument")),
         ("bench load --stores 1", err("InvalidSubcommand")),
         ("bench sync --stores 0", err("ValueValidation")),
@@ -125,25 +132,31 @@ fn command_lines() {
         (
             "chaos",
             ok(
-                "chaos stores=300 videos=50 trials=20 pg_restarts=3 terminations=3 seed=None rotation=strict matrix=true load=true rps=20",
+                "chaos stores=300 videos=50 trials=20 pg_restarts=3 terminations=3 seed=None rotation=strict matrix=true instances=true load=true rps=20",
             ),
         ),
         (
             "chaos --stores 30 --trials 3 --seed 7 --skip-load",
             ok(
-                "chaos stores=30 videos=50 trials=3 pg_restarts=3 terminations=3 seed=Some(7) rotation=strict matrix=true load=false rps=20",
+                "chaos stores=30 videos=50 trials=3 pg_restarts=3 terminations=3 seed=Some(7) rotation=strict matrix=true instances=true load=false rps=20",
             ),
         ),
         (
             "chaos --only load --rotation may --rps 5",
             ok(
-                "chaos stores=300 videos=50 trials=20 pg_restarts=3 terminations=3 seed=None rotation=may matrix=false load=true rps=5",
+                "chaos stores=300 videos=50 trials=20 pg_restarts=3 terminations=3 seed=None rotation=may matrix=false instances=false load=true rps=5",
             ),
         ),
         (
             "chaos --trials 2 --pg-restarts 1 --terminations 1 --only matrix",
             ok(
-                "chaos stores=300 videos=50 trials=2 pg_restarts=1 terminations=1 seed=None rotation=strict matrix=true load=false rps=20",
+                "chaos stores=300 videos=50 trials=2 pg_restarts=1 terminations=1 seed=None rotation=strict matrix=true instances=false load=false rps=20",
+            ),
+        ),
+        (
+            "chaos --only instances --stores 30",
+            ok(
+                "chaos stores=30 videos=50 trials=20 pg_restarts=3 terminations=3 seed=None rotation=strict matrix=false instances=true load=false rps=20",
             ),
         ),
         ("chaos --stores 0", err("ValueValidation")),
