@@ -55,6 +55,8 @@ pub struct EngineConfig {
     pub lock_check_every: std::time::Duration,
     /// Sessions' lifetimes and password hashing.
     pub people: PeopleConfig,
+    /// Outgoing notifications' delivery.
+    pub webhooks: crate::notify::NotifyConfig,
 }
 
 /// The default of [`EngineConfig::lock_check_every`]: stores start at most a few times a
@@ -87,6 +89,7 @@ impl Default for EngineConfig {
             token_call_limit: TOKEN_CALL_LIMIT,
             lock_check_every: LOCK_CHECK_EVERY,
             people: PeopleConfig::default(),
+            webhooks: crate::notify::NotifyConfig::default(),
         }
     }
 }

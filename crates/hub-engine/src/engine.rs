@@ -11,6 +11,7 @@ use crate::audit::Auditor;
 use crate::config::EngineConfig;
 use crate::connect::ConnectFlow;
 use crate::lifecycle::Lifecycle;
+use crate::notify::Notifications;
 use crate::pace::DbGate;
 use crate::people::People;
 use crate::ports::Ports;
@@ -24,8 +25,9 @@ pub struct Engine {
     admin: Admin,
     reports: Reports,
     syncs: Arc<Syncs>,
-    connect: ConnectFlow,
+    connect: Arc<ConnectFlow>,
     lifecycle: Lifecycle,
+    notifications: Notifications,
     system: System,
     people: People,
     access: Access,
@@ -51,6 +53,9 @@ impl Engine {
             config.token_call_limit,
         ));
         let access = Access::new(Arc::clone(&ports.stores), Auditor::new(Arc::clone(&ports.audit)));
+        let connect = Arc::new(ConnectFlow::new(ports.clone(), config.clone(), tokens.clone(), state_secret, access.clone()));
+        let notifications =
+            Notifications::new(&ports, Arc::clone(&connect), access.clone(), config.webhooks.clone());
         let syncs = Arc::new(Syncs::new(ports.clone(), config.clone(), Arc::clone(&tokens), db, access.clone()));
         Self {
             admin: Admin::new(
@@ -77,7 +82,8 @@ impl Engine {
                 access.clone(),
                 config.people,
             ),
-            connect: ConnectFlow::new(ports.clone(), config.clone(), tokens, state_secret, access.clone()),
+            connect,
+            notifications,
             system: System::new(ports, config.clone(), Arc::clone(&syncs)),
             syncs,
             access,
@@ -108,6 +114,11 @@ impl Engine {
     /// Disconnect, archive and restore stores; revoke connect links and grants.
     pub fn lifecycle(&self) -> &Lifecycle {
         &self.lifecycle
+    }
+
+    /// Outgoing notifications: endpoints and the outbox's delivery.
+    pub fn notifications(&self) -> &Notifications {
+        &self.notifications
     }
 
     /// Health, pool figures, housekeeping.

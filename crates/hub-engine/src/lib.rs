@@ -16,6 +16,7 @@ mod connect;
 mod engine;
 mod lifecycle;
 pub mod metrics;
+pub mod notify;
 pub mod pace;
 mod pages;
 mod people;
@@ -38,6 +39,7 @@ pub use connect::{CallbackParams, ConnectError, ConnectFlow, ConnectLink, Connec
 pub use engine::{Engine, Forbidden};
 pub use lifecycle::{Lifecycle, LifecycleChange, LifecycleError, RevokeOutcome, RevokeSweep};
 pub use metrics::{SyncMetrics, SyncMetricsSnapshot};
+pub use notify::{AddEndpoint, CreatedEndpoint, DeliverySweep, NotifyConfig, NotifyError, Notifications};
 pub use pace::{DbGate, DbGateStats, jobs_share_of_pool};
 pub use pages::{PAGE, Pages, collect};
 pub use people::{

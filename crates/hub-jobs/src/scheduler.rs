@@ -122,6 +122,7 @@ impl Scheduler {
         inner.spawn_tracked(Arc::clone(&inner).sweep_loop());
         inner.spawn_tracked(Arc::clone(&inner).purge_loop());
         inner.spawn_tracked(Arc::clone(&inner).revoke_loop());
+        inner.spawn_tracked(Arc::clone(&inner).webhook_loop());
         inner.spawn_tracked(Arc::clone(&inner).pool_stats_loop());
         Ok(Scheduler { inner, workers })
     }
@@ -525,6 +526,33 @@ impl Inner {
                 Err(e) => tracing::warn!(error = %e, "retrying TikTok revocations failed"),
             }
             if !self.sleep_or_stop(Instant::now() + self.config.revoke_every).await {
+                return;
+            }
+        }
+    }
+
+    /// Delivers the notification outbox: at once again while rows were due, else after
+    /// `webhook_every`.
+    async fn webhook_loop(self: Arc<Self>) {
+        loop {
+            let busy = match self.engine.notifications().deliver_due().await {
+                Ok(s) if s.delivered + s.retrying + s.failed == 0 => false,
+                Ok(s) => {
+                    tracing::info!(
+                        delivered = s.delivered,
+                        retrying = s.retrying,
+                        failed = s.failed,
+                        "notifications delivered"
+                    );
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "delivering notifications failed");
+                    false
+                }
+            };
+            let wait = if busy { Duration::ZERO } else { self.config.webhook_every };
+            if !self.sleep_or_stop(Instant::now() + wait).await {
                 return;
             }
         }

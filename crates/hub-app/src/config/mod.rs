@@ -139,6 +139,17 @@ pub struct Config {
     pub sync_stale_after: Duration,
     /// Same-day retries of the stores a run left, as delays after the run.
     pub sync_retry_delays: Vec<Duration>,
+
+    /// Notification endpoints may be private, loopback or link-local (`WEBHOOK_ALLOW_PRIVATE`).
+    pub webhook_allow_private: bool,
+    /// The wait after a first failed delivery, doubled per attempt (`WEBHOOK_RETRY_BASE_SECONDS`).
+    pub webhook_retry_base: Duration,
+    /// Consecutive failed deliveries that disable an endpoint (`WEBHOOK_DISABLE_AFTER_FAILURES`).
+    pub webhook_disable_after: i32,
+    /// How often the outbox is polled when idle (`WEBHOOK_POLL_MS`).
+    pub webhook_poll: Duration,
+    /// When `report.gaps` and `digest.daily` are announced (`CRON_NOTIFY_DAILY`).
+    pub cron_notify_daily: String,
 }
 
 /// Reads settings through `get` (the environment in production, a map in tests).
@@ -428,6 +439,11 @@ impl Config {
             metrics_addr,
             sync_stale_after: Duration::from_secs(r.ranged("SYNC_STALE_AFTER_SECONDS", 120u64, 2, 86_400)?),
             sync_retry_delays: r.minutes_list("SYNC_RETRY_DELAYS", &[15, 60, 180])?,
+            webhook_allow_private: r.flag("WEBHOOK_ALLOW_PRIVATE", false)?,
+            webhook_retry_base: Duration::from_secs(r.ranged("WEBHOOK_RETRY_BASE_SECONDS", 30u64, 1, 3600)?),
+            webhook_disable_after: r.ranged("WEBHOOK_DISABLE_AFTER_FAILURES", 20i32, 1, 10_000)?,
+            webhook_poll: Duration::from_millis(r.ranged("WEBHOOK_POLL_MS", 1000u64, 50, 60_000)?),
+            cron_notify_daily: r.cron("CRON_NOTIFY_DAILY", "0 7 * * *")?,
         })
     }
 }

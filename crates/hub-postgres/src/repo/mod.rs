@@ -7,6 +7,7 @@ mod events;
 mod health;
 mod keys;
 mod lifecycle;
+mod notify;
 mod limits;
 mod people;
 pub(crate) mod reports;
