@@ -35,7 +35,7 @@ const SECRET_BINDING: &str = "webhook_endpoint:secret";
 #[derive(Debug, Clone)]
 pub struct NotifyConfig {
     /// The wait after a first failed attempt; doubled per attempt, at most 1 h
-    /// (`WEBHOOK_RETRY_BASE_SECONDS`).
+    /// (`WEBHOOK_RETRY_BASE_MS`).
     pub retry_base: StdDuration,
     /// Consecutive failed attempts that disable an endpoint (`WEBHOOK_DISABLE_AFTER_FAILURES`).
     pub disable_after: i32,

@@ -142,7 +142,7 @@ pub struct Config {
 
     /// Notification endpoints may be private, loopback or link-local (`WEBHOOK_ALLOW_PRIVATE`).
     pub webhook_allow_private: bool,
-    /// The wait after a first failed delivery, doubled per attempt (`WEBHOOK_RETRY_BASE_SECONDS`).
+    /// The wait after a first failed delivery, doubled per attempt (`WEBHOOK_RETRY_BASE_MS`).
     pub webhook_retry_base: Duration,
     /// Consecutive failed deliveries that disable an endpoint (`WEBHOOK_DISABLE_AFTER_FAILURES`).
     pub webhook_disable_after: i32,
@@ -440,7 +440,7 @@ impl Config {
             sync_stale_after: Duration::from_secs(r.ranged("SYNC_STALE_AFTER_SECONDS", 120u64, 2, 86_400)?),
             sync_retry_delays: r.minutes_list("SYNC_RETRY_DELAYS", &[15, 60, 180])?,
             webhook_allow_private: r.flag("WEBHOOK_ALLOW_PRIVATE", false)?,
-            webhook_retry_base: Duration::from_secs(r.ranged("WEBHOOK_RETRY_BASE_SECONDS", 30u64, 1, 3600)?),
+            webhook_retry_base: Duration::from_millis(r.ranged("WEBHOOK_RETRY_BASE_MS", 30_000u64, 10, 3_600_000)?),
             webhook_disable_after: r.ranged("WEBHOOK_DISABLE_AFTER_FAILURES", 20i32, 1, 10_000)?,
             webhook_poll: Duration::from_millis(r.ranged("WEBHOOK_POLL_MS", 1000u64, 50, 60_000)?),
             cron_notify_daily: r.cron("CRON_NOTIFY_DAILY", "0 7 * * *")?,

@@ -9,6 +9,7 @@ mod budget;
 mod e2e;
 mod instances;
 mod lifecycle;
+mod notify;
 mod locks;
 mod people;
 mod recovery;
