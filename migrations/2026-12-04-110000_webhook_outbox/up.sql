@@ -33,8 +33,12 @@ CREATE TABLE webhook_outbox (
     attempts        INTEGER       NOT NULL DEFAULT 0,
     created_at      TIMESTAMPTZ   NOT NULL,
     next_attempt_at TIMESTAMPTZ   NOT NULL,
-    delivered_at    TIMESTAMPTZ
+    delivered_at    TIMESTAMPTZ,
+    -- The daily events' key (`digest.daily:2026-01-23`): announced once per endpoint and day,
+    -- however many instances run the schedule.
+    dedupe_key      VARCHAR(100)
 );
+CREATE UNIQUE INDEX webhook_outbox_dedupe_idx ON webhook_outbox (endpoint_id, dedupe_key);
 CREATE INDEX webhook_outbox_due_idx ON webhook_outbox (next_attempt_at) WHERE status = 'PENDING';
 CREATE INDEX webhook_outbox_endpoint_idx ON webhook_outbox (endpoint_id);
 

@@ -162,6 +162,8 @@ pub struct Notification {
     /// The event's data (the `standard` format's `data` object).
     pub data: Value,
     pub at: DateTime<Utc>,
+    /// Announced at most once per endpoint with this key (the daily events: event and day).
+    pub dedupe_key: Option<String>,
 }
 
 impl Notification {
@@ -173,6 +175,7 @@ impl Notification {
             summary: format!("Store {code} connected its TikTok account."),
             data: json!({ "storeCode": code.as_str(), "at": at.to_rfc3339() }),
             at,
+            dedupe_key: None,
         }
     }
 
@@ -196,6 +199,7 @@ impl Notification {
                 "at": at.to_rfc3339(),
             }),
             at,
+            dedupe_key: None,
         }
     }
 
@@ -208,11 +212,18 @@ impl Notification {
             summary: format!("Store {code} {what}."),
             data: json!({ "storeCode": code.as_str(), "archived": archived, "at": at.to_rfc3339() }),
             at,
+            dedupe_key: None,
         }
     }
 
     /// A sync run closed.
-    pub fn sync_run_finished(run_id: i64, job: &str, status: &str, counts: &crate::RunCounts, at: DateTime<Utc>) -> Self {
+    pub fn sync_run_finished(
+        run_id: i64,
+        job: &str,
+        status: &str,
+        counts: &crate::RunCounts,
+        at: DateTime<Utc>,
+    ) -> Self {
         Self {
             event: WebhookEvent::SyncRunFinished,
             store_code: None,
@@ -231,6 +242,69 @@ impl Notification {
                 "at": at.to_rfc3339(),
             }),
             at,
+            dedupe_key: None,
+        }
+    }
+
+    /// Yesterday's totals and their changes (`digest.daily`), once per day.
+    pub fn digest_daily(o: &crate::Overview, at: DateTime<Utc>) -> Self {
+        let metric = |m: &crate::report::MetricDeltas| json!({ "value": m.value, "vsPreviousDay": m.vs_previous_day, "vs7Days": m.vs_7_days, "vs30Days": m.vs_30_days });
+        let c = &o.connections;
+        let need: i64 = c.need_reconnect.iter().map(|(_, n)| n).sum();
+        let change = o.followers.vs_previous_day.map_or_else(|| "no change known".to_owned(), |d| format!("{d:+}"));
+        Self {
+            event: WebhookEvent::DigestDaily,
+            store_code: None,
+            summary: format!(
+                "TikTok hub, {}: {} followers ({change} on the day before), {} video views; {} of {} stores connected, {need} need reconnecting.",
+                o.date,
+                o.followers.value.unwrap_or(0),
+                o.views.value.unwrap_or(0),
+                c.connected,
+                c.stores,
+            ),
+            data: json!({
+                "date": o.date.to_string(),
+                "stores": c.stores,
+                "connected": c.connected,
+                "needReconnect": need,
+                "neverConnected": c.never_connected,
+                "disconnected": c.disconnected,
+                "storesWithSnapshot": o.stores_with_snapshot,
+                "followers": metric(&o.followers),
+                "likes": metric(&o.likes),
+                "videos": metric(&o.videos),
+                "views": metric(&o.views),
+            }),
+            at,
+            dedupe_key: Some(format!("digest.daily:{}", o.date)),
+        }
+    }
+
+    /// The stores missing daily snapshots in `range` (`report.gaps`), once per day.
+    pub fn report_gaps(range: crate::DateRange, gaps: &[crate::StoreGaps], at: DateTime<Utc>) -> Self {
+        let stores: Vec<Value> = gaps
+            .iter()
+            .map(|g| {
+                json!({
+                    "storeCode": g.store_code.as_str(),
+                    "status": g.status.as_str(),
+                    "missing": g.missing.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        Self {
+            event: WebhookEvent::ReportGaps,
+            store_code: None,
+            summary: format!(
+                "TikTok hub: {} stores miss daily snapshots between {} and {}.",
+                gaps.len(),
+                range.from,
+                range.to
+            ),
+            data: json!({ "from": range.from.to_string(), "to": range.to.to_string(), "stores": stores }),
+            at,
+            dedupe_key: Some(format!("report.gaps:{}", range.to)),
         }
     }
 
@@ -242,6 +316,7 @@ impl Notification {
             summary: "Test notification from the TikTok Content Reporting Hub.".into(),
             data: json!({ "at": at.to_rfc3339() }),
             at,
+            dedupe_key: None,
         }
     }
 }

@@ -271,6 +271,11 @@ impl Notifications {
         Ok(self.repo.deliveries(id, 500).await?)
     }
 
+    /// Now, on the engine's clock.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     /// Queues `notification` for every enabled endpoint subscribed to its event (the events
     /// that no stored change carries: the daily report and digest). Returns how many rows.
     pub async fn announce(&self, notification: &Notification) -> Result<u64, RepoError> {

@@ -123,6 +123,9 @@ impl Scheduler {
         inner.spawn_tracked(Arc::clone(&inner).purge_loop());
         inner.spawn_tracked(Arc::clone(&inner).revoke_loop());
         inner.spawn_tracked(Arc::clone(&inner).webhook_loop());
+        if inner.config.enabled {
+            inner.spawn_tracked(Arc::clone(&inner).notify_daily_loop());
+        }
         inner.spawn_tracked(Arc::clone(&inner).pool_stats_loop());
         Ok(Scheduler { inner, workers })
     }
@@ -554,6 +557,23 @@ impl Inner {
             let wait = if busy { Duration::ZERO } else { self.config.webhook_every };
             if !self.sleep_or_stop(Instant::now() + wait).await {
                 return;
+            }
+        }
+    }
+
+    /// Announces `digest.daily` and `report.gaps` at each tick of `notify_daily` (each
+    /// endpoint gets one per day, whichever instances tick).
+    async fn notify_daily_loop(self: Arc<Self>) {
+        let Ok(schedule) = crate::schedule::parse_schedule(&self.config.notify_daily) else { return };
+        loop {
+            let Some(next) = next_run(&schedule, self.config.timezone, self.now()) else { return };
+            let wait = (next - self.now()).to_std().unwrap_or_default();
+            if !self.sleep_or_stop(Instant::now() + wait).await {
+                return;
+            }
+            match self.engine.announce_daily().await {
+                Ok(n) => tracing::info!(queued = n, "daily notifications queued"),
+                Err(e) => tracing::warn!(error = %e, "queuing the daily notifications failed"),
             }
         }
     }

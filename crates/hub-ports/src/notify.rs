@@ -43,7 +43,12 @@ pub trait WebhookRepo: Send + Sync {
     /// with `FOR UPDATE SKIP LOCKED`, and pushes their next attempt to `lease_until`: a
     /// second claimer never gets the same row while the lease runs, and a claimer that dies
     /// leaves the row due again after it.
-    async fn claim_due(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> RepoResult<Vec<OutboxItem>>;
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> RepoResult<Vec<OutboxItem>>;
     /// Records attempt `item.attempts + 1` and its effect on the row (delivered, retried at
     /// `retry_at`, or failed for good) and on the endpoint (failure count, disabled).
     async fn record_attempt(&self, item: &OutboxItem, result: &AttemptResult) -> RepoResult<()>;

@@ -273,6 +273,7 @@ diesel::table! {
         created_at -> Timestamptz,
         next_attempt_at -> Timestamptz,
         delivered_at -> Nullable<Timestamptz>,
+        dedupe_key -> Nullable<Varchar>,
     }
 }
 

@@ -9,7 +9,7 @@ mod budget;
 mod e2e;
 mod instances;
 mod lifecycle;
-mod notify;
 mod locks;
+mod notify;
 mod people;
 mod recovery;

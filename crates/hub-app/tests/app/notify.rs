@@ -203,7 +203,10 @@ async fn a_receiver_failing_three_times_gets_one_successful_delivery_and_four_at
         .collect();
     assert_eq!(rows, [(4, 200, true), (3, 500, false), (2, 503, false), (1, 500, false)]);
     let (_, list) = hub.get("/admin/webhooks").await;
-    assert_eq!((list["data"][0]["enabled"].as_bool(), list["data"][0]["consecutiveFailures"].as_i64()), (Some(true), Some(0)));
+    assert_eq!(
+        (list["data"][0]["enabled"].as_bool(), list["data"][0]["consecutiveFailures"].as_i64()),
+        (Some(true), Some(0))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -91,10 +91,12 @@ pub(crate) async fn enqueue_in(
     endpoint: Option<i64>,
 ) -> Result<usize, diesel::result::Error> {
     diesel::sql_query(
-        "INSERT INTO webhook_outbox (endpoint_id, event, store_code, summary, data, created_at, next_attempt_at)
-         SELECT id, $1, $2, $3, $4, $5, $5 FROM webhook_endpoints
+        "INSERT INTO webhook_outbox
+             (endpoint_id, event, store_code, summary, data, created_at, next_attempt_at, dedupe_key)
+         SELECT id, $1, $2, $3, $4, $5, $5, $7 FROM webhook_endpoints
          WHERE CASE WHEN $6::bigint IS NULL THEN enabled AND $1 = ANY (string_to_array(events, ','))
-                    ELSE id = $6 END",
+                    ELSE id = $6 END
+         ON CONFLICT (endpoint_id, dedupe_key) DO NOTHING",
     )
     .bind::<Text, _>(n.event.as_str())
     .bind::<Nullable<Text>, _>(n.store_code.as_ref().map(|c| c.as_str()))
@@ -102,6 +104,7 @@ pub(crate) async fn enqueue_in(
     .bind::<Text, _>(n.data.to_string())
     .bind::<Timestamptz, _>(n.at)
     .bind::<Nullable<BigInt>, _>(endpoint)
+    .bind::<Nullable<Text>, _>(n.dedupe_key.as_deref())
     .execute(conn)
     .await
 }
@@ -164,13 +167,8 @@ impl WebhookRepo for Db {
         let events = change.events.as_deref().map(hub_domain::webhook::join_events);
         let row = conn
             .transaction::<_, diesel::result::Error, _>(async |conn| {
-                let found: Option<EndpointRow> = we::table
-                    .find(id)
-                    .select(EndpointRow::as_select())
-                    .for_update()
-                    .first(conn)
-                    .await
-                    .optional()?;
+                let found: Option<EndpointRow> =
+                    we::table.find(id).select(EndpointRow::as_select()).for_update().first(conn).await.optional()?;
                 let Some(old) = found else { return Ok(None) };
                 let (enabled, reason, failures) = match change.enabled {
                     Some(true) => (true, None, 0),
@@ -221,7 +219,12 @@ impl WebhookRepo for Db {
         Ok(n as u64)
     }
 
-    async fn claim_due(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> RepoResult<Vec<OutboxItem>> {
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> RepoResult<Vec<OutboxItem>> {
         let mut conn = self.repo_conn().await?;
         let rows = conn
             .transaction::<_, diesel::result::Error, _>(async |conn| {
