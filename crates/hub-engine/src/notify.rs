@@ -308,7 +308,16 @@ impl Notifications {
     async fn deliver(&self, item: &OutboxItem) -> AttemptResult {
         let secret = match self.cipher.decrypt(&item.encrypted_secret, SECRET_BINDING) {
             Ok(s) => s,
-            Err(_) => return self.judge(item, None, Err("the endpoint's secret cannot be decrypted".into()), true),
+            Err(_) => {
+                return judge(
+                    &self.config,
+                    self.clock.now(),
+                    item,
+                    None,
+                    Err("the endpoint's secret cannot be decrypted".into()),
+                    true,
+                );
+            }
         };
         let link = match (&item.store_code, item.event, item.endpoint.include_connect_link) {
             (Some(code), WebhookEvent::StoreNeedsReconnect, true) => {
@@ -320,35 +329,52 @@ impl Notifications {
         let webhook = render(item, secret.expose(), link.as_deref(), now);
         let sent = self.sender.send(&webhook).await;
         match sent {
-            Ok(answer) if (200..300).contains(&answer.status) => self.judge(item, Some(answer.status), Ok(()), false),
-            Ok(answer) => self.judge(item, Some(answer.status), Err(format!("HTTP {}", answer.status)), false),
-            Err(SendError::Refused(why)) => self.judge(item, None, Err(format!("refused: {why}")), true),
-            Err(SendError::Network(why)) => self.judge(item, None, Err(why), false),
+            Ok(answer) if (200..300).contains(&answer.status) => {
+                judge(&self.config, self.clock.now(), item, Some(answer.status), Ok(()), false)
+            }
+            Ok(answer) => judge(
+                &self.config,
+                self.clock.now(),
+                item,
+                Some(answer.status),
+                Err(format!("HTTP {}", answer.status)),
+                false,
+            ),
+            Err(SendError::Refused(why)) => {
+                judge(&self.config, self.clock.now(), item, None, Err(format!("refused: {why}")), true)
+            }
+            Err(SendError::Network(why)) => judge(&self.config, self.clock.now(), item, None, Err(why), false),
         }
     }
+}
 
-    /// The attempt's record: delivered, retried with backoff, or given up (after
-    /// [`WEBHOOK_GIVE_UP_AFTER`], or at once when `fatal`); the endpoint disabled after a run
-    /// of failures or a refused URL.
-    fn judge(&self, item: &OutboxItem, status: Option<u16>, outcome: Result<(), String>, fatal: bool) -> AttemptResult {
-        let at = self.clock.now();
-        let status_code = status.map(i32::from);
-        let Err(error) = outcome else {
-            return AttemptResult { status_code, success: true, error: None, at, retry_at: None, disable: None };
-        };
-        let base = Duration::from_std(self.config.retry_base).unwrap_or(Duration::seconds(30));
-        let next = at + webhook_retry_delay(base, item.attempts);
-        let retry_at = (!fatal && next <= item.created_at + WEBHOOK_GIVE_UP_AFTER).then_some(next);
-        let failures = item.endpoint.consecutive_failures + 1;
-        let disable = if fatal {
-            Some(format!("delivery refused: {error}"))
-        } else if failures >= self.config.disable_after {
-            Some(format!("{failures} consecutive failed deliveries (last: {error})"))
-        } else {
-            None
-        };
-        AttemptResult { status_code, success: false, error: Some(error), at, retry_at, disable }
-    }
+/// The attempt's record at `at`: delivered, retried with backoff, or given up (after
+/// [`WEBHOOK_GIVE_UP_AFTER`], or at once when `fatal`); the endpoint disabled after a run of
+/// failures or a refused URL.
+fn judge(
+    config: &NotifyConfig,
+    at: DateTime<Utc>,
+    item: &OutboxItem,
+    status: Option<u16>,
+    outcome: Result<(), String>,
+    fatal: bool,
+) -> AttemptResult {
+    let status_code = status.map(i32::from);
+    let Err(error) = outcome else {
+        return AttemptResult { status_code, success: true, error: None, at, retry_at: None, disable: None };
+    };
+    let base = Duration::from_std(config.retry_base).unwrap_or(Duration::seconds(30));
+    let next = at + webhook_retry_delay(base, item.attempts);
+    let retry_at = (!fatal && next <= item.created_at + WEBHOOK_GIVE_UP_AFTER).then_some(next);
+    let failures = item.endpoint.consecutive_failures + 1;
+    let disable = if fatal {
+        Some(format!("delivery refused: {error}"))
+    } else if failures >= config.disable_after {
+        Some(format!("{failures} consecutive failed deliveries (last: {error})"))
+    } else {
+        None
+    };
+    AttemptResult { status_code, success: false, error: Some(error), at, retry_at, disable }
 }
 
 fn endpoint_details(events: &[WebhookEvent], format: WebhookFormat) -> Details {
@@ -429,6 +455,91 @@ mod tests {
             sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
         );
+    }
+
+    fn item(attempts: i32, failures: i32, format: WebhookFormat) -> OutboxItem {
+        let t0 = DateTime::UNIX_EPOCH + Duration::days(20_000);
+        OutboxItem {
+            id: 42,
+            endpoint: WebhookEndpoint {
+                id: 1,
+                url: "https://hooks.example.com/x".into(),
+                events: vec![WebhookEvent::StoreNeedsReconnect],
+                format,
+                include_connect_link: true,
+                enabled: true,
+                disabled_reason: None,
+                consecutive_failures: failures,
+                created_by: "cli".into(),
+                created_at: t0,
+                updated_at: t0,
+            },
+            encrypted_secret: String::new(),
+            event: WebhookEvent::StoreNeedsReconnect,
+            store_code: None,
+            summary: "Store s1 needs its TikTok account reconnected (banned).".into(),
+            data: json!({"storeCode": "s1"}),
+            created_at: t0,
+            attempts,
+        }
+    }
+
+    /// (attempts made before, endpoint failures in a row, minutes since the row was written,
+    /// fatal) → (retried after seconds, disabled).
+    #[test]
+    fn failures_back_off_give_up_after_a_day_and_disable_after_a_run() {
+        let config =
+            NotifyConfig { retry_base: StdDuration::from_secs(30), disable_after: 20, ..NotifyConfig::default() };
+        let table = [
+            (0, 0, 0, false, Some(30), false),
+            (1, 1, 1, false, Some(60), false),
+            (3, 3, 10, false, Some(240), false),
+            (9, 9, 600, false, Some(3600), false),
+            // The 20th failure in a row disables the endpoint (the row still retries).
+            (5, 19, 60, false, Some(960), true),
+            // Past 24 h: given up.
+            (12, 12, 24 * 60 - 10, false, None, false),
+            // A refused target: given up and disabled at once.
+            (0, 0, 0, true, None, true),
+        ];
+        for (attempts, failures, minutes, fatal, retry, disabled) in table {
+            let it = item(attempts, failures, WebhookFormat::Standard);
+            let at = it.created_at + Duration::minutes(minutes);
+            let r = judge(&config, at, &it, Some(500), Err("HTTP 500".into()), fatal);
+            let case = format!("attempts {attempts}, failures {failures}, +{minutes} min, fatal {fatal}");
+            assert_eq!(r.retry_at.map(|t| (t - at).num_seconds()), retry, "{case}");
+            assert_eq!(r.disable.is_some(), disabled, "{case}");
+            assert!(!r.success, "{case}");
+        }
+        let ok = judge(
+            &config,
+            item(3, 3, WebhookFormat::Standard).created_at,
+            &item(3, 3, WebhookFormat::Standard),
+            Some(204),
+            Ok(()),
+            false,
+        );
+        assert!(ok.success && ok.retry_at.is_none() && ok.disable.is_none());
+    }
+
+    #[test]
+    fn standard_is_signed_and_slack_is_text() {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let it = item(0, 0, WebhookFormat::Standard);
+        let now = it.created_at + Duration::seconds(5);
+        let w = render(&it, secret, Some("https://hub/connect"), now);
+        let header = |name: &str| w.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap();
+        assert_eq!(header("webhook-id"), "msg_42");
+        assert_eq!(header("webhook-timestamp"), now.timestamp().to_string());
+        assert_eq!(header("webhook-signature"), sign(secret, "msg_42", now.timestamp(), &w.body));
+        let body: serde_json::Value = serde_json::from_slice(&w.body).unwrap();
+        assert_eq!(body["type"], "store.needs_reconnect");
+        assert_eq!(body["data"]["connectLink"], "https://hub/connect");
+
+        let w = render(&item(0, 0, WebhookFormat::Slack), secret, None, now);
+        assert!(w.headers.is_empty());
+        let body: serde_json::Value = serde_json::from_slice(&w.body).unwrap();
+        assert_eq!(body, json!({"text": "Store s1 needs its TikTok account reconnected (banned)."}));
     }
 
     #[test]
