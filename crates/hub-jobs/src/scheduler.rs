@@ -534,8 +534,7 @@ impl Inner {
         }
     }
 
-    /// Delivers the notification outbox: at once again while rows were due, else after
-    /// `webhook_every`.
+    /// Delivers the notification outbox: again at once while rows were due.
     async fn webhook_loop(self: Arc<Self>) {
         loop {
             let busy = match self.engine.notifications().deliver_due().await {
@@ -554,15 +553,14 @@ impl Inner {
                     false
                 }
             };
-            let wait = if busy { Duration::ZERO } else { self.config.webhook_every };
-            if !self.sleep_or_stop(Instant::now() + wait).await {
+            if !self.sleep_or_stop(Instant::now() + if busy { Duration::ZERO } else { self.config.webhook_every }).await
+            {
                 return;
             }
         }
     }
 
-    /// Announces `digest.daily` and `report.gaps` at each tick of `notify_daily` (each
-    /// endpoint gets one per day, whichever instances tick).
+    /// Announces `digest.daily` and `report.gaps` at each tick of `notify_daily`.
     async fn notify_daily_loop(self: Arc<Self>) {
         let Ok(schedule) = crate::schedule::parse_schedule(&self.config.notify_daily) else { return };
         loop {
