@@ -34,12 +34,12 @@ pub use access::Permission;
 pub use actor::{Actor, Principal};
 pub use admin::{Admin, AdminError, StoreAccount};
 pub use cipher::AesGcmCipher;
-pub use config::{EngineConfig, HEARTBEAT_EVERY, PING_CACHE, TOKEN_CALL_LIMIT};
+pub use config::{EngineConfig, HEARTBEAT_EVERY, NotifyConfig, PING_CACHE, TOKEN_CALL_LIMIT};
 pub use connect::{CallbackParams, ConnectError, ConnectFlow, ConnectLink, ConnectStart, Connected, requested_scopes};
 pub use engine::{AnnounceError, Engine, Forbidden};
 pub use lifecycle::{Lifecycle, LifecycleChange, LifecycleError, RevokeOutcome, RevokeSweep};
 pub use metrics::{SyncMetrics, SyncMetricsSnapshot};
-pub use notify::{AddEndpoint, CreatedEndpoint, DeliverySweep, Notifications, NotifyConfig, NotifyError};
+pub use notify::{AddEndpoint, CreatedEndpoint, DeliverySweep, Notifications, NotifyError};
 pub use pace::{DbGate, DbGateStats, jobs_share_of_pool};
 pub use pages::{PAGE, Pages, collect};
 pub use people::{

@@ -10,7 +10,6 @@
 //! [`WEBHOOK_GIVE_UP_AFTER`]; a run of failures disables the endpoint, with the reason.
 
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -26,30 +25,11 @@ use serde_json::json;
 
 use crate::access::{Access, Permission, Refusal};
 use crate::audit::Details;
+use crate::config::NotifyConfig;
 use crate::connect::ConnectFlow;
 
 /// What the cipher binds an endpoint's secret to.
 const SECRET_BINDING: &str = "webhook_endpoint:secret";
-
-/// How deliveries behave.
-#[derive(Debug, Clone)]
-pub struct NotifyConfig {
-    /// The wait after a first failed attempt; doubled per attempt, at most 1 h
-    /// (`WEBHOOK_RETRY_BASE_MS`).
-    pub retry_base: StdDuration,
-    /// Consecutive failed attempts that disable an endpoint (`WEBHOOK_DISABLE_AFTER_FAILURES`).
-    pub disable_after: i32,
-    /// How long a claimed row is left to its claimer before it is due again (longer than a send).
-    pub lease: StdDuration,
-    /// Rows claimed (and sent concurrently) per round.
-    pub batch: i64,
-}
-
-impl Default for NotifyConfig {
-    fn default() -> Self {
-        Self { retry_base: StdDuration::from_secs(30), disable_after: 20, lease: StdDuration::from_secs(60), batch: 20 }
-    }
-}
 
 /// Why an endpoint use case failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -444,6 +424,8 @@ fn render(item: &OutboxItem, secret: &str, link: Option<&str>, now: DateTime<Utc
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration as StdDuration;
+
     use super::*;
 
     /// The Standard Webhooks specification's published example.
