@@ -145,6 +145,8 @@ pub fn scheduler_config(config: &Config) -> SchedulerConfig {
         stale_after: config.sync_stale_after,
         // At least twice per staleness period, and at least once a minute.
         sweep_every: (config.sync_stale_after / 2).min(std::time::Duration::from_secs(60)),
+        webhook_every: config.webhook_poll,
+        notify_daily: config.cron_notify_daily.clone(),
         ..SchedulerConfig::default()
     }
 }

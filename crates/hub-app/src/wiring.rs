@@ -85,6 +85,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         imports: repos.clone(),
         lifecycle: repos.clone(),
         events: repos.clone(),
+        webhooks: repos.clone(),
         users: repos.clone(),
         sessions: repos.clone(),
         api_keys: repos.clone(),
@@ -92,6 +93,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         health: repos,
         tiktok: tiktok.clone(),
         cipher,
+        webhook_sender: Arc::new(hub_webhooks::HttpSender::new(hub_webhooks::SenderConfig {
+            allow_private: config.webhook_allow_private,
+            ..hub_webhooks::SenderConfig::default()
+        })),
         clock: Arc::new(SystemClock),
     };
     let engine_config = EngineConfig {
@@ -121,6 +126,11 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
             sync_runs_days: config.retention_sync_runs_days,
             audit_days: config.retention_audit_days,
             ..hub_engine::RetentionPolicy::default()
+        },
+        webhooks: hub_engine::NotifyConfig {
+            retry_base: config.webhook_retry_base,
+            disable_after: config.webhook_disable_after,
+            ..hub_engine::NotifyConfig::default()
         },
         ..EngineConfig::default()
     };

@@ -22,6 +22,7 @@ pub mod store;
 pub mod store_overview;
 pub mod sync;
 pub mod tiktok_event;
+pub mod webhook;
 
 pub use account::{Account, AccountId, ConnectionStatus, EncryptedTokens, ReconnectReason, TokenMeta};
 pub use actor::{Actor, Principal};
@@ -49,3 +50,7 @@ pub use store::{NewStore, PersonName, PicContact, Store, StoreChange, StoreCode,
 pub use store_overview::{LatestUserStats, LatestVideoStats, StoreOverview};
 pub use sync::{JobKind, NewSyncLog, RunCounts, RunStatus, RunTrigger, SyncLog, SyncLogStatus, SyncRun};
 pub use tiktok_event::{TikTokEvent, TikTokEventKind};
+pub use webhook::{
+    AttemptResult, NewWebhookEndpoint, Notification, OutboxItem, WEBHOOK_GIVE_UP_AFTER, WebhookDelivery,
+    WebhookEndpoint, WebhookEndpointChange, WebhookEvent, WebhookFormat, webhook_retry_delay,
+};

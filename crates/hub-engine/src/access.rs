@@ -14,6 +14,7 @@
 //! | `RunChainWideSyncs` — sync every store, refresh every token | operator | every store |
 //! | `ManageKeys` — create and revoke its own API keys (role and scope at most its own) | operator | its stores |
 //! | `ManageUsers` — people, their roles and scopes, every key | admin | its stores |
+//! | `ManageWebhooks` — outgoing notification endpoints | admin | every store |
 
 use std::sync::Arc;
 
@@ -32,10 +33,12 @@ pub enum Permission {
     RunChainWideSyncs,
     ManageKeys,
     ManageUsers,
+    /// Outgoing notification endpoints (they announce every store).
+    ManageWebhooks,
 }
 
 impl Permission {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Read,
         Self::ReadChainWide,
         Self::ManageStores,
@@ -43,6 +46,7 @@ impl Permission {
         Self::RunChainWideSyncs,
         Self::ManageKeys,
         Self::ManageUsers,
+        Self::ManageWebhooks,
     ];
 
     /// The least role that has it.
@@ -50,13 +54,13 @@ impl Permission {
         match self {
             Self::Read | Self::ReadChainWide => Role::Viewer,
             Self::ManageStores | Self::RunSyncs | Self::RunChainWideSyncs | Self::ManageKeys => Role::Operator,
-            Self::ManageUsers => Role::Admin,
+            Self::ManageUsers | Self::ManageWebhooks => Role::Admin,
         }
     }
 
     /// Whether it needs an unscoped actor (its answers or effects span every store).
     pub const fn needs_every_store(self) -> bool {
-        matches!(self, Self::ReadChainWide | Self::RunChainWideSyncs)
+        matches!(self, Self::ReadChainWide | Self::RunChainWideSyncs | Self::ManageWebhooks)
     }
 
     pub const fn as_str(self) -> &'static str {
@@ -68,6 +72,7 @@ impl Permission {
             Self::RunChainWideSyncs => "run_chain_wide_syncs",
             Self::ManageKeys => "manage_keys",
             Self::ManageUsers => "manage_users",
+            Self::ManageWebhooks => "manage_webhooks",
         }
     }
 
@@ -189,6 +194,7 @@ mod tests {
             (P::RunChainWideSyncs, [false, true, true, false, false]),
             (P::ManageKeys, [false, true, true, true, true]),
             (P::ManageUsers, [false, false, true, false, true]),
+            (P::ManageWebhooks, [false, false, true, false, false]),
         ];
         assert_eq!(table.len(), Permission::ALL.len());
         for (p, want) in table {

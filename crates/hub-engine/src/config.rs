@@ -58,6 +58,8 @@ pub struct EngineConfig {
     pub people: PeopleConfig,
     /// How long sync logs, sync runs and audit rows are kept.
     pub retention: RetentionPolicy,
+    /// Outgoing notifications' delivery.
+    pub webhooks: NotifyConfig,
 }
 
 /// The default of [`EngineConfig::lock_check_every`]: stores start at most a few times a
@@ -91,6 +93,32 @@ impl Default for EngineConfig {
             lock_check_every: LOCK_CHECK_EVERY,
             people: PeopleConfig::default(),
             retention: RetentionPolicy::default(),
+            webhooks: NotifyConfig::default(),
+        }
+    }
+}
+
+/// How deliveries behave.
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    /// The wait after a first failed attempt; doubled per attempt, at most 1 h
+    /// (`WEBHOOK_RETRY_BASE_MS`).
+    pub retry_base: std::time::Duration,
+    /// Consecutive failed attempts that disable an endpoint (`WEBHOOK_DISABLE_AFTER_FAILURES`).
+    pub disable_after: i32,
+    /// How long a claimed row is left to its claimer before it is due again (longer than a send).
+    pub lease: std::time::Duration,
+    /// Rows claimed (and sent concurrently) per round.
+    pub batch: i64,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            retry_base: std::time::Duration::from_secs(30),
+            disable_after: 20,
+            lease: std::time::Duration::from_secs(60),
+            batch: 20,
         }
     }
 }

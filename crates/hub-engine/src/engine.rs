@@ -11,6 +11,7 @@ use crate::audit::Auditor;
 use crate::config::EngineConfig;
 use crate::connect::ConnectFlow;
 use crate::lifecycle::Lifecycle;
+use crate::notify::Notifications;
 use crate::pace::DbGate;
 use crate::people::People;
 use crate::ports::Ports;
@@ -25,13 +26,23 @@ pub struct Engine {
     admin: Admin,
     reports: Reports,
     syncs: Arc<Syncs>,
-    connect: ConnectFlow,
+    connect: Arc<ConnectFlow>,
     lifecycle: Lifecycle,
+    notifications: Notifications,
     system: System,
     retention: Retention,
     people: People,
     access: Access,
     config: EngineConfig,
+}
+
+/// Why the daily announcements failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AnnounceError {
+    #[error(transparent)]
+    Report(#[from] crate::ReportError),
+    #[error(transparent)]
+    Storage(#[from] hub_ports::RepoError),
 }
 
 /// The actor's role or store scope does not allow it (a `DENIED` row was written).
@@ -53,6 +64,9 @@ impl Engine {
             config.token_call_limit,
         ));
         let access = Access::new(Arc::clone(&ports.stores), Auditor::new(Arc::clone(&ports.audit)));
+        let connect =
+            Arc::new(ConnectFlow::new(ports.clone(), config.clone(), tokens.clone(), state_secret, access.clone()));
+        let notifications = Notifications::new(&ports, Arc::clone(&connect), access.clone(), config.webhooks.clone());
         let syncs = Arc::new(Syncs::new(ports.clone(), config.clone(), Arc::clone(&tokens), db, access.clone()));
         Self {
             admin: Admin::new(
@@ -80,7 +94,8 @@ impl Engine {
                 access.clone(),
                 config.people,
             ),
-            connect: ConnectFlow::new(ports.clone(), config.clone(), tokens, state_secret, access.clone()),
+            connect,
+            notifications,
             system: System::new(ports, config.clone(), Arc::clone(&syncs)),
             syncs,
             access,
@@ -111,6 +126,27 @@ impl Engine {
     /// Disconnect, archive and restore stores; revoke connect links and grants.
     pub fn lifecycle(&self) -> &Lifecycle {
         &self.lifecycle
+    }
+
+    /// Outgoing notifications: endpoints and the outbox's delivery.
+    pub fn notifications(&self) -> &Notifications {
+        &self.notifications
+    }
+
+    /// Announces yesterday's `digest.daily` (totals and changes) and `report.gaps` (the stores
+    /// missing snapshots in the 7 days to yesterday) to their endpoints: at most once per
+    /// endpoint and day, however many instances run the schedule. Returns the rows queued.
+    pub async fn announce_daily(&self) -> Result<u64, AnnounceError> {
+        let actor = Actor::system();
+        let now = self.notifications.now();
+        let day = self.reports.today() - chrono::Duration::days(1);
+        let overview = self.reports.overview(&actor, Some(day)).await?;
+        let range = hub_domain::DateRange { from: day - chrono::Duration::days(6), to: day };
+        let query = hub_domain::GapsQuery::new(range, false).map_err(crate::ReportError::from)?;
+        let gaps = self.reports.gaps(&actor, query).await?;
+        let digest = self.notifications.announce(&hub_domain::Notification::digest_daily(&overview, now)).await?;
+        let missing = self.notifications.announce(&hub_domain::Notification::report_gaps(range, &gaps, now)).await?;
+        Ok(digest + missing)
     }
 
     /// Health, pool figures, housekeeping.

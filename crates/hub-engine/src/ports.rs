@@ -6,7 +6,7 @@ use std::sync::Arc;
 use hub_ports::{
     AccountRepo, ApiKeyRepo, AuditRepo, Clock, ConnectRepo, DbHealth, JobLock, LifecycleRepo, ReportRepo,
     RetentionRepo, SessionRepo, SnapshotRepo, StoreImportRepo, StoreRepo, SyncLogRepo, SyncRunRepo, TikTokApi,
-    TikTokEventRepo, TokenCipher, UserRepo,
+    TikTokEventRepo, TokenCipher, UserRepo, WebhookRepo, WebhookSender,
 };
 
 /// Every port the engine uses.
@@ -24,6 +24,8 @@ pub struct Ports {
     pub imports: Arc<dyn StoreImportRepo>,
     pub lifecycle: Arc<dyn LifecycleRepo>,
     pub events: Arc<dyn TikTokEventRepo>,
+    /// Outgoing notifications' endpoints, outbox and attempts.
+    pub webhooks: Arc<dyn WebhookRepo>,
     pub users: Arc<dyn UserRepo>,
     pub sessions: Arc<dyn SessionRepo>,
     pub api_keys: Arc<dyn ApiKeyRepo>,
@@ -31,5 +33,7 @@ pub struct Ports {
     pub health: Arc<dyn DbHealth>,
     pub tiktok: Arc<dyn TikTokApi>,
     pub cipher: Arc<dyn TokenCipher>,
+    /// Sends outgoing notifications (SSRF-guarded).
+    pub webhook_sender: Arc<dyn WebhookSender>,
     pub clock: Arc<dyn Clock>,
 }

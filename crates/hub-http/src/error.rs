@@ -289,3 +289,15 @@ impl From<hub_engine::ConnectError> for ApiError {
         }
     }
 }
+
+impl From<hub_engine::NotifyError> for ApiError {
+    fn from(e: hub_engine::NotifyError) -> Self {
+        use hub_engine::NotifyError as E;
+        match e {
+            E::NotFound => Self::not_found(e.to_string()),
+            E::Forbidden => Self::forbidden(e.to_string()),
+            E::UrlRefused(_) | E::Disabled => Self::invalid(e.to_string()),
+            E::Storage(cause) => Self::internal(&cause),
+        }
+    }
+}

@@ -32,6 +32,10 @@ pub struct SchedulerConfig {
     pub revoke_every: Duration,
     /// How often sync logs, sync runs and audit rows past their retention are purged.
     pub retention_every: Duration,
+    /// How often the notification outbox is polled when it had nothing to send.
+    pub webhook_every: Duration,
+    /// When `report.gaps` and `digest.daily` are announced (`CRON_NOTIFY_DAILY`), five-field crontab.
+    pub notify_daily: String,
     /// Tests only: the three schedules are six-field `cron`-crate expressions (seconds
     /// first, Sunday = 1), so that ticks come seconds apart. The service leaves it `false`.
     pub seconds_schedules: bool,
@@ -52,6 +56,8 @@ impl Default for SchedulerConfig {
             purge_every: Duration::from_secs(3600),
             revoke_every: Duration::from_secs(60),
             retention_every: Duration::from_secs(3600),
+            webhook_every: Duration::from_secs(1),
+            notify_daily: "0 7 * * *".into(),
             seconds_schedules: false,
         }
     }
@@ -79,6 +85,7 @@ impl SchedulerConfig {
         self.parse("refresh_tokens", &self.token_refresh)?;
         self.parse("sync_user_daily", &self.user_daily)?;
         self.parse("sync_video_daily", &self.video_daily)?;
+        parse_schedule(&self.notify_daily).map_err(|source| ConfigError { job: "notify_daily", source })?;
         Ok(())
     }
 }

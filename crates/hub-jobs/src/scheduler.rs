@@ -21,6 +21,8 @@ use tokio::time::Instant;
 use crate::config::{ConfigError, SchedulerConfig};
 use crate::schedule::{next_run, previous_run};
 
+mod housekeeping;
+
 /// One scheduled job.
 struct JobDef {
     kind: JobKind,
@@ -123,6 +125,10 @@ impl Scheduler {
         inner.spawn_tracked(Arc::clone(&inner).purge_loop());
         inner.spawn_tracked(Arc::clone(&inner).revoke_loop());
         inner.spawn_tracked(Arc::clone(&inner).retention_loop());
+        inner.spawn_tracked(Arc::clone(&inner).webhook_loop());
+        if inner.config.enabled {
+            inner.spawn_tracked(Arc::clone(&inner).notify_daily_loop());
+        }
         inner.spawn_tracked(Arc::clone(&inner).pool_stats_loop());
         Ok(Scheduler { inner, workers })
     }
@@ -496,70 +502,6 @@ impl Inner {
                     "today's run was interrupted; retrying the stores it left"
                 );
                 self.start_retries(run.job, today, true);
-            }
-        }
-    }
-
-    async fn purge_loop(self: Arc<Self>) {
-        loop {
-            match self.engine.system().purge_expired().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(purged = n, "expired OAuth states and connect invites purged"),
-                Err(e) => tracing::warn!(error = %e, "purging expired OAuth states and invites failed"),
-            }
-            if !self.sleep_or_stop(Instant::now() + self.config.purge_every).await {
-                return;
-            }
-        }
-    }
-
-    async fn revoke_loop(self: Arc<Self>) {
-        loop {
-            match self.engine.lifecycle().retry_revocations().await {
-                Ok(s) if s.revoked + s.pending + s.abandoned == 0 => {}
-                Ok(s) => tracing::info!(
-                    revoked = s.revoked,
-                    pending = s.pending,
-                    abandoned = s.abandoned,
-                    "TikTok revocations retried"
-                ),
-                Err(e) => tracing::warn!(error = %e, "retrying TikTok revocations failed"),
-            }
-            if !self.sleep_or_stop(Instant::now() + self.config.revoke_every).await {
-                return;
-            }
-        }
-    }
-
-    /// At start and every `retention_every`: rows past their retention, in batches; a pass
-    /// stops between batches when shutdown begins.
-    async fn retention_loop(self: Arc<Self>) {
-        loop {
-            match self.engine.retention().purge(&|| self.stopping()).await {
-                Ok(r) if r.total() > 0 => {
-                    tracing::info!(purged = r.total(), stopped = r.stopped, "retention purge done")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "retention purge failed; retried at the next pass"),
-            }
-            if !self.sleep_or_stop(Instant::now() + self.config.retention_every).await {
-                return;
-            }
-        }
-    }
-
-    async fn pool_stats_loop(self: Arc<Self>) {
-        loop {
-            let s = self.engine.system().pool_stats();
-            tracing::info!(
-                totalCount = s.size,
-                idleCount = s.idle,
-                waitingCount = s.waiting,
-                maxSize = s.max_size,
-                "Database pool statistics"
-            );
-            if !self.sleep_or_stop(Instant::now() + self.config.pool_stats_every).await {
-                return;
             }
         }
     }

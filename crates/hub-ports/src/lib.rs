@@ -21,6 +21,7 @@ mod error;
 mod events;
 mod lifecycle;
 mod limits;
+mod notify;
 mod people;
 mod report;
 mod retention;
@@ -36,6 +37,9 @@ pub use lifecycle::{LifecycleRepo, Retired};
 #[cfg(any(test, feature = "mock"))]
 pub use limits::MockSharedLimits;
 pub use limits::{LimitsUnavailable, Rate, SharedLimits, Taken};
+#[cfg(any(test, feature = "mock"))]
+pub use notify::MockWebhookRepo;
+pub use notify::WebhookRepo;
 pub use people::{ApiKeyRepo, KeyWithOwner, LAST_ADMIN, SessionRepo, UserRepo};
 #[cfg(any(test, feature = "mock"))]
 pub use people::{MockApiKeyRepo, MockSessionRepo, MockUserRepo};

@@ -255,6 +255,54 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Int8,
+        url -> Text,
+        events -> Text,
+        encrypted_secret -> Text,
+        format -> Varchar,
+        include_connect_link -> Bool,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        consecutive_failures -> Int4,
+        created_by -> Varchar,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_outbox (id) {
+        id -> Int8,
+        endpoint_id -> Int8,
+        event -> Varchar,
+        store_code -> Nullable<Varchar>,
+        summary -> Text,
+        data -> Text,
+        status -> Varchar,
+        attempts -> Int4,
+        created_at -> Timestamptz,
+        next_attempt_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+        dedupe_key -> Nullable<Varchar>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Int8,
+        outbox_id -> Int8,
+        endpoint_id -> Int8,
+        event -> Varchar,
+        attempt -> Int4,
+        status_code -> Nullable<Int4>,
+        success -> Bool,
+        error -> Nullable<Text>,
+        attempted_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(store_accounts -> stores (store_code));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> users (owner_id));
@@ -267,6 +315,8 @@ diesel::joinable!(pending_revocations -> stores (store_code));
 diesel::joinable!(tiktok_events -> stores (store_code));
 diesel::joinable!(oauth_states -> connect_invites (invite_id));
 diesel::joinable!(sync_logs -> sync_runs (run_id));
+diesel::joinable!(webhook_outbox -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_deliveries -> webhook_outbox (outbox_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     stores,
@@ -286,4 +336,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     shared_buckets,
     shared_failures,
+    webhook_endpoints,
+    webhook_outbox,
+    webhook_deliveries,
 );

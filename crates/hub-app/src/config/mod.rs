@@ -146,6 +146,16 @@ pub struct Config {
     pub retention_sync_runs_days: u32,
     /// Days audit rows are kept (`RETENTION_AUDIT_DAYS`); 0 = forever.
     pub retention_audit_days: u32,
+    /// Notification endpoints may be private, loopback or link-local (`WEBHOOK_ALLOW_PRIVATE`).
+    pub webhook_allow_private: bool,
+    /// The wait after a first failed delivery, doubled per attempt (`WEBHOOK_RETRY_BASE_MS`).
+    pub webhook_retry_base: Duration,
+    /// Consecutive failed deliveries that disable an endpoint (`WEBHOOK_DISABLE_AFTER_FAILURES`).
+    pub webhook_disable_after: i32,
+    /// How often the outbox is polled when idle (`WEBHOOK_POLL_MS`).
+    pub webhook_poll: Duration,
+    /// When `report.gaps` and `digest.daily` are announced (`CRON_NOTIFY_DAILY`).
+    pub cron_notify_daily: String,
 }
 
 /// Reads settings through `get` (the environment in production, a map in tests).
@@ -445,6 +455,11 @@ impl Config {
             retention_sync_logs_days: r.retention_days("RETENTION_SYNC_LOGS_DAYS", 90)?,
             retention_sync_runs_days: r.retention_days("RETENTION_SYNC_RUNS_DAYS", 90)?,
             retention_audit_days: r.retention_days("RETENTION_AUDIT_DAYS", 365)?,
+            webhook_allow_private: r.flag("WEBHOOK_ALLOW_PRIVATE", false)?,
+            webhook_retry_base: Duration::from_millis(r.ranged("WEBHOOK_RETRY_BASE_MS", 30_000u64, 10, 3_600_000)?),
+            webhook_disable_after: r.ranged("WEBHOOK_DISABLE_AFTER_FAILURES", 20i32, 1, 10_000)?,
+            webhook_poll: Duration::from_millis(r.ranged("WEBHOOK_POLL_MS", 1000u64, 50, 60_000)?),
+            cron_notify_daily: r.cron("CRON_NOTIFY_DAILY", "0 7 * * *")?,
         })
     }
 }

@@ -9,7 +9,7 @@ use tiktok_sandbox::SandboxConfig;
 
 use crate::support::*;
 
-fn sandbox() -> SandboxConfig {
+pub(crate) fn sandbox() -> SandboxConfig {
     SandboxConfig { accounts: 3, videos_per_account: 3, rate_limit_per_min: 0, ..SandboxConfig::default() }
 }
 
@@ -45,7 +45,7 @@ async fn user_info_code(hub: &Hub, token: &str) -> String {
     r["error"]["code"].as_str().unwrap_or_default().to_owned()
 }
 
-async fn setup(hub: &Hub, code: &str, account: usize) -> String {
+pub(crate) async fn setup(hub: &Hub, code: &str, account: usize) -> String {
     let (s, _) = hub.post("/admin/stores", json!({"store_code": code, "store_name": "S", "pic_name": "P"})).await;
     assert_eq!(s, 201);
     let (s, page) = hub.connect(code, Some(account)).await;
@@ -125,7 +125,7 @@ async fn disconnect_and_archive_revoke_at_tiktok_keep_history_and_restore_works(
 }
 
 /// Polls `check` every 50 ms until it holds or `limit` passes; whether it held.
-async fn within(limit: std::time::Duration, mut check: impl AsyncFnMut() -> bool) -> bool {
+pub(crate) async fn within(limit: std::time::Duration, mut check: impl AsyncFnMut() -> bool) -> bool {
     let deadline = std::time::Instant::now() + limit;
     loop {
         if check().await {

@@ -11,6 +11,7 @@ mod flood;
 mod instances;
 mod lifecycle;
 mod locks;
+mod notify;
 mod people;
 mod recovery;
 mod storm;

@@ -15,6 +15,7 @@ mod events;
 mod lifecycle;
 mod locks;
 mod memory;
+mod notify;
 mod people;
 mod reports;
 mod retention;
@@ -26,6 +27,7 @@ use chrono::{DateTime, Utc};
 use hub_ports::{Clock, TikTokApi};
 
 pub use memory::Memory;
+pub use notify::AcceptingSender;
 pub use world::{FixedClock, STATE_SECRET, Shared, World, cipher, code, fixed_clock, grant, t0, user, videos};
 
 use crate::{AesGcmCipher, Engine, EngineConfig, Ports};
@@ -66,6 +68,7 @@ pub fn ports(world: &Shared, tiktok: Arc<dyn TikTokApi>, clock: Arc<dyn Clock>) 
         imports: memory.clone(),
         lifecycle: memory.clone(),
         events: memory.clone(),
+        webhooks: memory.clone(),
         users: memory.clone(),
         sessions: memory.clone(),
         api_keys: memory.clone(),
@@ -73,6 +76,7 @@ pub fn ports(world: &Shared, tiktok: Arc<dyn TikTokApi>, clock: Arc<dyn Clock>) 
         health: memory,
         tiktok,
         cipher: cipher(),
+        webhook_sender: Arc::new(notify::AcceptingSender::default()),
         clock,
     }
 }

@@ -52,6 +52,10 @@ pub struct World {
     pub sessions: Vec<(String, NewSession, DateTime<Utc>, i64)>,
     /// Personal API keys and their hashes.
     pub api_keys: Vec<(ApiKey, String)>,
+    /// Notification endpoints and their encrypted secrets.
+    pub webhooks: Vec<(WebhookEndpoint, String)>,
+    /// Notifications queued: the endpoint and what.
+    pub outbox: Vec<(i64, Notification)>,
 }
 
 /// The world as the mocks share it.

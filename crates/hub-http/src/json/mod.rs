@@ -7,6 +7,7 @@ pub(crate) mod audit;
 pub(crate) mod common;
 pub(crate) mod connect;
 pub(crate) mod lifecycle;
+pub(crate) mod notify;
 pub(crate) mod people;
 pub(crate) mod reports;
 pub(crate) mod stats;

@@ -9,6 +9,7 @@ pub(crate) mod health;
 pub(crate) mod import;
 pub(crate) mod lifecycle;
 pub(crate) mod metrics;
+pub(crate) mod notify;
 pub(crate) mod oauth;
 pub(crate) mod reply;
 pub(crate) mod reports;
@@ -32,6 +33,7 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig<'_>) {
     audit::config(cfg);
     users::config(cfg);
     api_keys::config(cfg);
+    notify::config(cfg);
     // `/auth/login|logout|me` before the OAuth routes under `/auth`.
     auth::config(cfg);
     oauth::config(cfg);

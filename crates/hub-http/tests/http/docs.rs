@@ -48,6 +48,12 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("post", "/auth/login", false),
     ("post", "/auth/logout", true),
     ("get", "/auth/me", true),
+    ("get", "/admin/webhooks", true),
+    ("post", "/admin/webhooks", true),
+    ("patch", "/admin/webhooks/{id}", true),
+    ("delete", "/admin/webhooks/{id}", true),
+    ("post", "/admin/webhooks/{id}/test", true),
+    ("get", "/admin/webhooks/{id}/deliveries", true),
 ];
 
 #[actix_web::test]

@@ -90,6 +90,13 @@ const TABLE: &[(&str, &str, [C; 5])] = &[
     ("post", "/admin/api-keys", [Auth, Deny, Ok, Ok, Deny]),
     // Someone else's key answers like a missing one.
     ("delete", "/admin/api-keys/{id}", [Auth, Deny, Ok, Ok, Gone]),
+    // Notification endpoints: admins over every store (a scoped key is refused).
+    ("get", "/admin/webhooks", [Auth, Deny, Deny, Ok, Deny]),
+    ("post", "/admin/webhooks", [Auth, Deny, Deny, Ok, Deny]),
+    ("patch", "/admin/webhooks/{id}", [Auth, Deny, Deny, Ok, Deny]),
+    ("delete", "/admin/webhooks/{id}", [Auth, Deny, Deny, Ok, Deny]),
+    ("post", "/admin/webhooks/{id}/test", [Auth, Deny, Deny, Ok, Deny]),
+    ("get", "/admin/webhooks/{id}/deliveries", [Auth, Deny, Deny, Ok, Deny]),
     // Auth (a key has no session to end)
     ("post", "/auth/login", [Ok, Ok, Ok, Ok, Ok]),
     ("post", "/auth/logout", [Auth, Bad, Bad, Bad, Bad]),
@@ -130,6 +137,14 @@ async fn world() -> World {
     let (north_key, _) = add_key(&h, &north, "north", Role::Operator, groups(&["north"])).await;
     let (_, operator_second) = add_key(&h, &operator, "operator 2", Role::Viewer, StoreScope::All).await;
     let (_, admin_second) = add_key(&h, &admin, "admin 2", Role::Viewer, StoreScope::All).await;
+    // Endpoint 1 for /admin/webhooks/{id}.
+    let hook = hub_engine::AddEndpoint {
+        url: "https://hooks.example.com/hub".into(),
+        events: vec![WebhookEvent::StoreConnected],
+        format: WebhookFormat::Standard,
+        include_connect_link: false,
+    };
+    h.state.engine().notifications().add(&Actor::cli(), hook).await.unwrap();
     // A run for /admin/sync/runs/{id}.
     h.state.engine().syncs().run(JobSelection::User, &RunScope::All, RunTrigger::Cli).await.unwrap();
     World {
@@ -175,6 +190,10 @@ fn request(w: &World, method: &str, path: &str, col: Col) -> TestRequest {
         ("post", "/admin/users") => Some(json!({"email": "new@example.com", "role": "viewer", "password": PASSWORD})),
         ("patch", "/admin/users/{id}") => Some(json!({"name": "Renamed"})),
         ("post", "/admin/api-keys") => Some(json!({"name": "k", "role": "viewer", "store_groups": [group]})),
+        ("post", "/admin/webhooks") => {
+            Some(json!({"url": "https://hooks.example.com/new", "events": ["store.connected"]}))
+        }
+        ("patch", "/admin/webhooks/{id}") => Some(json!({"enabled": false})),
         ("post", "/auth/login") => Some(json!({"email": "target@example.com", "password": PASSWORD})),
         _ => None,
     };

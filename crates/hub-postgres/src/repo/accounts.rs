@@ -7,12 +7,15 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use hub_domain::{Account, AccountId, ConnectionStatus, EncryptedTokens, NewAuditEntry, StoreCode, TokenMeta};
+use hub_domain::{
+    Account, AccountId, ConnectionStatus, EncryptedTokens, NewAuditEntry, Notification, StoreCode, TokenMeta,
+};
 use hub_ports::{AccountRepo, ConnectedAccount, RepoError, RepoResult};
 
 use crate::Db;
 use crate::error::{RepoResultExt, repo_err};
 use crate::models::{AccountRow, NewAuditRow, convert_all, join_scopes};
+use crate::repo::notify::enqueue_in;
 use crate::schema::{audit_logs, store_accounts as sa};
 
 /// The only platform this hub connects.
@@ -93,6 +96,8 @@ impl AccountRepo for Db {
                 if !audit_rows.is_empty() {
                     diesel::insert_into(audit_logs::table).values(&audit_rows).execute(conn).await?;
                 }
+                let n = Notification::store_connected(&account.store_code, account.connected_at);
+                enqueue_in(conn, &n, None).await?;
                 Ok(row)
             })
             .await
@@ -136,8 +141,12 @@ impl AccountRepo for Db {
         let mut conn = self.repo_conn().await?;
         // TikTok's revoke reason belongs to a REVOKED status only; any other status drops it.
         let keeps_revoke_reason = status.reason() == Some(hub_domain::ReconnectReason::Revoked);
-        let n =
-            diesel::update(sa::table.filter(sa::id.eq(id.0)).filter(sa::encrypted_refresh_token.eq(expected_refresh)))
+        conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+            let filter = sa::table.filter(sa::id.eq(id.0)).filter(sa::encrypted_refresh_token.eq(expected_refresh));
+            let old: Option<(String, String)> =
+                filter.select((sa::store_code, sa::status)).for_update().first(conn).await.optional()?;
+            let Some((code, old_status)) = old else { return Ok(false) };
+            diesel::update(filter)
                 .set((
                     sa::status.eq(status.as_str()),
                     sa::status_reason.eq(status.reason().map(|r| r.as_str())),
@@ -146,10 +155,19 @@ impl AccountRepo for Db {
                     )),
                     sa::updated_at.eq(at),
                 ))
-                .execute(&mut conn)
-                .await
-                .repo()?;
-        Ok(n == 1)
+                .execute(conn)
+                .await?;
+            // A store that starts needing its staff is announced once, with the change.
+            if let (Some(reason), ConnectionStatus::NeedReconnect(_)) = (status.reason(), status)
+                && old_status != status.as_str()
+                && let Ok(code) = StoreCode::parse(&code)
+            {
+                enqueue_in(conn, &Notification::store_needs_reconnect(&code, reason.as_str(), None, at), None).await?;
+            }
+            Ok(true)
+        })
+        .await
+        .repo()
     }
 
     async fn list_connected(&self) -> RepoResult<Vec<Account>> {

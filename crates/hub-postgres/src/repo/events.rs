@@ -3,12 +3,13 @@
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use hub_domain::{ConnectionStatus, NewAuditEntry, ReconnectReason, TikTokEvent};
+use hub_domain::{ConnectionStatus, NewAuditEntry, Notification, ReconnectReason, TikTokEvent};
 use hub_ports::{Deauthorization, RecordedEvent, RepoResult, TikTokEventRepo};
 
 use crate::Db;
 use crate::error::repo_err;
 use crate::models::{NewAuditRow, store_code};
+use crate::repo::notify::enqueue_in;
 use crate::schema::{audit_logs, store_accounts as sa, tiktok_events as te};
 
 #[async_trait]
@@ -59,6 +60,15 @@ impl TikTokEventRepo for Db {
                             .map_err(|_| diesel::result::Error::DeserializationError("invalid store code".into()))?,
                     );
                     diesel::insert_into(audit_logs::table).values(NewAuditRow::from(&audit)).execute(conn).await?;
+                    if let Some(code) = &audit.store_code {
+                        let n = Notification::store_needs_reconnect(
+                            code,
+                            ReconnectReason::Revoked.as_str(),
+                            Some(d.reason),
+                            d.at,
+                        );
+                        enqueue_in(conn, &n, None).await?;
+                    }
                 }
                 Ok((false, store))
             })

@@ -5,12 +5,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use hub_domain::{ConnectionStatus, EncryptedTokens, NewAuditEntry, PendingRevocation, StoreCode};
+use hub_domain::{ConnectionStatus, EncryptedTokens, NewAuditEntry, Notification, PendingRevocation, StoreCode};
 use hub_ports::{LifecycleRepo, RepoError, RepoResult, Retired};
 
 use crate::Db;
 use crate::error::{RepoResultExt, repo_err};
 use crate::models::{NewAuditRow, store_code};
+use crate::repo::notify::enqueue_in;
 use crate::schema::{audit_logs, connect_invites as ci, pending_revocations as pr, store_accounts as sa, stores};
 
 #[derive(Queryable, Selectable)]
@@ -126,6 +127,9 @@ impl LifecycleRepo for Db {
                     retired.links_revoked = revoke_links(conn, code.as_str(), now).await? as u64;
                 }
                 diesel::insert_into(audit_logs::table).values(&audit_row).execute(conn).await?;
+                if retired.disconnected || retired.archived {
+                    enqueue_in(conn, &Notification::store_disconnected(code, archive, now), None).await?;
+                }
                 Ok((retired, pending))
             })
             .await

@@ -8,6 +8,7 @@ mod health;
 mod keys;
 mod lifecycle;
 mod limits;
+mod notify;
 mod people;
 pub(crate) mod reports;
 mod retention;

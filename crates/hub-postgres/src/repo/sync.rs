@@ -3,13 +3,16 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
-use hub_domain::{JobKind, NewSyncLog, RunCounts, RunStatus, RunTrigger, StoreCode, StoreScope, SyncLog, SyncRun};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use hub_domain::{
+    JobKind, NewSyncLog, Notification, RunCounts, RunStatus, RunTrigger, StoreCode, StoreScope, SyncLog, SyncRun,
+};
 use hub_ports::{RepoError, RepoResult, SyncLogCursor, SyncLogRepo, SyncRunRepo};
 
 use crate::Db;
 use crate::error::RepoResultExt;
 use crate::models::{CountsChange, SyncLogRow, SyncRunRow, convert_all};
+use crate::repo::notify::enqueue_in;
 use crate::schema::{stores, sync_logs as sl, sync_runs as sr};
 
 /// Lines returned when a caller passes a non-positive limit.
@@ -122,15 +125,26 @@ impl SyncRunRepo for Db {
         now: DateTime<Utc>,
     ) -> RepoResult<()> {
         let mut conn = self.repo_conn().await?;
-        let n = diesel::update(sr::table.find(id))
-            .set((
-                CountsChange::from(counts),
-                sr::status.eq(status.as_str()),
-                sr::message.eq(message),
-                sr::heartbeat_at.eq(now),
-                sr::finished_at.eq(now),
-            ))
-            .execute(&mut conn)
+        // The run's close and its announcement are one transaction.
+        let n = conn
+            .transaction::<_, diesel::result::Error, _>(async |conn| {
+                let job: Option<String> = diesel::update(sr::table.find(id))
+                    .set((
+                        CountsChange::from(counts),
+                        sr::status.eq(status.as_str()),
+                        sr::message.eq(message),
+                        sr::heartbeat_at.eq(now),
+                        sr::finished_at.eq(now),
+                    ))
+                    .returning(sr::job_name)
+                    .get_result(conn)
+                    .await
+                    .optional()?;
+                let Some(job) = job else { return Ok(0) };
+                let n = Notification::sync_run_finished(id, &job, status.as_str(), counts, now);
+                enqueue_in(conn, &n, None).await?;
+                Ok(1)
+            })
             .await
             .repo()?;
         one_row(n)

@@ -8,6 +8,7 @@ mod health;
 mod lifecycle;
 mod limits;
 mod lock;
+mod notify;
 mod people;
 mod pool;
 mod reports;
