@@ -149,7 +149,7 @@ mod tests {
         let last30 = Period::last(today, 30);
         let custom = |f, t| Period { range: DateRange { from: d(f), to: d(t) }, preset: None };
         type Case<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>, Period, bool);
-        let cases: [Case; 11] = [
+        let cases: [Case<'_>; 11] = [
             (None, None, None, last30, false),
             (Some("7"), None, None, Period::last(today, 7), false),
             (Some("365"), Some("2026-01-01"), Some("2026-01-02"), Period::last(today, 365), false),
