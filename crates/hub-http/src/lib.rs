@@ -11,6 +11,7 @@ mod allow;
 mod auth;
 mod authn;
 mod csv;
+mod export;
 mod error;
 mod extract;
 #[cfg(feature = "fuzzing")]
