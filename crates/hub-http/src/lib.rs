@@ -11,8 +11,8 @@ mod allow;
 mod auth;
 mod authn;
 mod csv;
-mod export;
 mod error;
+mod export;
 mod extract;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

@@ -53,7 +53,11 @@ impl Cell {
     /// A number, or text when it would not survive as a spreadsheet number (over 15 digits,
     /// such as TikTok's video ids, or not finite).
     pub fn number(n: f64) -> Self {
-        if n.is_finite() && (n.fract() != 0.0 || n.abs() <= MAX_EXACT) { Self::Number(n) } else { Self::Text(n.to_string()) }
+        if n.is_finite() && (n.fract() != 0.0 || n.abs() <= MAX_EXACT) {
+            Self::Number(n)
+        } else {
+            Self::Text(n.to_string())
+        }
     }
 
     /// An integer: a number up to 15 digits, else its digits as text (nothing is rounded).
@@ -78,9 +82,8 @@ impl Cell {
                 }
             } else if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
                 return Self::DateTime(t.naive_utc());
-            } else if let Some(t) = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
-                .iter()
-                .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+            } else if let Some(t) =
+                ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"].iter().find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
             {
                 return Self::DateTime(t);
             }

@@ -7,6 +7,7 @@ mod support;
 mod browser;
 mod budget;
 mod e2e;
+mod exports;
 mod instances;
 mod lifecycle;
 mod locks;

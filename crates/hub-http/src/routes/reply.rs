@@ -8,8 +8,8 @@ use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
 use paperclip::v2::schema::Apiv2Schema;
 
-use crate::export;
 use crate::error::ApiError;
+use crate::export;
 use crate::params::Format;
 
 /// Unknown paths: 404 `NOT_FOUND` in the envelope.

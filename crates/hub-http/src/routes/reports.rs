@@ -8,8 +8,8 @@ use paperclip::actix::web;
 use paperclip::actix::{Apiv2Schema, api_v2_operation};
 use serde::Deserialize;
 
-use crate::export;
 use crate::error::ApiError;
+use crate::export;
 use crate::extract::AdminKey;
 use crate::json::reports::{
     GAP_COLUMNS, GapsResponse, OVERVIEW_COLUMNS, OverviewJson, OverviewResponse, STORE_REPORT_COLUMNS, StoreGapsJson,
@@ -153,7 +153,13 @@ async fn stores_report(
     if let Some(sheet) = sheet {
         let name = format!("store-report-{}-{}", q.range.from, q.range.to);
         let pages = state.engine.reports().store_report_pages(&key.0, q).await?;
-        return Ok(StoreReportReply(export::download(sheet, &name, STORE_REPORT_COLUMNS, pages, StoreReportJson::from)));
+        return Ok(StoreReportReply(export::download(
+            sheet,
+            &name,
+            STORE_REPORT_COLUMNS,
+            pages,
+            StoreReportJson::from,
+        )));
     }
     let page = state.engine.reports().store_report(&key.0, &q).await?;
     let data: Vec<StoreReportJson> = page.rows.into_iter().map(Into::into).collect();
