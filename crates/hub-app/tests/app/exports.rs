@@ -6,12 +6,13 @@
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
-use chrono::{DateTime, NaiveDate};
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde_json::json;
 use tiktok_sandbox::SandboxConfig;
 
 use crate::support::*;
 
+const PASSWORD: &str = "correct horse battery staple 9";
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// `GET path` with the API key: (status, content type, content disposition, body).
@@ -20,6 +21,20 @@ async fn download(hub: &Hub, path: &str) -> (u16, String, String, Vec<u8>) {
     let header = |name: &str| res.headers().get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
     let (status, kind, disposition) = (res.status().as_u16(), header("content-type"), header("content-disposition"));
     (status, kind, disposition, res.bytes().await.unwrap().to_vec())
+}
+
+/// The same rows, cell for cell, with the CSV's header.
+fn assert_same_rows(what: &str, rows: &[Vec<Data>], csv: &[Vec<String>]) {
+    assert!(csv.len() > 1, "{what}: no rows to compare");
+    assert_eq!(rows.len(), csv.len(), "{what}: rows");
+    let header: Vec<String> = rows[0].iter().map(ToString::to_string).collect();
+    assert_eq!(header, csv[0], "{what}: header");
+    for (r, (got, want)) in rows.iter().zip(csv).enumerate().skip(1) {
+        for (c, name) in header.iter().enumerate() {
+            let cell = got.get(c).unwrap_or(&Data::Empty);
+            assert!(same(cell, &want[c]), "{what} row {r} {name}: {cell:?} vs CSV {:?}", want[c]);
+        }
+    }
 }
 
 /// Every row of the workbook's sheets, the header once (each sheet repeats it).
@@ -53,6 +68,8 @@ fn same(xlsx: &Data, csv: &str) -> bool {
             let got = t.as_datetime().expect("a date");
             if let Ok(d) = NaiveDate::parse_from_str(csv, "%Y-%m-%d") {
                 d.and_hms_opt(0, 0, 0) == Some(got)
+            } else if let Ok(t) = NaiveDateTime::parse_from_str(csv, "%Y-%m-%d %H:%M") {
+                t == got
             } else {
                 // Milliseconds survive the spreadsheet's day fractions to within one.
                 DateTime::parse_from_rfc3339(csv).is_ok_and(|c| (c.naive_utc() - got).num_milliseconds().abs() <= 1)
@@ -120,16 +137,8 @@ async fn every_csv_export_answers_xlsx_with_the_same_rows_typed() {
             "{path}: {disposition}"
         );
         let rows = sheet_rows(&body);
-        assert!(csv.len() > 1, "{path}: no rows to compare");
-        assert_eq!(rows.len(), csv.len(), "{path}: rows");
+        assert_same_rows(path, &rows, &csv);
         let header: Vec<String> = rows[0].iter().map(ToString::to_string).collect();
-        assert_eq!(header, csv[0], "{path}: header");
-        for (r, (got, want)) in rows.iter().zip(&csv).enumerate().skip(1) {
-            for (c, name) in header.iter().enumerate() {
-                let cell = got.get(c).unwrap_or(&Data::Empty);
-                assert!(same(cell, &want[c]), "{path} row {r} {name}: {cell:?} vs CSV {:?}", want[c]);
-            }
-        }
         let column = |name: &str| header.iter().position(|h| h == name).unwrap_or_else(|| panic!("{path}: {name}"));
         if let Some(name) = number {
             let c = column(name);
@@ -160,5 +169,34 @@ async fn every_csv_export_answers_xlsx_with_the_same_rows_typed() {
         assert_eq!(status, 400, "{path}");
         assert_eq!(body["error"]["code"], "INVALID_REQUEST", "{path}");
         assert_eq!(body["error"]["message"], "format must be json, csv or xlsx", "{path}");
+    }
+
+    // The dashboard's tables: each CSV link has its XLSX twin with the same rows.
+    let (ok, out, err) =
+        cli(&hub, &["user", "add", "lead@example.com", "--role", "admin", "--password-stdin"], Some(PASSWORD));
+    assert!(ok, "{out}{err}");
+    let (cookie, csrf) = sign_in(&hub, "lead@example.com", PASSWORD).await;
+    let page = |path: &'static str| {
+        let req = with_session(&hub, reqwest::Method::GET, path, &cookie, &csrf);
+        async move {
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status().as_u16(), 200, "{path}");
+            let kind = res.headers()["content-type"].to_str().unwrap().to_owned();
+            (kind, res.bytes().await.unwrap().to_vec())
+        }
+    };
+    let (_, html) = page("/dashboard/stores").await;
+    assert!(String::from_utf8(html).unwrap().contains("/dashboard/stores.xlsx"), "no XLSX link");
+    for (csv_path, xlsx_path) in [
+        ("/dashboard/stores.csv?sort=name", "/dashboard/stores.xlsx?sort=name"),
+        ("/dashboard/videos?days=7&format=csv", "/dashboard/videos?days=7&format=xlsx"),
+        ("/dashboard/audit?action=store.create&format=csv", "/dashboard/audit?action=store.create&format=xlsx"),
+        ("/dashboard/people?format=users.csv", "/dashboard/people?format=users.xlsx"),
+    ] {
+        let (kind, csv) = page(csv_path).await;
+        assert_eq!(kind, "text/csv; charset=utf-8", "{csv_path}");
+        let (kind, xlsx) = page(xlsx_path).await;
+        assert_eq!(kind, XLSX, "{xlsx_path}");
+        assert_same_rows(xlsx_path, &sheet_rows(&xlsx), &csv_rows(&String::from_utf8(csv).unwrap()));
     }
 }

@@ -25,6 +25,7 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
         .route(STORES, web::get().to(stores::page))
         .route(STORES, web::post().to(store_form::create))
         .route(STORES_CSV, web::get().to(stores::csv))
+        .route(STORES_XLSX, web::get().to(stores::xlsx))
         .route(NEW_STORE, web::get().to(store_form::page))
         .route("/dashboard/stores/{code}", web::get().to(store::page))
         .route("/dashboard/stores/{code}/edit", web::get().to(store_form::edit_page))

@@ -11,6 +11,7 @@ use crate::layout::{self, Section};
 use crate::pages::store::videos_table;
 use crate::routes;
 use crate::state::WebState;
+use crate::table::Export;
 use crate::viewer::Viewer;
 use crate::widgets::{RANGES, days_param};
 
@@ -35,7 +36,7 @@ fn sort_label(s: VideoSort) -> &'static str {
 }
 
 fn render(viewer: &Viewer, days: u32, sort: VideoSort, table: Markup, empty: bool) -> Markup {
-    let csv = format!("{}?days={days}&sort={}&format=csv", routes::VIDEOS, sort.as_str());
+    let link = |format: &str| format!("{}?days={days}&sort={}&format={format}", routes::VIDEOS, sort.as_str());
     let content = html! {
         section.card aria-label="Top videos" {
             form.toolbar method="get" action=(routes::VIDEOS) {
@@ -52,7 +53,8 @@ fn render(viewer: &Viewer, days: u32, sort: VideoSort, table: Markup, empty: boo
                     }
                 }
                 button type="submit" { "Show" }
-                a.button.secondary href=(csv) download { "Download CSV" }
+                a.button.secondary href=(link("csv")) download { "Download CSV" }
+                a.button.secondary href=(link("xlsx")) download { "Download XLSX" }
             }
             @if empty { p.empty-state { "No video snapshots in this period yet." } } @else { (table) }
         }
@@ -60,7 +62,7 @@ fn render(viewer: &Viewer, days: u32, sort: VideoSort, table: Markup, empty: boo
     layout::page(viewer, Section::Videos, "Top videos", content)
 }
 
-/// `GET /dashboard/videos` (`format=csv`: the same rows as CSV).
+/// `GET /dashboard/videos` (`format=csv` or `xlsx`: the same rows as a file).
 pub(crate) async fn page(
     state: web::Data<WebState>,
     viewer: Viewer,
@@ -73,8 +75,8 @@ pub(crate) async fn page(
     let query = TopVideosQuery { range, sort, store: None, limit: LIMIT };
     let videos = reports.top_videos(&viewer.actor, &query).await.map_err(WebError::from)?;
     let table = videos_table(&videos, "Top videos", true);
-    if params.format == "csv" {
-        return Ok(table.csv_response("videos.csv"));
+    if let Some(export) = Export::parse(&params.format) {
+        return table.download(export, "videos");
     }
     Ok(layout::ok(render(&viewer, days, sort, table.render(), videos.is_empty())))
 }
