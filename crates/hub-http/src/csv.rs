@@ -25,24 +25,27 @@ pub(crate) fn push_value(out: &mut String, v: &Value) {
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => out.push_str(&n.to_string()),
         Value::String(s) => push_text(out, s),
-        Value::Array(items) => {
-            let joined: Vec<String> = items
-                .iter()
-                .map(|i| match i {
-                    Value::String(s) => s.clone(),
-                    Value::Null => String::new(),
-                    other => other.to_string(),
-                })
-                .collect();
-            push_text(out, &joined.join(";"));
-        }
+        Value::Array(items) => push_text(out, &joined(items)),
         // A nested object where a column expects a value: its JSON text.
         Value::Object(_) => push_text(out, &v.to_string()),
     }
 }
 
+/// A list's cell: its items joined with `;` (a null item is empty).
+pub(crate) fn joined(items: &[Value]) -> String {
+    let texts: Vec<String> = items
+        .iter()
+        .map(|i| match i {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        })
+        .collect();
+    texts.join(";")
+}
+
 /// The value at a dotted path (`latestUserStats.followerCount`); null when absent.
-fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
+pub(crate) fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
     path.split('.').try_fold(v, |v, key| v.get(key)).unwrap_or(&Value::Null)
 }
 

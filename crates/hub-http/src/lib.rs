@@ -12,6 +12,7 @@ mod auth;
 mod authn;
 mod csv;
 mod error;
+mod export;
 mod extract;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

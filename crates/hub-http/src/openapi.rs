@@ -220,10 +220,11 @@ pub(crate) fn constrain(spec: &mut Value) {
 }
 
 /// CSV in and out: every operation with a `format` parameter also answers `text/csv`
-/// (`?format=csv`), and the store import takes a multipart upload (field `file`) or a bare
+/// (`?format=csv`) and the XLSX content type (`?format=xlsx`, a binary file), and the store import takes a multipart upload (field `file`) or a bare
 /// CSV body — what paperclip cannot say about handlers that read the raw request.
 fn document_csv(spec: &mut Value) {
     let csv = serde_json::json!({ "schema": { "type": "string" } });
+    let xlsx = serde_json::json!({ "schema": { "type": "string", "format": "binary" } });
     if let Some(Value::Object(paths)) = spec.get_mut("paths") {
         for item in paths.values_mut() {
             let Value::Object(item) = item else { continue };
@@ -233,6 +234,7 @@ fn document_csv(spec: &mut Value) {
                     .is_some_and(|ps| ps.iter().any(|p| p["name"] == "format" && p["in"] == "query"));
                 if method == "get" && has_format && op["responses"]["200"].is_object() {
                     op["responses"]["200"]["content"]["text/csv"] = csv.clone();
+                    op["responses"]["200"]["content"][xlsx_sheet::CONTENT_TYPE] = xlsx.clone();
                 }
             }
         }

@@ -142,10 +142,12 @@ pub(crate) fn action(raw: &str) -> Result<String, ApiError> {
 pub(crate) enum Format {
     Json,
     Csv,
+    Xlsx,
 }
 
 impl Format {
-    /// `format=json|csv`; without it, `Accept: text/csv` asks for CSV.
+    /// `format=json|csv|xlsx`; without it, `Accept: text/csv` asks for CSV and the XLSX
+    /// content type for XLSX.
     pub(crate) fn of(format: Option<&str>, req: &HttpRequest) -> Result<Self, ApiError> {
         let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
         Self::parse(format, accept)
@@ -155,9 +157,27 @@ impl Format {
         match format {
             Some("csv") => Ok(Self::Csv),
             Some("json") => Ok(Self::Json),
-            Some(_) => Err(ApiError::invalid("format must be json or csv")),
-            None if accept.is_some_and(|a| a.to_ascii_lowercase().contains("text/csv")) => Ok(Self::Csv),
-            None => Ok(Self::Json),
+            Some("xlsx") => Ok(Self::Xlsx),
+            Some(_) => Err(ApiError::invalid("format must be json, csv or xlsx")),
+            None => {
+                let accept = accept.map(str::to_ascii_lowercase).unwrap_or_default();
+                Ok(if accept.contains("text/csv") {
+                    Self::Csv
+                } else if accept.contains(xlsx_sheet::CONTENT_TYPE) {
+                    Self::Xlsx
+                } else {
+                    Self::Json
+                })
+            }
+        }
+    }
+
+    /// A spreadsheet export (CSV or XLSX), or `None` for JSON.
+    pub(crate) fn sheet(self) -> Option<crate::export::Sheet> {
+        match self {
+            Self::Json => None,
+            Self::Csv => Some(crate::export::Sheet::Csv),
+            Self::Xlsx => Some(crate::export::Sheet::Xlsx),
         }
     }
 }
@@ -205,7 +225,7 @@ pub(crate) fn rule(
         "date" | "from" | "to" => json!({
             "type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "example": "2026-01-24",
         }),
-        "format" => one_of(&["json", "csv"], "json"),
+        "format" => one_of(&["json", "csv", "xlsx"], "json"),
         "include" => json!({ "type": "string", "enum": ["archived"] }),
         "order" => one_of(&["desc", "asc"], "desc"),
         "all" | "dry_run" => one_of(&["true", "false"], "false"),
@@ -227,7 +247,15 @@ mod tests {
         assert_eq!(Format::parse(None, Some("text/csv, */*")), Ok(Format::Csv));
         assert_eq!(Format::parse(None, Some("application/json")), Ok(Format::Json));
         assert_eq!(Format::parse(None, None), Ok(Format::Json));
-        assert!(Format::parse(Some("xml"), None).unwrap_err().message.starts_with("format"));
+        assert_eq!(Format::parse(Some("xlsx"), Some("text/csv")), Ok(Format::Xlsx));
+        assert_eq!(Format::parse(None, Some(xlsx_sheet::CONTENT_TYPE)), Ok(Format::Xlsx));
+        for bad in ["xml", "XLSX", "xls", ""] {
+            assert_eq!(
+                Format::parse(Some(bad), None).unwrap_err().message,
+                "format must be json, csv or xlsx",
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub const LOGIN: &str = "/dashboard/login";
 pub const LOGOUT: &str = "/dashboard/logout";
 pub const STORES: &str = "/dashboard/stores";
 pub const STORES_CSV: &str = "/dashboard/stores.csv";
+pub const STORES_XLSX: &str = "/dashboard/stores.xlsx";
 pub const NEW_STORE: &str = "/dashboard/stores/new";
 pub const IMPORT: &str = "/dashboard/stores/import";
 pub const IMPORT_TEMPLATE: &str = "/dashboard/stores/import/template";

@@ -1,5 +1,8 @@
-//! A table as both a page shows it and its CSV export of exactly those rows: each cell has
-//! its plain text (the CSV's) and, optionally, richer markup (a link, a label).
+//! A table as both a page shows it and its CSV and XLSX exports of exactly those rows: each
+//! cell has its plain text (the CSV's) and, optionally, richer markup (a link, a label). The
+//! XLSX is written by `xlsx_sheet`, the API's writer: numeric cells are numbers, a text that is
+//! exactly a date or a date-time (the page's local times) a date cell, any other text a string
+//! (never a formula).
 
 use actix_web::HttpResponse;
 use actix_web::http::header;
@@ -49,6 +52,31 @@ pub struct Column {
 impl Column {
     pub fn new(label: &'static str, numeric: bool) -> Self {
         Self { label, numeric, sort: None }
+    }
+}
+
+/// A spreadsheet form of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Export {
+    Csv,
+    Xlsx,
+}
+
+impl Export {
+    /// `csv` or `xlsx`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "csv" => Some(Self::Csv),
+            "xlsx" => Some(Self::Xlsx),
+            _ => None,
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Xlsx => "xlsx",
+        }
     }
 }
 
@@ -110,13 +138,34 @@ impl Table {
         out
     }
 
-    /// The CSV as a download named `name`.
-    pub fn csv_response(&self, name: &str) -> HttpResponse {
-        HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+    /// The workbook: the columns' labels as the header, then the rows.
+    pub fn xlsx(&self) -> Result<Vec<u8>, xlsx_sheet::SheetError> {
+        let header: Vec<&str> = self.columns.iter().map(|c| c.label).collect();
+        let mut sheet = xlsx_sheet::SheetWriter::new("Export", &header)?;
+        for row in &self.rows {
+            sheet.push(row.iter().map(|c| match (c.text.as_str(), c.numeric) {
+                ("", _) => xlsx_sheet::Cell::Empty,
+                (t, true) => {
+                    t.parse::<f64>().map_or_else(|_| xlsx_sheet::Cell::Text(t.to_owned()), xlsx_sheet::Cell::number)
+                }
+                (t, false) => xlsx_sheet::Cell::infer(t),
+            }))?;
+        }
+        sheet.to_bytes()
+    }
+
+    /// The table as a download named `stem` plus the form's extension.
+    pub fn download(&self, export: Export, stem: &str) -> Result<HttpResponse, crate::WebError> {
+        let (kind, body) = match export {
+            Export::Csv => ("text/csv; charset=utf-8", self.csv().into_bytes()),
+            Export::Xlsx => (xlsx_sheet::CONTENT_TYPE, self.xlsx().map_err(crate::WebError::internal)?),
+        };
+        let name = format!("{stem}.{}", export.extension());
+        Ok(HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, kind))
             .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(self.csv())
+            .body(body))
     }
 }
 
@@ -138,5 +187,33 @@ mod tests {
         let html = t.render().into_string();
         assert!(html.contains(r#"<td class="num">-5</td>"#), "{html}");
         assert!(html.contains("=HYPERLINK(&quot;x&quot;)"), "{html}");
+    }
+
+    #[test]
+    fn the_xlsx_holds_the_same_rows_typed() {
+        use calamine::{Data, Reader, Xlsx};
+        let t = Table {
+            caption: "Stores".into(),
+            columns: vec![Column::new("Store", false), Column::new("Followers", true), Column::new("Last sync", false)],
+            rows: vec![
+                vec![Cell::text("=HYPERLINK(\"x\")"), Cell::num(Some(-5)), Cell::text("2026-01-24 13:05")],
+                vec![Cell::text("Ann"), Cell::num(None), Cell::text("never")],
+                vec![Cell::text("Bo"), Cell::num_with("0.1250".into(), html! { "12.5%" }), Cell::text("")],
+            ],
+        };
+        let bytes = t.xlsx().unwrap();
+        let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let range = book.worksheet_range("Export").unwrap();
+        let rows: Vec<Vec<Data>> = range.rows().map(<[Data]>::to_vec).collect();
+        let s = |t: &str| Data::String(t.into());
+        assert_eq!(rows[0], [s("Store"), s("Followers"), s("Last sync")]);
+        assert_eq!(rows[1][..2], [s("=HYPERLINK(\"x\")"), Data::Float(-5.0)]);
+        let Data::DateTime(at) = &rows[1][2] else { panic!("not a date: {:?}", rows[1][2]) };
+        assert_eq!(at.as_datetime().unwrap().to_string(), "2026-01-24 13:05:00");
+        assert_eq!(rows[2], [s("Ann"), Data::Empty, s("never")]);
+        assert_eq!(rows[3], [s("Bo"), Data::Float(0.125), Data::Empty]);
+        let res = t.download(Export::Xlsx, "stores").unwrap();
+        assert_eq!(res.headers().get("content-type").unwrap(), xlsx_sheet::CONTENT_TYPE);
+        assert_eq!(res.headers().get("content-disposition").unwrap(), "attachment; filename=\"stores.xlsx\"");
     }
 }

@@ -1,4 +1,4 @@
-//! `cargo xtask bench sync|db|api|web`: the benchmarks (docs/PERFORMANCE.md). This module only
+//! `cargo xtask bench sync|db|api|web|xlsx`: the benchmarks (docs/PERFORMANCE.md). This module only
 //! dispatches; what the benchmarks share is in `common`, which depends on none of them.
 
 mod api;
@@ -7,6 +7,7 @@ mod db;
 mod instances;
 mod sync;
 mod web;
+mod xlsx;
 
 use anyhow::Result;
 
@@ -37,6 +38,11 @@ pub enum Command {
     /// sequential requests per page signed in as an admin; one line per page and one for the
     /// overview's cold load (docs/PERFORMANCE.md).
     Web(web::Args),
+    /// The XLSX export of 1,000,000 sync-log lines through the real hub, read back
+    ///
+    /// tiktok_hub_benchxlsx: `GET /admin/sync/logs?format=xlsx` from the release hub, its
+    /// time and peak RSS, then the file read back with calamine (every row, typed cells).
+    Xlsx(xlsx::Args),
 }
 
 pub fn run(cmd: &Command) -> Result<()> {
@@ -45,5 +51,6 @@ pub fn run(cmd: &Command) -> Result<()> {
         Command::Db(args) => db::run(args),
         Command::Api(args) => api::run(args),
         Command::Web(args) => web::run(args),
+        Command::Xlsx(args) => xlsx::run(args),
     }
 }

@@ -7,6 +7,7 @@ mod support;
 mod browser;
 mod budget;
 mod e2e;
+mod exports;
 mod flood;
 mod instances;
 mod lifecycle;

@@ -8,8 +8,8 @@ use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
 use paperclip::v2::schema::Apiv2Schema;
 
-use crate::csv;
 use crate::error::ApiError;
+use crate::export;
 use crate::params::Format;
 
 /// Unknown paths: 404 `NOT_FOUND` in the envelope.
@@ -80,11 +80,12 @@ pub(crate) fn json_with(status: actix_web::http::StatusCode, body: &impl serde::
     res
 }
 
-/// A list in the asked `format`: its pages streamed as CSV (`filename`, `columns`, each item
-/// through `row`), or collected and wrapped by `json`.
+/// A list in the asked `format`: its pages streamed as CSV or XLSX (a file named `stem` plus
+/// the form's extension, `columns`, each item through `row`), or collected and wrapped by
+/// `json`.
 pub(crate) async fn list<T, D, E>(
     format: Format,
-    filename: impl FnOnce() -> String,
+    stem: impl FnOnce() -> String,
     columns: &'static [&'static str],
     pages: hub_engine::Pages<T, E>,
     row: fn(T) -> D,
@@ -96,8 +97,8 @@ where
     E: std::error::Error + 'static,
     ApiError: From<E>,
 {
-    Ok(match format {
-        Format::Csv => csv::download(&filename(), columns, pages, row),
-        Format::Json => json(hub_engine::collect(pages).await?.into_iter().map(row).collect()),
+    Ok(match format.sheet() {
+        Some(sheet) => export::download(sheet, &stem(), columns, pages, row),
+        None => json(hub_engine::collect(pages).await?.into_iter().map(row).collect()),
     })
 }

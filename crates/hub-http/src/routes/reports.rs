@@ -1,5 +1,5 @@
 //! The reports: the overview of a day, the store report, the top videos and the snapshot
-//! gaps, each as JSON or CSV (`format=csv` or `Accept: text/csv`).
+//! gaps, each as JSON, CSV (`format=csv` or `Accept: text/csv`) or XLSX (`format=xlsx`).
 
 use actix_web::{HttpRequest, HttpResponse};
 use hub_domain::{GapsQuery, SortOrder, StoreGroup, StoreReportQuery, StoreSort, TopVideosQuery, VideoSort};
@@ -8,8 +8,8 @@ use paperclip::actix::web;
 use paperclip::actix::{Apiv2Schema, api_v2_operation};
 use serde::Deserialize;
 
-use crate::csv;
 use crate::error::ApiError;
+use crate::export;
 use crate::extract::AdminKey;
 use crate::json::reports::{
     GAP_COLUMNS, GapsResponse, OVERVIEW_COLUMNS, OverviewJson, OverviewResponse, STORE_REPORT_COLUMNS, StoreGapsJson,
@@ -27,7 +27,7 @@ const DEFAULT_SPAN_DAYS: i64 = 30;
 pub struct OverviewQuery {
     /// The day, `YYYY-MM-DD` (default: today in the report time zone).
     pub date: Option<String>,
-    /// `json` (default) or `csv`.
+    /// `json` (default), `csv` or `xlsx`.
     pub format: Option<String>,
 }
 
@@ -46,7 +46,7 @@ pub struct StoreReportParams {
     pub limit: Option<String>,
     /// Rows to skip, 0-1000000 (default 0).
     pub offset: Option<String>,
-    /// `json` (default) or `csv`.
+    /// `json` (default), `csv` or `xlsx`.
     pub format: Option<String>,
 }
 
@@ -65,7 +65,7 @@ pub struct TopVideosParams {
     pub store_group: Option<String>,
     /// Videos to return, 1-100 (default 20).
     pub limit: Option<String>,
-    /// `json` (default) or `csv`.
+    /// `json` (default), `csv` or `xlsx`.
     pub format: Option<String>,
 }
 
@@ -78,32 +78,32 @@ pub struct GapsParams {
     pub to: Option<String>,
     /// `true`: list stores without gaps too.
     pub all: Option<String>,
-    /// `json` (default) or `csv`.
+    /// `json` (default), `csv` or `xlsx`.
     pub format: Option<String>,
 }
 
 reply!(
     /// The overview as JSON, or CSV (one row).
-    OverviewReply { 200 => OverviewResponse: "The day's overview (CSV with format=csv or Accept: text/csv)" }
+    OverviewReply { 200 => OverviewResponse: "The day's overview (CSV with format=csv or Accept: text/csv, XLSX with format=xlsx)" }
 );
 reply!(
     /// A page of the store report as JSON, or every row as CSV.
-    StoreReportReply { 200 => StoreReportResponse: "A page of the store report (CSV with format=csv: every row)" }
+    StoreReportReply { 200 => StoreReportResponse: "A page of the store report (CSV or XLSX with format=csv or xlsx: every row)" }
 );
 reply!(
-    /// The top videos as JSON or CSV.
-    TopVideosReply { 200 => TopVideosResponse: "The top videos (CSV with format=csv)" }
+    /// The top videos as JSON, CSV or XLSX.
+    TopVideosReply { 200 => TopVideosResponse: "The top videos (CSV or XLSX with format=csv or xlsx)" }
 );
 reply!(
-    /// The gap report as JSON or CSV.
-    GapsReply { 200 => GapsResponse: "Stores with days without a user snapshot (CSV with format=csv)" }
+    /// The gap report as JSON, CSV or XLSX.
+    GapsReply { 200 => GapsResponse: "Stores with days without a user snapshot (CSV or XLSX with format=csv or xlsx)" }
 );
 /// Report overview
 ///
 /// One day (default today in the report time zone): stores by connection status (now),
 /// the day's totals of followers, likes and videos (user snapshots) and views (video
 /// snapshots), each with its change against the day before, 7 and 30 days before (null when
-/// that day has no data), and how many stores had a snapshot. `format=csv`: one row.
+/// that day has no data), and how many stores had a snapshot. `format=csv` or `xlsx`: one row.
 #[api_v2_operation(tags(Reports))]
 async fn overview(
     key: AdminKey,
@@ -111,13 +111,13 @@ async fn overview(
     req: HttpRequest,
     query: web::Query<OverviewQuery>,
 ) -> Result<OverviewReply, ApiError> {
-    let csv = Format::of(query.format.as_deref(), &req)? == Format::Csv;
+    let sheet = Format::of(query.format.as_deref(), &req)?.sheet();
     let date = date(query.date.as_deref(), "date")?;
     let o = OverviewJson::from(state.engine.reports().overview(&key.0, date).await?);
-    if csv {
-        let name = format!("overview-{}.csv", o.date);
+    if let Some(sheet) = sheet {
+        let name = format!("overview-{}", o.date);
         let page = futures::stream::once(async move { Ok::<_, ReportError>(vec![o]) });
-        return Ok(OverviewReply(csv::download(&name, OVERVIEW_COLUMNS, page, |o| o)));
+        return Ok(OverviewReply(export::download(sheet, &name, OVERVIEW_COLUMNS, page, |o| o)));
     }
     Ok(OverviewReply(HttpResponse::Ok().json(OverviewResponse { success: true, data: o })))
 }
@@ -142,7 +142,7 @@ fn store_report_query(state: &AppState, q: &StoreReportParams) -> Result<StoreRe
 /// Every store with its followers and video views at `from` and at `to`, the growth
 /// (absolute and percent), and the engagement of its videos at `to`. A store without a
 /// snapshot at an end is listed with `missingFrom`/`missingTo` (never dropped); sorting puts
-/// missing values last. `total` counts every store, for paging. `format=csv`: every row.
+/// missing values last. `total` counts every store, for paging. `format=csv` or `xlsx`: every row.
 #[api_v2_operation(tags(Reports))]
 async fn stores_report(
     key: AdminKey,
@@ -150,12 +150,18 @@ async fn stores_report(
     req: HttpRequest,
     query: web::Query<StoreReportParams>,
 ) -> Result<StoreReportReply, ApiError> {
-    let csv = Format::of(query.format.as_deref(), &req)? == Format::Csv;
+    let sheet = Format::of(query.format.as_deref(), &req)?.sheet();
     let q = store_report_query(&state, &query)?;
-    if csv {
-        let name = format!("store-report-{}-{}.csv", q.range.from, q.range.to);
+    if let Some(sheet) = sheet {
+        let name = format!("store-report-{}-{}", q.range.from, q.range.to);
         let pages = state.engine.reports().store_report_pages(&key.0, q).await?;
-        return Ok(StoreReportReply(csv::download(&name, STORE_REPORT_COLUMNS, pages, StoreReportJson::from)));
+        return Ok(StoreReportReply(export::download(
+            sheet,
+            &name,
+            STORE_REPORT_COLUMNS,
+            pages,
+            StoreReportJson::from,
+        )));
     }
     let page = state.engine.reports().store_report(&key.0, &q).await?;
     let data: Vec<StoreReportJson> = page.rows.into_iter().map(Into::into).collect();
@@ -181,7 +187,7 @@ async fn top_videos(
     req: HttpRequest,
     query: web::Query<TopVideosParams>,
 ) -> Result<TopVideosReply, ApiError> {
-    let csv = Format::of(query.format.as_deref(), &req)? == Format::Csv;
+    let sheet = Format::of(query.format.as_deref(), &req)?.sheet();
     let (from, to) = (date(query.from.as_deref(), "from")?, date(query.to.as_deref(), "to")?);
     let range = state.engine.reports().range(from, to, DEFAULT_SPAN_DAYS)?;
     let q = TopVideosQuery {
@@ -192,10 +198,10 @@ async fn top_videos(
         limit: i64::from(bounded(query.limit.as_deref(), TOP_LIMIT)?.unwrap_or(TOP_LIMIT.default)),
     };
     let rows = state.engine.reports().top_videos(&key.0, &q).await?;
-    if csv {
-        let name = format!("top-videos-{}.csv", range.to);
+    if let Some(sheet) = sheet {
+        let name = format!("top-videos-{}", range.to);
         let page = futures::stream::once(async move { Ok::<_, ReportError>(rows) });
-        return Ok(TopVideosReply(csv::download(&name, TOP_VIDEO_COLUMNS, page, TopVideoJson::from)));
+        return Ok(TopVideosReply(export::download(sheet, &name, TOP_VIDEO_COLUMNS, page, TopVideoJson::from)));
     }
     let data: Vec<TopVideoJson> = rows.into_iter().map(Into::into).collect();
     Ok(TopVideosReply(HttpResponse::Ok().json(TopVideosResponse {
@@ -219,14 +225,14 @@ async fn gaps(
     req: HttpRequest,
     query: web::Query<GapsParams>,
 ) -> Result<GapsReply, ApiError> {
-    let csv = Format::of(query.format.as_deref(), &req)? == Format::Csv;
+    let sheet = Format::of(query.format.as_deref(), &req)?.sheet();
     let (from, to) = (date(query.from.as_deref(), "from")?, date(query.to.as_deref(), "to")?);
     let range = state.engine.reports().range(from, to, DEFAULT_SPAN_DAYS)?;
     let q = GapsQuery::new(range, flag(query.all.as_deref(), "all")?)?;
-    if csv {
-        let name = format!("gaps-{}-{}.csv", range.from, range.to);
+    if let Some(sheet) = sheet {
+        let name = format!("gaps-{}-{}", range.from, range.to);
         let pages = state.engine.reports().gaps_pages(&key.0, q).await?;
-        return Ok(GapsReply(csv::download(&name, GAP_COLUMNS, pages, StoreGapsJson::from)));
+        return Ok(GapsReply(export::download(sheet, &name, GAP_COLUMNS, pages, StoreGapsJson::from)));
     }
     let data: Vec<StoreGapsJson> = state.engine.reports().gaps(&key.0, q).await?.into_iter().map(Into::into).collect();
     Ok(GapsReply(HttpResponse::Ok().json(GapsResponse {

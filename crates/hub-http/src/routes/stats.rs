@@ -1,4 +1,4 @@
-//! One store's history: `…/user-stats` and `…/video-stats`, as JSON or CSV, from one use case
+//! One store's history: `…/user-stats` and `…/video-stats`, as JSON, CSV or XLSX, from one use case
 //! each.
 
 use actix_web::{HttpRequest, HttpResponse};
@@ -26,7 +26,7 @@ pub struct HistoryQuery {
     pub from: Option<String>,
     /// Last day, `YYYY-MM-DD` (default: today in the report time zone).
     pub to: Option<String>,
-    /// `json` (default) or `csv` (also with `Accept: text/csv`).
+    /// `json` (default), `csv` (also with `Accept: text/csv`) or `xlsx`.
     pub format: Option<String>,
 }
 
@@ -45,12 +45,12 @@ impl HistoryQuery {
 }
 
 reply!(
-    /// User snapshots as JSON or CSV.
-    UserStatsReply { 200 => UserStatsResponse: "Daily account snapshots, newest first (CSV with format=csv)" }
+    /// User snapshots as JSON, CSV or XLSX.
+    UserStatsReply { 200 => UserStatsResponse: "Daily account snapshots, newest first (CSV or XLSX with format=csv or xlsx)" }
 );
 reply!(
-    /// Video snapshots as JSON or CSV.
-    VideoStatsReply { 200 => VideoStatsResponse: "Daily video snapshots, newest day first (CSV with format=csv)" }
+    /// Video snapshots as JSON, CSV or XLSX.
+    VideoStatsReply { 200 => VideoStatsResponse: "Daily video snapshots, newest day first (CSV or XLSX with format=csv or xlsx)" }
 );
 
 /// User statistics history
@@ -66,7 +66,7 @@ async fn user_stats(
 ) -> Result<UserStatsReply, ApiError> {
     let (code, range, format) = query.read(&state, &req, &path)?;
     let pages = state.engine.reports().user_stats(&key.0, &code, range).await?;
-    let name = || format!("user-stats-{code}-{}-{}.csv", range.from, range.to);
+    let name = || format!("user-stats-{code}-{}-{}", range.from, range.to);
     let json = |rows| HttpResponse::Ok().json(UserStatsResponse::new(rows));
     Ok(UserStatsReply(reply::list(format, name, USER_STAT_COLUMNS, pages, UserStatJson::from, json).await?))
 }
@@ -85,7 +85,7 @@ async fn video_stats(
 ) -> Result<VideoStatsReply, ApiError> {
     let (code, range, format) = query.read(&state, &req, &path)?;
     let pages = state.engine.reports().video_stats(&key.0, &code, range).await?;
-    let name = || format!("video-stats-{code}-{}-{}.csv", range.from, range.to);
+    let name = || format!("video-stats-{code}-{}-{}", range.from, range.to);
     let json = |rows| HttpResponse::Ok().json(VideoStatsResponse::new(rows));
     Ok(VideoStatsReply(reply::list(format, name, VIDEO_STAT_COLUMNS, pages, VideoStatJson::from, json).await?))
 }

@@ -101,22 +101,22 @@ impl FromBody for UpdateStoreBody {
 /// `?format=`.
 #[derive(Debug, Deserialize, Apiv2Schema)]
 pub struct ListQuery {
-    /// `json` (default) or `csv` (also with `Accept: text/csv`).
+    /// `json` (default), `csv` (also with `Accept: text/csv`) or `xlsx`.
     pub format: Option<String>,
     /// `archived`: archived stores too.
     pub include: Option<String>,
 }
 
 reply!(
-    /// The store list as JSON or CSV.
-    StoreListReply { 200 => StoreListResponse: "Every store (CSV with format=csv or Accept: text/csv)" }
+    /// The store list as JSON, CSV or XLSX.
+    StoreListReply { 200 => StoreListResponse: "Every store (CSV with format=csv or Accept: text/csv, XLSX with format=xlsx)" }
 );
 
 /// List all stores
 ///
 /// Every store the caller may see (its store groups' stores, or every store) with its
 /// connection status and latest statistics, by store code; archived stores only with
-/// `include=archived`. `format=csv`: the same rows as CSV, streamed.
+/// `include=archived`. `format=csv` or `xlsx`: the same rows as CSV or XLSX, streamed.
 #[api_v2_operation(tags(Stores))]
 async fn list_stores(
     key: AdminKey,
@@ -131,7 +131,7 @@ async fn list_stores(
         Some("archived") => state.engine.lifecycle().all_stores(&actor).await?,
         Some(_) => return Err(ApiError::invalid("include must be archived")),
     };
-    let name = || format!("stores-{}.csv", state.engine.reports().today());
+    let name = || format!("stores-{}", state.engine.reports().today());
     let json = |rows| actix_web::HttpResponse::Ok().json(StoreListResponse::new(rows));
     Ok(StoreListReply(reply::list(format, name, STORE_COLUMNS, pages, StoreJson::from, json).await?))
 }

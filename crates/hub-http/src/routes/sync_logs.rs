@@ -1,6 +1,6 @@
 //! Sync-log lines: every store's (`/admin/sync/logs`) and one store's
-//! (`/admin/stores/{store_code}/sync-logs`), as JSON (the newest `limit`, default 50) or CSV
-//! (every line, or the newest `limit`).
+//! (`/admin/stores/{store_code}/sync-logs`), as JSON (the newest `limit`, default 50), CSV
+//! or XLSX (every line, or the newest `limit`).
 
 use actix_web::{HttpRequest, HttpResponse};
 use hub_domain::StoreCode;
@@ -23,7 +23,7 @@ pub struct SyncLogsQuery {
     /// Lines to return, 1-500 (JSON default 50; CSV default every line).
     #[serde(default, deserialize_with = "crate::params::limit")]
     pub limit: Option<u32>,
-    /// `json` (default) or `csv` (also with `Accept: text/csv`).
+    /// `json` (default), `csv` (also with `Accept: text/csv`) or `xlsx`.
     pub format: Option<String>,
 }
 
@@ -33,13 +33,13 @@ pub struct StoreSyncLogsQuery {
     /// Lines to return, 1-500 (JSON default 50; CSV default every line).
     #[serde(default, deserialize_with = "crate::params::limit")]
     pub limit: Option<u32>,
-    /// `json` (default) or `csv` (also with `Accept: text/csv`).
+    /// `json` (default), `csv` (also with `Accept: text/csv`) or `xlsx`.
     pub format: Option<String>,
 }
 
 reply!(
-    /// Sync-log lines as JSON or CSV.
-    SyncLogsReply { 200 => SyncLogsResponse: "Sync-log lines, newest first (CSV with format=csv)" }
+    /// Sync-log lines as JSON, CSV or XLSX.
+    SyncLogsReply { 200 => SyncLogsResponse: "Sync-log lines, newest first (CSV or XLSX with format=csv or xlsx)" }
 );
 
 /// The one read path of both routes.
@@ -52,15 +52,16 @@ async fn logs(
     format: Option<&str>,
 ) -> Result<SyncLogsReply, ApiError> {
     let format = Format::of(format, req)?;
-    // JSON answers a page (the newest 50 by default); CSV exports every line unless limited.
+    // JSON answers a page (the newest 50 by default); CSV and XLSX export every line unless
+    // limited.
     let limit = match format {
         Format::Json => Some(limit.unwrap_or(LIMIT.default)),
-        Format::Csv => limit,
+        Format::Csv | Format::Xlsx => limit,
     };
     let pages = state.engine.syncs().logs(&key.0, store.as_ref(), limit.map(i64::from)).await?;
     let name = || {
         let what = store.map_or_else(|| "sync-logs".to_owned(), |c| format!("sync-logs-{c}"));
-        format!("{what}-{}.csv", state.engine.reports().today())
+        format!("{what}-{}", state.engine.reports().today())
     };
     let json = |rows| HttpResponse::Ok().json(SyncLogsResponse::new(rows));
     Ok(SyncLogsReply(reply::list(format, name, SYNC_LOG_COLUMNS, pages, SyncLogJson::from, json).await?))

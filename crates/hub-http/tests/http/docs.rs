@@ -348,7 +348,7 @@ async fn the_document_states_what_the_server_enforces() {
                         "{at}"
                     ),
                     "id" => assert_eq!((&schema["minimum"], &schema["maximum"]), (&1.into(), &i64::MAX.into()), "{at}"),
-                    "format" => assert_eq!(schema["enum"], serde_json::json!(["json", "csv"]), "{at}"),
+                    "format" => assert_eq!(schema["enum"], serde_json::json!(["json", "csv", "xlsx"]), "{at}"),
                     "from" | "to" => assert_eq!(schema["pattern"], "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "{at}"),
                     "action" => assert_eq!(schema["pattern"], "^[a-z_.]{1,64}$", "{at}"),
                     "include" => assert_eq!(schema["enum"], serde_json::json!(["archived"]), "{at}"),

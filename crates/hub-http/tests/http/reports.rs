@@ -597,6 +597,9 @@ async fn bad_input_names_the_field() {
         ("/admin/reports/gaps?all=yes", "all"),
         ("/admin/reports/gaps?to=2026-02-30", "to"),
         ("/admin/stores?format=xml", "format"),
+        ("/admin/stores?format=xls", "format"),
+        ("/admin/sync/logs?format=XLSX", "format"),
+        ("/admin/reports/gaps?format=xlsx&all=yes", "all"),
         ("/admin/stores/s1/user-stats?format=csv&days=0", "days"),
         ("/admin/stores/s1/user-stats?format=csv&days=7&from=2026-01-01", "days"),
         ("/admin/stores/s1/video-stats?format=csv&from=2026-01-10&to=2026-01-01", "from"),
@@ -648,6 +651,15 @@ async fn existing_routes_answer_csv_in_pages() {
     );
     assert!(lines[2345].starts_with("st02344,"));
     assert_eq!(h.reports().pages, [1000, 1000, 345]);
+
+    // format=xlsx: the same list as a workbook (its cells are checked end to end in hub-app).
+    let res = actix_web::test::call_service(&app, admin_get("/admin/stores?format=xlsx").to_request()).await;
+    assert_eq!(res.status(), 200);
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    assert_eq!(res.headers().get("content-type").unwrap(), xlsx);
+    assert_eq!(res.headers().get("content-disposition").unwrap(), "attachment; filename=\"stores-2026-01-24.xlsx\"");
+    let body = actix_web::test::read_body(res).await;
+    assert!(body.starts_with(b"PK\x03\x04") && body.len() > 10_000, "not a zip container: {} bytes", body.len());
 
     // Accept: text/csv asks for it too; format=json wins; the JSON route is untouched.
     let (_, headers, _) = call!(app, admin_get("/admin/stores").insert_header(("Accept", "text/csv")));
@@ -910,7 +922,7 @@ async fn the_document_states_the_report_parameters() {
                 "limit" if *path == "/admin/reports/videos/top" => range(s, 1, 100, 20),
                 "limit" => range(s, 1, 500, 50),
                 "offset" => range(s, 0, 1_000_000, 0),
-                "format" => s["enum"] == json!(["json", "csv"]),
+                "format" => s["enum"] == json!(["json", "csv", "xlsx"]),
                 "order" => s["enum"] == json!(["desc", "asc"]),
                 "all" | "dry_run" => s["enum"] == json!(["true", "false"]),
                 "on_conflict" => s["enum"] == json!(["fail", "skip", "update"]),
@@ -925,8 +937,8 @@ async fn the_document_states_the_report_parameters() {
         }
         assert!(doc["paths"][path][method]["security"].is_array(), "{path}");
     }
-    // The routes of the spec serve their CSV form from the same operation: one `format`
-    // parameter, and `text/csv` beside JSON in the 200 answer.
+    // The routes of the spec serve their CSV and XLSX forms from the same operation: one
+    // `format` parameter, and `text/csv` and the XLSX type beside JSON in the 200 answer.
     for (path, names) in [
         ("/admin/stores", &["format", "include"][..]),
         ("/admin/stores/{store_code}/user-stats", &["store_code", "days", "from", "to", "format"]),
@@ -939,6 +951,11 @@ async fn the_document_states_the_report_parameters() {
         got.sort_unstable();
         want.sort_unstable();
         assert_eq!(got, want, "{path}");
-        assert!(doc["paths"][path]["get"]["responses"]["200"]["content"]["text/csv"].is_object(), "{path}");
+        let content = &doc["paths"][path]["get"]["responses"]["200"]["content"];
+        assert!(content["text/csv"].is_object(), "{path}");
+        let xlsx = &content["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"];
+        assert_eq!(xlsx["schema"], serde_json::json!({"type": "string", "format": "binary"}), "{path}");
+        let format = doc["paths"][path]["get"]["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "format");
+        assert_eq!(format.unwrap()["schema"]["enum"], serde_json::json!(["json", "csv", "xlsx"]), "{path}");
     }
 }

@@ -10,7 +10,7 @@ use crate::format::local;
 use crate::layout::{self, Section};
 use crate::routes;
 use crate::state::WebState;
-use crate::table::{Cell, Column, Table};
+use crate::table::{Cell, Column, Export, Table};
 use crate::viewer::Viewer;
 
 const LIMIT: i64 = 200;
@@ -25,7 +25,7 @@ pub(crate) struct Params {
     format: String,
 }
 
-/// `GET /dashboard/audit` (`format=csv`: the same rows as CSV).
+/// `GET /dashboard/audit` (`format=csv` or `xlsx`: the same rows as a file).
 pub(crate) async fn page(
     state: web::Data<WebState>,
     viewer: Viewer,
@@ -58,22 +58,25 @@ pub(crate) async fn page(
             })
             .collect(),
     };
-    if params.format == "csv" {
-        return Ok(table.csv_response("audit.csv"));
+    if let Some(export) = Export::parse(&params.format) {
+        return table.download(export, "audit");
     }
-    let csv = format!(
-        "{}?action={}&store={}&format=csv",
-        routes::AUDIT,
-        routes::encode(params.action.trim()),
-        routes::encode(params.store.trim())
-    );
+    let link = |format: &str| {
+        format!(
+            "{}?action={}&store={}&format={format}",
+            routes::AUDIT,
+            routes::encode(params.action.trim()),
+            routes::encode(params.store.trim())
+        )
+    };
     let content = html! {
         section.card aria-label="Audit log" {
             form.toolbar method="get" action=(routes::AUDIT) {
                 div { label for="action" { "Action" } input #action type="text" name="action" value=(params.action) placeholder="store.create"; }
                 div { label for="store" { "Store code" } input #store type="text" name="store" value=(params.store); }
                 button type="submit" { "Filter" }
-                a.button.secondary href=(csv) download { "Download CSV" }
+                a.button.secondary href=(link("csv")) download { "Download CSV" }
+                a.button.secondary href=(link("xlsx")) download { "Download XLSX" }
             }
             @if rows.is_empty() { p.empty-state { "No audit rows match." } } @else { (table.render()) }
         }

@@ -27,6 +27,7 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
         .route(STORES, web::get().to(stores::page))
         .route(STORES, web::post().to(store_form::create))
         .route(STORES_CSV, web::get().to(stores::csv))
+        .route(STORES_XLSX, web::get().to(stores::xlsx))
         .route(NEW_STORE, web::get().to(store_form::page))
         .route(IMPORT, web::get().to(import::page))
         .route(IMPORT, web::post().to(import::submit))

@@ -15,7 +15,7 @@ use crate::layout::{self, Section};
 use crate::pages::people_forms;
 use crate::routes;
 use crate::state::WebState;
-use crate::table::{Cell, Column, Table};
+use crate::table::{Cell, Column, Export, Table};
 use crate::viewer::Viewer;
 
 #[derive(Debug, Deserialize)]
@@ -47,7 +47,8 @@ fn scope(s: &StoreScope) -> String {
     s.names().map_or_else(|| "every store".to_owned(), |g| g.join(", "))
 }
 
-/// `GET /dashboard/people` (`format=users.csv` or `keys.csv`: a table as CSV).
+/// `GET /dashboard/people` (`format=users.csv`, `users.xlsx`, `keys.csv` or `keys.xlsx`: a
+/// table as a file).
 pub(crate) async fn page(
     state: web::Data<WebState>,
     viewer: Viewer,
@@ -117,10 +118,13 @@ pub(crate) async fn page(
             })
             .collect(),
     };
-    match params.format.as_str() {
-        "users.csv" => return Ok(users.csv_response("people.csv")),
-        "keys.csv" => return Ok(keys.csv_response("api-keys.csv")),
-        _ => {}
+    if let Some((which, form)) = params.format.split_once('.') {
+        let export = Export::parse(form);
+        match (which, export) {
+            ("users", Some(export)) => return users.download(export, "people"),
+            ("keys", Some(export)) => return keys.download(export, "api-keys"),
+            _ => {}
+        }
     }
     let content = html! {
         @if let Some((class, text)) = people_forms::notice(&params.done) {
@@ -132,7 +136,11 @@ pub(crate) async fn page(
         }
         section.card aria-labelledby="people-h" {
             h2 #people-h { "People" }
-            p.no-print { a href=(format!("{}?format=users.csv", routes::PEOPLE)) download { "Download CSV" } }
+            p.no-print {
+                a href=(format!("{}?format=users.csv", routes::PEOPLE)) download { "Download CSV" }
+                " · "
+                a href=(format!("{}?format=users.xlsx", routes::PEOPLE)) download { "Download XLSX" }
+            }
             (users.render())
         }
         section.card aria-labelledby="keys-h" {
@@ -140,7 +148,11 @@ pub(crate) async fn page(
             @if keys.rows.is_empty() {
                 p.empty-state { "No personal API keys yet." }
             } @else {
-                p.no-print { a href=(format!("{}?format=keys.csv", routes::PEOPLE)) download { "Download CSV" } }
+                p.no-print {
+                    a href=(format!("{}?format=keys.csv", routes::PEOPLE)) download { "Download CSV" }
+                    " · "
+                    a href=(format!("{}?format=keys.xlsx", routes::PEOPLE)) download { "Download XLSX" }
+                }
                 (keys.render())
             }
         }

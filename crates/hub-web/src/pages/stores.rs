@@ -13,7 +13,7 @@ use crate::format::{local, signed, signed_pct};
 use crate::layout::{self, Section, status_badge};
 use crate::routes;
 use crate::state::WebState;
-use crate::table::{Cell, Column, Table};
+use crate::table::{Cell, Column, Export, Table};
 use crate::viewer::Viewer;
 
 /// Rows per page.
@@ -237,6 +237,7 @@ fn render(v: &StoresView, viewer: &Viewer, tz: &chrono_tz::Tz, notice: Option<St
         ("never", "Never connected"),
     ];
     let csv = v.link(routes::STORES_CSV, v.sort, v.desc, v.page);
+    let xlsx = v.link(routes::STORES_XLSX, v.sort, v.desc, v.page);
     let content = html! {
         @if let Some(n) = notice { div.notice.ok role="status" { (n) } }
         div.actions.no-print {
@@ -245,6 +246,7 @@ fn render(v: &StoresView, viewer: &Viewer, tz: &chrono_tz::Tz, notice: Option<St
                 a.button.secondary href=(routes::IMPORT) { "Import CSV" }
             }
             a.button.secondary href=(csv) download { "Download CSV" }
+            a.button.secondary href=(xlsx) download { "Download XLSX" }
         }
         section.card aria-label="Stores" {
             form.toolbar method="get" action=(routes::STORES) role="search" {
@@ -307,7 +309,17 @@ pub(crate) async fn csv(
     params: web::Query<Params>,
 ) -> Result<HttpResponse, WebError> {
     let view = load(&state, &viewer, &params).await?;
-    Ok(view.table(&state.tz).csv_response("stores.csv"))
+    view.table(&state.tz).download(Export::Csv, "stores")
+}
+
+/// `GET /dashboard/stores.xlsx`: the rows of the same page.
+pub(crate) async fn xlsx(
+    state: web::Data<WebState>,
+    viewer: Viewer,
+    params: web::Query<Params>,
+) -> Result<HttpResponse, WebError> {
+    let view = load(&state, &viewer, &params).await?;
+    view.table(&state.tz).download(Export::Xlsx, "stores")
 }
 
 #[cfg(test)]

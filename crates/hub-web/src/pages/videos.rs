@@ -12,6 +12,7 @@ use crate::layout::{self, Section};
 use crate::pages::store::videos_table;
 use crate::routes;
 use crate::state::WebState;
+use crate::table::Export;
 use crate::viewer::Viewer;
 use crate::widgets::{Period, period_fields};
 
@@ -57,7 +58,7 @@ pub(crate) struct Choice<'a> {
 }
 
 impl Choice<'_> {
-    /// The query string of this choice (for the CSV link).
+    /// The query string of this choice (for the download links).
     fn query(&self) -> String {
         let group = self.group.map(|g| format!("&group={g}")).unwrap_or_default();
         format!("{}&sort={}{group}", self.period.query(), self.sort.as_str())
@@ -65,7 +66,7 @@ impl Choice<'_> {
 }
 
 pub(crate) fn render(viewer: &Viewer, c: &Choice<'_>, table: Markup, empty: bool) -> Markup {
-    let csv = format!("{}?{}&format=csv", routes::VIDEOS, c.query());
+    let link = |format: &str| format!("{}?{}&format={format}", routes::VIDEOS, c.query());
     let content = html! {
         section.card aria-label="Top videos" {
             form.toolbar method="get" action=(routes::VIDEOS) {
@@ -84,7 +85,8 @@ pub(crate) fn render(viewer: &Viewer, c: &Choice<'_>, table: Markup, empty: bool
                     }
                 }
                 button type="submit" { "Show" }
-                a.button.secondary href=(csv) download { "Download CSV" }
+                a.button.secondary href=(link("csv")) download { "Download CSV" }
+                a.button.secondary href=(link("xlsx")) download { "Download XLSX" }
                 @if let Some(problem) = c.problem { p.error role="alert" { (problem) } }
             }
             p.muted { "Videos " (c.period.label()) @if let Some(g) = c.group { ", group " strong { (g) } } "." }
@@ -94,7 +96,7 @@ pub(crate) fn render(viewer: &Viewer, c: &Choice<'_>, table: Markup, empty: bool
     layout::page(viewer, Section::Videos, "Top videos", content)
 }
 
-/// `GET /dashboard/videos` (`format=csv`: the same rows as CSV).
+/// `GET /dashboard/videos` (`format=csv` or `xlsx`: the same rows as a file).
 pub(crate) async fn page(
     state: web::Data<WebState>,
     viewer: Viewer,
@@ -111,8 +113,8 @@ pub(crate) async fn page(
     let query = TopVideosQuery { range: period.range, sort, store: None, group: group.cloned(), limit: LIMIT };
     let videos = reports.top_videos(&viewer.actor, &query).await.map_err(WebError::from)?;
     let table = videos_table(&videos, "Top videos", true);
-    if params.format == "csv" {
-        return Ok(table.csv_response("videos.csv"));
+    if let Some(export) = Export::parse(&params.format) {
+        return table.download(export, "videos");
     }
     let choice = Choice { period, problem, sort, group, groups: &groups };
     Ok(layout::ok(render(&viewer, &choice, table.render(), videos.is_empty())))
