@@ -229,6 +229,25 @@ fn people_renderings(now: chrono::DateTime<Utc>) -> Vec<(&'static str, String)> 
             }),
         ),
         ("KeyName", debug(&KeyName::parse("BI").expect("a key name"))),
+        (
+            "CreatedEndpoint",
+            debug(&hub_engine::CreatedEndpoint {
+                endpoint: hub_domain::WebhookEndpoint {
+                    id: 1,
+                    url: "https://hooks.example.com/hub".into(),
+                    events: vec![hub_domain::WebhookEvent::StoreConnected],
+                    format: hub_domain::WebhookFormat::Standard,
+                    include_connect_link: false,
+                    enabled: true,
+                    disabled_reason: None,
+                    consecutive_failures: 0,
+                    created_by: "admin".into(),
+                    created_at: now,
+                    updated_at: now,
+                },
+                secret: Secret::new(PERSONAL_KEY.to_owned()),
+            }),
+        ),
     ]
 }
 
