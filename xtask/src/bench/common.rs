@@ -37,6 +37,43 @@ pub fn vm_hwm_kb(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// A process's peak resident memory (VmHWM), polled every 50 ms from [`PeakRss::watch`]
+/// until [`PeakRss::stop`].
+pub struct PeakRss {
+    pid: u32,
+    /// VmHWM when the watch began.
+    pub before_kb: u64,
+    done: Arc<std::sync::atomic::AtomicBool>,
+    peak: Arc<AtomicU64>,
+    poller: tokio::task::JoinHandle<()>,
+}
+
+impl PeakRss {
+    pub fn watch(pid: u32) -> Self {
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let peak = Arc::new(AtomicU64::new(0));
+        let poller = {
+            let (done, peak) = (done.clone(), peak.clone());
+            tokio::spawn(async move {
+                while !done.load(Ordering::Relaxed) {
+                    if let Some(kb) = vm_hwm_kb(pid) {
+                        peak.fetch_max(kb, Ordering::Relaxed);
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            })
+        };
+        Self { pid, before_kb: vm_hwm_kb(pid).unwrap_or(0), done, peak, poller }
+    }
+
+    /// Stops polling; the peak seen (in KiB).
+    pub async fn stop(self) -> u64 {
+        self.done.store(true, Ordering::Relaxed);
+        let _ = self.poller.await;
+        self.peak.load(Ordering::Relaxed).max(vm_hwm_kb(self.pid).unwrap_or(0))
+    }
+}
+
 /// Builds the release `tiktok-hub`; returns its path.
 pub fn build_hub() -> Result<PathBuf> {
     eprintln!("xtask: building tiktok-hub (release)");

@@ -26,8 +26,6 @@ use std::fmt::Write as _;
 use std::future::Future;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -455,20 +453,8 @@ async fn reads(db: &Db, args: &Args) -> Result<()> {
 async fn export(hub_bin: &std::path::Path, url: &str, work: &std::path::Path) -> Result<()> {
     let hub = Hub::start(hub_bin, url, &work.join("hub-benchdb.log"))?;
     let pid = hub.pid();
-    let done = Arc::new(AtomicBool::new(false));
-    let peak = Arc::new(AtomicU64::new(0));
-    let poller = {
-        let (done, peak) = (done.clone(), peak.clone());
-        tokio::spawn(async move {
-            while !done.load(Ordering::Relaxed) {
-                if let Some(kb) = common::vm_hwm_kb(pid) {
-                    peak.fetch_max(kb, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
-    };
-    let before_kb = common::vm_hwm_kb(pid).unwrap_or(0);
+    let rss = common::PeakRss::watch(pid);
+    let before_kb = rss.before_kb;
     // reqwest is built without a default provider (plain HTTP here, but the builder asks).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder().timeout(EXPORT_TIMEOUT).build()?;
@@ -484,9 +470,7 @@ async fn export(hub_bin: &std::path::Path, url: &str, work: &std::path::Path) ->
         lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
     }
     let seconds = started.elapsed().as_secs_f64();
-    done.store(true, Ordering::Relaxed);
-    let _ = poller.await;
-    let peak_kb = peak.load(Ordering::Relaxed).max(common::vm_hwm_kb(pid).unwrap_or(0));
+    let peak_kb = rss.stop().await;
     println!(
         "db export path=/admin/sync/logs?format=csv rows={} mb={:.0} seconds={seconds:.1} rows_per_s={:.0} peak_rss_mb={:.1} rss_before_mb={:.1}",
         lines.saturating_sub(1),

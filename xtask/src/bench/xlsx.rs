@@ -20,8 +20,6 @@
 
 use std::io::Write as _;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
@@ -103,20 +101,8 @@ struct Export {
 async fn export(hub_bin: &Path, url: &str, work: &Path, file: &Path) -> Result<Export> {
     let hub = Hub::start(hub_bin, url, &work.join("hub-benchxlsx.log"))?;
     let pid = hub.pid();
-    let done = Arc::new(AtomicBool::new(false));
-    let peak = Arc::new(AtomicU64::new(0));
-    let poller = {
-        let (done, peak) = (done.clone(), peak.clone());
-        tokio::spawn(async move {
-            while !done.load(Ordering::Relaxed) {
-                if let Some(kb) = common::vm_hwm_kb(pid) {
-                    peak.fetch_max(kb, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
-    };
-    let before_kb = common::vm_hwm_kb(pid).unwrap_or(0);
+    let rss = common::PeakRss::watch(pid);
+    let before_kb = rss.before_kb;
     // reqwest is built without a default provider (plain HTTP here, but the builder asks).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder().timeout(EXPORT_TIMEOUT).build()?;
@@ -135,9 +121,7 @@ async fn export(hub_bin: &Path, url: &str, work: &Path, file: &Path) -> Result<E
     }
     out.flush()?;
     let seconds = started.elapsed().as_secs_f64();
-    done.store(true, Ordering::Relaxed);
-    let _ = poller.await;
-    let peak_kb = peak.load(Ordering::Relaxed).max(common::vm_hwm_kb(pid).unwrap_or(0));
+    let peak_kb = rss.stop().await;
     drop(hub);
     Ok(Export { bytes, seconds, peak_kb, before_kb })
 }
