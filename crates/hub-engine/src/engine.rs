@@ -66,8 +66,12 @@ impl Engine {
         let access = Access::new(Arc::clone(&ports.stores), Auditor::new(Arc::clone(&ports.audit)));
         let connect =
             Arc::new(ConnectFlow::new(ports.clone(), config.clone(), tokens.clone(), state_secret, access.clone()));
-        let notifications = Notifications::new(&ports, Arc::clone(&connect), access.clone(), config.webhooks.clone());
-        let syncs = Arc::new(Syncs::new(ports.clone(), config.clone(), Arc::clone(&tokens), db, access.clone()));
+        // Background work (deliveries, retention) shares the jobs' gate, so the admin API
+        // keeps its reserve of the pool.
+        let notifications =
+            Notifications::new(&ports, Arc::clone(&connect), access.clone(), config.webhooks.clone(), Arc::clone(&db));
+        let syncs =
+            Arc::new(Syncs::new(ports.clone(), config.clone(), Arc::clone(&tokens), Arc::clone(&db), access.clone()));
         Self {
             admin: Admin::new(
                 Arc::clone(&ports.stores),
@@ -84,7 +88,12 @@ impl Engine {
                 access.clone(),
             ),
             lifecycle: Lifecycle::new(&ports, access.clone()),
-            retention: Retention::new(Arc::clone(&ports.retention), Arc::clone(&ports.clock), config.retention),
+            retention: Retention::new(
+                Arc::clone(&ports.retention),
+                Arc::clone(&ports.clock),
+                config.retention,
+                Arc::clone(&db),
+            ),
             people: People::new(
                 Arc::clone(&ports.users),
                 Arc::clone(&ports.sessions),

@@ -113,6 +113,9 @@ pub struct Notifications {
     connect: Arc<ConnectFlow>,
     access: Access,
     config: NotifyConfig,
+    /// The background work's share of the pool (the jobs' gate): deliveries never take the
+    /// connections kept for the admin API.
+    db: Arc<crate::pace::DbGate>,
 }
 
 impl Notifications {
@@ -121,8 +124,10 @@ impl Notifications {
         connect: Arc<ConnectFlow>,
         access: Access,
         config: NotifyConfig,
+        db: Arc<crate::pace::DbGate>,
     ) -> Self {
         Self {
+            db,
             repo: Arc::clone(&ports.webhooks),
             sender: Arc::clone(&ports.webhook_sender),
             cipher: Arc::clone(&ports.cipher),
@@ -267,7 +272,7 @@ impl Notifications {
     pub async fn deliver_due(&self) -> Result<DeliverySweep, RepoError> {
         let now = self.clock.now();
         let lease = now + Duration::from_std(self.config.lease).unwrap_or(Duration::minutes(1));
-        let items = self.repo.claim_due(now, lease, self.config.batch).await?;
+        let items = self.db.run(self.repo.claim_due(now, lease, self.config.batch)).await?;
         let results = futures::future::join_all(items.iter().map(|item| self.deliver(item))).await;
         let mut sweep = DeliverySweep::default();
         for (item, result) in items.iter().zip(results) {
@@ -279,7 +284,7 @@ impl Notifications {
             if let Some(reason) = &result.disable {
                 tracing::warn!(webhook.id = item.endpoint.id, reason, "webhook endpoint disabled");
             }
-            self.repo.record_attempt(item, &result).await?;
+            self.db.run(self.repo.record_attempt(item, &result)).await?;
         }
         Ok(sweep)
     }

@@ -79,6 +79,8 @@ pub struct Retention {
     policy: RetentionPolicy,
     purged: [AtomicU64; 3],
     last_purge: AtomicI64,
+    /// The background work's share of the pool (the jobs' gate).
+    db: Arc<crate::pace::DbGate>,
 }
 
 fn slot(table: Retained) -> usize {
@@ -86,8 +88,13 @@ fn slot(table: Retained) -> usize {
 }
 
 impl Retention {
-    pub(crate) fn new(repo: Arc<dyn RetentionRepo>, clock: Arc<dyn Clock>, policy: RetentionPolicy) -> Self {
-        Self { repo, clock, policy, purged: Default::default(), last_purge: AtomicI64::new(0) }
+    pub(crate) fn new(
+        repo: Arc<dyn RetentionRepo>,
+        clock: Arc<dyn Clock>,
+        policy: RetentionPolicy,
+        db: Arc<crate::pace::DbGate>,
+    ) -> Self {
+        Self { repo, clock, policy, purged: Default::default(), last_purge: AtomicI64::new(0), db }
     }
 
     /// The configured periods.
@@ -116,7 +123,7 @@ impl Retention {
                     report.stopped = true;
                     return Ok(report);
                 }
-                let n = self.repo.purge_batch(table, before, batch).await?;
+                let n = self.db.run(self.repo.purge_batch(table, before, batch)).await?;
                 deleted += n;
                 self.purged[slot(table)].fetch_add(n, Relaxed);
                 if n < batch as u64 {
