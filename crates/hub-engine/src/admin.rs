@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use hub_domain::{
-    Account, Actor, AuditEntry, AuditFilter, AuditOutcome, NewStore, Role, Store, StoreChange, StoreCode, StoreOverview,
+    Account, Actor, AuditEntry, AuditFilter, AuditOutcome, NewStore, Role, Store, StoreChange, StoreCode, StoreGroup,
+    StoreOverview,
 };
 use hub_ports::{AccountRepo, AuditRepo, Clock, RepoError, StoreRepo};
 
@@ -173,6 +174,12 @@ impl Admin {
             },
             |o: &StoreOverview| o.store.code.clone(),
         ))
+    }
+
+    /// The groups of the stores the actor may see (a group picker's choices).
+    pub async fn groups(&self, actor: &Actor) -> Result<Vec<StoreGroup>, AdminError> {
+        self.access.permit(actor, Permission::Read, "store.list").await?;
+        Ok(self.stores.groups_in(&actor.scope).await?)
     }
 
     /// One store with its connection and latest statistics.

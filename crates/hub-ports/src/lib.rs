@@ -92,6 +92,8 @@ pub trait StoreRepo: Send + Sync {
     ) -> RepoResult<Vec<StoreOverview>>;
     /// Which of `groups` exist: a group exists while at least one store is in it.
     async fn existing_groups(&self, groups: &[StoreGroup]) -> RepoResult<Vec<StoreGroup>>;
+    /// The groups of the unarchived stores of `scope`, sorted, once each.
+    async fn groups_in(&self, scope: &StoreScope) -> RepoResult<Vec<StoreGroup>>;
 }
 
 /// A freshly connected account to store.

@@ -23,6 +23,28 @@ const ENDPOINTS: [&str; 3] = ["user_info", "video_list", "video_query"];
 /// Sync-log lines per generated statement.
 const LOG_SLICE: u64 = 1_000_000;
 
+/// What a benchmark on a database of its own starts from.
+pub struct Setup {
+    /// The release `tiktok-hub`.
+    pub hub_bin: PathBuf,
+    /// `target/bench`.
+    pub work: PathBuf,
+    /// The database server (`cargo xtask db url`).
+    pub server_url: String,
+    /// The benchmark's database on it.
+    pub url: String,
+}
+
+/// Builds the release hub, makes `target/bench` and brings the database server up; the URL
+/// of `db_name` on it (not created here).
+pub fn set_up(db_name: &str) -> Result<Setup> {
+    let hub_bin = build_hub()?;
+    let work = work_dir()?;
+    let server_url = db::up_quiet()?;
+    let url = db::with_database(&server_url, db_name)?;
+    Ok(Setup { hub_bin, work, server_url, url })
+}
+
 /// `target/bench`, created.
 pub fn work_dir() -> Result<PathBuf> {
     let work = util::root().join("target").join("bench");

@@ -39,7 +39,6 @@ use hub_ports::{ReportRepo, SnapshotRepo, StoreRepo};
 use hub_postgres::Db;
 
 use super::common::{self, Hub};
-use crate::db;
 
 const DB_NAME: &str = "tiktok_hub_benchdb";
 /// The ingest batch: stores × videos per store (plus one user row per store) per date.
@@ -81,10 +80,7 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Result<()> {
     let args = *args;
-    let hub_bin = common::build_hub()?;
-    let work = common::work_dir()?;
-    let server_url = db::up_quiet()?;
-    let url = db::with_database(&server_url, DB_NAME)?;
+    let common::Setup { hub_bin, work, server_url, url } = common::set_up(DB_NAME)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
     rt.block_on(async {
         let reused = args.reuse && seeded_as_asked(&url, &args).await.unwrap_or(false);

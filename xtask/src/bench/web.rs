@@ -24,7 +24,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use super::common::{self, Hub};
-use crate::{db, util};
+use crate::util;
 
 const DB_NAME: &str = "tiktok_hub_benchweb";
 const WARMUP: usize = 3;
@@ -170,10 +170,7 @@ async fn cold_load(http: &reqwest::Client, base: &str, cookie: &str) -> Result<(
 
 pub fn run(args: &Args) -> Result<()> {
     let args = *args;
-    let bin = common::build_hub()?;
-    let work = common::work_dir()?;
-    let server_url = db::up_quiet()?;
-    let url = db::with_database(&server_url, DB_NAME)?;
+    let common::Setup { hub_bin: bin, work, server_url, url } = common::set_up(DB_NAME)?;
     util::block_on(async {
         if args.reuse && seeded_as_asked(&url, &args).await.unwrap_or(false) {
             eprintln!("xtask: reusing {DB_NAME} (same counts)");

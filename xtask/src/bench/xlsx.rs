@@ -26,7 +26,6 @@ use anyhow::{Context, Result, bail, ensure};
 use calamine::{DataRef, Reader, Xlsx};
 
 use super::common::{self, Hub};
-use crate::db;
 
 const DB_NAME: &str = "tiktok_hub_benchxlsx";
 /// The export must finish within this.
@@ -51,10 +50,7 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Result<()> {
     let args = *args;
-    let hub_bin = common::build_hub()?;
-    let work = common::work_dir()?;
-    let server_url = db::up_quiet()?;
-    let url = db::with_database(&server_url, DB_NAME)?;
+    let common::Setup { hub_bin, work, server_url, url } = common::set_up(DB_NAME)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
     rt.block_on(async {
         let held = hub_postgres::query_i64(&url, "SELECT count(*)::int8 AS n FROM sync_logs").await.ok();

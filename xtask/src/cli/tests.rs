@@ -159,6 +159,13 @@ fn command_lines() {
                 "chaos stores=30 videos=50 trials=20 pg_restarts=3 terminations=3 seed=None rotation=strict matrix=false instances=true load=false rps=20",
             ),
         ),
+        (
+            "chaos --debug",
+            ok(
+                "chaos stores=300 videos=50 trials=20 pg_restarts=3 terminations=3 seed=None rotation=strict matrix=true instances=true load=false rps=20",
+            ),
+        ),
+        ("chaos --debug --only load", err("ArgumentConflict")),
         ("chaos --stores 0", err("ValueValidation")),
         ("chaos --only everything", err("InvalidValue")),
         ("chaos --rotation sometimes", err("InvalidValue")),

@@ -138,25 +138,30 @@ pub(crate) async fn within(limit: std::time::Duration, mut check: impl AsyncFnMu
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn tiktok_deauthorization_reaches_the_store_within_seconds_once() {
-    let hub = Hub::start(sandbox(), &[]).await;
-    let old = setup(&hub, "shop_w", 1).await;
-    let open_id = hub.get("/admin/stores/shop_w").await.1["data"]["accountIdentifier"].as_str().unwrap().to_owned();
-    // TikTok delivers every event twice.
+/// Has the sandbox revoke `code`'s account with TikTok's `reason` and deliver the signed
+/// `authorization.removed` to the hub twice (TikTok delivers at least once).
+pub(crate) async fn deauthorize_twice(hub: &Hub, code: &str, reason: u8) {
+    let store = hub.get(&format!("/admin/stores/{code}")).await.1;
+    let open_id = store["data"]["accountIdentifier"].as_str().unwrap().to_owned();
     let url = hub.url("/webhooks/tiktok");
     hub.sandbox.update(|k| {
         k.webhook_url = Some(url);
         k.webhook_duplicates = 1;
     });
-
     let r = hub
         .http
-        .post(format!("{}/sandbox/accounts/{open_id}/deauthorize?reason=1", hub.sandbox.base_url()))
+        .post(format!("{}/sandbox/accounts/{open_id}/deauthorize?reason={reason}", hub.sandbox.base_url()))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tiktok_deauthorization_reaches_the_store_within_seconds_once() {
+    let hub = Hub::start(sandbox(), &[]).await;
+    let old = setup(&hub, "shop_w", 1).await;
+    deauthorize_twice(&hub, "shop_w", 1).await;
     let shows_it = within(std::time::Duration::from_secs(5), async || {
         let (_, s) = hub.get("/admin/stores/shop_w").await;
         s["data"]["connectionStatus"] == "NEED_RECONNECT" && s["data"]["revokeReason"] == "user disconnected"

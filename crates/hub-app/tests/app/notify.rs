@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::lifecycle::{sandbox, setup, within};
+use crate::lifecycle::{deauthorize_twice, sandbox, setup, within};
 use crate::support::*;
 
 /// One POST the receiver got.
@@ -136,19 +136,7 @@ async fn a_deauthorization_sends_one_signed_needs_reconnect() {
     assert!(!list.to_string().contains(&secret), "{list}");
     assert_eq!(list["data"][0]["id"], id);
 
-    let open_id = hub.get("/admin/stores/shop_n").await.1["data"]["accountIdentifier"].as_str().unwrap().to_owned();
-    let url = hub.url("/webhooks/tiktok");
-    hub.sandbox.update(|k| {
-        k.webhook_url = Some(url);
-        k.webhook_duplicates = 1;
-    });
-    let r = hub
-        .http
-        .post(format!("{}/sandbox/accounts/{open_id}/deauthorize?reason=1", hub.sandbox.base_url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+    deauthorize_twice(&hub, "shop_n", 1).await;
     assert!(within(Duration::from_secs(5), async || !receiver.received().is_empty()).await, "notified within 5 s");
 
     // TikTok's duplicate was acknowledged; several more delivery rounds pass: still one.

@@ -86,6 +86,19 @@ impl StoreRepo for Memory {
         Ok(store)
     }
 
+    async fn groups_in(&self, scope: &StoreScope) -> RepoResult<Vec<StoreGroup>> {
+        let mut groups: Vec<StoreGroup> = self
+            .w()
+            .stores
+            .iter()
+            .filter(|s| s.archived_at.is_none() && scope.allows(s.group.as_ref()))
+            .filter_map(|s| s.group.clone())
+            .collect();
+        groups.sort();
+        groups.dedup();
+        Ok(groups)
+    }
+
     async fn existing_groups(&self, groups: &[StoreGroup]) -> RepoResult<Vec<StoreGroup>> {
         let w = self.w();
         Ok(groups.iter().filter(|g| w.stores.iter().any(|s| s.group.as_ref() == Some(*g))).cloned().collect())

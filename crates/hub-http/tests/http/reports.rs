@@ -204,6 +204,10 @@ impl StoreRepo for CountedStores {
         self.inner.existing_groups(groups).await
     }
 
+    async fn groups_in(&self, scope: &StoreScope) -> RepoResult<Vec<StoreGroup>> {
+        self.inner.groups_in(scope).await
+    }
+
     async fn get(&self, code: &StoreCode) -> RepoResult<Option<Store>> {
         StoreRepo::get(&self.inner, code).await
     }

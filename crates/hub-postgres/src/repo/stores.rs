@@ -185,6 +185,22 @@ impl StoreRepo for Db {
         row.try_into()
     }
 
+    async fn groups_in(&self, scope: &StoreScope) -> RepoResult<Vec<StoreGroup>> {
+        let mut conn = self.repo_conn().await?;
+        let mut query = stores::table
+            .filter(stores::archived_at.is_null())
+            .filter(stores::store_group.is_not_null())
+            .select(stores::store_group)
+            .distinct()
+            .order(stores::store_group)
+            .into_boxed();
+        if let Some(names) = scope.names() {
+            query = query.filter(stores::store_group.eq_any(names));
+        }
+        let found: Vec<Option<String>> = query.load(&mut conn).await.repo()?;
+        found.into_iter().filter_map(|g| crate::models::store_group(g).transpose()).collect()
+    }
+
     async fn existing_groups(&self, groups: &[StoreGroup]) -> RepoResult<Vec<StoreGroup>> {
         if groups.is_empty() {
             return Ok(Vec::new());

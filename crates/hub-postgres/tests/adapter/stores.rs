@@ -1,6 +1,6 @@
 //! `StoreRepo`: create with audit, conflicts, and the one-query store list.
 
-use hub_domain::{AuditFilter, ConnectionStatus, NewStore, ReconnectReason};
+use hub_domain::{AuditFilter, ConnectionStatus, NewStore, ReconnectReason, StoreGroup, StoreScope};
 use hub_ports::{AccountRepo, AuditRepo, RepoError, SnapshotRepo, StoreRepo};
 use hub_postgres::testing::TestDb;
 
@@ -134,4 +134,26 @@ async fn list_overview_orders_codes_bytewise() {
     want.sort();
     assert_eq!(codes, want);
     assert_eq!(codes.len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_groups_in_a_scope_are_those_of_its_unarchived_stores() {
+    let t = TestDb::new().await;
+    let db = t.db();
+    for s in ["g_n1", "g_n2", "g_s1", "g_w1", "g_none"] {
+        store(db, s).await;
+    }
+    exec(
+        db,
+        "UPDATE stores SET store_group = 'north' WHERE store_code IN ('g_n1', 'g_n2');
+         UPDATE stores SET store_group = 'south' WHERE store_code = 'g_s1';
+         UPDATE stores SET store_group = 'west', archived_at = now() WHERE store_code = 'g_w1';",
+    )
+    .await;
+    let g = |n: &str| StoreGroup::parse(n).unwrap();
+    let names = |v: Vec<StoreGroup>| v.iter().map(|g| g.as_str().to_owned()).collect::<Vec<_>>();
+    assert_eq!(names(db.groups_in(&StoreScope::All).await.unwrap()), ["north", "south"], "sorted, once, no archived");
+    let scoped = StoreScope::groups(vec![g("north"), g("west")]);
+    assert_eq!(names(db.groups_in(&scoped).await.unwrap()), ["north"]);
+    assert!(db.groups_in(&StoreScope::Groups(vec![])).await.unwrap().is_empty());
 }

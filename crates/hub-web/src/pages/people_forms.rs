@@ -55,7 +55,11 @@ pub(crate) struct KeyForm {
 /// `north, south` → those groups; empty → every store (which only an unscoped admin may grant).
 pub(crate) fn scope(raw: &str) -> Result<StoreScope, DomainError> {
     let list: Vec<&str> = raw.split(',').map(str::trim).filter(|g| !g.is_empty()).collect();
-    if list.is_empty() { Ok(StoreScope::All) } else { StoreScope::from_stored(Some(&list.join(","))) }
+    if list.is_empty() {
+        return Ok(StoreScope::All);
+    }
+    StoreScope::from_stored(Some(&list.join(",")))
+        .map_err(|_| DomainError::invalid("store_groups", "must be group names separated by commas"))
 }
 
 fn groups_hint() -> &'static str {
@@ -162,8 +166,7 @@ fn parse_user(f: &UserForm) -> Result<AddUser, DomainError> {
         email: Email::parse(f.email.trim())?,
         name,
         role: Role::parse(&f.role)?,
-        scope: scope(&f.store_groups)
-            .map_err(|_| DomainError::invalid("store_groups", "must be group names separated by commas"))?,
+        scope: scope(&f.store_groups)?,
         password: Password::parse(&f.password)?,
     })
 }
@@ -181,8 +184,7 @@ fn parse_key(f: &KeyForm) -> Result<AddKey, DomainError> {
     Ok(AddKey {
         name: KeyName::parse(f.name.trim())?,
         role: Role::parse(&f.role)?,
-        scope: scope(&f.store_groups)
-            .map_err(|_| DomainError::invalid("store_groups", "must be group names separated by commas"))?,
+        scope: scope(&f.store_groups)?,
         expires_in_days,
     })
 }

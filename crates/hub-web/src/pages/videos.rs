@@ -2,8 +2,7 @@
 //! period, by views, views gained, likes or engagement, with the CSV of the rows on screen.
 
 use actix_web::{HttpResponse, web};
-use hub_domain::{StoreGroup, StoreOverview, TopVideosQuery, VideoSort};
-use hub_engine::collect;
+use hub_domain::{StoreGroup, TopVideosQuery, VideoSort};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -38,14 +37,6 @@ fn sort_label(s: VideoSort) -> &'static str {
         VideoSort::Likes => "Likes",
         VideoSort::Engagement => "Engagement",
     }
-}
-
-/// The groups of these stores, sorted, once each (the group picker's choices).
-pub(crate) fn groups_of(stores: &[StoreOverview]) -> Vec<StoreGroup> {
-    let mut groups: Vec<StoreGroup> = stores.iter().filter_map(|s| s.store.group.clone()).collect();
-    groups.sort();
-    groups.dedup();
-    groups
 }
 
 /// What the page was asked for.
@@ -106,8 +97,7 @@ pub(crate) async fn page(
     let (period, problem) =
         Period::parse(params.days.as_deref(), params.from.as_deref(), params.to.as_deref(), reports.today());
     let sort = VideoSort::parse(&params.sort).unwrap_or(VideoSort::ViewsGained);
-    let stores = collect(state.engine.admin().stores(&viewer.actor).await?).await?;
-    let groups = groups_of(&stores);
+    let groups = state.engine.admin().groups(&viewer.actor).await?;
     // Only a group the person can pick; anything else shows all their stores.
     let group = groups.iter().find(|g| g.as_str() == params.group);
     let query = TopVideosQuery { range: period.range, sort, store: None, group: group.cloned(), limit: LIMIT };
