@@ -57,7 +57,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
     tiktok_config.auth_base_url = config.tiktok_auth_base_url.clone();
     tiktok_config.api_base_url = config.tiktok_api_base_url.clone();
     tiktok_config.rate_limit_per_min = config.tiktok_rate_limit_per_min;
-    tiktok_config.burst = config.tiktok_rate_limit_per_min.min(600).saturating_sub(570).clamp(1, 10);
+    tiktok_config.burst = TikTokConfig::burst_for(config.tiktok_rate_limit_per_min);
     tiktok_config.timeout = config.tiktok_timeout;
     let token_call_limit = tiktok_config.slowest_call();
     // One TikTok budget for every instance: in Redis when REDIS_URL is set, else in PostgreSQL.

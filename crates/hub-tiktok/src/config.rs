@@ -69,6 +69,22 @@ impl TikTokConfig {
         self.timeout.saturating_mul(attempts).saturating_add(self.backoff_cap.saturating_mul(self.max_retries))
     }
 
+    /// The burst that goes with a budget of `rate_limit_per_min`: one second of it, at most
+    /// 10, and no more than keeps `rate + burst` within TikTok's 600 a minute (10 at the
+    /// default 570, 5 at 595, 1 at 600).
+    ///
+    /// A shared bucket that holds a few permits keeps its refill while a taker is late by a
+    /// round trip; a bucket of one loses it (the two-instance bench ran at 1.2–1.4 × the
+    /// floor with a burst of 1).
+    pub fn burst_for(rate_limit_per_min: u32) -> u32 {
+        let second = rate_limit_per_min.div_ceil(60).min(10);
+        match 600u32.checked_sub(rate_limit_per_min) {
+            Some(room) => second.min(room),
+            None => second,
+        }
+        .max(1)
+    }
+
     /// Points both hosts at one base URL (the sandbox serves auth and API paths together).
     pub fn with_base_url(mut self, base_url: &str) -> Self {
         self.auth_base_url = base_url.to_string();
@@ -128,5 +144,29 @@ mod tests {
         assert!(!s.contains("canary-secret-4711"), "{s}");
         assert!(s.contains("[redacted]"));
         assert!(s.contains("key"));
+    }
+
+    #[test]
+    fn the_burst_is_a_second_of_the_budget_within_tiktoks_600() {
+        // (rate per minute, burst)
+        let cases = [
+            (1, 1),
+            (60, 1),
+            (300, 5),
+            (570, 10),
+            (590, 10),
+            (595, 5),
+            (599, 1),
+            (600, 1),
+            (601, 10),
+            (5700, 10),
+            (11_400, 10),
+        ];
+        for (rate, burst) in cases {
+            assert_eq!(TikTokConfig::burst_for(rate), burst, "rate {rate}");
+            if rate <= 590 {
+                assert!(rate + TikTokConfig::burst_for(rate) <= 600, "rate {rate}");
+            }
+        }
     }
 }
