@@ -62,8 +62,10 @@ pub enum Command {
     /// root $TMPDIR/tiktok-hub-pg-<hash>/chaos-pg; port 54330): `tiktok-hub sync` killed with
     /// SIGKILL at seeded random points, PostgreSQL restarted and its sessions terminated
     /// mid-run, each followed by the next run and a check of the day (snapshots vs the
-    /// sandbox, duplicates, locks, leases, RUNNING runs, connected stores); then admin reads at
-    /// RPS/s during a sync through the API (errors, p50/p95/p99, pool). One line per part
+    /// sandbox, duplicates, locks, leases, RUNNING runs, connected stores); two instances on
+    /// one tick with a PostgreSQL restart; the hub SIGKILLed between changes and their
+    /// notifications (the outbox delivers after the restart); then admin reads at RPS/s
+    /// during a sync through the API (errors, p50/p95/p99, pool). One line per part
     /// (docs/OPERATIONS.md).
     Chaos(chaos::Args),
     /// Schemathesis against the real hub (ARGS go to schemathesis)

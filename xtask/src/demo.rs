@@ -211,7 +211,6 @@ fn code(i: usize) -> String {
 }
 
 async fn demo(args: &Args, hub: &str, sandbox: &str, key: &str, url: &str) -> Result<String> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let c = Arc::new(Client {
         http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?,
         hub: hub.into(),

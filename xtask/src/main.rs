@@ -8,7 +8,7 @@
 //! cargo xtask test [ARGS…]                   the whole test suite (brings the database up first)
 //! cargo xtask tidy [--only CHECK,…]          fmt, clippy, crate boundaries, import circles, file sizes
 //! cargo xtask bench sync|db|api              the sync at TikTok's limits, database and HTTP benchmarks
-//! cargo xtask chaos [--trials T] …           crash matrix (SIGKILL, PostgreSQL restarts) and load during sync
+//! cargo xtask chaos [--trials T] …           crash matrix, two instances, outbox, load during sync
 //! cargo xtask apicheck [ARGS…]               schemathesis against the real hub (ARGS go to schemathesis)
 //! cargo xtask fuzz [--seconds S] [TARGET…]   the cargo-fuzz targets
 //! ```
@@ -32,6 +32,9 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 
 fn main() {
+    // reqwest is built without a default TLS provider (xtask's clients speak plain HTTP to
+    // local processes, but building one asks for a provider): ring, once for every command.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     if let Err(e) = run(cli.command) {
         eprintln!("xtask: {e:#}");

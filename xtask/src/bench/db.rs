@@ -451,8 +451,6 @@ async fn export(hub_bin: &std::path::Path, url: &str, work: &std::path::Path) ->
     let pid = hub.pid();
     let rss = common::PeakRss::watch(pid);
     let before_kb = rss.before_kb;
-    // reqwest is built without a default provider (plain HTTP here, but the builder asks).
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder().timeout(EXPORT_TIMEOUT).build()?;
     let started = Instant::now();
     let mut resp =

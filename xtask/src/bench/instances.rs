@@ -243,7 +243,6 @@ impl Pair {
 
     /// B's loop: one store at a time, each waited for, until `done`.
     async fn admin_syncs(&self, stores: usize, key: &str, done: &AtomicBool) -> Result<AdminSyncs> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder().timeout(Duration::from_secs(600)).build().context("HTTP client")?;
         let mut out = AdminSyncs::default();
         for i in (0..stores).rev() {

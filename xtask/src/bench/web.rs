@@ -186,7 +186,6 @@ pub fn run(args: &Args) -> Result<()> {
     let hub = Hub::start(&bin, &url, &work.join("bench-web-hub.log"))?;
     let base = hub.base();
     util::block_on(async {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
         let cookie = sign_in(&http, &base, &email, &password).await?;
         for path in pages(args.stores) {

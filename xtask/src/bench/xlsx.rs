@@ -99,8 +99,6 @@ async fn export(hub_bin: &Path, url: &str, work: &Path, file: &Path) -> Result<E
     let pid = hub.pid();
     let rss = common::PeakRss::watch(pid);
     let before_kb = rss.before_kb;
-    // reqwest is built without a default provider (plain HTTP here, but the builder asks).
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder().timeout(EXPORT_TIMEOUT).build()?;
     let started = Instant::now();
     let path = "/admin/sync/logs?format=xlsx";

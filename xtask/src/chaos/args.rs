@@ -9,6 +9,8 @@ pub enum Part {
     Load,
     /// The two-instance trial only
     Instances,
+    /// The outbox trial only (the hub killed between a change and its notification)
+    Outbox,
 }
 
 /// The options of `cargo xtask chaos`.
@@ -45,7 +47,8 @@ pub struct Args {
     /// instead of building the release one: what CI runs, to spare a release build. It
     /// leaves out the load during a sync, whose pool and latency checks are about the
     /// release build; the figures in docs/RELIABILITY.md come from the release build.
-    #[arg(long, conflicts_with = "only")]
+    /// Not with `--only load`.
+    #[arg(long)]
     pub debug: bool,
     /// Admin reads per second during the sync (1..=1000)
     #[arg(long, value_name = "RPS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -53,6 +56,14 @@ pub struct Args {
 }
 
 impl Args {
+    /// Refuses what the options cannot mean together: the debug build's load part.
+    pub fn check(&self) -> Result<(), String> {
+        if self.debug && self.only == Some(Part::Load) {
+            return Err("--debug leaves out the load during a sync; run `--only load` on the release build".into());
+        }
+        Ok(())
+    }
+
     /// Whether the crash matrix runs.
     pub fn matrix(&self) -> bool {
         self.only.is_none_or(|p| p == Part::Matrix)
@@ -61,6 +72,11 @@ impl Args {
     /// Whether the two-instance trial runs.
     pub fn instances(&self) -> bool {
         self.only.is_none_or(|p| p == Part::Instances)
+    }
+
+    /// Whether the outbox trial runs.
+    pub fn outbox(&self) -> bool {
+        self.only.is_none_or(|p| p == Part::Outbox)
     }
 
     /// Whether the load during a sync runs (never on the debug build).

@@ -226,7 +226,6 @@ struct Outcome {
 }
 
 async fn load(base: String, metrics: String, key: String, stores: usize, rps: u32, seed: u64) -> Result<Outcome> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build().context("HTTP client")?;
     let admin = |path: &str, from: &str| {
         http.get(format!("{base}{path}")).header("X-API-KEY", &key).header("X-Forwarded-For", from)

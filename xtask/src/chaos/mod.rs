@@ -24,18 +24,22 @@
 //! 3. **Two instances** (see `pair`): both `tiktok-hub serve` fire the nightly tick,
 //!    PostgreSQL is restarted mid-run; no job runs twice at once, no store is read twice
 //!    beyond the same-day retry rule, the day is complete and nothing is duplicated.
-//! 4. **Load during sync** (see `load`).
+//! 4. **Outbox** (see `outbox`): the hub SIGKILLed between changes and the delivery of
+//!    their notifications, then started again: every change's notification reaches a
+//!    receiver, none is lost or invented.
+//! 5. **Load during sync** (see `load`).
 //!
 //! One summary line per part on stdout; per-trial detail on stderr; logs under
 //! `target/chaos/`. Exits non-zero when an invariant or a target fails.
 //!
 //! This module only runs the parts in order: `rig` (set-up, runs), `check` (the day's
-//! invariants), `matrix`, `pair`, `load`, `rng` and `args` each depend on none of it.
+//! invariants), `matrix`, `pair`, `outbox`, `load`, `rng` and `args` each depend on none of it.
 
 mod args;
 mod check;
 mod load;
 mod matrix;
+mod outbox;
 mod pair;
 mod rig;
 mod rng;
@@ -51,6 +55,7 @@ use rng::Rng;
 use crate::util;
 
 pub fn run(args: &Args) -> Result<()> {
+    args.check().map_err(anyhow::Error::msg)?;
     let started = Instant::now();
     let seed = match args.seed {
         Some(s) => s,
@@ -89,6 +94,13 @@ pub fn run(args: &Args) -> Result<()> {
         match pair::run(&mut chaos, &mut rng, typical) {
             Ok(problems) => failed.extend(problems),
             Err(e) => failed.push(format!("two instances: {e:#}")),
+        }
+    }
+
+    if args.outbox() {
+        match outbox::run(&mut chaos, &mut rng) {
+            Ok(problems) => failed.extend(problems),
+            Err(e) => failed.push(format!("outbox: {e:#}")),
         }
     }
 

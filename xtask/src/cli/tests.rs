@@ -21,8 +21,9 @@ fn parse(raw: &str) -> Result<String, String> {
             a.stores, a.videos, a.time_scale, a.latency, !a.debug, a.instances, a.redis
         ),
         Command::Bench(c) => format!("{c:?}"),
+        Command::Chaos(a) if a.check().is_err() => return Err("Refused by Args::check".into()),
         Command::Chaos(a) => format!(
-            "chaos stores={} videos={} trials={} pg_restarts={} terminations={} seed={:?} rotation={} matrix={} instances={} load={} rps={}",
+            "chaos stores={} videos={} trials={} pg_restarts={} terminations={} seed={:?} rotation={} matrix={} instances={} outbox={} load={} rps={}",
             a.stores,
             a.videos,
             a.trials,
@@ -32,6 +33,7 @@ fn parse(raw: &str) -> Result<String, String> {
             a.rotation,
             a.matrix(),
             a.instances(),
+            a.outbox(),
             a.load(),
             a.rps
         ),
@@ -132,40 +134,52 @@ fn command_lines() {
         (
             "chaos",
             ok(
-                "chaos stores=300 videos=50 trials=20 pg_restarts=3 terminations=3 seed=None rotation=strict matrix=true instances=true load=true rps=20",
+                "chaos stores=300 videos=50 trials=20 pg_restarts=3 terminations=3 seed=None rotation=strict matrix=true instances=true outbox=true load=true rps=20",
             ),
         ),
         (
             "chaos --stores 30 --trials 3 --seed 7 --skip-load",
             ok(
-                "chaos stores=30 videos=50 trials=3 pg_restarts=3 terminations=3 seed=Some(7) rotation=strict matrix=true instances=true load=false rps=20",
+                "chaos stores=30 videos=50 trials=3 pg_restarts=3 terminations=3 seed=Some(7) rotation=strict matrix=true instances=true outbox=true load=false rps=20",
             ),
         ),
         (
             "chaos --only load --rotation may --rps 5",
             ok(
-                "chaos stores=300 videos=50 trials=20 pg_restarts=3 terminations=3 seed=None rotation=may matrix=false instances=false load=true rps=5",
+                "chaos stores=300 videos=50 trials=20 pg_restarts=3 terminations=3 seed=None rotation=may matrix=false instances=false outbox=false load=true rps=5",
             ),
         ),
         (
             "chaos --trials 2 --pg-restarts 1 --terminations 1 --only matrix",
             ok(
-                "chaos stores=300 videos=50 trials=2 pg_restarts=1 terminations=1 seed=None rotation=strict matrix=true instances=false load=false rps=20",
+                "chaos stores=300 videos=50 trials=2 pg_restarts=1 terminations=1 seed=None rotation=strict matrix=true instances=false outbox=false load=false rps=20",
             ),
         ),
         (
             "chaos --only instances --stores 30",
             ok(
-                "chaos stores=30 videos=50 trials=20 pg_restarts=3 terminations=3 seed=None rotation=strict matrix=false instances=true load=false rps=20",
+                "chaos stores=30 videos=50 trials=20 pg_restarts=3 terminations=3 seed=None rotation=strict matrix=false instances=true outbox=false load=false rps=20",
             ),
         ),
         (
             "chaos --debug",
             ok(
-                "chaos stores=300 videos=50 trials=20 pg_restarts=3 terminations=3 seed=None rotation=strict matrix=true instances=true load=false rps=20",
+                "chaos stores=300 videos=50 trials=20 pg_restarts=3 terminations=3 seed=None rotation=strict matrix=true instances=true outbox=true load=false rps=20",
             ),
         ),
-        ("chaos --debug --only load", err("ArgumentConflict")),
+        (
+            "chaos --only outbox --stores 30",
+            ok(
+                "chaos stores=30 videos=50 trials=20 pg_restarts=3 terminations=3 seed=None rotation=strict matrix=false instances=false outbox=true load=false rps=20",
+            ),
+        ),
+        (
+            "chaos --debug --only outbox",
+            ok(
+                "chaos stores=300 videos=50 trials=20 pg_restarts=3 terminations=3 seed=None rotation=strict matrix=false instances=false outbox=true load=false rps=20",
+            ),
+        ),
+        ("chaos --debug --only load", err("Refused by Args::check")),
         ("chaos --stores 0", err("ValueValidation")),
         ("chaos --only everything", err("InvalidValue")),
         ("chaos --rotation sometimes", err("InvalidValue")),
