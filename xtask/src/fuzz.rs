@@ -1,4 +1,5 @@
-//! `cargo xtask fuzz [--seconds S] [TARGET…]`: the cargo-fuzz targets of `crates/hub-fuzz`.
+//! `cargo xtask fuzz [--seconds S] [--build-only] [TARGET…]`: the cargo-fuzz targets of
+//! `crates/hub-fuzz`.
 //!
 //! Installs cargo-fuzz when missing, builds every target once (nightly, libFuzzer), then runs
 //! each chosen target (all by default) for S seconds (60) on its grown corpus
@@ -34,6 +35,10 @@ pub struct Args {
     /// Targets to run (all by default)
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
+    /// Only install cargo-fuzz if missing and build the targets (CI builds them at low
+    /// priority while other steps wait on the sandbox)
+    #[arg(long)]
+    pub build_only: bool,
 }
 
 /// What libFuzzer reported at the end of a run.
@@ -117,6 +122,9 @@ pub fn run(args: &Args) -> Result<()> {
     let targets = if args.targets.is_empty() { all } else { args.targets.clone() };
 
     util::run(cargo().current_dir(&root).args(["+nightly", "fuzz", "build", "--fuzz-dir", FUZZ_DIR]))?;
+    if args.build_only {
+        return Ok(());
+    }
     let logs = util::target_dir().join("fuzz-logs");
     std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
     for target in &targets {

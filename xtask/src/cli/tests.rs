@@ -38,7 +38,7 @@ fn parse(raw: &str) -> Result<String, String> {
             a.rps
         ),
         Command::Apicheck(a) => format!("apicheck {:?}", a.passed()),
-        Command::Fuzz(a) => format!("fuzz seconds={} targets={:?}", a.seconds, a.targets),
+        Command::Fuzz(a) => format!("fuzz seconds={} targets={:?} build_only={}", a.seconds, a.targets, a.build_only),
     })
 }
 
@@ -192,8 +192,12 @@ fn command_lines() {
         ("apicheck --seed 1 -c not_a_server_error", ok(r#"apicheck ["--seed", "1", "-c", "not_a_server_error"]"#)),
         ("apicheck -- --seed 1", ok(r#"apicheck ["--", "--seed", "1"]"#)),
         // fuzz
-        ("fuzz", ok("fuzz seconds=60 targets=[]")),
-        ("fuzz --seconds 20 state_decode admin_body", ok(r#"fuzz seconds=20 targets=["state_decode", "admin_body"]"#)),
+        ("fuzz", ok("fuzz seconds=60 targets=[] build_only=false")),
+        (
+            "fuzz --seconds 20 state_decode admin_body",
+            ok(r#"fuzz seconds=20 targets=["state_decode", "admin_body"] build_only=false"#),
+        ),
+        ("fuzz --build-only", ok("fuzz seconds=60 targets=[] build_only=true")),
         ("fuzz --seconds", err("InvalidValue")),
         ("fuzz --seconds 0", err("ValueValidation")),
         ("fuzz --jobs 2", err("UnknownArgument")),
