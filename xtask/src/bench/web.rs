@@ -4,7 +4,7 @@
 //! 1. builds the release `tiktok-hub`;
 //! 2. seeds `tiktok_hub_benchweb` with `cargo xtask seed`'s statements (the data set of
 //!    `bench db`: stores × days of user history × videos per store per day), then `VACUUM
-//!    ANALYZE`; `--reuse` keeps a database that holds exactly these counts;
+//!    ANALYZE`; `--reuse` keeps a database that holds exactly these counts (and migrates it);
 //! 3. starts `tiktok-hub serve` on it (limits off, TikTok never called), adds an admin with
 //!    `tiktok-hub user add`, and signs in through `POST /dashboard/login`;
 //! 4. for each page of [`pages`]: 3 untimed requests, then `--reps` sequential ones, each
@@ -173,7 +173,8 @@ pub fn run(args: &Args) -> Result<()> {
     let common::Setup { hub_bin: bin, work, server_url, url } = common::set_up(DB_NAME)?;
     util::block_on(async {
         if args.reuse && seeded_as_asked(&url, &args).await.unwrap_or(false) {
-            eprintln!("xtask: reusing {DB_NAME} (same counts)");
+            eprintln!("xtask: reusing {DB_NAME} (same counts), migrated to the current schema");
+            hub_postgres::run_migrations(&url).await?;
         } else {
             common::fresh_seeded_db(&server_url, DB_NAME, args.stores, args.days, args.videos).await?;
             hub_postgres::execute_batch(&url, "VACUUM ANALYZE").await?;
