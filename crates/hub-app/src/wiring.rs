@@ -62,7 +62,12 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
     let token_call_limit = tiktok_config.slowest_call();
     // One TikTok budget for every instance: in Redis when REDIS_URL is set, else in PostgreSQL.
     let limits: Arc<dyn hub_ports::SharedLimits> = match &config.redis_url {
-        Some(url) => Arc::new(hub_redis::RedisLimits::connect(url.expose()).await.context("REDIS_URL")?),
+        Some(url) => Arc::new(
+            hub_redis::RedisLimits::connect(url.expose())
+                .await
+                .context("REDIS_URL")?
+                .with_prefix(&config.redis_key_prefix),
+        ),
         None => Arc::new(db.clone()),
     };
     tracing::info!(backend = limits.backend(), instances_hint = config.instances_hint, "shared TikTok budget");

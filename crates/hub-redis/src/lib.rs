@@ -2,7 +2,8 @@
 //! budget every instance draws from) as token buckets in Redis, for hubs that set
 //! `REDIS_URL`. Without it the buckets live in PostgreSQL (hub-postgres).
 //!
-//! A bucket is one hash (`hub:bucket:<name>`: `tokens`, `at`) updated by one Lua script,
+//! A bucket is one hash (`<prefix>bucket:<name>`: `tokens`, `at`; the prefix is `hub:`
+//! unless [`RedisLimits::with_prefix`] sets another) updated by one Lua script,
 //! so a take is atomic whatever the number of instances; the time is Redis's own (`TIME`),
 //! so the instances' clocks do not matter. Idle buckets expire after an hour.
 //!
@@ -56,7 +57,12 @@ pub struct RedisLimits {
     conn: ConnectionManager,
     script: redis::Script,
     fail: redis::Script,
+    /// Before every key (`hub:` by default): hubs with different prefixes share nothing.
+    prefix: String,
 }
+
+/// The key prefix when none is set.
+pub const DEFAULT_PREFIX: &str = "hub:";
 
 /// A `PTTL` answer as the time left (-2: no key, -1: no expiry, never set here).
 fn left(pttl: i64) -> Option<Duration> {
@@ -80,7 +86,23 @@ impl RedisLimits {
             .await
             .map_err(|_| ConnectError("timed out".into()))?
             .map_err(|e| ConnectError(e.kind_name()))?;
-        Ok(Self { conn, script: redis::Script::new(TAKE), fail: redis::Script::new(FAIL) })
+        Ok(Self {
+            conn,
+            script: redis::Script::new(TAKE),
+            fail: redis::Script::new(FAIL),
+            prefix: DEFAULT_PREFIX.to_owned(),
+        })
+    }
+
+    /// Puts `prefix` before every key instead of `hub:`, so several hubs (say staging and
+    /// production) can share one Redis database without sharing a budget or a block.
+    pub fn with_prefix(mut self, prefix: &str) -> Self {
+        prefix.clone_into(&mut self.prefix);
+        self
+    }
+
+    fn key(&self, kind: &str, name: &str) -> String {
+        format!("{}{kind}:{name}", self.prefix)
     }
 }
 
@@ -99,7 +121,7 @@ impl KindName for redis::RedisError {
 impl SharedLimits for RedisLimits {
     async fn take(&self, name: &str, want: u32, rate: Rate) -> Result<Taken, LimitsUnavailable> {
         let mut conn = self.conn.clone();
-        let mut call = self.script.key(format!("hub:bucket:{name}"));
+        let mut call = self.script.key(self.key("bucket", name));
         call.arg(want).arg(rate.per_second()).arg(rate.burst.max(1));
         let answer = tokio::time::timeout(TAKE_TIMEOUT, call.invoke_async::<(i64, i64)>(&mut conn)).await;
         let (granted, wait_ms) = answer
@@ -113,8 +135,8 @@ impl SharedLimits for RedisLimits {
 
     async fn fail(&self, key: &str, max: u32, window: Duration) -> Result<Option<Duration>, LimitsUnavailable> {
         let mut conn = self.conn.clone();
-        let mut call = self.fail.key(format!("hub:failures:{key}"));
-        call.key(format!("hub:blocked:{key}")).arg(max.max(1)).arg(window.as_millis().max(1) as u64);
+        let mut call = self.fail.key(self.key("failures", key));
+        call.key(self.key("blocked", key)).arg(max.max(1)).arg(window.as_millis().max(1) as u64);
         let answer = tokio::time::timeout(TAKE_TIMEOUT, call.invoke_async::<i64>(&mut conn)).await;
         let pttl =
             answer.map_err(|_| LimitsUnavailable("timed out".into()))?.map_err(|e| LimitsUnavailable(e.kind_name()))?;
@@ -124,7 +146,7 @@ impl SharedLimits for RedisLimits {
     async fn blocked(&self, key: &str) -> Result<Option<Duration>, LimitsUnavailable> {
         let mut conn = self.conn.clone();
         let mut cmd = redis::cmd("PTTL");
-        cmd.arg(format!("hub:blocked:{key}"));
+        cmd.arg(self.key("blocked", key));
         let ask = cmd.query_async::<i64>(&mut conn);
         let pttl = tokio::time::timeout(TAKE_TIMEOUT, ask)
             .await
@@ -136,7 +158,7 @@ impl SharedLimits for RedisLimits {
     async fn forgive(&self, key: &str) -> Result<(), LimitsUnavailable> {
         let mut conn = self.conn.clone();
         let mut cmd = redis::cmd("DEL");
-        cmd.arg(format!("hub:failures:{key}"));
+        cmd.arg(self.key("failures", key));
         let del = cmd.query_async::<i64>(&mut conn);
         tokio::time::timeout(TAKE_TIMEOUT, del)
             .await

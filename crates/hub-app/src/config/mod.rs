@@ -86,6 +86,8 @@ pub struct Config {
     pub tiktok_timeout: Duration,
     /// Where the shared TikTok budget lives when not in PostgreSQL (`redis://…`; may hold a password).
     pub redis_url: Option<Secret<String>>,
+    /// Before every key the hub writes in Redis (`hub:`).
+    pub redis_key_prefix: String,
     /// How many instances are expected: while the shared budget does not answer, each keeps
     /// to `1 / instances_hint` of TikTok's budget.
     pub instances_hint: u32,
@@ -381,6 +383,10 @@ impl Config {
             Some(v) if v.starts_with("redis://") => Some(Secret::new(v)),
             Some(_) => return Err(bad("REDIS_URL", "must be a redis:// URL (TLS to Redis is not supported)")),
         };
+        let redis_key_prefix = r.opt("REDIS_KEY_PREFIX").unwrap_or_else(|| "hub:".to_owned());
+        if redis_key_prefix.len() > 64 || !redis_key_prefix.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(bad("REDIS_KEY_PREFIX", "must be 1 to 64 visible ASCII characters, such as hub:staging:"));
+        }
         let metrics_addr = match r.opt("METRICS_ADDR") {
             None => None,
             Some(v) => {
@@ -413,6 +419,7 @@ impl Config {
             tiktok_rate_limit_per_min: r.ranged("TIKTOK_RATE_LIMIT_PER_MIN", 570u32, 1, 1_000_000)?,
             tiktok_timeout: Duration::from_secs(r.ranged("TIKTOK_TIMEOUT_SECONDS", 20u64, 1, 600)?),
             redis_url,
+            redis_key_prefix,
             instances_hint: r.ranged("HUB_INSTANCES_HINT", 1u32, 1, 1000)?,
             tiktok_webhook_tolerance: Duration::from_secs(r.ranged(
                 "TIKTOK_WEBHOOK_TOLERANCE_SECONDS",

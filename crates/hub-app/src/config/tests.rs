@@ -42,6 +42,7 @@ mod units {
         assert!(!c.oauth_open_connect);
         assert_eq!(c.db_statement_timeout, Some(Duration::from_secs(30)));
         assert_eq!(c.rate_limit_login_per_min, 10);
+        assert_eq!(c.redis_key_prefix, "hub:");
         assert_eq!(
             (c.session_idle, c.session_absolute),
             (Duration::from_secs(8 * 3600), Duration::from_secs(7 * 86_400))
@@ -130,6 +131,7 @@ mod units {
             ("TRUSTED_PROXIES", "10.0.0.0/33"),
             ("APP_ENV", "staging"),
             ("API_DOCS", "private"),
+            ("REDIS_KEY_PREFIX", "hub staging:"),
             ("OAUTH_OPEN_CONNECT_I_UNDERSTAND", "maybe"),
             ("METRICS_ADDR", "localhost"),
             ("SYNC_STALE_AFTER_SECONDS", "1"),

@@ -91,3 +91,23 @@ async fn five_failures_across_instances_block_the_key_everywhere() {
     one.forgive(&other).await.unwrap();
     assert_eq!(two.fail(&other, 5, window).await.unwrap(), None, "counted from one again");
 }
+
+/// Hubs with different key prefixes on one Redis database share no bucket and no block; the
+/// same prefix shares both.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_prefix_keeps_hubs_apart_on_one_database() {
+    let prefix = |p: &str| format!("{}:{p}:", fresh("prefix"));
+    let (production, staging) = (prefix("production"), prefix("staging"));
+    let prod = RedisLimits::connect(&url()).await.unwrap().with_prefix(&production);
+    let prod_again = RedisLimits::connect(&url()).await.unwrap().with_prefix(&production);
+    let stage = RedisLimits::connect(&url()).await.unwrap().with_prefix(&staging);
+    assert_eq!(prod.take("tiktok:user/info", 5, RATE).await.unwrap().granted, 5);
+    assert_eq!(prod_again.take("tiktok:user/info", 5, RATE).await.unwrap().granted, 0, "one budget per prefix");
+    assert_eq!(stage.take("tiktok:user/info", 5, RATE).await.unwrap().granted, 5, "another prefix, another budget");
+    let window = Duration::from_secs(60);
+    for _ in 0..5 {
+        prod.fail("auth:10.0.0.9", 5, window).await.unwrap();
+    }
+    assert!(prod_again.blocked("auth:10.0.0.9").await.unwrap().is_some());
+    assert_eq!(stage.blocked("auth:10.0.0.9").await.unwrap(), None, "a block stays with its prefix");
+}
