@@ -21,7 +21,7 @@ use super::args::Args;
 use super::rig::{Chaos, DayRun};
 use super::rng::Rng;
 use crate::harness::post_ok;
-use crate::util::{free_port, start};
+use crate::util::free_port;
 
 /// Client addresses the load comes from: 20 requests/s over 40 addresses is 30 per minute
 /// each, under the admin limit of 100.
@@ -111,17 +111,16 @@ pub fn run(chaos: &mut Chaos, args: &Args, rng: &mut Rng) -> Result<()> {
         post_ok(&chaos.sb, "/sandbox/ratelimit/reset", "{}").await?;
         post_ok(&chaos.sb, "/sandbox/stats/reset", "{}").await
     })?;
-    let port = free_port()?;
-    let metrics_port = free_port()?;
-    let (mut cmd, log) = chaos.hub_command(&["serve"], "load-serve")?;
-    cmd.env("HOST", "127.0.0.1")
-        .env("PORT", port.to_string())
-        .env("TRUSTED_PROXIES", "127.0.0.1")
-        .env("METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
-        .env("TIKTOK_RATE_LIMIT_PER_MIN", "570")
-        .env("SYNC_STALE_AFTER_SECONDS", "120");
-    let (hub, addr) = start("tiktok-hub", &mut cmd, "tiktok-hub listening on http://", &log)?;
-    let base = format!("http://{addr}");
+    let metrics = format!("127.0.0.1:{}", free_port()?);
+    let (hub, base, log) = chaos.serve(
+        "load-serve",
+        &[
+            ("TRUSTED_PROXIES", "127.0.0.1"),
+            ("METRICS_ADDR", &metrics),
+            ("TIKTOK_RATE_LIMIT_PER_MIN", "570"),
+            ("SYNC_STALE_AFTER_SECONDS", "120"),
+        ],
+    )?;
     eprintln!(
         "xtask: load: tiktok-hub serve on {base} (log {}), TikTok at time scale 1, {} reads/s from {ADDRESSES} addresses",
         log.display(),
@@ -132,7 +131,7 @@ pub fn run(chaos: &mut Chaos, args: &Args, rng: &mut Rng) -> Result<()> {
     let stores = chaos.stores;
     let rps = args.rps;
     let seed = rng.next_u64();
-    let outcome = chaos.rt.block_on(load(base, format!("127.0.0.1:{metrics_port}"), key, stores, rps, seed))?;
+    let outcome = chaos.rt.block_on(load(base, metrics, key, stores, rps, seed))?;
     drop(hub);
 
     let check = chaos.check_day(&DayRun { run_ids: outcome.run_ids.clone(), sandbox_started })?;

@@ -29,7 +29,7 @@ use serde_json::Value;
 use super::rig::{Chaos, DayRun, PREFIX};
 use super::rng::Rng;
 use crate::harness::{get_json, post_ok};
-use crate::util::{self, Proc};
+use crate::util::Proc;
 
 /// How long no run may be RUNNING before the day is taken as over (above the last retry delay).
 const QUIET: Duration = Duration::from_secs(8);
@@ -184,18 +184,19 @@ pub fn run(chaos: &mut Chaos, rng: &mut Rng, typical: f64) -> Result<Vec<String>
 impl Chaos {
     /// `tiktok-hub serve` with the scheduler on, every job at `cron` (UTC); its log's path.
     fn start_instance(&self, label: &str, cron: &str) -> Result<(Proc, String)> {
-        let (mut cmd, log) = self.hub_command(&["serve"], label)?;
-        cmd.env("HOST", "127.0.0.1")
-            .env("PORT", util::free_port()?.to_string())
-            .env("CRON_ENABLED", "true")
-            .env("TZ", "UTC")
-            .env("CRON_TOKEN_REFRESH", cron)
-            .env("CRON_SYNC_USER_DAILY", cron)
-            .env("CRON_SYNC_VIDEO_DAILY", cron)
-            .env("SYNC_RETRY_DELAYS", "0.05,0.1")
-            .env("HUB_INSTANCES_HINT", "2");
-        let (proc, addr) = util::start("tiktok-hub", &mut cmd, "tiktok-hub listening on http://", &log)?;
-        eprintln!("xtask: two instances: {label} on http://{addr} (log {})", log.display());
+        let (proc, base, log) = self.serve(
+            label,
+            &[
+                ("CRON_ENABLED", "true"),
+                ("TZ", "UTC"),
+                ("CRON_TOKEN_REFRESH", cron),
+                ("CRON_SYNC_USER_DAILY", cron),
+                ("CRON_SYNC_VIDEO_DAILY", cron),
+                ("SYNC_RETRY_DELAYS", "0.05,0.1"),
+                ("HUB_INSTANCES_HINT", "2"),
+            ],
+        )?;
+        eprintln!("xtask: two instances: {label} on {base} (log {})", log.display());
         Ok((proc, log.display().to_string()))
     }
 

@@ -197,6 +197,15 @@ impl Chaos {
         Ok((cmd, log))
     }
 
+    /// `tiktok-hub serve` with chaos's settings and `envs` on a free port of 127.0.0.1, once it
+    /// listens: (process, base URL `http://…`, log).
+    pub fn serve(&self, label: &str, envs: &[(&str, &str)]) -> Result<(util::Proc, String, PathBuf)> {
+        let (mut cmd, log) = self.hub_command(&["serve"], label)?;
+        cmd.env("HOST", "127.0.0.1").env("PORT", util::free_port()?.to_string()).envs(envs.iter().copied());
+        let (proc, addr) = util::start("tiktok-hub", &mut cmd, "tiktok-hub listening on http://", &log)?;
+        Ok((proc, format!("http://{addr}"), log))
+    }
+
     /// The sandbox clock, Unix seconds.
     pub fn sandbox_now(&self) -> Result<i64> {
         let clock = self.rt.block_on(get_json(&self.sb, "/sandbox/clock"))?;

@@ -383,7 +383,7 @@ impl Config {
             Some(v) if v.starts_with("redis://") => Some(Secret::new(v)),
             Some(_) => return Err(bad("REDIS_URL", "must be a redis:// URL (TLS to Redis is not supported)")),
         };
-        let redis_key_prefix = r.opt("REDIS_KEY_PREFIX").unwrap_or_else(|| "hub:".to_owned());
+        let redis_key_prefix = r.opt("REDIS_KEY_PREFIX").unwrap_or_else(|| hub_redis::DEFAULT_PREFIX.to_owned());
         if redis_key_prefix.len() > 64 || !redis_key_prefix.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(bad("REDIS_KEY_PREFIX", "must be 1 to 64 visible ASCII characters, such as hub:staging:"));
         }
